@@ -1,0 +1,134 @@
+//! Output files that appear whole or not at all.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::ExtractError;
+
+/// A file written to a temporary name in its target directory and renamed into
+/// place by [`AtomicFile::commit`].
+///
+/// Dropping an `AtomicFile` without committing removes the temporary file, so
+/// an error half-way leaves nothing behind. The rename is atomic on the same
+/// file system, which is why the temporary file lives beside the target.
+#[derive(Debug)]
+pub struct AtomicFile {
+    target: PathBuf,
+    writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts writing `target`. Fails early if the directory is missing or not writable.
+    pub fn create(target: impl AsRef<Path>) -> Result<AtomicFile, ExtractError> {
+        let target = target.as_ref().to_path_buf();
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|source| ExtractError::Output {
+                path: target.clone(),
+                source,
+            })?;
+        Ok(AtomicFile {
+            target,
+            writer: BufWriter::with_capacity(1 << 20, tmp),
+        })
+    }
+
+    /// The final path.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flushes, syncs and renames the file into place, replacing any file there.
+    pub fn commit(self) -> Result<PathBuf, ExtractError> {
+        let target = self.target;
+        let err = |source| ExtractError::Output {
+            path: target.clone(),
+            source,
+        };
+        let tmp = self.writer.into_inner().map_err(|e| err(e.into_error()))?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(&target).map_err(|e| err(e.error))?;
+        Ok(target)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// Writes `bytes` to `target` atomically.
+pub fn write_atomic(target: impl AsRef<Path>, bytes: &[u8]) -> Result<PathBuf, ExtractError> {
+    let mut f = AtomicFile::create(target)?;
+    f.write_all(bytes).map_err(|source| ExtractError::Output {
+        path: f.target().to_path_buf(),
+        source,
+    })?;
+    f.commit()
+}
+
+/// Opens a file for reading, naming it in the error.
+pub(crate) fn open(path: &Path) -> Result<File, ExtractError> {
+    File::open(path).map_err(|source| ExtractError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_moves_file_into_place_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.write_all(b"hello").unwrap();
+        assert!(!target.exists(), "target must not exist before commit");
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"hello");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn drop_without_commit_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        {
+            let mut f = AtomicFile::create(&target).unwrap();
+            f.write_all(b"partial").unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn missing_directory_is_an_output_error_naming_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("no/such/dir/out.bin");
+        let err = AtomicFile::create(&target).unwrap_err();
+        match &err {
+            ExtractError::Output { path, .. } => assert_eq!(path, &target),
+            other => panic!("unexpected error {other:?}"),
+        }
+        assert!(err.to_string().contains("out.bin"));
+    }
+}

@@ -1,0 +1,144 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading an extract or writing an output file.
+///
+/// Every variant names the file, and where the problem is in a row, the 1-based
+/// data row (the header is not counted) and the column *name*. No variant ever
+/// carries a field's value: extracts hold personnummer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtractError {
+    /// The file could not be opened or read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is empty (no header, no rows).
+    #[error("{path}: the file is empty (expected a header row)")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Neither the extension nor the content says CSV or Parquet.
+    #[error("{path}: unknown extract format (expected .csv, .tsv, .txt or .parquet)")]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A CSV row has a different number of fields than the header.
+    #[error(
+        "{path}: row {row} (line {line}): expected {expected} fields as in the header, found {found}"
+    )]
+    FieldCount {
+        /// The file.
+        path: PathBuf,
+        /// 1-based data row.
+        row: u64,
+        /// 1-based line in the file where the row starts.
+        line: u64,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in this row.
+        found: usize,
+    },
+    /// The CSV could not be parsed at this row (for example an unterminated quote).
+    #[error("{path}: row {row} (line {line}): malformed CSV: {reason}")]
+    CsvSyntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based data row.
+        row: u64,
+        /// 1-based line in the file.
+        line: u64,
+        /// What the CSV parser reported (never a field value).
+        reason: String,
+    },
+    /// A field is not valid UTF-8.
+    #[error(
+        "{path}: row {row}, column `{column}`: the value is not valid UTF-8 (re-export the extract as UTF-8)"
+    )]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// 1-based data row, or 0 for the header.
+        row: u64,
+        /// Column name (or its 1-based position when the header itself is broken).
+        column: String,
+    },
+    /// Two columns in the header have the same name.
+    #[error("{path}: column `{column}` appears more than once in the header")]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The repeated name.
+        column: String,
+    },
+    /// A column the caller asked for is not in the file.
+    #[error("{path}: no column `{column}`; the file has: {}", available.join(", "))]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The requested column.
+        column: String,
+        /// The columns that are there.
+        available: Vec<String>,
+    },
+    /// A column has a type the caller cannot use.
+    #[error("{path}: column `{column}` has type {found}, expected {expected}")]
+    ColumnType {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// What was expected.
+        expected: String,
+        /// What the file has.
+        found: String,
+    },
+    /// The Parquet file could not be decoded.
+    #[error("{path}: invalid Parquet: {source}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: parquet::errors::ParquetError,
+    },
+    /// An Arrow batch could not be assembled (a bug or an inconsistent file).
+    #[error("{path}: {source}")]
+    Arrow {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: arrow_schema::ArrowError,
+    },
+    /// An output file could not be created, written or moved into place.
+    #[error("{path}: cannot write: {source}")]
+    Output {
+        /// The file that was being written.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl ExtractError {
+    /// A one-line hint for the user, where one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            ExtractError::NotUtf8 { .. } => Some(
+                "extracts must be UTF-8; convert a Latin-1 export with `iconv -f latin1 -t utf-8`",
+            ),
+            ExtractError::FieldCount { .. } => {
+                Some("a field containing the delimiter must be quoted; check the export settings")
+            }
+            ExtractError::MissingColumn { .. } => {
+                Some("column names are case-sensitive; pass the extract's own column name")
+            }
+            ExtractError::Empty { .. } => Some("the export may have failed; re-run it"),
+            _ => None,
+        }
+    }
+}

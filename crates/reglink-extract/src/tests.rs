@@ -1,0 +1,181 @@
+use std::sync::Arc;
+
+use arrow_array::{Array, Int64Array, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+
+use super::*;
+
+fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn read_all(path: &Path, batch_size: usize) -> Result<Vec<Batch>, ExtractError> {
+    ExtractReader::with_batch_size(path, batch_size)?.collect()
+}
+
+#[test]
+fn csv_batches_carry_row_numbers_and_nulls() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        &dir,
+        "x.csv",
+        b"\xEF\xBB\xBFid,amount\r\na,1\r\nb,\r\nc,3\r\n",
+    );
+    let batches = read_all(&p, 2).unwrap();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(batches[0].first_row, 1);
+    assert_eq!(batches[1].first_row, 3);
+    let schema = batches[0].batch.schema();
+    assert_eq!(schema.field(0).name(), "id", "BOM must be stripped");
+    let amount = batches[0]
+        .batch
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert!(amount.is_null(1));
+    assert_eq!(amount.value(0), "1");
+}
+
+#[test]
+fn semicolon_and_tab_delimiters_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("s.csv", "a;b\n1;2\n"), ("t.tsv", "a\tb\n1\t2\n")] {
+        let p = write(&dir, name, text.as_bytes());
+        let b = read_all(&p, 10).unwrap();
+        assert_eq!(b[0].batch.num_columns(), 2, "{name}");
+    }
+}
+
+#[test]
+fn empty_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "e.csv", b"");
+    assert!(matches!(
+        ExtractReader::open(&p),
+        Err(ExtractError::Empty { .. })
+    ));
+    let p = write(&dir, "e.parquet", b"");
+    assert!(matches!(
+        ExtractReader::open(&p),
+        Err(ExtractError::Empty { .. })
+    ));
+}
+
+#[test]
+fn header_only_csv_has_no_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "h.csv", b"a,b\n");
+    assert_eq!(read_all(&p, 10).unwrap().len(), 0);
+}
+
+#[test]
+fn ragged_row_names_row_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "r.csv", b"a,b\n1,2\n3,4\n5\n");
+    let err = read_all(&p, 10).unwrap_err();
+    match &err {
+        ExtractError::FieldCount {
+            row,
+            line,
+            expected,
+            found,
+            ..
+        } => assert_eq!((*row, *line, *expected, *found), (3, 4, 2, 1)),
+        other => panic!("unexpected {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(msg.contains("r.csv") && msg.contains("row 3"), "{msg}");
+}
+
+#[test]
+fn non_utf8_names_row_and_column_but_not_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "u.csv", b"id,name\n1,ok\n2,G\xF6ran\n");
+    let err = read_all(&p, 10).unwrap_err();
+    match &err {
+        ExtractError::NotUtf8 { row, column, .. } => {
+            assert_eq!((*row, column.as_str()), (2, "name"))
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(!err.to_string().contains("ran"));
+}
+
+#[test]
+fn duplicate_header_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "d.csv", b"a,a\n1,2\n");
+    assert!(matches!(
+        ExtractReader::open(&p),
+        Err(ExtractError::DuplicateColumn { .. })
+    ));
+}
+
+#[test]
+fn missing_column_lists_the_available_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "m.csv", b"kommun,belopp\n1,2\n");
+    let r = ExtractReader::open(&p).unwrap();
+    let err = r.column_index("personnr").unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("personnr") && msg.contains("kommun, belopp"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unknown_format_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "x.xlsx", b"PK\x03\x04");
+    assert!(matches!(
+        ExtractReader::open(&p),
+        Err(ExtractError::UnknownFormat { .. })
+    ));
+}
+
+#[test]
+fn parquet_round_trip_keeps_types_and_counts_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, true),
+        Field::new("v", DataType::Int64, false),
+    ]));
+    let ids: Vec<String> = (0..1000).map(|i| format!("r{i}")).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(ids)),
+            Arc::new(Int64Array::from_iter_values(0..1000)),
+        ],
+    )
+    .unwrap();
+    let mut out = AtomicFile::create(&path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    out.commit().unwrap();
+
+    let batches = read_all(&path, 300).unwrap();
+    assert_eq!(
+        batches.iter().map(|b| b.first_row).collect::<Vec<_>>(),
+        vec![1, 301, 601, 901]
+    );
+    assert_eq!(
+        batches[0].batch.schema().field(1).data_type(),
+        &DataType::Int64
+    );
+}
+
+#[test]
+fn corrupt_parquet_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "c.parquet", b"PAR1 this is not parquet PAR1");
+    let err = ExtractReader::open(&p).unwrap_err();
+    assert!(matches!(err, ExtractError::Parquet { .. }));
+    assert!(err.to_string().contains("c.parquet"));
+}

@@ -1,0 +1,152 @@
+use std::path::PathBuf;
+
+use crate::RejectReason;
+
+/// Errors of keys, crosswalks and the pseudonymise pipeline.
+///
+/// Like every error in reglink, these name files, rows and columns but never
+/// carry a personnummer, a key or a pseudonym.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PseudoError {
+    /// Reading an extract or writing an output failed.
+    #[error(transparent)]
+    Extract(#[from] reglink_extract::ExtractError),
+    /// The operating system's random source failed.
+    #[error("cannot get random bytes from the operating system: {0}")]
+    Random(String),
+    /// A study name must not be blank: it separates one study's pseudonyms from another's.
+    #[error("the study name is empty")]
+    EmptyStudyName,
+    /// `key new` would overwrite a file.
+    #[error("{path}: already exists; refusing to overwrite a key file")]
+    KeyFileExists {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The key file could not be read or written.
+    #[error("{path}: cannot access key file: {source}")]
+    KeyFileIo {
+        /// The key file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Group or others have access to the key file.
+    #[error(
+        "{path}: key file is accessible by group or others (mode {mode:03o}); refusing to use it"
+    )]
+    KeyFilePermissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The key file is not exactly 32 bytes.
+    #[error("{path}: key file is {len} bytes; a reglink key is exactly 32 bytes")]
+    KeyFileLength {
+        /// The key file.
+        path: PathBuf,
+        /// Its length.
+        len: u64,
+    },
+    /// A crosswalk entry is not a valid number.
+    #[error(
+        "{path}: row {row}, column `{column}`: not a valid personal identity number ({reason})"
+    )]
+    CrosswalkInvalid {
+        /// The crosswalk file.
+        path: PathBuf,
+        /// 1-based data row.
+        row: u64,
+        /// `old` or `new`.
+        column: String,
+        /// Why it is invalid.
+        reason: RejectReason,
+    },
+    /// One old number is mapped to two different new numbers.
+    #[error("{path}: rows {} and {}: the same old number is mapped to two different new numbers", rows.0, rows.1)]
+    CrosswalkConflict {
+        /// The crosswalk file.
+        path: PathBuf,
+        /// The two conflicting data rows.
+        rows: (u64, u64),
+    },
+    /// Following the crosswalk from this entry comes back to where it started.
+    #[error("{path}: row {row}: the crosswalk has a cycle starting at this entry")]
+    CrosswalkCycle {
+        /// The crosswalk file.
+        path: PathBuf,
+        /// 1-based data row of an entry on the cycle.
+        row: u64,
+    },
+    /// The identifier column has a type that cannot hold a personnummer.
+    #[error(
+        "{path}: column `{column}` has type {found}; an identifier column must be text or a 64-bit integer"
+    )]
+    IdColumnType {
+        /// The extract.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// Its Arrow type.
+        found: String,
+    },
+    /// The extract already has a column the output would add.
+    #[error("{path}: the extract already has a column `{column}`, which pseudonymisation adds")]
+    ReservedColumn {
+        /// The extract.
+        path: PathBuf,
+        /// The column.
+        column: String,
+    },
+    /// Output and input are the same file.
+    #[error("{path}: the output would overwrite the input")]
+    OutputIsInput {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Writing Parquet failed.
+    #[error("{path}: cannot write Parquet: {source}")]
+    Parquet {
+        /// The output file.
+        path: PathBuf,
+        /// The underlying error.
+        source: parquet::errors::ParquetError,
+    },
+    /// Assembling an output batch failed.
+    #[error("{path}: {source}")]
+    Arrow {
+        /// The output file.
+        path: PathBuf,
+        /// The underlying error.
+        source: arrow_schema::ArrowError,
+    },
+}
+
+impl PseudoError {
+    /// A one-line hint for the user, where one helps.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PseudoError::Extract(e) => e.hint().map(str::to_string),
+            PseudoError::KeyFilePermissions { path, .. } => {
+                Some(format!("run `chmod 600 {}`", path.display()))
+            }
+            PseudoError::KeyFileExists { .. } => Some(
+                "reglink never overwrites a key: pick another path, or delete the old key deliberately"
+                    .to_string(),
+            ),
+            PseudoError::KeyFileLength { .. } => {
+                Some("create key files with `reglink key new --out FILE`".to_string())
+            }
+            PseudoError::CrosswalkConflict { .. } | PseudoError::CrosswalkCycle { .. } => Some(
+                "the crosswalk must map each old number to exactly one newer number; ask the register holder for a corrected file"
+                    .to_string(),
+            ),
+            PseudoError::ReservedColumn { .. } => {
+                Some("is this file already pseudonymised? pseudonymise the raw extract".to_string())
+            }
+            _ => None,
+        }
+    }
+}

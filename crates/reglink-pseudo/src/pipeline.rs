@@ -1,0 +1,457 @@
+//! The pseudonymise pipeline: raw extract in, pseudonymised Parquet and a
+//! reject report out.
+//!
+//! ```text
+//! ExtractReader ──batch──► parse + crosswalk + keyed hash (rayon, per chunk)
+//!                               │ status per row
+//!                               ▼
+//!                replace id column, add record_key (+ derived), drop rejects
+//!                               │
+//!                               ▼
+//!      ArrowWriter ─► HashingWriter ─► AtomicFile ─► OUT.parquet   (+ OUT.rejects.json)
+//! ```
+//!
+//! Memory is bounded by one input batch plus one Parquet row group, whatever
+//! the size of the extract.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, Int8Array, Int32Array, Int64Array,
+    LargeStringArray, RecordBatch, StringArray, StringViewArray, UInt32Array,
+};
+use arrow_buffer::Buffer;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
+use reglink_extract::{AtomicFile, ExtractReader, HashingWriter};
+use reglink_pnr::{Date, Pnr, Sex};
+
+use crate::report::{PseudonymiseReport, RejectTally};
+use crate::{Crosswalk, PSEUDONYM_LEN, PseudoError, RejectReason, StudyKey};
+
+/// Name of the pseudonym column in every pseudonymised file.
+pub const PSEUDONYM_COLUMN: &str = "pseudonym";
+/// Name of the record-key column (cell key method).
+pub const RECORD_KEY_COLUMN: &str = "record_key";
+/// Derived column: birth year from the number.
+pub const BIRTH_YEAR_COLUMN: &str = "birth_year";
+/// Derived column: birth month from the number.
+pub const BIRTH_MONTH_COLUMN: &str = "birth_month";
+/// Derived column: legal sex from the number, coded as SCB does (1 man, 2 woman).
+pub const SEX_COLUMN: &str = "sex";
+
+/// Rows handed to one rayon task: large enough to amortise scheduling,
+/// small enough to balance two to many cores.
+const CHUNK: usize = 4096;
+
+/// What to pseudonymise and where to put it.
+#[derive(Debug, Clone)]
+pub struct PseudonymiseOptions {
+    /// The raw extract (CSV or Parquet).
+    pub input: PathBuf,
+    /// The Parquet file to write.
+    pub output: PathBuf,
+    /// The column holding the personnummer.
+    pub id_column: String,
+    /// The date the extract was taken: places 10-digit numbers in a century.
+    pub reference_date: Date,
+    /// Add `birth_year`, `birth_month` and `sex` derived from the number.
+    pub derive_columns: bool,
+    /// Rows per batch.
+    pub batch_size: usize,
+}
+
+impl PseudonymiseOptions {
+    /// Options with the default batch size and no derived columns.
+    pub fn new(
+        input: impl Into<PathBuf>,
+        output: impl Into<PathBuf>,
+        id_column: impl Into<String>,
+        reference_date: Date,
+    ) -> Self {
+        PseudonymiseOptions {
+            input: input.into(),
+            output: output.into(),
+            id_column: id_column.into(),
+            reference_date,
+            derive_columns: false,
+            batch_size: reglink_extract::DEFAULT_BATCH_SIZE,
+        }
+    }
+}
+
+/// Where the reject report for `output` goes: beside it, `NAME.rejects.json`.
+pub fn report_path(output: &Path) -> PathBuf {
+    output.with_extension("rejects.json")
+}
+
+/// Pseudonymises one extract. See the [module docs](self).
+///
+/// `progress` is called with the number of input rows processed so far.
+pub fn pseudonymise(
+    opts: &PseudonymiseOptions,
+    key: &StudyKey,
+    crosswalk: Option<&Crosswalk>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<PseudonymiseReport, PseudoError> {
+    if same_file(&opts.input, &opts.output) {
+        return Err(PseudoError::OutputIsInput {
+            path: opts.output.clone(),
+        });
+    }
+    let reader = ExtractReader::with_batch_size(&opts.input, opts.batch_size)?;
+    let id_index = reader.column_index(&opts.id_column)?;
+    let in_schema = reader.schema();
+    check_id_type(&opts.input, &opts.id_column, in_schema.field(id_index))?;
+    let out_schema = output_schema(opts, key, &in_schema, id_index)?;
+
+    let out_err_parquet = |source| PseudoError::Parquet {
+        path: opts.output.clone(),
+        source,
+    };
+    let file = AtomicFile::create(&opts.output)?;
+    let mut writer = ArrowWriter::try_new(
+        HashingWriter::new(file),
+        out_schema.clone(),
+        Some(writer_properties()),
+    )
+    .map_err(out_err_parquet)?;
+
+    let mut tally = RejectTally::default();
+    let mut rows_out = 0u64;
+    let mut remapped = 0u64;
+    for batch in reader {
+        let batch = batch?;
+        let processed = process_batch(
+            &batch.batch,
+            id_index,
+            opts.reference_date,
+            key,
+            crosswalk,
+            opts.derive_columns,
+        );
+        remapped += processed.remapped;
+        for (offset, status) in processed.status.iter().enumerate() {
+            if *status != OK {
+                tally.add(
+                    RejectReason::ALL[(*status - 1) as usize],
+                    batch.first_row + offset as u64,
+                );
+            }
+        }
+        let out = assemble(&opts.output, &out_schema, &batch.batch, id_index, processed)?;
+        rows_out += out.num_rows() as u64;
+        if out.num_rows() > 0 {
+            writer.write(&out).map_err(out_err_parquet)?;
+        }
+        progress(batch.first_row - 1 + batch.batch.num_rows() as u64);
+    }
+    let hashing = writer.into_inner().map_err(out_err_parquet)?;
+    let (file, fingerprint, bytes) = hashing.finish();
+
+    let report = PseudonymiseReport::new(
+        opts,
+        key,
+        crosswalk,
+        rows_out,
+        remapped,
+        tally,
+        fingerprint,
+        bytes,
+    );
+    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
+    let report_file = AtomicFile::create(report_path(&opts.output))?;
+    // Both files are complete in their temporaries before either is renamed.
+    file.commit()?;
+    let mut report_file = report_file;
+    std::io::Write::write_all(&mut report_file, &json).map_err(|source| {
+        reglink_extract::ExtractError::Output {
+            path: report_path(&opts.output),
+            source,
+        }
+    })?;
+    report_file.commit()?;
+    Ok(report)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn check_id_type(path: &Path, column: &str, field: &Field) -> Result<(), PseudoError> {
+    match field.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Int64 => Ok(()),
+        other => Err(PseudoError::IdColumnType {
+            path: path.to_path_buf(),
+            column: column.to_string(),
+            found: other.to_string(),
+        }),
+    }
+}
+
+fn output_schema(
+    opts: &PseudonymiseOptions,
+    key: &StudyKey,
+    input: &Schema,
+    id_index: usize,
+) -> Result<SchemaRef, PseudoError> {
+    let mut added = vec![PSEUDONYM_COLUMN, RECORD_KEY_COLUMN];
+    if opts.derive_columns {
+        added.extend([BIRTH_YEAR_COLUMN, BIRTH_MONTH_COLUMN, SEX_COLUMN]);
+    }
+    for (i, field) in input.fields().iter().enumerate() {
+        if i != id_index && added.contains(&field.name().as_str()) {
+            return Err(PseudoError::ReservedColumn {
+                path: opts.input.clone(),
+                column: field.name().clone(),
+            });
+        }
+    }
+    let mut fields: Vec<Field> = Vec::with_capacity(input.fields().len() + 4);
+    for (i, field) in input.fields().iter().enumerate() {
+        if i == id_index {
+            fields.push(Field::new(
+                PSEUDONYM_COLUMN,
+                DataType::FixedSizeBinary(PSEUDONYM_LEN as i32),
+                false,
+            ));
+        } else {
+            fields.push(field.as_ref().clone());
+        }
+    }
+    fields.push(Field::new(RECORD_KEY_COLUMN, DataType::UInt32, false));
+    if opts.derive_columns {
+        fields.push(Field::new(BIRTH_YEAR_COLUMN, DataType::Int32, false));
+        fields.push(Field::new(BIRTH_MONTH_COLUMN, DataType::Int8, false));
+        fields.push(Field::new(SEX_COLUMN, DataType::Int8, false));
+    }
+    let metadata: std::collections::HashMap<String, String> = [
+        ("reglink.pseudonym", "keyed-blake3-128"),
+        ("reglink.key_id", &key.master_id().to_string()),
+        ("reglink.study", key.study()),
+        ("reglink.source_id_column", opts.id_column.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
+}
+
+fn writer_properties() -> WriterProperties {
+    // Pseudonyms and record keys are uniformly random: dictionaries, compression
+    // and min/max statistics cost time and buy nothing for them.
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(format!("reglink {}", env!("CARGO_PKG_VERSION")));
+    for name in [PSEUDONYM_COLUMN, RECORD_KEY_COLUMN] {
+        let path = ColumnPath::from(name);
+        builder = builder
+            .set_column_dictionary_enabled(path.clone(), false)
+            .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
+            .set_column_statistics_enabled(path, EnabledStatistics::None);
+    }
+    builder.build()
+}
+
+const OK: u8 = 0;
+
+/// Per-row results of one batch.
+struct Processed {
+    pseudonyms: Vec<u8>,
+    record_keys: Vec<u32>,
+    /// `OK`, or 1 + index of the reject reason in `RejectReason::ALL`.
+    status: Vec<u8>,
+    birth_year: Vec<i32>,
+    birth_month: Vec<i8>,
+    sex: Vec<i8>,
+    remapped: u64,
+}
+
+/// Read access to an identifier column of any supported type.
+enum Ids<'a> {
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    View(&'a StringViewArray),
+    Int64(&'a Int64Array),
+}
+
+impl Ids<'_> {
+    fn new(array: &ArrayRef) -> Ids<'_> {
+        let any = array.as_any();
+        if let Some(a) = any.downcast_ref::<StringArray>() {
+            Ids::Utf8(a)
+        } else if let Some(a) = any.downcast_ref::<LargeStringArray>() {
+            Ids::LargeUtf8(a)
+        } else if let Some(a) = any.downcast_ref::<StringViewArray>() {
+            Ids::View(a)
+        } else {
+            Ids::Int64(
+                any.downcast_ref::<Int64Array>()
+                    .expect("identifier column type checked when the extract was opened"),
+            )
+        }
+    }
+
+    /// Parses row `i`.
+    #[inline]
+    fn parse(&self, i: usize, reference: Date) -> Result<Pnr, RejectReason> {
+        let bytes: &[u8] = match self {
+            Ids::Utf8(a) if a.is_valid(i) => a.value(i).as_bytes(),
+            Ids::LargeUtf8(a) if a.is_valid(i) => a.value(i).as_bytes(),
+            Ids::View(a) if a.is_valid(i) => a.value(i).as_bytes(),
+            Ids::Int64(a) if a.is_valid(i) => {
+                let text = a.value(i).to_string();
+                return Pnr::parse(&text, reference).map_err(|e| RejectReason::from_error(&e));
+            }
+            _ => return Err(RejectReason::Missing),
+        };
+        Pnr::parse_bytes(bytes, reference).map_err(|e| RejectReason::from_error(&e))
+    }
+}
+
+fn process_batch(
+    batch: &RecordBatch,
+    id_index: usize,
+    reference: Date,
+    key: &StudyKey,
+    crosswalk: Option<&Crosswalk>,
+    derive: bool,
+) -> Processed {
+    let n = batch.num_rows();
+    let ids = Ids::new(batch.column(id_index));
+    let chunks: Vec<Processed> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let rows = c * CHUNK..n.min((c + 1) * CHUNK);
+            let mut out = Processed::with_capacity(rows.len(), derive);
+            for i in rows {
+                let pnr = match ids.parse(i, reference) {
+                    Ok(pnr) => pnr,
+                    Err(reason) => {
+                        out.push_rejected(reason, derive);
+                        continue;
+                    }
+                };
+                let pnr = match crosswalk.and_then(|cw| cw.lookup(&pnr)) {
+                    Some(newer) => {
+                        out.remapped += 1;
+                        newer
+                    }
+                    None => pnr,
+                };
+                out.push(&pnr, key, derive);
+            }
+            out
+        })
+        .collect();
+    let mut all = Processed::with_capacity(n, derive);
+    for chunk in chunks {
+        all.append(chunk);
+    }
+    all
+}
+
+impl Processed {
+    fn with_capacity(n: usize, derive: bool) -> Processed {
+        let derived = if derive { n } else { 0 };
+        Processed {
+            pseudonyms: Vec::with_capacity(n * PSEUDONYM_LEN),
+            record_keys: Vec::with_capacity(n),
+            status: Vec::with_capacity(n),
+            birth_year: Vec::with_capacity(derived),
+            birth_month: Vec::with_capacity(derived),
+            sex: Vec::with_capacity(derived),
+            remapped: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, pnr: &Pnr, key: &StudyKey, derive: bool) {
+        let keyed = key.keyed(pnr);
+        self.pseudonyms
+            .extend_from_slice(&keyed.pseudonym.to_bytes());
+        self.record_keys.push(keyed.record_key);
+        self.status.push(OK);
+        if derive {
+            let birth = pnr.birth_date();
+            self.birth_year.push(birth.year());
+            self.birth_month.push(birth.month() as i8);
+            self.sex.push(match pnr.sex() {
+                Sex::Male => 1,
+                Sex::Female => 2,
+            });
+        }
+    }
+
+    /// A placeholder row, dropped by the filter in [`assemble`].
+    fn push_rejected(&mut self, reason: RejectReason, derive: bool) {
+        self.pseudonyms.extend_from_slice(&[0; PSEUDONYM_LEN]);
+        self.record_keys.push(0);
+        self.status.push(1 + reason.index() as u8);
+        if derive {
+            self.birth_year.push(0);
+            self.birth_month.push(0);
+            self.sex.push(0);
+        }
+    }
+
+    fn append(&mut self, mut other: Processed) {
+        self.pseudonyms.append(&mut other.pseudonyms);
+        self.record_keys.append(&mut other.record_keys);
+        self.status.append(&mut other.status);
+        self.birth_year.append(&mut other.birth_year);
+        self.birth_month.append(&mut other.birth_month);
+        self.sex.append(&mut other.sex);
+        self.remapped += other.remapped;
+    }
+}
+
+/// Builds the output batch: the id column replaced by the pseudonym, added
+/// columns appended, rejected rows dropped.
+fn assemble(
+    output: &Path,
+    schema: &SchemaRef,
+    input: &RecordBatch,
+    id_index: usize,
+    processed: Processed,
+) -> Result<RecordBatch, PseudoError> {
+    let arrow_err = |source| PseudoError::Arrow {
+        path: output.to_path_buf(),
+        source,
+    };
+    let rejected = processed.status.iter().filter(|s| **s != OK).count();
+    let pseudonyms = FixedSizeBinaryArray::try_new(
+        PSEUDONYM_LEN as i32,
+        Buffer::from_vec(processed.pseudonyms),
+        None,
+    )
+    .map_err(arrow_err)?;
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for (i, column) in input.columns().iter().enumerate() {
+        if i == id_index {
+            columns.push(Arc::new(pseudonyms.clone()));
+        } else {
+            columns.push(column.clone());
+        }
+    }
+    columns.push(Arc::new(UInt32Array::from(processed.record_keys)));
+    if schema.fields().len() > columns.len() {
+        columns.push(Arc::new(Int32Array::from(processed.birth_year)));
+        columns.push(Arc::new(Int8Array::from(processed.birth_month)));
+        columns.push(Arc::new(Int8Array::from(processed.sex)));
+    }
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(arrow_err)?;
+    if rejected == 0 {
+        return Ok(batch);
+    }
+    let keep = BooleanArray::from_iter(processed.status.iter().map(|s| Some(*s == OK)));
+    arrow_select::filter::filter_record_batch(&batch, &keep).map_err(arrow_err)
+}
