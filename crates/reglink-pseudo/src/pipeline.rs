@@ -455,3 +455,6 @@ fn assemble(
     let keep = BooleanArray::from_iter(processed.status.iter().map(|s| Some(*s == OK)));
     arrow_select::filter::filter_record_batch(&batch, &keep).map_err(arrow_err)
 }
+
+#[cfg(test)]
+mod tests;
