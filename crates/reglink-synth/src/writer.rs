@@ -1,0 +1,345 @@
+//! Writing the tables: CSV text or snappy Parquet, always through a temporary
+//! file in the output directory that is renamed into place only when every
+//! file of the run is complete ([`Staged::persist_all`]). A failure drops the
+//! temporary files, so it leaves nothing half-written behind.
+//!
+//! CSV is encoded from the same record batches the Parquet writer gets, so
+//! both formats hold the same values: text as is (quoted only when it holds a
+//! comma, quote or line break), integers in decimal, dates as `YYYY-MM-DD`,
+//! null as an empty field.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Int32Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+use reglink_pnr::Date;
+use tempfile::NamedTempFile;
+
+use crate::error::SynthError;
+use crate::preset::Format;
+
+/// Rows per Parquet row group.
+pub(crate) const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// One table's rows of one chunk, ready for its writer.
+#[derive(Debug)]
+pub(crate) enum Encoded {
+    /// For the Parquet writer.
+    Batch(RecordBatch),
+    /// CSV lines, without the header.
+    Csv(Vec<u8>),
+}
+
+impl Encoded {
+    /// Encodes `batch` for `format`.
+    pub(crate) fn new(batch: RecordBatch, format: Format) -> Encoded {
+        match format {
+            Format::Parquet => Encoded::Batch(batch),
+            Format::Csv => {
+                let mut out = Vec::with_capacity(batch.num_rows() * 64);
+                encode_csv(&batch, &mut out);
+                Encoded::Csv(out)
+            }
+        }
+    }
+}
+
+/// A file being written to a temporary name, and where it will go.
+#[derive(Debug)]
+pub(crate) struct Staged {
+    temp: NamedTempFile,
+    target: PathBuf,
+}
+
+impl Staged {
+    /// A new temporary file in the directory of `target`.
+    pub(crate) fn new(target: PathBuf) -> Result<Staged, SynthError> {
+        let dir = target.parent().unwrap_or(Path::new("."));
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".synth-").suffix(".tmp");
+        // An ordinary data file (0666 less the umask), not the owner-only
+        // mode of a temporary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let temp = builder
+            .tempfile_in(dir)
+            .map_err(|e| SynthError::io(&target, e))?;
+        Ok(Staged { temp, target })
+    }
+
+    /// A staged file holding `text`.
+    pub(crate) fn text(target: PathBuf, text: &str) -> Result<Staged, SynthError> {
+        let mut staged = Staged::new(target)?;
+        staged
+            .temp
+            .write_all(text.as_bytes())
+            .map_err(|e| SynthError::io(&staged.target, e))?;
+        Ok(staged)
+    }
+
+    fn file(&self) -> Result<File, SynthError> {
+        self.temp
+            .as_file()
+            .try_clone()
+            .map_err(|e| SynthError::io(&self.target, e))
+    }
+
+    /// Renames every staged file into place, in order. At the first failure
+    /// the temporary files not yet renamed are dropped (deleted) and the
+    /// files already renamed are removed again, so a run either leaves all
+    /// its files or none.
+    pub(crate) fn persist_all(files: Vec<Staged>) -> Result<(), SynthError> {
+        let mut done: Vec<PathBuf> = Vec::with_capacity(files.len());
+        for staged in files {
+            let target = staged.target;
+            if let Err(e) = staged.temp.persist(&target) {
+                for path in &done {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(SynthError::io(&target, e.error));
+            }
+            done.push(target);
+        }
+        Ok(())
+    }
+}
+
+/// Writes one table, chunk by chunk, in the chosen format.
+#[derive(Debug)]
+pub(crate) struct TableWriter {
+    staged: Staged,
+    inner: Inner,
+    rows: u64,
+}
+
+enum Inner {
+    Csv(BufWriter<File>),
+    Parquet(Box<ArrowWriter<BufWriter<File>>>),
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Inner::Csv(_) => "Csv",
+            Inner::Parquet(_) => "Parquet",
+        })
+    }
+}
+
+impl TableWriter {
+    /// Starts `target` with the columns of `schema`; `id_column` is written
+    /// without dictionary encoding.
+    pub(crate) fn create(
+        target: PathBuf,
+        format: Format,
+        schema: SchemaRef,
+        id_column: &str,
+    ) -> Result<TableWriter, SynthError> {
+        let staged = Staged::new(target)?;
+        let file = BufWriter::with_capacity(1 << 20, staged.file()?);
+        let inner = match format {
+            Format::Csv => {
+                let mut file = file;
+                let header: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                writeln!(file, "{}", header.join(","))
+                    .map_err(|e| SynthError::io(&staged.target, e))?;
+                Inner::Csv(file)
+            }
+            Format::Parquet => {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                    .set_column_dictionary_enabled(ColumnPath::from(id_column), false)
+                    .build();
+                let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
+                    SynthError::Parquet {
+                        path: staged.target.clone(),
+                        source,
+                    }
+                })?;
+                Inner::Parquet(Box::new(writer))
+            }
+        };
+        Ok(TableWriter {
+            staged,
+            inner,
+            rows: 0,
+        })
+    }
+
+    /// Appends one chunk's rows.
+    pub(crate) fn write(&mut self, rows: u64, encoded: Encoded) -> Result<(), SynthError> {
+        match (&mut self.inner, encoded) {
+            (Inner::Csv(file), Encoded::Csv(bytes)) => file
+                .write_all(&bytes)
+                .map_err(|e| SynthError::io(&self.staged.target, e))?,
+            (Inner::Parquet(writer), Encoded::Batch(batch)) => {
+                writer.write(&batch).map_err(|source| SynthError::Parquet {
+                    path: self.staged.target.clone(),
+                    source,
+                })?
+            }
+            _ => unreachable!("chunks are encoded for the writer's format"),
+        }
+        self.rows += rows;
+        Ok(())
+    }
+
+    /// Finishes the file (footer, flush) and returns it staged for the rename,
+    /// with the number of rows written.
+    pub(crate) fn finish(self) -> Result<(Staged, u64), SynthError> {
+        let TableWriter {
+            staged,
+            inner,
+            rows,
+        } = self;
+        let io = |e| SynthError::io(&staged.target, e);
+        let file = match inner {
+            Inner::Csv(file) => file.into_inner().map_err(|e| io(e.into_error()))?,
+            Inner::Parquet(writer) => {
+                let buffered = writer.into_inner().map_err(|source| SynthError::Parquet {
+                    path: staged.target.clone(),
+                    source,
+                })?;
+                buffered.into_inner().map_err(|e| io(e.into_error()))?
+            }
+        };
+        file.sync_all().map_err(io)?;
+        Ok((staged, rows))
+    }
+}
+
+/// Appends `batch` as CSV lines to `out`.
+pub(crate) fn encode_csv(batch: &RecordBatch, out: &mut Vec<u8>) {
+    let columns = batch.columns();
+    for row in 0..batch.num_rows() {
+        for (c, column) in columns.iter().enumerate() {
+            if c > 0 {
+                out.push(b',');
+            }
+            if column.is_null(row) {
+                continue;
+            }
+            match column.data_type() {
+                DataType::Utf8 => push_text(out, column.as_string::<i32>().value(row)),
+                DataType::Int32 => push_int(
+                    out,
+                    i64::from(column.as_primitive::<Int32Type>().value(row)),
+                ),
+                DataType::Int64 => push_int(out, column.as_primitive::<Int64Type>().value(row)),
+                DataType::Date32 => {
+                    push_date(out, column.as_primitive::<Date32Type>().value(row));
+                }
+                other => unreachable!("no {other} columns in the synthetic tables"),
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+fn push_text(out: &mut Vec<u8>, text: &str) {
+    if text.contains([',', '"', '\n', '\r']) {
+        out.push(b'"');
+        for b in text.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
+fn push_int(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    let mut v = value.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+fn push_date(out: &mut Vec<u8>, days: i32) {
+    let date = Date::from_days_since_epoch(days);
+    let (y, m, d) = (date.year(), date.month(), date.day());
+    let mut text = [0u8; 10];
+    text[0] = b'0' + (y / 1000 % 10) as u8;
+    text[1] = b'0' + (y / 100 % 10) as u8;
+    text[2] = b'0' + (y / 10 % 10) as u8;
+    text[3] = b'0' + (y % 10) as u8;
+    text[4] = b'-';
+    text[5] = b'0' + m / 10;
+    text[6] = b'0' + m % 10;
+    text[7] = b'-';
+    text[8] = b'0' + d / 10;
+    text[9] = b'0' + d % 10;
+    out.extend_from_slice(&text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use arrow_array::{Date32Array, Int32Array, Int64Array, StringArray};
+    use arrow_schema::{Field, Schema};
+
+    #[test]
+    fn csv_round_trips_through_the_csv_crate() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Int32, true),
+            Field::new("c", DataType::Int64, false),
+            Field::new("d", DataType::Date32, true),
+        ]));
+        let day = Date::new(2024, 2, 29).unwrap().days_since_epoch();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![
+                    Some(" 19811218-9876"),
+                    Some("a,\"b\""),
+                    None,
+                ])),
+                Arc::new(Int32Array::from(vec![Some(202301), None, Some(-7)])),
+                Arc::new(Int64Array::from(vec![0, i64::MIN, 1_234_567])),
+                Arc::new(Date32Array::from(vec![Some(day), None, Some(0)])),
+            ],
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        encode_csv(&batch, &mut out);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(out.as_slice());
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        assert_eq!(rows[0], [" 19811218-9876", "202301", "0", "2024-02-29"]);
+        assert_eq!(rows[1], ["a,\"b\"", "", &i64::MIN.to_string(), ""]);
+        assert_eq!(rows[2], ["", "-7", "1234567", "1970-01-01"]);
+    }
+}
