@@ -8,6 +8,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, RecordBatch};
@@ -20,9 +21,34 @@ pub(crate) struct CsvSource {
     reader: csv::Reader<Box<dyn Read + Send>>,
     schema: SchemaRef,
     record: csv::ByteRecord,
+    /// The record read before `record`: the last row once the reader is at the end.
+    previous: csv::ByteRecord,
     next_row: u64,
     batch_size: usize,
     done: bool,
+    /// Quote characters seen in the file so far (see [`QuoteCounter`]).
+    quotes: Arc<AtomicU64>,
+}
+
+/// Counts `"` bytes as the csv reader pulls them.
+///
+/// A quote that is opened and never closed makes the csv crate read the rest
+/// of the file into one field, silently swallowing every later row. In a
+/// well-formed file quotes come in pairs (`""` inside a quoted field is one
+/// more pair), so an odd count at the end of the file, with a line break in
+/// the last row's fields, exposes exactly that case.
+struct QuoteCounter<R> {
+    inner: R,
+    quotes: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for QuoteCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let count = buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+        self.quotes.fetch_add(count, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Picks the delimiter that occurs most often in the header line.
@@ -55,7 +81,11 @@ impl CsvSource {
             });
         }
         let delimiter = detect_delimiter(header_line);
-        let boxed: Box<dyn Read + Send> = Box::new(buffered);
+        let quotes = Arc::new(AtomicU64::new(0));
+        let boxed: Box<dyn Read + Send> = Box::new(QuoteCounter {
+            inner: buffered,
+            quotes: quotes.clone(),
+        });
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(true)
@@ -87,9 +117,30 @@ impl CsvSource {
             reader,
             schema: Arc::new(Schema::new(fields)),
             record: csv::ByteRecord::new(),
+            previous: csv::ByteRecord::new(),
             next_row: 1,
             batch_size,
             done: false,
+            quotes,
+        })
+    }
+
+    /// At the end of the file: the error for a quote that was never closed,
+    /// if the last row shows one (see [`QuoteCounter`]).
+    fn unclosed_quote(&self) -> Option<ExtractError> {
+        if self.quotes.load(Ordering::Relaxed).is_multiple_of(2) || self.next_row == 1 {
+            return None;
+        }
+        let last = &self.previous;
+        let column = last.iter().position(|f| f.contains(&b'\n'))?;
+        Some(ExtractError::CsvSyntax {
+            path: self.path.clone(),
+            row: self.next_row - 1,
+            line: last.position().map_or(0, |p| p.line()),
+            reason: format!(
+                "column `{}` opens a quote that is never closed, so every later line was read into it",
+                self.schema.field(column).name()
+            ),
         })
     }
 
@@ -108,9 +159,13 @@ impl CsvSource {
         let first_row = self.next_row;
         let mut rows = 0usize;
         while rows < self.batch_size {
+            std::mem::swap(&mut self.record, &mut self.previous);
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => {
                     self.done = true;
+                    if let Some(err) = self.unclosed_quote() {
+                        return Some(Err(err));
+                    }
                     break;
                 }
                 Ok(true) => {}

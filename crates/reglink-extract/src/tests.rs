@@ -179,3 +179,36 @@ fn corrupt_parquet_is_an_error_naming_the_file() {
     assert!(matches!(err, ExtractError::Parquet { .. }));
     assert!(err.to_string().contains("c.parquet"));
 }
+
+#[test]
+fn unclosed_quote_is_an_error_not_swallowed_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.csv");
+    std::fs::write(&path, "id,kommun\n1,0180\n2,\"0181\n3,0182\n4,0183\n").unwrap();
+    let reader = ExtractReader::open(&path).unwrap();
+    let err = reader
+        .map(|b| b.map(|_| ()))
+        .collect::<Result<Vec<()>, _>>()
+        .unwrap_err();
+    match err {
+        ExtractError::CsvSyntax {
+            row, line, reason, ..
+        } => {
+            assert_eq!((row, line), (2, 3));
+            assert!(reason.contains("kommun"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn quoted_line_breaks_and_doubled_quotes_are_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.csv");
+    std::fs::write(&path, "id,note\n1,\"two\nlines\"\n2,\"say \"\"hi\"\"\"\n").unwrap();
+    let rows: usize = ExtractReader::open(&path)
+        .unwrap()
+        .map(|b| b.unwrap().batch.num_rows())
+        .sum();
+    assert_eq!(rows, 2);
+}
