@@ -1,0 +1,163 @@
+//! `reglink example`: the embedded default study, end to end as far as the
+//! pipeline reaches: synthetic registers -> key -> pseudonymise -> summary.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use reglink_pseudo::{Crosswalk, MasterKey, PseudonymiseOptions, PseudonymiseReport};
+use reglink_synth::{Format, Options, Preset};
+
+use crate::cli::ExampleArgs;
+use crate::ui;
+
+/// The study name the example's pseudonyms are keyed to.
+const STUDY: &str = "example-eb-af-2023";
+/// Marks a directory as made by `reglink example`, so a re-run may replace it.
+const MARKER: &str = ".reglink-example";
+
+/// The three raw extracts and the name of their identifier columns.
+const EXTRACTS: [(&str, &str); 3] = [
+    ("eb", "personnr"),
+    ("af", "personnummer"),
+    ("lisa", "PersonNr"),
+];
+
+pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
+    let out = &args.out;
+    prepare_dir(out)?;
+    let raw = out.join("raw");
+    let pseudo_dir = out.join("pseudonymised");
+    std::fs::create_dir_all(&pseudo_dir)
+        .with_context(|| format!("{}: cannot create directory", pseudo_dir.display()))?;
+
+    let say = |s: String| {
+        if !quiet {
+            println!("{s}");
+        }
+    };
+
+    say(format!(
+        "1/3 synthetic registers (preset tiny, seed {}) -> {}",
+        args.seed,
+        raw.display()
+    ));
+    reglink_synth::generate(&Options {
+        preset: Preset::Tiny,
+        seed: args.seed,
+        format: Format::Csv,
+        out_dir: raw.clone(),
+    })
+    .context("could not generate the synthetic registers")?;
+
+    let key_path = out.join("example.key");
+    let key = MasterKey::generate()?;
+    key.write_new_file(&key_path)?;
+    say(format!(
+        "2/3 master key {} (mode 0600, id {})",
+        key_path.display(),
+        key.id()
+    ));
+
+    let reference = reglink_synth::extraction_date();
+    let study = key.study_key(STUDY)?;
+    let crosswalk = Crosswalk::load(&raw.join("crosswalk.csv"), reference)?;
+    say(format!(
+        "3/3 pseudonymising for study {STUDY:?} with {} crosswalk entries",
+        crosswalk.entries()
+    ));
+    let mut reports = Vec::new();
+    for (name, id_column) in EXTRACTS {
+        let mut opts = PseudonymiseOptions::new(
+            raw.join(format!("{name}.csv")),
+            pseudo_dir.join(format!("{name}.parquet")),
+            id_column,
+            reference,
+        );
+        opts.derive_columns = true;
+        let bar = ui::row_spinner(quiet, name);
+        let report =
+            reglink_pseudo::pseudonymise(&opts, &study, Some(&crosswalk), &|n| bar.set_position(n));
+        bar.finish_and_clear();
+        reports.push((name, report?));
+    }
+    print_summary(&reports, &pseudo_dir)?;
+    Ok(())
+}
+
+/// Creates `out`, or empties it if an earlier `reglink example` made it.
+fn prepare_dir(out: &Path) -> anyhow::Result<()> {
+    if out.exists() {
+        let is_ours = out.join(MARKER).exists();
+        let is_empty = std::fs::read_dir(out)
+            .with_context(|| format!("{}: cannot read directory", out.display()))?
+            .next()
+            .is_none();
+        if !is_ours && !is_empty {
+            bail!(
+                "{}: exists and was not made by `reglink example`; pass --out with a new directory",
+                out.display()
+            );
+        }
+        if is_ours {
+            std::fs::remove_dir_all(out).with_context(|| {
+                format!("{}: cannot remove the previous example", out.display())
+            })?;
+        }
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create directory", out.display()))?;
+    std::fs::write(
+        out.join(MARKER),
+        "made by `reglink example`; safe to delete\n",
+    )
+    .with_context(|| format!("{}: cannot write", out.display()))?;
+    Ok(())
+}
+
+fn print_summary(reports: &[(&str, PseudonymiseReport)], dir: &Path) -> anyhow::Result<()> {
+    println!();
+    println!(
+        "{:<6} {:>9} {:>9} {:>9} {:>11} {:>9}",
+        "file", "rows in", "written", "rejected", "renumbered", "persons"
+    );
+    let mut persons: Vec<HashSet<u128>> = Vec::new();
+    for (name, report) in reports {
+        let set = pseudonym_set(Path::new(&report.output))?;
+        println!(
+            "{:<6} {:>9} {:>9} {:>9} {:>11} {:>9}",
+            name,
+            report.rows_in,
+            report.rows_out,
+            report.rows_rejected,
+            report.rows_remapped,
+            set.len()
+        );
+        persons.push(set);
+    }
+    if let [eb, af, lisa] = persons.as_slice() {
+        let both = eb.intersection(af).count();
+        let in_lisa = eb.intersection(lisa).count();
+        println!();
+        println!(
+            "EB recipients (2023-2025) also registered at AF: {both} of {} ({:.0}%)",
+            eb.len(),
+            100.0 * both as f64 / eb.len().max(1) as f64
+        );
+        println!(
+            "EB recipients found in the LISA-style file: {in_lisa} of {}",
+            eb.len()
+        );
+    }
+    println!();
+    println!(
+        "pseudonymised extracts and reject reports: {}",
+        dir.display()
+    );
+    println!("(linkage, tables and the disclosure-controlled release are the next stages)");
+    Ok(())
+}
+
+fn pseudonym_set(path: &Path) -> anyhow::Result<HashSet<u128>> {
+    super::inspect::pseudonyms(path)
+}

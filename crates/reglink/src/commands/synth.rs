@@ -1,0 +1,33 @@
+//! `reglink synth`.
+
+use anyhow::Context;
+use reglink_synth::{Format, Options, Preset};
+
+use crate::cli::SynthArgs;
+
+pub fn run(args: &SynthArgs, quiet: bool) -> anyhow::Result<()> {
+    let preset: Preset = args
+        .preset
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--preset: expected tiny, municipality or national"))?;
+    let format: Format = args
+        .format
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--format: expected csv or parquet"))?;
+    let opts = Options {
+        preset,
+        seed: args.seed,
+        format,
+        out_dir: args.out.clone(),
+    };
+    let report = reglink_synth::generate(&opts).context("could not generate synthetic data")?;
+    if !quiet {
+        println!(
+            "wrote synthetic {preset} registers (seed {}) to {}",
+            args.seed,
+            args.out.display()
+        );
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
