@@ -1,0 +1,136 @@
+//! Helpers for the end-to-end tests of the `reglink` binary.
+//!
+//! The binary is the one `cargo test --workspace` builds beside the test
+//! executables (`target/<profile>/reglink`); the tests run it as a user would
+//! and check exit codes, messages, and the files it leaves behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The date the synthetic extracts are taken, as the CLI spells it.
+pub const REFERENCE_DATE: &str = "2026-06-30";
+
+/// Path of the `reglink` binary next to the running test executable.
+///
+/// # Panics
+///
+/// If the binary has not been built; `cargo test --workspace` builds it
+/// because `crates/reglink` has integration tests.
+pub fn reglink_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/reglink
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let bin = profile_dir.join(format!("reglink{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} not found: run the tests with `cargo test --workspace`",
+        bin.display()
+    );
+    if let Some(source) = newer_source(&bin) {
+        panic!(
+            "{} is older than {}: run the tests with `cargo test --workspace`, which rebuilds it",
+            bin.display(),
+            source.display()
+        );
+    }
+    bin
+}
+
+/// A source file of the workspace's crates modified after `bin`, if any:
+/// `cargo test -p reglink-tests` alone does not rebuild the binary.
+fn newer_source(bin: &Path) -> Option<PathBuf> {
+    let built = std::fs::metadata(bin).and_then(|m| m.modified()).ok()?;
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut stack = vec![crates];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| m > built)
+            {
+                return Some(path);
+            }
+        }
+    }
+    None
+}
+
+/// The result of one `reglink` run, with its output as text.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit status code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the run succeeded and returns it.
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert_eq!(self.code, Some(0), "reglink failed:\n{}", self.stderr);
+        self
+    }
+
+    /// Asserts the run failed with a non-zero exit code and returns it.
+    #[track_caller]
+    pub fn failure(self) -> Run {
+        assert!(
+            matches!(self.code, Some(c) if c != 0),
+            "expected failure, got {:?}\nstdout: {}\nstderr: {}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// stdout and stderr together.
+    pub fn all_output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `reglink` with `args` in `cwd`.
+pub fn reglink(cwd: &Path, args: &[&str]) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(reglink_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run reglink");
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Names of the entries in `dir`, sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}

@@ -1,0 +1,214 @@
+//! Data-driven cases: every folder under `fixtures/pseudonymise/` is one run
+//! of `reglink pseudonymise`. Adding a case means adding a folder with an
+//! `input.csv` (or `input.parquet`), any other files it names, and a
+//! `case.json`:
+//!
+//! ```json
+//! { "description": "...", "args": ["--id-column", "personnr"],
+//!   "expect": { "rows_in": 3, "rows_out": 2, "rows_remapped": 0,
+//!               "rejects": { "checksum": [2] }, "persons": 1 } }
+//! ```
+//!
+//! or `"expect_error": ["text", ...]` for a run that must fail with those
+//! texts on stderr and leave no output behind.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use arrow_array::{Array, FixedSizeBinaryArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use reglink_tests::{REFERENCE_DATE, listing, reglink};
+use serde_json::Value;
+
+fn cases() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/pseudonymise");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("case.json").exists())
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+fn distinct_pseudonyms(path: &Path) -> usize {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut seen = HashSet::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let col = batch
+            .column_by_name("pseudonym")
+            .expect("pseudonym column")
+            .as_any()
+            .downcast_ref::<FixedSizeBinaryArray>()
+            .expect("FixedSizeBinary pseudonyms")
+            .clone();
+        for i in 0..col.len() {
+            seen.insert(col.value(i).to_vec());
+        }
+    }
+    seen.len()
+}
+
+/// Runs one case; returns a description of what went wrong, if anything.
+fn run_case(case: &Path) -> Result<(), String> {
+    let spec: Value = serde_json::from_str(&fs::read_to_string(case.join("case.json")).unwrap())
+        .map_err(|e| format!("case.json: {e}"))?;
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(case, dir.path());
+    reglink(dir.path(), &["key", "new", "--out", "case.key"]).success();
+    let input = if dir.path().join("input.parquet").exists() {
+        "input.parquet"
+    } else {
+        "input.csv"
+    };
+    let mut args: Vec<String> = [
+        "pseudonymise",
+        "--key",
+        "case.key",
+        "--study",
+        "fixtures",
+        "--in",
+        input,
+        "--out",
+        "out.parquet",
+        "--reference-date",
+        REFERENCE_DATE,
+    ]
+    .map(String::from)
+    .to_vec();
+    for arg in spec["args"].as_array().ok_or("case.json: `args` missing")? {
+        args.push(
+            arg.as_str()
+                .ok_or("case.json: `args` must be strings")?
+                .to_string(),
+        );
+    }
+    let run = reglink(
+        dir.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let inputs: Vec<String> = fs::read_dir(case)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+
+    if let Some(needles) = spec.get("expect_error") {
+        if run.code == Some(0) {
+            return Err(format!("expected failure, got success:\n{}", run.stdout));
+        }
+        for needle in needles.as_array().ok_or("`expect_error` must be a list")? {
+            let needle = needle.as_str().unwrap();
+            if !run.stderr.contains(needle) {
+                return Err(format!("stderr lacks {needle:?}:\n{}", run.stderr));
+            }
+        }
+        let extra: Vec<String> = listing(dir.path())
+            .into_iter()
+            .filter(|f| !inputs.contains(f) && f != "case.key")
+            .collect();
+        if !extra.is_empty() {
+            return Err(format!("failed run left files behind: {extra:?}"));
+        }
+        return Ok(());
+    }
+
+    if run.code != Some(0) {
+        return Err(format!("reglink failed:\n{}", run.stderr));
+    }
+    let expect = spec
+        .get("expect")
+        .ok_or("case.json: `expect` or `expect_error` missing")?;
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("out.rejects.json")).unwrap())
+            .unwrap();
+    for field in ["rows_in", "rows_out", "rows_remapped"] {
+        if let Some(want) = expect.get(field)
+            && &report[field] != want
+        {
+            return Err(format!(
+                "{field}: report says {}, case expects {want}",
+                report[field]
+            ));
+        }
+    }
+    let (rows_in, rows_out, rejected) = (
+        report["rows_in"].as_u64().unwrap(),
+        report["rows_out"].as_u64().unwrap(),
+        report["rows_rejected"].as_u64().unwrap(),
+    );
+    if rows_in != rows_out + rejected {
+        return Err(format!(
+            "rows_in {rows_in} != rows_out {rows_out} + rejected {rejected}"
+        ));
+    }
+    if let Some(want) = expect.get("rejects") {
+        let got: BTreeMap<String, Value> = report["rejects"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(reason, r)| (reason.clone(), r["rows"].clone()))
+            .collect();
+        let want: BTreeMap<String, Value> = want
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if got != want {
+            return Err(format!(
+                "rejects: report has {got:?}, case expects {want:?}"
+            ));
+        }
+    }
+    if let Some(want) = expect.get("persons") {
+        let got = distinct_pseudonyms(&dir.path().join("out.parquet"));
+        if Some(got as u64) != want.as_u64() {
+            return Err(format!("distinct persons: {got}, case expects {want}"));
+        }
+    }
+    // No number from the input appears in what the user sees.
+    let input_text = fs::read(dir.path().join(input)).unwrap();
+    let input_text = String::from_utf8_lossy(&input_text);
+    for token in input_text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|t| t.len() >= 10)
+    {
+        if run.all_output().contains(token) {
+            return Err("a number from the input appears in reglink's output".to_string());
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn fixture_cases() {
+    let cases = cases();
+    assert!(!cases.is_empty(), "no fixture cases found");
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            run_case(case)
+                .err()
+                .map(|e| format!("{}: {e}", case.file_name().unwrap().to_string_lossy()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}

@@ -1,0 +1,97 @@
+//! Architecture invariants from ARCHITECTURE.md and SECURITY.md that a test
+//! can hold the code to.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// clippy (run with `-D warnings` in CI) bans every BLAKE3 entry point that
+/// can hash a personnummer without the study key.
+#[test]
+fn clippy_bans_unkeyed_and_free_standing_blake3() {
+    let config = fs::read_to_string(root().join("clippy.toml")).unwrap();
+    for path in [
+        "blake3::hash",
+        "blake3::keyed_hash",
+        "blake3::derive_key",
+        "blake3::Hasher::new",
+        "blake3::Hasher::new_keyed",
+        "blake3::Hasher::new_derive_key",
+    ] {
+        assert!(
+            config.contains(&format!("\"{path}\"")),
+            "clippy.toml does not ban {path}"
+        );
+    }
+}
+
+/// Only the sanctioned modules may lift that ban.
+#[test]
+fn only_sanctioned_modules_call_blake3_directly() {
+    let allowed = [
+        "crates/reglink-pseudo/src/kdf.rs",
+        "crates/reglink-extract/src/fingerprint.rs",
+        "benches/src/baseline.rs",
+        "benches/src/enumeration.rs",
+    ];
+    let mut files = Vec::new();
+    for dir in ["crates", "benches", "tests"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    assert!(files.len() > 20, "source tree not found");
+    let this_file = root().join("tests/tests/invariants.rs");
+    for file in files.iter().filter(|f| **f != this_file) {
+        let text = fs::read_to_string(file).unwrap();
+        let rel = file
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if text.contains("disallowed_methods") {
+            assert!(
+                allowed.contains(&rel.as_str()),
+                "{rel} lifts the ban on bare BLAKE3 calls"
+            );
+        }
+    }
+}
+
+/// Only reglink-pseudo (and the benchmarks) depend on blake3's key machinery;
+/// only reglink-pseudo depends on zeroize, i.e. holds keys.
+#[test]
+fn only_the_pseudonymisation_crate_holds_keys() {
+    let mut crates = fs::read_dir(root().join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect::<Vec<_>>();
+    crates.sort();
+    for dir in crates {
+        let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let deps = manifest.split("[dev-dependencies]").next().unwrap();
+        if name != "reglink-pseudo" {
+            assert!(
+                !deps.contains("zeroize"),
+                "{name} depends on zeroize: does it hold a key?"
+            );
+            assert!(!deps.contains("getrandom"), "{name} draws key material");
+        }
+    }
+}
