@@ -108,7 +108,8 @@ def pseudonymise(data, key, tag):
     out = OUT / f"pseudo-{tag}.parquet"
     wall, rss, _ = run_rss([RELEASE / "reglink", "--quiet", "pseudonymise", "--key", key,
                             "--study", "bench", "--id-column", "PersonNr",
-                            "--in", data / "lisa.parquet", "--out", out])
+                            "--in", data / "lisa.parquet", "--out", out,
+                            "--reference-date", "2026-06-30"])
     report = json.loads((OUT / f"pseudo-{tag}.rejects.json").read_text())
     assert report["rows_in"] == report["rows_out"] + report["rows_rejected"]
     return wall, rss, report["rows_in"]

@@ -3,19 +3,22 @@
 //!
 //! ```text
 //! ExtractReader ──batch──► parse + crosswalk + keyed hash (rayon, per chunk)
+//!  (decode thread)
 //!                               │ status per row
 //!                               ▼
 //!                replace id column, add record_key (+ derived), drop rejects
 //!                               │
 //!                               ▼
 //!      ArrowWriter ─► HashingWriter ─► AtomicFile ─► OUT.parquet   (+ OUT.rejects.json)
+//!    (encode thread)
 //! ```
 //!
-//! Memory is bounded by one input batch plus one Parquet row group, whatever
-//! the size of the extract.
+//! The three stages overlap, joined by bounded channels, so memory is bounded
+//! by a few input batches plus one Parquet row group, whatever the size of
+//! the extract.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use arrow_array::{
     Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, Int8Array, Int32Array, Int64Array,
@@ -48,6 +51,9 @@ pub const SEX_COLUMN: &str = "sex";
 /// Rows handed to one rayon task: large enough to amortise scheduling,
 /// small enough to balance two to many cores.
 const CHUNK: usize = 4096;
+
+/// Batches queued between the decode, hash and encode stages.
+const IN_FLIGHT: usize = 2;
 
 /// What to pseudonymise and where to put it.
 #[derive(Debug, Clone)]
@@ -115,42 +121,73 @@ pub fn pseudonymise(
         source,
     };
     let file = AtomicFile::create(&opts.output)?;
-    let mut writer = ArrowWriter::try_new(
+    let writer = ArrowWriter::try_new(
         HashingWriter::new(file),
         out_schema.clone(),
         Some(writer_properties()),
     )
     .map_err(out_err_parquet)?;
 
+    // Three stages overlap: one thread decodes input batches, this thread
+    // parses and hashes (fanning out to rayon), one thread encodes Parquet.
+    // Bounded channels keep at most a few batches in flight, so memory stays
+    // bounded by the batch size whatever the input size.
     let mut tally = RejectTally::default();
     let mut rows_out = 0u64;
     let mut remapped = 0u64;
-    for batch in reader {
-        let batch = batch?;
-        let processed = process_batch(
-            &batch.batch,
-            id_index,
-            opts.reference_date,
-            key,
-            crosswalk,
-            opts.derive_columns,
-        );
-        remapped += processed.remapped;
-        for (offset, status) in processed.status.iter().enumerate() {
-            if *status != OK {
-                tally.add(
-                    RejectReason::ALL[(*status - 1) as usize],
-                    batch.first_row + offset as u64,
-                );
+    let writer = std::thread::scope(|scope| -> Result<_, PseudoError> {
+        let (batch_tx, batch_rx) = mpsc::sync_channel(IN_FLIGHT);
+        let (out_tx, out_rx) = mpsc::sync_channel::<RecordBatch>(IN_FLIGHT);
+        scope.spawn(move || {
+            for batch in reader {
+                let failed = batch.is_err();
+                if batch_tx.send(batch).is_err() || failed {
+                    break;
+                }
             }
-        }
-        let out = assemble(&opts.output, &out_schema, &batch.batch, id_index, processed)?;
-        rows_out += out.num_rows() as u64;
-        if out.num_rows() > 0 {
-            writer.write(&out).map_err(out_err_parquet)?;
-        }
-        progress(batch.first_row - 1 + batch.batch.num_rows() as u64);
-    }
+        });
+        let encoder = scope.spawn(move || {
+            let mut writer = writer;
+            for out in out_rx {
+                writer.write(&out)?;
+            }
+            Ok::<_, parquet::errors::ParquetError>(writer)
+        });
+        let processing = (|| {
+            for batch in batch_rx {
+                let batch = batch?;
+                let processed = process_batch(
+                    &batch.batch,
+                    id_index,
+                    opts.reference_date,
+                    key,
+                    crosswalk,
+                    opts.derive_columns,
+                );
+                remapped += processed.remapped;
+                for (offset, status) in processed.status.iter().enumerate() {
+                    if *status != OK {
+                        tally.add(
+                            RejectReason::ALL[(*status - 1) as usize],
+                            batch.first_row + offset as u64,
+                        );
+                    }
+                }
+                let out = assemble(&opts.output, &out_schema, &batch.batch, id_index, processed)?;
+                rows_out += out.num_rows() as u64;
+                if out.num_rows() > 0 && out_tx.send(out).is_err() {
+                    // The encoder stopped; its error is reported below.
+                    break;
+                }
+                progress(batch.first_row - 1 + batch.batch.num_rows() as u64);
+            }
+            Ok::<(), PseudoError>(())
+        })();
+        drop(out_tx);
+        let encoded = encoder.join().expect("Parquet encoder thread panicked");
+        processing?;
+        encoded.map_err(out_err_parquet)
+    })?;
     let hashing = writer.into_inner().map_err(out_err_parquet)?;
     let (file, fingerprint, bytes) = hashing.finish();
 
@@ -250,6 +287,9 @@ fn writer_properties() -> WriterProperties {
     // and min/max statistics cost time and buy nothing for them.
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        // Column-chunk min/max is enough for readers to prune row groups;
+        // per-page statistics cost encode time on every column.
+        .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_created_by(format!("reglink {}", env!("CARGO_PKG_VERSION")));
     for name in [PSEUDONYM_COLUMN, RECORD_KEY_COLUMN] {
         let path = ColumnPath::from(name);
