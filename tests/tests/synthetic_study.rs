@@ -162,6 +162,18 @@ fn example_runs_end_to_end_and_says_where_the_output_went() {
                 .exists()
         );
     }
+    // `inspect` describes a pseudonymised file without printing a pseudonym.
+    let eb = dir.path().join("ex/pseudonymised/eb.parquet");
+    let inspect = reglink(dir.path(), &["inspect", eb.to_str().unwrap()]).success();
+    let persons = pseudonyms(&eb).len();
+    assert!(
+        inspect
+            .stdout
+            .contains(&format!("distinct persons (pseudonyms): {persons}")),
+        "{}",
+        inspect.stdout
+    );
+    assert!(inspect.stdout.contains("pseudonym: FixedSizeBinary(16)"));
     // A second run replaces its own directory...
     reglink(dir.path(), &["example", "--out", "ex"]).success();
     // ...but never a directory it did not make.
