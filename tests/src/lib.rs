@@ -134,3 +134,25 @@ pub fn listing(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Runs `reglink pseudonymise --key KEY --study tests --in INPUT --out OUT`
+/// with `extra` appended and, unless `extra` gives one, `--reference-date`
+/// [`REFERENCE_DATE`].
+pub fn pseudonymise(dir: &Path, key: &str, input: &str, out: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "pseudonymise",
+        "--key",
+        key,
+        "--study",
+        "tests",
+        "--in",
+        input,
+        "--out",
+        out,
+    ];
+    if !extra.contains(&"--reference-date") {
+        args.extend(["--reference-date", REFERENCE_DATE]);
+    }
+    args.extend_from_slice(extra);
+    reglink(dir, &args)
+}

@@ -6,7 +6,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use reglink_tests::{REFERENCE_DATE, Run, listing, reglink};
+use reglink_tests::{Run, listing, reglink};
 
 /// A valid personnummer (Skatteverket's documentation example).
 const PNR: &str = "198112189876";
@@ -16,23 +16,9 @@ fn new_key(dir: &Path) {
 }
 
 fn pseudonymise(dir: &Path, input: &str, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "pseudonymise",
-        "--key",
-        "study.key",
-        "--study",
-        "s1",
-        "--id-column",
-        "personnr",
-        "--in",
-        input,
-        "--out",
-        "out.parquet",
-        "--reference-date",
-        REFERENCE_DATE,
-    ];
+    let mut args = vec!["--id-column", "personnr"];
     args.extend_from_slice(extra);
-    reglink(dir, &args)
+    reglink_tests::pseudonymise(dir, "study.key", input, "out.parquet", &args)
 }
 
 #[track_caller]
@@ -189,23 +175,12 @@ fn unwritable_output_path_is_an_error_naming_it() {
     let locked = dir.path().join("locked");
     fs::create_dir(&locked).unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
-    let run = reglink(
+    let run = reglink_tests::pseudonymise(
         dir.path(),
-        &[
-            "pseudonymise",
-            "--key",
-            "study.key",
-            "--study",
-            "s1",
-            "--id-column",
-            "personnr",
-            "--in",
-            "eb.csv",
-            "--out",
-            "locked/out.parquet",
-            "--reference-date",
-            REFERENCE_DATE,
-        ],
+        "study.key",
+        "eb.csv",
+        "locked/out.parquet",
+        &["--id-column", "personnr"],
     );
     // Root ignores directory permissions; the missing-directory case below
     // covers unwritable paths there.
@@ -215,23 +190,12 @@ fn unwritable_output_path_is_an_error_naming_it() {
     }
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
 
-    let run = reglink(
+    let run = reglink_tests::pseudonymise(
         dir.path(),
-        &[
-            "pseudonymise",
-            "--key",
-            "study.key",
-            "--study",
-            "s1",
-            "--id-column",
-            "personnr",
-            "--in",
-            "eb.csv",
-            "--out",
-            "missing/out.parquet",
-            "--reference-date",
-            REFERENCE_DATE,
-        ],
+        "study.key",
+        "eb.csv",
+        "missing/out.parquet",
+        &["--id-column", "personnr"],
     )
     .failure();
     assert_mentions(&run, &["missing"]);
@@ -258,23 +222,12 @@ fn bad_reference_date_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     new_key(dir.path());
     fs::write(dir.path().join("eb.csv"), format!("personnr\n{PNR}\n")).unwrap();
-    let run = reglink(
+    let run = reglink_tests::pseudonymise(
         dir.path(),
-        &[
-            "pseudonymise",
-            "--key",
-            "study.key",
-            "--study",
-            "s1",
-            "--id-column",
-            "personnr",
-            "--in",
-            "eb.csv",
-            "--out",
-            "out.parquet",
-            "--reference-date",
-            "2026-13-01",
-        ],
+        "study.key",
+        "eb.csv",
+        "out.parquet",
+        &["--id-column", "personnr", "--reference-date", "2026-13-01"],
     )
     .failure();
     assert_mentions(&run, &["--reference-date"]);

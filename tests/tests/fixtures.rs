@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, FixedSizeBinaryArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use reglink_tests::{REFERENCE_DATE, listing, reglink};
+use reglink_tests::{listing, pseudonymise, reglink};
 use serde_json::Value;
 
 fn cases() -> Vec<PathBuf> {
@@ -73,32 +73,11 @@ fn run_case(case: &Path) -> Result<(), String> {
     } else {
         "input.csv"
     };
-    let mut args: Vec<String> = [
-        "pseudonymise",
-        "--key",
-        "case.key",
-        "--study",
-        "fixtures",
-        "--in",
-        input,
-        "--out",
-        "out.parquet",
-        "--reference-date",
-        REFERENCE_DATE,
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut args: Vec<&str> = Vec::new();
     for arg in spec["args"].as_array().ok_or("case.json: `args` missing")? {
-        args.push(
-            arg.as_str()
-                .ok_or("case.json: `args` must be strings")?
-                .to_string(),
-        );
+        args.push(arg.as_str().ok_or("case.json: `args` must be strings")?);
     }
-    let run = reglink(
-        dir.path(),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let run = pseudonymise(dir.path(), "case.key", input, "out.parquet", &args);
     let inputs: Vec<String> = fs::read_dir(case)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
