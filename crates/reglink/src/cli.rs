@@ -34,6 +34,14 @@ pub enum Command {
     /// rejected rows, never their values. Every input row is either written or
     /// counted as rejected.
     Pseudonymise(PseudonymiseArgs),
+    /// Link pseudonymised extracts as a study file describes and tabulate its tables.
+    ///
+    /// Writes, into --out, one cell table per study table (`cells/NAME.parquet`
+    /// and `cells/NAME.json`), `linkage-report.json` (rows read, used, rejected,
+    /// duplicates, persons matched across sources, unknown codes, match rates
+    /// by municipality and year) and `link.json` (the inputs' fingerprints and
+    /// key id). Only aggregates are written. See docs/study-file.md.
+    Link(LinkArgs),
     /// Write synthetic EB, AF and LISA-style extracts, a crosswalk and code lists.
     Synth(SynthArgs),
     /// Describe a pseudonymised Parquet file: rows, columns, distinct persons.
@@ -103,6 +111,15 @@ pub struct SynthArgs {
     /// csv or parquet.
     #[arg(long, default_value = "csv")]
     pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The study file (TOML).
+    pub study: PathBuf,
+    /// Directory to write the cell tables and the linkage report into.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! `reglink example`: the embedded default study, end to end as far as the
-//! pipeline reaches: synthetic registers -> key -> pseudonymise -> summary.
+//! pipeline reaches: synthetic registers -> key -> pseudonymise -> link and
+//! tabulate the example study -> summary and one table.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -15,6 +16,9 @@ use crate::ui;
 const STUDY: &str = "example-eb-af-2023";
 /// Marks a directory as made by `reglink example`, so a re-run may replace it.
 const MARKER: &str = ".reglink-example";
+
+/// The example study: DOMAIN.md section 6, tables 1-5, on the synthetic registers.
+const EXAMPLE_STUDY: &str = include_str!("../../../../fixtures/studies/example/study.toml");
 
 /// The three raw extracts and the name of their identifier columns.
 const EXTRACTS: [(&str, &str); 3] = [
@@ -38,7 +42,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     };
 
     say(format!(
-        "1/3 synthetic registers (preset tiny, seed {}) -> {}",
+        "1/4 synthetic registers (preset tiny, seed {}) -> {}",
         args.seed,
         raw.display()
     ));
@@ -54,7 +58,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     let key = MasterKey::generate()?;
     key.write_new_file(&key_path)?;
     say(format!(
-        "2/3 master key {} (mode 0600, id {})",
+        "2/4 master key {} (mode 0600, id {})",
         key_path.display(),
         key.id()
     ));
@@ -63,7 +67,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     let study = key.study_key(STUDY)?;
     let crosswalk = Crosswalk::load(&raw.join("crosswalk.csv"), reference)?;
     say(format!(
-        "3/3 pseudonymising for study {STUDY:?} with {} crosswalk entries",
+        "3/4 pseudonymising for study {STUDY:?} with {} crosswalk entries",
         crosswalk.entries()
     ));
     let mut reports = Vec::new();
@@ -82,6 +86,17 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
         reports.push((name, report?));
     }
     print_summary(&reports, &pseudo_dir)?;
+
+    let study_path = out.join("study.toml");
+    std::fs::write(&study_path, EXAMPLE_STUDY)
+        .with_context(|| format!("{}: cannot write", study_path.display()))?;
+    say(format!(
+        "\n4/4 linking and tabulating the example study {} (DOMAIN.md tables 1-5)",
+        study_path.display()
+    ));
+    let outcome = super::link::link_study(&study_path, &out.join("link"), quiet)?;
+    super::link::print_summary(&outcome, quiet);
+    print_table(&outcome)?;
     Ok(())
 }
 
@@ -154,10 +169,78 @@ fn print_summary(reports: &[(&str, PseudonymiseReport)], dir: &Path) -> anyhow::
         "pseudonymised extracts and reject reports: {}",
         dir.display()
     );
-    println!("(linkage, tables and the disclosure-controlled release are the next stages)");
     Ok(())
 }
 
 fn pseudonym_set(path: &Path) -> anyhow::Result<HashSet<u128>> {
     super::inspect::pseudonyms(path)
+}
+
+/// Prints the equal-terms table (2023, both sexes) as a researcher would read it.
+fn print_table(o: &super::link::Outcome) -> anyhow::Result<()> {
+    let Some(t) = o.tables.iter().find(|t| t.name == "t2_equal_terms") else {
+        return Ok(());
+    };
+    let batch = t.to_record_batch()?;
+    let text = |name: &str| -> anyhow::Result<Vec<String>> {
+        let col = batch
+            .column_by_name(name)
+            .with_context(|| format!("no column {name}"))?;
+        Ok((0..batch.num_rows())
+            .map(|i| {
+                arrow_array::cast::AsArray::as_string::<i32>(col)
+                    .value(i)
+                    .to_string()
+            })
+            .collect())
+    };
+    let number = |name: &str| -> anyhow::Result<Vec<u64>> {
+        let col = batch
+            .column_by_name(name)
+            .with_context(|| format!("no column {name}"))?;
+        Ok(
+            arrow_array::cast::AsArray::as_primitive::<arrow_array::types::UInt64Type>(col)
+                .values()
+                .to_vec(),
+        )
+    };
+    let (year, group, sex) = (text("year")?, text("benefit_group")?, text("sex")?);
+    let persons = number("persons")?;
+    let (any_n, any_d) = (number("any_programme_num")?, number("any_programme_den")?);
+    let (g_n, g_d) = (number("guarantee_num")?, number("guarantee_den")?);
+    println!();
+    println!(
+        "{} — 2023, women and men",
+        t.title.as_deref().unwrap_or(&t.name)
+    );
+    println!("(cell table before disclosure control: for the study team, not for release)");
+    println!(
+        "{:<14} {:>8} {:>15} {:>12}",
+        "group", "persons", "any programme", "guarantee"
+    );
+    let pct = |n: u64, d: u64| {
+        if d == 0 {
+            "..".to_string()
+        } else {
+            format!("{:.0}%", 100.0 * n as f64 / d as f64)
+        }
+    };
+    for i in 0..batch.num_rows() {
+        if year[i] == "2023" && sex[i] == reglink_tabulate::TOTAL {
+            let label = if group[i] == reglink_tabulate::TOTAL {
+                "all"
+            } else {
+                &group[i]
+            };
+            println!(
+                "{:<14} {:>8} {:>15} {:>12}",
+                label,
+                persons[i],
+                pct(any_n[i], any_d[i]),
+                pct(g_n[i], g_d[i])
+            );
+        }
+    }
+    println!("\nall cell tables: {}", o.out.join("cells").display());
+    Ok(())
 }

@@ -3,6 +3,7 @@
 mod example;
 mod inspect;
 mod key;
+mod link;
 mod pseudonymise;
 mod synth;
 
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Example(args) => example::run(&args, cli.quiet),
         Command::Key(cmd) => key::run(cmd),
         Command::Pseudonymise(args) => pseudonymise::run(&args, cli.quiet),
+        Command::Link(args) => link::run(&args, cli.quiet),
         Command::Synth(args) => synth::run(&args, cli.quiet),
         Command::Inspect(args) => inspect::run(&args),
     }

@@ -1,0 +1,611 @@
+//! Derived variables: the value of each variable for one person-year.
+//!
+//! Every definition here is written out in `docs/study-file.md`; the tests
+//! check the engine against an independent implementation of that page.
+
+use std::collections::HashMap;
+
+use crate::link::{slot, year_categories};
+use crate::load::{
+    NO_CODE, NO_NUMBER, OPEN, ROLE_APPLICANT, ROLE_CHILD, ROLE_CO_APPLICANT, SourceData,
+    month_first_day, month_of_day,
+};
+use crate::study::{Categories, Concept, Month, SourceKind, Study, TRANSFER_GROUP, VarId, VarKind};
+
+/// One EB month of a person (duplicates merged).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EbMonth {
+    pub month: Month,
+    /// The leading row: the one with the largest amount.
+    pub row: u32,
+    /// Sum of the month's amounts, [`NO_NUMBER`] if none known.
+    pub amount: i64,
+}
+
+/// One AF spell of a person.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spell {
+    pub start: i32,
+    pub end: i32,
+    pub row: u32,
+}
+
+/// A chain of spells joined by transfer exits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Registration {
+    /// Index of the first spell in the person's spells.
+    pub first: u32,
+    /// Index of the last spell.
+    pub last: u32,
+}
+
+/// A person with all their rows, in time order.
+pub(crate) struct LinkedPerson<'a> {
+    pub birth_year: i32,
+    pub sex: u8,
+    pub eb: &'a [EbMonth],
+    pub af: &'a [Spell],
+    pub regs: &'a [Registration],
+    /// (year, row) of LISA, one per year.
+    pub lisa: &'a [(i32, u32)],
+}
+
+/// A variable's value for one person-year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Value {
+    Missing,
+    Cat(u32),
+    Num(i64),
+    Bool(bool),
+}
+
+/// Everything derivation needs besides the person: the sources, code maps
+/// and the household composition table.
+pub(crate) struct Ctx<'a> {
+    study: &'a Study,
+    eb: Option<&'a SourceData>,
+    af: Option<&'a SourceData>,
+    lisa: Option<&'a SourceData>,
+    /// Per variable of kind `code`: dictionary index -> category.
+    code_maps: Vec<Option<Vec<u32>>>,
+    /// AF programme dictionary index -> code-list index.
+    programme_map: Option<Vec<u32>>,
+    /// AF exit dictionary index -> code-list group, and whether it is a transfer.
+    exit_group: Option<Vec<u32>>,
+    transfer: Option<u32>,
+    /// af_exit category index of each exit group.
+    exit_category: HashMap<u32, u32>,
+    /// LISA employment dictionary index -> code-list index.
+    employment_map: Option<Vec<u32>>,
+    /// (household, month) -> (adults, children).
+    households: HashMap<(u64, Month), (u32, u32)>,
+    period_last_day: i32,
+}
+
+fn map_dictionary(dictionary: &[String], list: &crate::CodeList, group: bool) -> Vec<u32> {
+    dictionary
+        .iter()
+        .map(|code| match list.find(code) {
+            Some(i) if group => list.group_of.as_ref().map_or(NO_CODE, |g| g[i as usize]),
+            Some(i) => i,
+            None => NO_CODE,
+        })
+        .collect()
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(study: &'a Study, data: &[Option<&'a SourceData>; 3]) -> Ctx<'a> {
+        let [eb, af, lisa] = *data;
+        let by_kind = |k: SourceKind| data[slot(k)];
+        let code_maps = study
+            .variables
+            .iter()
+            .map(|v| match &v.kind {
+                VarKind::Code {
+                    source,
+                    concept,
+                    codelist,
+                    group_level,
+                    ..
+                } => {
+                    let d = by_kind(study.sources[*source].kind)?;
+                    Some(map_dictionary(
+                        d.dictionary(*concept).unwrap_or(&[]),
+                        &study.codelists[*codelist],
+                        *group_level,
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        let list_map = |d: Option<&SourceData>, kind: SourceKind, concept: Concept, group: bool| {
+            let d = d?;
+            let source = &study.sources[study.source_of_kind(kind)?];
+            let list = source.codelist(concept)?;
+            Some(map_dictionary(
+                d.dictionary(concept)?,
+                &study.codelists[list],
+                group,
+            ))
+        };
+        let exit_list = study
+            .source_of_kind(SourceKind::Af)
+            .and_then(|s| study.sources[s].codelist(Concept::Exit))
+            .map(|l| &study.codelists[l]);
+        let transfer = exit_list.and_then(|l| l.find_group(TRANSFER_GROUP));
+        let mut exit_category = HashMap::new();
+        if let Some(list) = exit_list {
+            let mut next = 0;
+            for (g, name) in list.groups.iter().enumerate() {
+                if name != TRANSFER_GROUP {
+                    exit_category.insert(g as u32, next);
+                    next += 1;
+                }
+            }
+        }
+        let needs_households = study
+            .variables
+            .iter()
+            .any(|v| matches!(v.kind, VarKind::HouseholdType));
+        let households = match (eb, needs_households) {
+            (Some(d), true) => household_table(d),
+            _ => HashMap::new(),
+        };
+        Ctx {
+            study,
+            eb,
+            af,
+            lisa,
+            code_maps,
+            programme_map: list_map(af, SourceKind::Af, Concept::Programme, false),
+            exit_group: list_map(af, SourceKind::Af, Concept::Exit, true),
+            transfer,
+            exit_category,
+            employment_map: list_map(lisa, SourceKind::Lisa, Concept::Employment, false),
+            households,
+            period_last_day: month_first_day(study.last_month + 1) - 1,
+        }
+    }
+
+    /// The categories variable `v` has in population `pi`.
+    pub(crate) fn categories(&self, pi: usize, v: VarId) -> Categories {
+        let var = &self.study.variables[v];
+        match (&var.kind, &var.categories) {
+            (VarKind::Year, _) => year_categories(&self.study.populations[pi].years),
+            (_, Some(c)) => c.clone(),
+            (_, None) => Categories::plain(&["no", "yes"]),
+        }
+    }
+
+    /// Chains a person's spells into registrations.
+    pub(crate) fn registrations(&self, spells: &[Spell], out: &mut Vec<Registration>) {
+        out.clear();
+        let (Some(af), Some(groups)) = (self.af, &self.exit_group) else {
+            return;
+        };
+        let exit = af.codes(Concept::Exit);
+        let mut i = 0;
+        while i < spells.len() {
+            let first = i;
+            while i + 1 < spells.len() {
+                let code = exit.map_or(NO_CODE, |e| e[spells[i].row as usize]);
+                let group = if code == NO_CODE {
+                    NO_CODE
+                } else {
+                    groups[code as usize]
+                };
+                if spells[i].end != OPEN && Some(group) == self.transfer {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            out.push(Registration {
+                first: first as u32,
+                last: i as u32,
+            });
+            i += 1;
+        }
+    }
+
+    /// The (municipality, year) pairs a person has in source slot `s`.
+    pub(crate) fn municipality_years(&self, s: usize, p: &LinkedPerson<'_>) -> Vec<(u32, i32)> {
+        let mut out = Vec::new();
+        match s {
+            0 => {
+                if let Some(m) = self.eb.and_then(|d| d.codes(Concept::Municipality)) {
+                    out.extend(
+                        p.eb.iter()
+                            .map(|e| (m[e.row as usize], e.month.div_euclid(12))),
+                    );
+                }
+            }
+            1 => {
+                if let Some(m) = self.af.and_then(|d| d.codes(Concept::Municipality)) {
+                    let first_year = self.study.first_month.div_euclid(12);
+                    let last_year = self.study.last_month.div_euclid(12);
+                    for sp in p.af {
+                        let from = month_of_day(sp.start).div_euclid(12).max(first_year);
+                        let to = month_of_day(self.clip(sp.end))
+                            .div_euclid(12)
+                            .min(last_year);
+                        out.extend((from..=to).map(|y| (m[sp.row as usize], y)));
+                    }
+                }
+            }
+            _ => {
+                if let Some(m) = self.lisa.and_then(|d| d.codes(Concept::Municipality)) {
+                    out.extend(p.lisa.iter().map(|&(y, row)| (m[row as usize], y)));
+                }
+            }
+        }
+        out.retain(|(m, _)| *m != NO_CODE);
+        out
+    }
+
+    fn clip(&self, end: i32) -> i32 {
+        end.min(self.period_last_day)
+    }
+
+    fn eb_in_year<'p>(&self, p: &'p LinkedPerson<'_>, year: i32) -> &'p [EbMonth] {
+        months_between(p.eb, year * 12, year * 12 + 11)
+    }
+
+    fn has_eb_month(&self, p: &LinkedPerson<'_>, m: Month) -> bool {
+        p.eb.binary_search_by_key(&m, |e| e.month).is_ok()
+    }
+
+    fn covers_month(&self, sp: &Spell, m: Month) -> bool {
+        sp.start < month_first_day(m + 1) && self.clip(sp.end) >= month_first_day(m)
+    }
+
+    fn covers_year(&self, sp: &Spell, year: i32) -> bool {
+        self.covers_month_range(sp, year * 12, year * 12 + 11)
+    }
+
+    fn covers_month_range(&self, sp: &Spell, first: Month, last: Month) -> bool {
+        sp.start < month_first_day(last + 1) && self.clip(sp.end) >= month_first_day(first)
+    }
+
+    fn lisa_row(&self, p: &LinkedPerson<'_>, year: i32) -> Option<u32> {
+        p.lisa.iter().find(|(y, _)| *y == year).map(|(_, r)| *r)
+    }
+
+    /// Whether the person-year belongs to a population defined by `source`.
+    pub(crate) fn member(&self, source: SourceKind, p: &LinkedPerson<'_>, year: i32) -> bool {
+        match source {
+            SourceKind::Eb => !self.eb_in_year(p, year).is_empty(),
+            SourceKind::Af => p.af.iter().any(|sp| self.covers_year(sp, year)),
+            SourceKind::Lisa => self.lisa_row(p, year).is_some(),
+        }
+    }
+
+    /// The household of the person's last EB month in the year.
+    pub(crate) fn household(&self, p: &LinkedPerson<'_>, year: i32) -> Option<u64> {
+        let d = self.eb?;
+        let last = self.eb_in_year(p, year).last()?;
+        d.household
+            .get(last.row as usize)
+            .copied()
+            .filter(|&h| h != u64::MAX)
+    }
+
+    fn programme_matches(&self, sp: &Spell, codes: &Option<Vec<u32>>) -> bool {
+        let Some(programme) = self.af.and_then(|d| d.codes(Concept::Programme)) else {
+            return false;
+        };
+        let code = programme[sp.row as usize];
+        if code == NO_CODE {
+            return false;
+        }
+        match codes {
+            None => true,
+            Some(wanted) => {
+                let listed = self
+                    .programme_map
+                    .as_ref()
+                    .map_or(NO_CODE, |m| m[code as usize]);
+                listed != NO_CODE && wanted.contains(&listed)
+            }
+        }
+    }
+
+    fn first_registration_in(&self, p: &LinkedPerson<'_>, year: i32) -> Option<Registration> {
+        let (from, to) = (
+            month_first_day(year * 12),
+            month_first_day(year * 12 + 12) - 1,
+        );
+        p.regs
+            .iter()
+            .copied()
+            .find(|r| (from..=to).contains(&p.af[r.first as usize].start))
+    }
+
+    /// Computes variable `v` for the person in `year`. `values` holds the
+    /// variables computed before it (bands read their number from there).
+    pub(crate) fn eval(
+        &self,
+        v: VarId,
+        p: &LinkedPerson<'_>,
+        year: i32,
+        values: &[Value],
+    ) -> Value {
+        let var = &self.study.variables[v];
+        let bool_value = Value::Bool;
+        match &var.kind {
+            // The caller knows the year's index among the population's years.
+            VarKind::Year => unreachable!("year is set by the caller"),
+            VarKind::Sex => match p.sex {
+                1 => Value::Cat(0),
+                2 => Value::Cat(1),
+                _ => Value::Missing,
+            },
+            VarKind::Age => {
+                if p.birth_year > 0 {
+                    Value::Num(i64::from(year - p.birth_year))
+                } else {
+                    Value::Missing
+                }
+            }
+            VarKind::Band { of, bands } => match values[*of] {
+                Value::Num(x) => bands
+                    .iter()
+                    .position(|b| b.contains(x))
+                    .map_or(Value::Missing, |i| Value::Cat(i as u32)),
+                _ => Value::Missing,
+            },
+            VarKind::Code {
+                source,
+                concept,
+                offset,
+                ..
+            } => {
+                let map = self.code_maps[v].as_deref().unwrap_or(&[]);
+                let row = match self.study.sources[*source].kind {
+                    SourceKind::Eb => self.eb_in_year(p, year).last().map(|e| (self.eb, e.row)),
+                    SourceKind::Af => {
+                        p.af.iter()
+                            .rev()
+                            .find(|sp| self.covers_year(sp, year))
+                            .map(|sp| (self.af, sp.row))
+                    }
+                    SourceKind::Lisa => self.lisa_row(p, year + offset).map(|r| (self.lisa, r)),
+                };
+                let code = row.and_then(|(d, r)| d?.codes(*concept).map(|c| c[r as usize]));
+                match code {
+                    Some(c) if c != NO_CODE && map[c as usize] != NO_CODE => {
+                        Value::Cat(map[c as usize])
+                    }
+                    _ => Value::Missing,
+                }
+            }
+            VarKind::EbMonths => Value::Num(self.eb_in_year(p, year).len() as i64),
+            VarKind::LongTerm { min_months } => {
+                bool_value(self.eb_in_year(p, year).len() >= *min_months as usize)
+            }
+            VarKind::EbAmount => Value::Num(
+                self.eb_in_year(p, year)
+                    .iter()
+                    .filter(|e| e.amount != NO_NUMBER)
+                    .map(|e| e.amount)
+                    .sum(),
+            ),
+            VarKind::HouseholdType => {
+                let Some(last) = self.eb_in_year(p, year).last() else {
+                    return Value::Missing;
+                };
+                let Some(h) = self.household(p, year) else {
+                    return Value::Missing;
+                };
+                match self.households.get(&(h, last.month)) {
+                    Some(&(adults, children)) if adults > 0 => {
+                        Value::Cat(2 * u32::from(adults >= 2) + u32::from(children > 0))
+                    }
+                    _ => Value::Missing,
+                }
+            }
+            VarKind::AtAfDuringEb => bool_value(
+                self.eb_in_year(p, year)
+                    .iter()
+                    .any(|e| p.af.iter().any(|sp| self.covers_month(sp, e.month))),
+            ),
+            VarKind::AfProgramme { codes } => bool_value(
+                p.af.iter()
+                    .any(|sp| self.covers_year(sp, year) && self.programme_matches(sp, codes)),
+            ),
+            VarKind::BenefitGroup => {
+                if !self.eb_in_year(p, year).is_empty() {
+                    return Value::Cat(0);
+                }
+                let benefit = self.lisa_row(p, year).and_then(|r| {
+                    self.lisa?
+                        .numbers(Concept::UnemploymentBenefit)
+                        .map(|b| b[r as usize])
+                });
+                match benefit {
+                    Some(b) if b != NO_NUMBER && b > 0 => Value::Cat(1),
+                    _ => Value::Cat(2),
+                }
+            }
+            VarKind::AfEntry => bool_value(self.first_registration_in(p, year).is_some()),
+            VarKind::AfExit { within_months } => {
+                let Some(reg) = self.first_registration_in(p, year) else {
+                    return Value::Missing;
+                };
+                let start = p.af[reg.first as usize].start;
+                let last = p.af[reg.last as usize];
+                let horizon = add_months(start, *within_months);
+                let n_groups = self.exit_category.len() as u32;
+                if last.end != OPEN && last.end <= horizon {
+                    let code = self
+                        .af
+                        .and_then(|d| d.codes(Concept::Exit))
+                        .map_or(NO_CODE, |e| e[last.row as usize]);
+                    let group = match (&self.exit_group, code) {
+                        (Some(g), c) if c != NO_CODE => g[c as usize],
+                        _ => NO_CODE,
+                    };
+                    match self.exit_category.get(&group) {
+                        Some(&c) => Value::Cat(c),
+                        None => Value::Missing,
+                    }
+                } else if horizon > self.period_last_day {
+                    Value::Cat(n_groups + 1)
+                } else {
+                    Value::Cat(n_groups)
+                }
+            }
+            VarKind::AfRegistrationDays => {
+                let Some(reg) = self.first_registration_in(p, year) else {
+                    return Value::Missing;
+                };
+                let end = p.af[reg.last as usize].end;
+                if end == OPEN {
+                    Value::Missing
+                } else {
+                    Value::Num(i64::from(end - p.af[reg.first as usize].start + 1))
+                }
+            }
+            VarKind::DaysToProgramme { codes } => {
+                let Some(reg) = self.first_registration_in(p, year) else {
+                    return Value::Missing;
+                };
+                let start = p.af[reg.first as usize].start;
+                p.af[reg.first as usize..=reg.last as usize]
+                    .iter()
+                    .find(|sp| self.programme_matches(sp, codes))
+                    .map_or(Value::Missing, |sp| Value::Num(i64::from(sp.start - start)))
+            }
+            VarKind::ProgrammeDays { codes } => {
+                let (from, to) = (
+                    month_first_day(year * 12),
+                    month_first_day(year * 12 + 12) - 1,
+                );
+                let mut days = 0i64;
+                let mut covered_to = i32::MIN; // last day counted so far
+                for sp in p.af.iter().filter(|sp| self.programme_matches(sp, codes)) {
+                    let s = sp.start.max(from).max(covered_to.saturating_add(1));
+                    let e = self.clip(sp.end).min(to);
+                    if e >= s {
+                        days += i64::from(e - s + 1);
+                    }
+                    covered_to = covered_to.max(e);
+                }
+                Value::Num(days)
+            }
+            VarKind::EbSpellMonths { max_gap } => {
+                let in_year = self.eb_in_year(p, year);
+                let Some(first) = in_year.first() else {
+                    return Value::Missing;
+                };
+                let i =
+                    p.eb.iter()
+                        .position(|e| e.month == first.month)
+                        .unwrap_or_else(|| unreachable!());
+                let (mut lo, mut hi) = (i, i);
+                while lo > 0 && p.eb[lo].month - p.eb[lo - 1].month <= max_gap + 1 {
+                    lo -= 1;
+                }
+                while hi + 1 < p.eb.len() && p.eb[hi + 1].month - p.eb[hi].month <= max_gap + 1 {
+                    hi += 1;
+                }
+                Value::Num(i64::from(p.eb[hi].month - p.eb[lo].month + 1))
+            }
+            VarKind::EbEntry { months } => {
+                let Some(first) = self.eb_in_year(p, year).first() else {
+                    return bool_value(false);
+                };
+                let from = first.month - months;
+                bool_value(
+                    from >= self.study.first_month
+                        && months_between(p.eb, from, first.month - 1).is_empty(),
+                )
+            }
+            VarKind::StatusAfter { months } => {
+                let Some(first) = self.eb_in_year(p, year).first() else {
+                    return Value::Missing;
+                };
+                let m = first.month + months;
+                if m > self.study.last_month {
+                    Value::Cat(3)
+                } else if self.has_eb_month(p, m) {
+                    Value::Cat(0)
+                } else if p.af.iter().any(|sp| self.covers_month(sp, m)) {
+                    Value::Cat(1)
+                } else {
+                    Value::Cat(2)
+                }
+            }
+            VarKind::LisaValue { concept, offset } => self
+                .lisa_row(p, year + offset)
+                .and_then(|r| self.lisa?.numbers(*concept).map(|n| n[r as usize]))
+                .filter(|&n| n != NO_NUMBER)
+                .map_or(Value::Missing, Value::Num),
+            VarKind::SelfSupporting { offset, employed } => {
+                let Some(row) = self.lisa_row(p, year + offset) else {
+                    return Value::Missing;
+                };
+                let code = self
+                    .lisa
+                    .and_then(|d| d.codes(Concept::Employment))
+                    .map_or(NO_CODE, |c| c[row as usize]);
+                let listed = match (&self.employment_map, code) {
+                    (Some(m), c) if c != NO_CODE => m[c as usize],
+                    _ => NO_CODE,
+                };
+                let is_employed = listed != NO_CODE && employed.contains(&listed);
+                bool_value(is_employed && self.eb_in_year(p, year + offset).is_empty())
+            }
+        }
+    }
+}
+
+/// The EB months of `eb` (sorted) in `first..=last`.
+fn months_between(eb: &[EbMonth], first: Month, last: Month) -> &[EbMonth] {
+    let lo = eb.partition_point(|e| e.month < first);
+    let hi = eb.partition_point(|e| e.month <= last);
+    &eb[lo..hi.max(lo)]
+}
+
+/// The day `months` months after `day`, on the same day of the month (or the
+/// month's last day when it is shorter).
+pub(crate) fn add_months(day: i32, months: i32) -> i32 {
+    let d = reglink_pnr::Date::from_days_since_epoch(day);
+    let m = d.month_index() + months;
+    let (y, mo) = (m.div_euclid(12), (m.rem_euclid(12) + 1) as u8);
+    let mut dd = d.day();
+    loop {
+        if let Some(date) = reglink_pnr::Date::new(y, mo, dd) {
+            return date.days_since_epoch();
+        }
+        dd -= 1;
+    }
+}
+
+/// (household, month) -> (applicants and co-applicants, children), counting
+/// each person once per month.
+fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32)> {
+    let mut rows: Vec<(u64, Month, u128, u8)> = (0..eb.len())
+        .filter(|&i| eb.household[i] != u64::MAX)
+        .map(|i| {
+            (
+                eb.household[i],
+                eb.time[i],
+                eb.person[i],
+                eb.role.get(i).copied().unwrap_or(u8::MAX),
+            )
+        })
+        .collect();
+    rows.sort_unstable();
+    rows.dedup_by_key(|r| (r.0, r.1, r.2));
+    let mut table: HashMap<(u64, Month), (u32, u32)> = HashMap::new();
+    for (h, m, _, role) in rows {
+        let e = table.entry((h, m)).or_default();
+        match role {
+            ROLE_APPLICANT | ROLE_CO_APPLICANT => e.0 += 1,
+            ROLE_CHILD => e.1 += 1,
+            _ => {}
+        }
+    }
+    table
+}
