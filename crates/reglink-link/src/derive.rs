@@ -78,7 +78,7 @@ pub(crate) struct Ctx<'a> {
     /// LISA employment dictionary index -> code-list index.
     employment_map: Option<Vec<u32>>,
     /// (household, month) -> (adults, children).
-    households: HashMap<(u64, Month), (u32, u32)>,
+    households: HashMap<(u64, Month), (u32, u32), ahash::RandomState>,
     period_last_day: i32,
 }
 
@@ -149,7 +149,7 @@ impl<'a> Ctx<'a> {
             .any(|v| matches!(v.kind, VarKind::HouseholdType));
         let households = match (eb, needs_households) {
             (Some(d), true) => household_table(d),
-            _ => HashMap::new(),
+            _ => HashMap::default(),
         };
         Ctx {
             study,
@@ -209,8 +209,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// The (municipality, year) pairs a person has in source slot `s`.
-    pub(crate) fn municipality_years(&self, s: usize, p: &LinkedPerson<'_>) -> Vec<(u32, i32)> {
-        let mut out = Vec::new();
+    pub(crate) fn municipality_years(
+        &self,
+        s: usize,
+        p: &LinkedPerson<'_>,
+        out: &mut Vec<(u32, i32)>,
+    ) {
+        out.clear();
         match s {
             0 => {
                 if let Some(m) = self.eb.and_then(|d| d.codes(Concept::Municipality)) {
@@ -240,7 +245,6 @@ impl<'a> Ctx<'a> {
             }
         }
         out.retain(|(m, _)| *m != NO_CODE);
-        out
     }
 
     fn clip(&self, end: i32) -> i32 {
@@ -584,7 +588,7 @@ pub(crate) fn add_months(day: i32, months: i32) -> i32 {
 
 /// (household, month) -> (applicants and co-applicants, children), counting
 /// each person once per month.
-fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32)> {
+fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32), ahash::RandomState> {
     let mut rows: Vec<(u64, Month, u128, u8)> = (0..eb.len())
         .filter(|&i| eb.household[i] != u64::MAX)
         .map(|i| {
@@ -598,7 +602,7 @@ fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32)> {
         .collect();
     rows.sort_unstable();
     rows.dedup_by_key(|r| (r.0, r.1, r.2));
-    let mut table: HashMap<(u64, Month), (u32, u32)> = HashMap::new();
+    let mut table: HashMap<(u64, Month), (u32, u32), ahash::RandomState> = HashMap::default();
     for (h, m, _, role) in rows {
         let e = table.entry((h, m)).or_default();
         match role {

@@ -63,7 +63,7 @@ pub(crate) struct Counts {
     pub matched: [[u64; 3]; 3],
     pub overlapping_spells: u64,
     /// Per source: (municipality dictionary index, year) -> [persons, matched per source].
-    pub by_muni_year: [HashMap<(u32, i32), [u64; 4]>; 3],
+    pub by_muni_year: [HashMap<(u32, i32), [u64; 4], ahash::RandomState>; 3],
     /// Per population: person-years per year index, and left out for lack of age.
     pub population_years: Vec<Vec<u64>>,
     pub without_age: Vec<u64>,
@@ -220,6 +220,7 @@ fn link_bucket(
     let mut regs: Vec<Registration> = Vec::new();
     let mut lisa: Vec<(i32, u32)> = Vec::new();
     let mut values: Vec<Value> = vec![Value::Missing; study.variables.len()];
+    let mut seen: Vec<(u32, i32)> = Vec::new();
     loop {
         // The next person: the smallest pseudonym at the head of any source.
         let mut next: Option<u128> = None;
@@ -361,10 +362,10 @@ fn link_bucket(
                     counts.matched[s][t] += 1;
                 }
             }
-            let mut seen: Vec<(u32, i32)> = ctx.municipality_years(s, &linked);
+            ctx.municipality_years(s, &linked, &mut seen);
             seen.sort_unstable();
             seen.dedup();
-            for key in seen {
+            for &key in &seen {
                 let e = counts.by_muni_year[s].entry(key).or_default();
                 e[0] += 1;
                 for t in 0..3 {

@@ -16,7 +16,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use rayon::prelude::*;
 
 use crate::LinkError;
@@ -239,6 +239,28 @@ pub(crate) fn load_source(study: &Study, source: &Source) -> Result<SourceData, 
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
     drop(builder);
+    // Text code columns are read as dictionaries: a batch's few distinct
+    // codes are interned once instead of once per row.
+    let mut hinted: Vec<arrow_schema::Field> =
+        schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for (_, idx) in &mapped {
+        let only_codes = mapped
+            .iter()
+            .filter(|(_, i)| i == idx)
+            .all(|(c, _)| c.is_code());
+        if only_codes && hinted[*idx].data_type() == &DataType::Utf8 {
+            let f = &hinted[*idx];
+            hinted[*idx] = arrow_schema::Field::new(
+                f.name(),
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                f.is_nullable(),
+            );
+        }
+    }
+    let hint = std::sync::Arc::new(arrow_schema::Schema::new_with_metadata(
+        hinted,
+        schema.metadata().clone(),
+    ));
 
     let layout = Layout {
         kind: source.kind,
@@ -260,7 +282,8 @@ pub(crate) fn load_source(study: &Study, source: &Source) -> Result<SourceData, 
     let chunks: Vec<Result<Chunk, LinkError>> = (0..metadata.num_row_groups())
         .into_par_iter()
         .map(|rg| {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(open()?)
+            let options = ArrowReaderOptions::new().with_schema(hint.clone());
+            let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(open()?, options)
                 .and_then(|b| {
                     b.with_projection(mask.clone())
                         .with_row_groups(vec![rg])
@@ -309,8 +332,23 @@ pub(crate) fn load_source(study: &Study, source: &Source) -> Result<SourceData, 
         })
         .map(|c| (c, Vec::new()))
         .collect();
-    for chunk in chunks {
-        let mut chunk = chunk?;
+    let chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
+    // Reserve once: appending into growing vectors would briefly double the memory.
+    let total: usize = chunks.iter().map(|c| c.person.len()).sum();
+    data.person.reserve_exact(total);
+    data.record_key.reserve_exact(total);
+    if birth.is_some() {
+        data.birth_year.reserve_exact(total);
+        data.sex.reserve_exact(total);
+    }
+    data.time.reserve_exact(total);
+    for (_, v) in data.codes.iter_mut() {
+        v.reserve_exact(total);
+    }
+    for (_, v) in data.numbers.iter_mut() {
+        v.reserve_exact(total);
+    }
+    for mut chunk in chunks {
         data.person.append(&mut chunk.person);
         data.record_key.append(&mut chunk.record_key);
         data.birth_year.append(&mut chunk.birth_year);
@@ -374,7 +412,7 @@ impl Layout {
 
 #[derive(Default)]
 struct LocalCodes {
-    index: HashMap<String, u32>,
+    index: HashMap<String, u32, ahash::RandomState>,
     dictionary: Vec<String>,
     values: Vec<u32>,
 }
@@ -388,6 +426,62 @@ impl LocalCodes {
         self.index.insert(code.to_string(), i);
         self.dictionary.push(code.to_string());
         i
+    }
+}
+
+/// Reads the codes of one column of a batch.
+enum CodeReader<'a> {
+    /// A dictionary column: its values interned once per batch.
+    Dict {
+        keys: &'a arrow_array::PrimitiveArray<arrow_array::types::Int32Type>,
+        interned: Vec<Result<u32, Bad>>,
+    },
+    Plain(Col<'a>),
+}
+
+impl<'a> CodeReader<'a> {
+    fn new(array: &'a ArrayRef, concept: Concept, local: &mut LocalCodes) -> CodeReader<'a> {
+        if let Some(dict) = array.as_dictionary_opt::<arrow_array::types::Int32Type>() {
+            let values = dict.values().as_string::<i32>();
+            let interned = (0..values.len())
+                .map(|v| {
+                    let text = if values.is_valid(v) {
+                        values.value(v).trim()
+                    } else {
+                        ""
+                    };
+                    if text.is_empty() {
+                        Err(Bad::Missing)
+                    } else {
+                        Ok(local.intern(text))
+                    }
+                })
+                .collect();
+            return CodeReader::Dict {
+                keys: dict.keys(),
+                interned,
+            };
+        }
+        CodeReader::Plain(
+            Col::new(array, want_of(concept))
+                .unwrap_or_else(|| unreachable!("types checked when opened")),
+        )
+    }
+
+    fn get(&self, i: usize, buf: &mut String, local: &mut LocalCodes) -> Result<u32, Bad> {
+        match self {
+            CodeReader::Dict { keys, interned } => {
+                if keys.is_valid(i) {
+                    interned[keys.value(i) as usize]
+                } else {
+                    Err(Bad::Missing)
+                }
+            }
+            CodeReader::Plain(col) => {
+                col.code(i, buf)?;
+                Ok(local.intern(buf))
+            }
+        }
     }
 }
 
@@ -463,10 +557,13 @@ impl Chunk {
         let end = col(Concept::End);
         let household = col(Concept::Household);
         let role = col(Concept::Role);
-        let code_cols: Vec<Col<'_>> = self
+        let code_cols: Vec<CodeReader<'_>> = self
             .codes
-            .iter()
-            .map(|(c, _)| col(*c).unwrap_or_else(|| unreachable!()))
+            .iter_mut()
+            .map(|(c, local)| {
+                let array = columns[layout.column(*c).unwrap_or_else(|| unreachable!())];
+                CodeReader::new(array, *c, local)
+            })
             .collect();
         let number_cols: Vec<Col<'_>> = self
             .numbers
@@ -541,8 +638,8 @@ impl Chunk {
             codes_row.clear();
             for (k, c) in code_cols.iter().enumerate() {
                 let concept = self.codes[k].0;
-                match c.code(i, &mut buf) {
-                    Ok(()) => codes_row.push(self.codes[k].1.intern(&buf)),
+                match c.get(i, &mut buf, &mut self.codes[k].1) {
+                    Ok(code) => codes_row.push(code),
                     Err(Bad::Missing)
                         if !(concept == Concept::Municipality && layout.kind == SourceKind::Eb) =>
                     {

@@ -1,0 +1,510 @@
+//! `reglink link` through the binary: accounting, determinism, what the
+//! output may contain, and every kind of bad input the issue names.
+//!
+//! One `reglink example` run (synthetic tiny registers, pseudonymised, with
+//! the example study written beside them) is shared by the tests; each test
+//! that changes something works on its own copy of the study file.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
+use arrow_array::{Array, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use reglink_tests::{listing, reglink};
+use serde_json::Value;
+
+/// The example's folder: raw/, pseudonymised/, study.toml, link/.
+fn example() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
+        let path = dir.path().join("ex");
+        (dir, path)
+    });
+    path
+}
+
+/// A study in its own folder next to the example's data, with `edit` applied to the example study.
+fn study_variant(name: &str, edit: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf) {
+    let ex = example();
+    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
+    let absolute = text
+        .replace("\"raw/", &format!("\"{}/raw/", ex.display()))
+        .replace(
+            "\"pseudonymised/",
+            &format!("\"{}/pseudonymised/", ex.display()),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, edit(&absolute)).unwrap();
+    (dir, path)
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn read_parquet(path: &Path) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    assert_eq!(
+        batches.len(),
+        1,
+        "cell tables are small enough for one batch"
+    );
+    batches.remove(0)
+}
+
+fn u64s(batch: &RecordBatch, name: &str) -> Vec<u64> {
+    batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .as_primitive::<UInt64Type>()
+        .values()
+        .to_vec()
+}
+
+fn strings(batch: &RecordBatch, name: &str) -> Vec<String> {
+    let col = batch.column_by_name(name).unwrap().as_string::<i32>();
+    (0..col.len()).map(|i| col.value(i).to_string()).collect()
+}
+
+#[test]
+fn every_row_of_every_source_is_accounted_for() {
+    let report = json(&example().join("link/linkage-report.json"));
+    let sources = report["sources"].as_object().unwrap();
+    assert_eq!(sources.len(), 3);
+    for (name, s) in sources {
+        let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{name}: no {k}"));
+        assert!(n("rows_read") > 0, "{name}");
+        assert_eq!(
+            n("rows_read"),
+            n("rows_used") + n("rows_rejected") + n("rows_outside_period") + n("duplicates"),
+            "{name}: rows read = used + rejected + outside the period + duplicates"
+        );
+        let by_reason: u64 = s["rejected"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|r| r["rows"].as_u64().unwrap())
+            .sum();
+        assert_eq!(by_reason, n("rows_rejected"), "{name}");
+        assert!(
+            n("distinct_persons") > 0 && n("distinct_persons") <= n("rows_used"),
+            "{name}"
+        );
+    }
+    // Matches are symmetric: EB persons found in AF are AF persons found in EB.
+    assert_eq!(
+        sources["eb"]["matched"]["af"],
+        sources["af"]["matched"]["eb"]
+    );
+    assert!(sources["eb"]["matched"]["af"].as_u64().unwrap() > 0);
+    // The row numbers of the pseudonymised file's rows pass through: AF spells
+    // that end before they start are the only AF rejects synth injects.
+    let af = &sources["af"]["rejected"];
+    for reason in af.as_object().unwrap().keys() {
+        assert_eq!(reason, "end_before_start", "unexpected AF reject reason");
+    }
+}
+
+#[test]
+fn margins_add_up_and_the_total_is_the_population() {
+    let ex = example();
+    let report = json(&ex.join("link/linkage-report.json"));
+    let batch = read_parquet(&ex.join("link/cells/t5_outcomes.parquet"));
+    let persons = u64s(&batch, "persons");
+    let (sex, age, long_term) = (
+        strings(&batch, "sex"),
+        strings(&batch, "age_band"),
+        strings(&batch, "long_term"),
+    );
+    let population: u64 = report["populations"]["eb_adults_2023"]["person_years"]["2023"]
+        .as_u64()
+        .unwrap();
+    let cell = |s: &str, a: &str, l: &str| {
+        (0..persons.len())
+            .find(|&i| sex[i] == s && age[i] == a && long_term[i] == l)
+            .map(|i| persons[i])
+            .unwrap_or_else(|| panic!("no cell {s}/{a}/{l}"))
+    };
+    assert!(population > 0);
+    assert_eq!(cell("_T", "_T", "_T"), population);
+    // Every total is the sum of its categories, in every dimension.
+    for l in ["no", "yes", "_T"] {
+        for a in ["18-24", "25-29", "30-44", "45-54", "55-64", "_T"] {
+            assert_eq!(
+                cell("_T", a, l),
+                cell("men", a, l) + cell("women", a, l),
+                "{a}/{l}"
+            );
+        }
+    }
+    let bands = ["18-24", "25-29", "30-44", "45-54", "55-64"];
+    assert_eq!(
+        cell("_T", "_T", "_T"),
+        bands.iter().map(|a| cell("_T", a, "_T")).sum::<u64>()
+    );
+    // Shares keep both parts; the denominator never exceeds the persons.
+    let (num, den) = (
+        u64s(&batch, "self_supporting_t1_num"),
+        u64s(&batch, "self_supporting_t1_den"),
+    );
+    assert!((0..persons.len()).all(|i| num[i] <= den[i] && den[i] <= persons[i]));
+    assert!(num.iter().any(|&n| n > 0));
+}
+
+#[test]
+fn municipalities_roll_up_to_counties_and_the_nation() {
+    let batch = read_parquet(&example().join("link/cells/t7_amounts.parquet"));
+    let (m, level, ht) = (
+        strings(&batch, "municipality"),
+        batch
+            .column_by_name("municipality_level")
+            .unwrap()
+            .as_primitive::<arrow_array::types::UInt8Type>()
+            .values()
+            .to_vec(),
+        strings(&batch, "household_type"),
+    );
+    let persons = u64s(&batch, "persons");
+    let sums = batch
+        .column_by_name("amount_sum")
+        .unwrap()
+        .as_primitive::<arrow_array::types::Int64Type>()
+        .values()
+        .to_vec();
+    let rows = |lvl: u8| -> Vec<usize> {
+        (0..persons.len())
+            .filter(|&i| level[i] == lvl && ht[i] == "_T")
+            .collect()
+    };
+    let leaf: u64 = rows(0).into_iter().map(|i| persons[i]).sum();
+    let county: u64 = rows(1).into_iter().map(|i| persons[i]).sum();
+    let nation: Vec<usize> = rows(2);
+    assert_eq!(nation.len(), 1);
+    assert_eq!(m[nation[0]], "_T");
+    assert_eq!(leaf, persons[nation[0]]);
+    assert_eq!(county, persons[nation[0]]);
+    assert_eq!(
+        rows(0).into_iter().map(|i| sums[i]).sum::<i64>(),
+        sums[nation[0]]
+    );
+    // Every county code is the first two digits of its municipalities (synth's code list).
+    let counties: HashSet<&str> = rows(1).into_iter().map(|i| m[i].as_str()).collect();
+    assert!(
+        rows(0)
+            .into_iter()
+            .all(|i| m[i] == "unknown" || counties.contains(&m[i][..2]))
+    );
+}
+
+#[test]
+fn output_holds_aggregates_only() {
+    let ex = example();
+    // Every pseudonym of the inputs, as raw bytes and as hex.
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for f in ["eb", "af", "lisa"] {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(
+            fs::File::open(ex.join(format!("pseudonymised/{f}.parquet"))).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let col = batch
+                .column_by_name("pseudonym")
+                .unwrap()
+                .as_fixed_size_binary();
+            for i in 0..col.len() {
+                let p = col.value(i);
+                needles.push(p.to_vec());
+                needles.push(
+                    p.iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                        .into_bytes(),
+                );
+            }
+        }
+    }
+    needles.sort();
+    needles.dedup();
+    // Personnummer of the raw extracts (the 12-digit forms).
+    let raw = fs::read_to_string(ex.join("raw/eb.csv")).unwrap();
+    let pnrs: Vec<&str> = raw
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .filter(|p| p.len() == 12)
+        .collect();
+    assert!(pnrs.len() > 100 && needles.len() > 1000);
+
+    let out = ex.join("link");
+    assert_eq!(listing(&out), ["cells", "link.json", "linkage-report.json"]);
+    let mut files: Vec<PathBuf> = vec![out.join("link.json"), out.join("linkage-report.json")];
+    files.extend(
+        listing(&out.join("cells"))
+            .iter()
+            .map(|f| out.join("cells").join(f)),
+    );
+    for file in files {
+        let bytes = fs::read(&file).unwrap();
+        for needle in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{} holds a pseudonym",
+                file.display()
+            );
+        }
+        for pnr in &pnrs {
+            assert!(
+                !bytes.windows(12).any(|w| w == pnr.as_bytes()),
+                "{} holds a personnummer",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn same_inputs_give_byte_identical_cell_tables_whatever_the_thread_count() {
+    let ex = example();
+    let run = |threads: &str, out: &Path| {
+        let status = std::process::Command::new(reglink_tests::reglink_bin())
+            .args(["--quiet", "link", "study.toml", "--out"])
+            .arg(out)
+            .current_dir(ex)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    run("1", &dir.path().join("one"));
+    run("3", &dir.path().join("three"));
+    let cells = listing(&dir.path().join("one/cells"));
+    assert!(cells.len() >= 2 * 13);
+    assert_eq!(cells, listing(&dir.path().join("three/cells")));
+    for f in cells
+        .iter()
+        .chain(["../linkage-report.json".to_string()].iter())
+    {
+        let a = fs::read(dir.path().join("one/cells").join(f)).unwrap();
+        let b = fs::read(dir.path().join("three/cells").join(f)).unwrap();
+        assert!(a == b, "{f} differs between 1 and 3 threads");
+    }
+}
+
+#[test]
+fn study_file_errors_name_the_line() {
+    let (dir, study) = study_variant("typo.toml", |s| {
+        s.replace(
+            "years = [2023, 2024]\nage = [18, 64]",
+            "years = [2023, 2024]\nagee = [18, 64]",
+        )
+    });
+    let run = reglink(
+        dir.path(),
+        &["link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .failure();
+    // Two populations get the typo; the message names the line of one of them.
+    let text = fs::read_to_string(&study).unwrap();
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("agee"))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let out = run.all_output();
+    assert!(
+        lines.iter().any(|l| out.contains(&format!("line {l},")))
+            && out.contains("unknown field `agee`"),
+        "{out}"
+    );
+    assert!(!dir.path().join("out").exists(), "no output after an error");
+
+    let (dir, study) = study_variant("undefined.toml", |s| {
+        s.replace(
+            "dimensions = [\"benefit_group\", \"exit_3m\"]",
+            "dimensions = [\"benefit_group\", \"exit_4m\"]",
+        )
+    });
+    let run = reglink(
+        dir.path(),
+        &["link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .failure();
+    let line = fs::read_to_string(&study)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("exit_4m"))
+        .unwrap()
+        + 1;
+    assert!(
+        run.all_output()
+            .contains(&format!(":{line}: no variable \"exit_4m\"")),
+        "{}",
+        run.all_output()
+    );
+}
+
+#[test]
+fn missing_columns_and_wrong_types_name_the_source_and_column() {
+    let (dir, study) = study_variant("missing.toml", |s| {
+        s.replace("month = \"period\"", "month = \"manad\"")
+    });
+    let run = reglink(
+        dir.path(),
+        &["link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .failure();
+    let out = run.all_output();
+    assert!(
+        out.contains("source eb") && out.contains("\"manad\"") && out.contains("month"),
+        "{out}"
+    );
+    assert!(out.contains("hint:"), "{out}");
+
+    let (dir, study) = study_variant("type.toml", |s| {
+        s.replace("amount = \"utbetalt\"", "amount = \"pseudonym\"")
+    });
+    let run = reglink(
+        dir.path(),
+        &["link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .failure();
+    let out = run.all_output();
+    assert!(
+        out.contains("source eb")
+            && out.contains("\"pseudonym\"")
+            && out.contains("FixedSizeBinary"),
+        "{out}"
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn unreadable_values_are_rejected_with_their_rows_not_dropped() {
+    // The AF municipality column read as the start date: every row is unreadable.
+    let (dir, study) = study_variant("bad-dates.toml", |s| {
+        s.replace("start = \"startdatum\"", "start = \"kommun\"")
+    });
+    reglink(
+        dir.path(),
+        &["--quiet", "link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .success();
+    let report = json(&dir.path().join("out/linkage-report.json"));
+    let af = &report["sources"]["af"];
+    assert_eq!(af["rows_used"], 0);
+    assert_eq!(af["rows_rejected"], af["rows_read"]);
+    assert_eq!(af["rejected"]["start_invalid"]["first_rows"][0], 1);
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("source af"))
+    );
+}
+
+#[test]
+fn an_empty_population_gives_zero_cells_and_a_warning() {
+    let (dir, study) = study_variant("empty.toml", |s| {
+        s.replace(
+            "years = [2023]\nage = [18, 64]\n\n[populations.eb_entrants_2023]",
+            "years = [2023]\nage = [150, 160]\n\n[populations.eb_entrants_2023]",
+        )
+    });
+    let run = reglink(
+        dir.path(),
+        &["link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .success();
+    assert!(
+        run.stderr
+            .contains("warning: population eb_adults_2023 is empty"),
+        "{}",
+        run.stderr
+    );
+    let batch = read_parquet(&dir.path().join("out/cells/t5_outcomes.parquet"));
+    assert!(batch.num_rows() > 1);
+    assert!(u64s(&batch, "persons").iter().all(|&n| n == 0));
+}
+
+#[test]
+fn sources_under_different_keys_are_refused() {
+    let ex = example();
+    let dir = tempfile::tempdir().unwrap();
+    reglink(dir.path(), &["key", "new", "--out", "other.key"]).success();
+    let af = dir.path().join("af.parquet");
+    reglink_tests::pseudonymise(
+        dir.path(),
+        "other.key",
+        ex.join("raw/af.csv").to_str().unwrap(),
+        af.to_str().unwrap(),
+        &["--id-column", "personnummer", "--derive"],
+    )
+    .success();
+    let (sdir, study) = study_variant("keys.toml", |s| {
+        s.replace(
+            &format!("{}/pseudonymised/af.parquet", ex.display()),
+            af.to_str().unwrap(),
+        )
+    });
+    let run = reglink(
+        sdir.path(),
+        &["link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .failure();
+    assert!(
+        run.all_output()
+            .contains("pseudonyms only match under one key"),
+        "{}",
+        run.all_output()
+    );
+}
+
+#[test]
+fn an_existing_directory_not_written_by_link_is_left_alone() {
+    let (dir, study) = study_variant("s.toml", |s| s.to_string());
+    fs::create_dir(dir.path().join("mine")).unwrap();
+    fs::write(dir.path().join("mine/notes.txt"), "keep").unwrap();
+    let run = reglink(
+        dir.path(),
+        &["link", study.to_str().unwrap(), "--out", "mine"],
+    )
+    .failure();
+    assert!(run.all_output().contains("not written by `reglink link`"));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("mine/notes.txt")).unwrap(),
+        "keep"
+    );
+    // A second run over its own output replaces it.
+    reglink(
+        dir.path(),
+        &["--quiet", "link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .success();
+    reglink(
+        dir.path(),
+        &["--quiet", "link", study.to_str().unwrap(), "--out", "out"],
+    )
+    .success();
+}
