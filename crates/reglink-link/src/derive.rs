@@ -387,13 +387,19 @@ impl<'a> Ctx<'a> {
             VarKind::LongTerm { min_months } => {
                 bool_value(self.eb_in_year(p, year).len() >= *min_months as usize)
             }
-            VarKind::EbAmount => Value::Num(
-                self.eb_in_year(p, year)
-                    .iter()
-                    .filter(|e| e.amount != NO_NUMBER)
-                    .map(|e| e.amount)
-                    .sum(),
-            ),
+            VarKind::EbAmount => {
+                let months = self.eb_in_year(p, year);
+                if months.is_empty() {
+                    return Value::Missing;
+                }
+                Value::Num(
+                    months
+                        .iter()
+                        .filter(|e| e.amount != NO_NUMBER)
+                        .map(|e| e.amount)
+                        .sum(),
+                )
+            }
             VarKind::HouseholdType => {
                 let Some(last) = self.eb_in_year(p, year).last() else {
                     return Value::Missing;

@@ -44,12 +44,24 @@ impl Dimension {
             unknown: None,
         };
         if has_unknown {
+            // A code list may already have a category `unknown` (a region of
+            // birth group, an exit reason group): missing values join it.
+            if let Some(existing) = d.categories.iter().position(|c| c == UNKNOWN) {
+                d.unknown = Some(existing as u32);
+                return d;
+            }
             d.unknown = Some(d.categories.len() as u32);
             d.categories.push(UNKNOWN.to_string());
             d.labels.push(UNKNOWN.to_string());
             if let Some(g) = d.group_of.as_mut() {
-                g.push(d.groups.len() as u32);
-                d.groups.push(UNKNOWN.to_string());
+                let group = match d.groups.iter().position(|x| x == UNKNOWN) {
+                    Some(existing) => existing,
+                    None => {
+                        d.groups.push(UNKNOWN.to_string());
+                        d.groups.len() - 1
+                    }
+                };
+                g.push(group as u32);
             }
         }
         d
@@ -192,6 +204,13 @@ mod tests {
         let mut a = Vec::new();
         d.ancestors(1, &mut a);
         assert_eq!(a, [1, 3, 4]);
+    }
+
+    #[test]
+    fn a_category_called_unknown_is_not_added_twice() {
+        let d = Dimension::new("region", &Categories::plain(&["sweden", "unknown"]), true);
+        assert_eq!(d.categories, ["sweden", UNKNOWN]);
+        assert_eq!(d.unknown, Some(1));
     }
 
     #[test]

@@ -50,6 +50,8 @@ impl CellTable {
                 columns.push(array);
             };
             match &m.values {
+                // A `persons` measure named `persons` is the `persons` column itself.
+                Values::Count(_) if m.kind == "persons" && m.name == "persons" => {}
                 Values::Count(v) => add(m.name.clone(), DataType::UInt64, false, u64s(v)),
                 Values::Share { num, den } => {
                     add(
