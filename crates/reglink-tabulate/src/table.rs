@@ -363,29 +363,59 @@ fn push_top(top: &mut [i64; TOP], filled: &mut u8, x: i64) {
 type RowCells<'a> = dyn Fn(usize, &mut dyn FnMut(usize)) + Sync + 'a;
 
 /// Distinct households per cell: rows grouped by household, each household
-/// counted once in every cell any of its members contributes to.
+/// counted once in every cell any of its members contributes to. Runs in
+/// parallel over ranges of households.
 fn households(frame: &PopulationFrame, cells: usize, row_cells: &RowCells<'_>) -> Vec<u64> {
-    let mut rows: Vec<u32> = (0..frame.len as u32)
+    let mut rows: Vec<(u64, u32)> = (0..frame.len as u32)
         .filter(|&r| frame.household[r as usize] != NO_HOUSEHOLD)
+        .map(|r| (frame.household[r as usize], r))
         .collect();
-    rows.par_sort_unstable_by_key(|&r| frame.household[r as usize]);
-    let mut counts = vec![0u64; cells];
-    let mut touched: Vec<usize> = Vec::new();
-    let mut i = 0;
-    while i < rows.len() {
-        let h = frame.household[rows[i] as usize];
-        touched.clear();
-        while i < rows.len() && frame.household[rows[i] as usize] == h {
-            row_cells(rows[i] as usize, &mut |c| touched.push(c));
-            i += 1;
+    rows.par_sort_unstable();
+    // Split at household boundaries into a few ranges per thread.
+    let parts = rayon::current_num_threads() * 4;
+    let mut bounds = vec![0usize];
+    for k in 1..parts {
+        let mut at = rows.len() * k / parts;
+        while at > 0 && at < rows.len() && rows[at].0 == rows[at - 1].0 {
+            at += 1;
         }
-        touched.sort_unstable();
-        touched.dedup();
-        for &c in &touched {
-            counts[c] += 1;
+        if at > *bounds.last().unwrap_or(&0) && at < rows.len() {
+            bounds.push(at);
         }
     }
-    counts
+    bounds.push(rows.len());
+    bounds
+        .windows(2)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|w| {
+            let mut counts = vec![0u64; cells];
+            let mut touched: Vec<usize> = Vec::new();
+            let mut i = w[0];
+            while i < w[1] {
+                let h = rows[i].0;
+                touched.clear();
+                while i < w[1] && rows[i].0 == h {
+                    row_cells(rows[i].1 as usize, &mut |c| touched.push(c));
+                    i += 1;
+                }
+                touched.sort_unstable();
+                touched.dedup();
+                for &c in &touched {
+                    counts[c] += 1;
+                }
+            }
+            counts
+        })
+        .reduce(
+            || vec![0u64; cells],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+                a
+            },
+        )
 }
 
 /// Median per cell of the rows' values (missing values left out).

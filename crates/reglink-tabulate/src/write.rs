@@ -116,18 +116,9 @@ impl CellTable {
         RecordBatch::try_new(schema, columns).map_err(|e| TabulateError::Arrow(e.to_string()))
     }
 
-    /// The description written beside the Parquet file.
-    pub fn metadata(&self) -> serde_json::Value {
-        let batch_columns: Vec<String> = self
-            .to_record_batch()
-            .map(|b| {
-                b.schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+    /// The description written beside the Parquet file; `columns` are the
+    /// Parquet file's column names.
+    pub fn metadata(&self, columns: &[String]) -> serde_json::Value {
         json!({
             "name": self.name,
             "title": self.title,
@@ -157,7 +148,7 @@ impl CellTable {
                 "of": m.of,
                 "additive": m.values.additive(m.kind),
             })).collect::<Vec<_>>(),
-            "columns": batch_columns,
+            "columns": columns,
         })
     }
 
@@ -180,7 +171,13 @@ impl CellTable {
             .map_err(|e| TabulateError::Parquet(e.to_string()))?;
         file.commit()?;
         let json_path = dir.join(format!("{}.json", self.name));
-        let mut text = serde_json::to_string_pretty(&self.metadata())
+        let columns: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut text = serde_json::to_string_pretty(&self.metadata(&columns))
             .map_err(|e| TabulateError::Arrow(e.to_string()))?;
         text.push('\n');
         reglink_extract::write_atomic(&json_path, text.as_bytes())?;

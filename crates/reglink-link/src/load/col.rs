@@ -97,6 +97,11 @@ impl<'a> Col<'a> {
         })
     }
 
+    /// The value of an integer column (`None` if the column is not integer).
+    pub(crate) fn integer(&self, i: usize) -> Option<Option<i64>> {
+        self.int(i)
+    }
+
     fn int(&self, i: usize) -> Option<Option<i64>> {
         macro_rules! get {
             ($a:expr) => {

@@ -193,6 +193,13 @@ pub(crate) fn load_source(study: &Study, source: &Source) -> Result<SourceData, 
 
     // Mapped columns: check presence and type up front, naming source and column.
     let mut mapped: Vec<(Concept, usize)> = Vec::new();
+    let source_id = study
+        .sources
+        .iter()
+        .position(|s| std::ptr::eq(s, source))
+        .unwrap_or_else(|| unreachable!("a source of the study"));
+    let needed = study.needed_concepts(source_id);
+    // Every mapped column must exist with a usable type; only the needed ones are read.
     for (concept, column) in &source.columns {
         let idx = field_index(column).ok_or_else(|| LinkError::MissingColumn {
             source_name: source.name.clone(),
@@ -213,7 +220,9 @@ pub(crate) fn load_source(study: &Study, source: &Source) -> Result<SourceData, 
                 expected: want.expected(),
             });
         }
-        mapped.push((*concept, idx));
+        if needed.contains(concept) {
+            mapped.push((*concept, idx));
+        }
     }
 
     let mut roots: Vec<usize> = vec![pseudonym, record_key];
@@ -662,13 +671,9 @@ impl Chunk {
                     }
                 }
             }
-            let household_id = match household.as_ref().map(|c| c.code(i, &mut buf)) {
+            let household_id = match household.as_ref().map(|c| household_key(c, i, &mut buf)) {
                 None | Some(Err(Bad::Missing)) => u64::MAX,
-                Some(Ok(())) => {
-                    let mut h = std::collections::hash_map::DefaultHasher::new();
-                    buf.hash(&mut h);
-                    h.finish() & (u64::MAX >> 1)
-                }
+                Some(Ok(h)) => h,
                 Some(Err(bad)) => {
                     reject(&mut self.stats, Concept::Household, bad);
                     continue;
@@ -737,6 +742,19 @@ impl Chunk {
             }
         }
     }
+}
+
+/// A household id as a 63-bit key: integers as they are, text hashed (two
+/// text ids colliding would merge two households; at 63 bits that does not
+/// happen at register sizes).
+fn household_key(col: &Col<'_>, i: usize, buf: &mut String) -> Result<u64, Bad> {
+    if let Some(v) = col.integer(i) {
+        return v.map(|v| (v as u64) & (u64::MAX >> 1)).ok_or(Bad::Missing);
+    }
+    col.code(i, buf)?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    buf.hash(&mut h);
+    Ok(h.finish() & (u64::MAX >> 1))
 }
 
 /// Days since 1970-01-01 of the first day of month index `m`.

@@ -75,6 +75,71 @@ impl Study {
         self.variables.iter().position(|v| v.name == name)
     }
 
+    /// The mapped columns of source `source` that linking reads: the time
+    /// columns, the municipality (for the report), columns with a code list
+    /// (their unknown codes are reported), and whatever a variable or measure
+    /// uses. Mapped columns nothing uses are not read.
+    pub fn needed_concepts(&self, source: SourceId) -> Vec<Concept> {
+        let src = &self.sources[source];
+        let kind = src.kind;
+        // Category and programme take part in the AF duplicate rule.
+        let mut want: Vec<Concept> = vec![
+            Concept::Month,
+            Concept::Start,
+            Concept::End,
+            Concept::Year,
+            Concept::Municipality,
+            Concept::Category,
+            Concept::Programme,
+        ];
+        want.extend(src.codelists.iter().map(|(c, _)| *c));
+        let mut add = |k: SourceKind, c: Concept| {
+            if k == kind {
+                want.push(c);
+            }
+        };
+        for v in &self.variables {
+            match &v.kind {
+                VarKind::Code {
+                    source: s, concept, ..
+                } if *s == source => add(kind, *concept),
+                VarKind::EbAmount => add(SourceKind::Eb, Concept::Amount),
+                VarKind::HouseholdType => {
+                    add(SourceKind::Eb, Concept::Household);
+                    add(SourceKind::Eb, Concept::Role);
+                }
+                VarKind::AfProgramme { .. }
+                | VarKind::DaysToProgramme { .. }
+                | VarKind::ProgrammeDays { .. } => add(SourceKind::Af, Concept::Programme),
+                VarKind::BenefitGroup => add(SourceKind::Lisa, Concept::UnemploymentBenefit),
+                VarKind::SelfSupporting { .. } => add(SourceKind::Lisa, Concept::Employment),
+                VarKind::LisaValue { concept, .. } => add(SourceKind::Lisa, *concept),
+                _ => {}
+            }
+            if matches!(
+                v.kind,
+                VarKind::AfEntry
+                    | VarKind::AfExit { .. }
+                    | VarKind::AfRegistrationDays
+                    | VarKind::DaysToProgramme { .. }
+            ) {
+                add(SourceKind::Af, Concept::Exit);
+            }
+        }
+        if self
+            .tables
+            .iter()
+            .any(|t| t.measures.iter().any(|m| m.kind == MeasureKind::Households))
+        {
+            add(SourceKind::Eb, Concept::Household);
+        }
+        src.columns
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| want.contains(c))
+            .collect()
+    }
+
     /// The years the study period touches.
     pub fn years(&self) -> std::ops::RangeInclusive<i32> {
         self.first_month.div_euclid(12)..=self.last_month.div_euclid(12)
