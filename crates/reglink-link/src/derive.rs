@@ -219,10 +219,13 @@ impl<'a> Ctx<'a> {
         match s {
             0 => {
                 if let Some(m) = self.eb.and_then(|d| d.codes(Concept::Municipality)) {
-                    out.extend(
-                        p.eb.iter()
-                            .map(|e| (m[e.row as usize], e.month.div_euclid(12))),
-                    );
+                    for e in p.eb {
+                        let key = (m[e.row as usize], e.month.div_euclid(12));
+                        // Months come in order: most repeats are adjacent.
+                        if out.last() != Some(&key) {
+                            out.push(key);
+                        }
+                    }
                 }
             }
             1 => {

@@ -119,14 +119,21 @@ pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError>
         loaded.push(data);
     }
     load::check_same_key(study, &loaded)?;
+
+    progress.stage("ordering by pseudonym", None);
+    let mut offsets: [Option<Vec<usize>>; 3] = [None, None, None];
+    for (source, data) in study.sources.iter().zip(loaded.iter_mut()) {
+        offsets[link::slot(source.kind)] = Some(link::partition(data));
+    }
     let mut by_slot: [Option<&SourceData>; 3] = [None; 3];
     for (source, data) in study.sources.iter().zip(&loaded) {
         by_slot[link::slot(source.kind)] = Some(data);
     }
 
+    progress.finish();
     progress.stage("linking", Some(link::BUCKET_COUNT));
     let ctx = derive::Ctx::new(study, &by_slot);
-    let (populations, counts) = link::link(study, &by_slot, &ctx, &|n| progress.set(n));
+    let (populations, counts) = link::link(study, &by_slot, &offsets, &ctx, &|n| progress.set(n));
     progress.finish();
 
     let report = build_report(study, &loaded, &inputs, &counts);

@@ -27,18 +27,16 @@ fn bucket_of(p: u128) -> usize {
     (p >> (128 - BUCKET_BITS)) as usize
 }
 
-/// One source's rows as sort keys `(pseudonym, time << 32 | row)`, grouped
-/// by bucket and sorted within each bucket.
+/// Moves a source's rows into bucket order (file order within a bucket) and
+/// returns where each bucket starts.
 ///
-/// The keys are scattered in one sequential pass over the columns; reading
-/// the pseudonym and time of each row later, bucket by bucket, would cost two
-/// cache misses per row.
-struct Scatter {
-    offsets: Vec<usize>,
-    keys: Vec<(u128, u64)>,
-}
-
-fn scatter(d: &SourceData) -> Scatter {
+/// Linking a bucket then touches one contiguous stretch of every column,
+/// which stays in cache while the bucket's rows are sorted by pseudonym and
+/// walked. Reading rows in pseudonym order straight from file-ordered columns
+/// would cost a cache miss per column per row. The move writes each column
+/// through one cursor per bucket, so writes stream; the columns move in
+/// parallel.
+pub(crate) fn partition(d: &mut SourceData) -> Vec<usize> {
     let mut counts = vec![0usize; BUCKETS + 1];
     for &p in &d.person {
         counts[bucket_of(p) + 1] += 1;
@@ -48,24 +46,17 @@ fn scatter(d: &SourceData) -> Scatter {
     }
     let offsets = counts.clone();
     let mut next = counts;
-    let mut keys = vec![(0u128, 0u64); d.person.len()];
-    for (i, (&p, &t)) in d.person.iter().zip(&d.time).enumerate() {
-        let b = bucket_of(p);
-        // Flipping the sign bit orders negative times first.
-        let t = (t as u32) ^ 0x8000_0000;
-        keys[next[b]] = (p, (u64::from(t) << 32) | i as u64);
-        next[b] += 1;
-    }
-    // Sort every bucket, in parallel.
-    let mut rest: &mut [(u128, u64)] = &mut keys;
-    let mut slices = Vec::with_capacity(BUCKETS);
-    for b in 0..BUCKETS {
-        let (head, tail) = rest.split_at_mut(offsets[b + 1] - offsets[b]);
-        slices.push(head);
-        rest = tail;
-    }
-    slices.into_par_iter().for_each(|s| s.sort_unstable());
-    Scatter { offsets, keys }
+    let dest: Vec<u32> = d
+        .person
+        .iter()
+        .map(|&p| {
+            let b = bucket_of(p);
+            next[b] += 1;
+            (next[b] - 1) as u32
+        })
+        .collect();
+    d.scatter(&dest);
+    offsets
 }
 
 /// Per-person counters for the report, summed over buckets.
@@ -124,15 +115,15 @@ pub(crate) fn slot(kind: SourceKind) -> usize {
 pub(crate) fn link(
     study: &Study,
     data: &[Option<&SourceData>; 3],
+    offsets: &[Option<Vec<usize>>; 3],
     ctx: &Ctx<'_>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<PopulationFrame>, Counts) {
-    let scatters: Vec<Option<Scatter>> = data.iter().map(|d| d.map(scatter)).collect();
     let done = std::sync::atomic::AtomicU64::new(0);
     let parts: Vec<(Vec<PopulationFrame>, Counts)> = (0..BUCKETS)
         .into_par_iter()
         .map(|b| {
-            let out = link_bucket(study, data, &scatters, ctx, b);
+            let out = link_bucket(study, data, offsets, ctx, b);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(n);
             out
@@ -212,16 +203,24 @@ fn append_frame(into: &mut PopulationFrame, mut from: PopulationFrame) {
 fn link_bucket(
     study: &Study,
     data: &[Option<&SourceData>; 3],
-    scatters: &[Option<Scatter>],
+    offsets: &[Option<Vec<usize>>; 3],
     ctx: &Ctx<'_>,
     b: usize,
 ) -> (Vec<PopulationFrame>, Counts) {
     // This bucket's rows of each source, sorted by (person, time, file order).
+    // The bucket is one contiguous, cache-sized stretch of every column.
     let mut persons: Vec<Vec<u128>> = vec![Vec::new(); 3];
     let mut rows: Vec<Vec<u32>> = vec![Vec::new(); 3];
-    for (s, sc) in scatters.iter().enumerate() {
-        if let Some(sc) = sc {
-            let keys = &sc.keys[sc.offsets[b]..sc.offsets[b + 1]];
+    for s in 0..3 {
+        if let (Some(d), Some(off)) = (data[s], &offsets[s]) {
+            let mut keys: Vec<(u128, u64)> = (off[b]..off[b + 1])
+                .map(|i| {
+                    // Flipping the sign bit orders negative times first.
+                    let t = (d.time[i] as u32) ^ 0x8000_0000;
+                    (d.person[i], (u64::from(t) << 32) | i as u64)
+                })
+                .collect();
+            keys.sort_unstable();
             persons[s] = keys.iter().map(|k| k.0).collect();
             rows[s] = keys.iter().map(|k| k.1 as u32).collect();
         }

@@ -73,6 +73,38 @@ impl SourceData {
         self.person.len()
     }
 
+    /// Moves every column's row `i` to `dest[i]`, the columns in parallel.
+    /// Rows keep their relative file order within a destination bucket, so
+    /// "first in file order" still means the lower row index.
+    pub(crate) fn scatter(&mut self, dest: &[u32]) {
+        fn apply<T: Copy + Default + Send>(v: &mut Vec<T>, dest: &[u32]) {
+            if v.is_empty() {
+                return;
+            }
+            let mut out = vec![T::default(); v.len()];
+            for (x, &d) in v.iter().zip(dest) {
+                out[d as usize] = *x;
+            }
+            *v = out;
+        }
+        rayon::scope(|s| {
+            s.spawn(|_| apply(&mut self.person, dest));
+            s.spawn(|_| apply(&mut self.record_key, dest));
+            s.spawn(|_| apply(&mut self.birth_year, dest));
+            s.spawn(|_| apply(&mut self.sex, dest));
+            s.spawn(|_| apply(&mut self.time, dest));
+            s.spawn(|_| apply(&mut self.end, dest));
+            s.spawn(|_| apply(&mut self.household, dest));
+            s.spawn(|_| apply(&mut self.role, dest));
+            for (_, v) in self.codes.iter_mut() {
+                s.spawn(move |_| apply(v, dest));
+            }
+            for (_, v) in self.numbers.iter_mut() {
+                s.spawn(move |_| apply(v, dest));
+            }
+        });
+    }
+
     pub(crate) fn codes(&self, concept: Concept) -> Option<&[u32]> {
         self.codes
             .iter()
@@ -583,6 +615,20 @@ impl Chunk {
             month_first_day(layout.first_month),
             month_first_day(layout.last_month + 1) - 1,
         );
+        let n = batch.num_rows();
+        self.person.reserve(n);
+        self.record_key.reserve(n);
+        self.time.reserve(n);
+        if layout.birth.is_some() {
+            self.birth_year.reserve(n);
+            self.sex.reserve(n);
+        }
+        for (_, local) in self.codes.iter_mut() {
+            local.values.reserve(n);
+        }
+        for (_, v) in self.numbers.iter_mut() {
+            v.reserve(n);
+        }
         let mut buf = String::new();
         let mut codes_row: Vec<u32> = Vec::with_capacity(code_cols.len());
         let mut numbers_row: Vec<i64> = Vec::with_capacity(number_cols.len());
@@ -644,6 +690,18 @@ impl Chunk {
                     }
                 },
             };
+            // Rows outside the study period are counted and not read further.
+            let inside = match layout.kind {
+                SourceKind::Eb => (layout.first_month..=layout.last_month).contains(&t),
+                SourceKind::Af => t <= last_day && e >= first_day,
+                SourceKind::Lisa => (layout.first_month.div_euclid(12)
+                    ..=layout.last_month.div_euclid(12))
+                    .contains(&t),
+            };
+            if !inside {
+                self.stats.outside_period += 1;
+                continue;
+            }
             codes_row.clear();
             for (k, c) in code_cols.iter().enumerate() {
                 let concept = self.codes[k].0;
@@ -690,19 +748,6 @@ impl Chunk {
                     continue;
                 }
             };
-            // The row is readable; is it inside the study period?
-            let inside = match layout.kind {
-                SourceKind::Eb => (layout.first_month..=layout.last_month).contains(&t),
-                SourceKind::Af => t <= last_day && e >= first_day,
-                SourceKind::Lisa => (layout.first_month.div_euclid(12)
-                    ..=layout.last_month.div_euclid(12))
-                    .contains(&t),
-            };
-            if !inside {
-                self.stats.outside_period += 1;
-                // Codes interned above stay in the dictionary but are never referenced.
-                continue;
-            }
             self.person.push(u128::from_be_bytes(
                 pseudonyms
                     .value(i)
