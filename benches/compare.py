@@ -56,11 +56,11 @@ def run_rss(cmd):
     return wall, usage.ru_maxrss / 1024.0, out.decode()
 
 
-def ensure_built():
-    subprocess.run(
-        ["cargo", "build", "--release", "-p", "reglink", "-p", "reglink-benches", "--bins"],
-        cwd=ROOT, check=True,
-    )
+def ensure_built(packages=("reglink", "reglink-benches")):
+    cmd = ["cargo", "build", "--release", "--bins"]
+    for package in packages:
+        cmd += ["-p", package]
+    subprocess.run(cmd, cwd=ROOT, check=True)
 
 
 def ensure_data(preset):
