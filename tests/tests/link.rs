@@ -14,7 +14,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use reglink_tests::{listing, reglink};
+use reglink_tests::{Run, listing, reglink};
 use serde_json::Value;
 
 /// The example's folder: raw/, pseudonymised/, study.toml, link/.
@@ -43,6 +43,19 @@ fn study_variant(name: &str, edit: impl Fn(&str) -> String) -> (tempfile::TempDi
     let path = dir.path().join(name);
     fs::write(&path, edit(&absolute)).unwrap();
     (dir, path)
+}
+
+/// `reglink link STUDY --out OUT` in `dir`.
+fn link(dir: &Path, study: &Path, out: &str) -> Run {
+    reglink(dir, &["link", study.to_str().unwrap(), "--out", out])
+}
+
+/// The same with `--quiet`.
+fn link_quietly(dir: &Path, study: &Path, out: &str) -> Run {
+    reglink(
+        dir,
+        &["--quiet", "link", study.to_str().unwrap(), "--out", out],
+    )
 }
 
 fn json(path: &Path) -> Value {
@@ -317,11 +330,7 @@ fn study_file_errors_name_the_line() {
             "years = [2023, 2024]\nagee = [18, 64]",
         )
     });
-    let run = reglink(
-        dir.path(),
-        &["link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .failure();
+    let run = link(dir.path(), &study, "out").failure();
     // Two populations get the typo; the message names the line of one of them.
     let text = fs::read_to_string(&study).unwrap();
     let lines: Vec<usize> = text
@@ -345,11 +354,7 @@ fn study_file_errors_name_the_line() {
             "dimensions = [\"benefit_group\", \"exit_4m\"]",
         )
     });
-    let run = reglink(
-        dir.path(),
-        &["link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .failure();
+    let run = link(dir.path(), &study, "out").failure();
     let line = fs::read_to_string(&study)
         .unwrap()
         .lines()
@@ -369,11 +374,7 @@ fn missing_columns_and_wrong_types_name_the_source_and_column() {
     let (dir, study) = study_variant("missing.toml", |s| {
         s.replace("month = \"period\"", "month = \"manad\"")
     });
-    let run = reglink(
-        dir.path(),
-        &["link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .failure();
+    let run = link(dir.path(), &study, "out").failure();
     let out = run.all_output();
     assert!(
         out.contains("source eb") && out.contains("\"manad\"") && out.contains("month"),
@@ -384,11 +385,7 @@ fn missing_columns_and_wrong_types_name_the_source_and_column() {
     let (dir, study) = study_variant("type.toml", |s| {
         s.replace("amount = \"utbetalt\"", "amount = \"pseudonym\"")
     });
-    let run = reglink(
-        dir.path(),
-        &["link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .failure();
+    let run = link(dir.path(), &study, "out").failure();
     let out = run.all_output();
     assert!(
         out.contains("source eb")
@@ -405,11 +402,7 @@ fn unreadable_values_are_rejected_with_their_rows_not_dropped() {
     let (dir, study) = study_variant("bad-dates.toml", |s| {
         s.replace("start = \"startdatum\"", "start = \"kommun\"")
     });
-    reglink(
-        dir.path(),
-        &["--quiet", "link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .success();
+    link_quietly(dir.path(), &study, "out").success();
     let report = json(&dir.path().join("out/linkage-report.json"));
     let af = &report["sources"]["af"];
     assert_eq!(af["rows_used"], 0);
@@ -432,11 +425,7 @@ fn an_empty_population_gives_zero_cells_and_a_warning() {
             "years = [2023]\nage = [150, 160]\n\n[populations.eb_entrants_2023]",
         )
     });
-    let run = reglink(
-        dir.path(),
-        &["link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .success();
+    let run = link(dir.path(), &study, "out").success();
     assert!(
         run.stderr
             .contains("warning: population eb_adults_2023 is empty"),
@@ -468,11 +457,7 @@ fn sources_under_different_keys_are_refused() {
             af.to_str().unwrap(),
         )
     });
-    let run = reglink(
-        sdir.path(),
-        &["link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .failure();
+    let run = link(sdir.path(), &study, "out").failure();
     assert!(
         run.all_output()
             .contains("pseudonyms only match under one key"),
@@ -486,25 +471,13 @@ fn an_existing_directory_not_written_by_link_is_left_alone() {
     let (dir, study) = study_variant("s.toml", |s| s.to_string());
     fs::create_dir(dir.path().join("mine")).unwrap();
     fs::write(dir.path().join("mine/notes.txt"), "keep").unwrap();
-    let run = reglink(
-        dir.path(),
-        &["link", study.to_str().unwrap(), "--out", "mine"],
-    )
-    .failure();
+    let run = link(dir.path(), &study, "mine").failure();
     assert!(run.all_output().contains("not written by `reglink link`"));
     assert_eq!(
         fs::read_to_string(dir.path().join("mine/notes.txt")).unwrap(),
         "keep"
     );
     // A second run over its own output replaces it.
-    reglink(
-        dir.path(),
-        &["--quiet", "link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .success();
-    reglink(
-        dir.path(),
-        &["--quiet", "link", study.to_str().unwrap(), "--out", "out"],
-    )
-    .success();
+    link_quietly(dir.path(), &study, "out").success();
+    link_quietly(dir.path(), &study, "out").success();
 }
