@@ -1,0 +1,235 @@
+//! The disclosure policy: named presets, every parameter overridable.
+//!
+//! ```toml
+//! preset = "acro"          # acro | abs | lenient
+//! threshold = 10           # minimum distinct contributors of every released count
+//! dominance = [{ n = 2, k = 90.0 }]
+//! p_percent = 10.0         # or leave out
+//! zeros_disclosive = true
+//! class_disclosure = true  # a share of 0 % or 100 % reveals every member's attribute
+//! min_median_contributors = 10
+//! ```
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::ProtectError;
+
+/// One (n, k) dominance rule: the `n` largest contributions may not exceed
+/// `k` percent of the cell total.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Dominance {
+    /// How many of the largest contributions.
+    pub n: usize,
+    /// Percent of the cell total.
+    pub k: f64,
+}
+
+/// A checked disclosure policy.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Policy {
+    /// The preset it started from.
+    pub preset: String,
+    /// Minimum distinct contributors of every released count, numerator,
+    /// denominator, mean and median.
+    pub threshold: u64,
+    /// Dominance rules for magnitude cells.
+    pub dominance: Vec<Dominance>,
+    /// p% rule: the total minus the two largest contributions must exceed
+    /// `p` percent of the largest.
+    pub p_percent: Option<f64>,
+    /// Whether a zero count is disclosive.
+    pub zeros_disclosive: bool,
+    /// Whether shares of 0 % or 100 % are suppressed.
+    pub class_disclosure: bool,
+    /// Minimum contributors behind a median.
+    pub min_median_contributors: u64,
+}
+
+impl Policy {
+    /// The named presets.
+    pub fn preset(name: &str) -> Option<Policy> {
+        Some(match name {
+            // ACRO's defaults: threshold 10, (2, 90 %) dominance, p% 10, zeros disclosive.
+            "acro" => Policy {
+                preset: name.into(),
+                threshold: 10,
+                dominance: vec![Dominance { n: 2, k: 90.0 }],
+                p_percent: Some(10.0),
+                zeros_disclosive: true,
+                class_disclosure: true,
+                min_median_contributors: 10,
+            },
+            // ABS-like: threshold 10, (1, 50 %) and (2, 67 %).
+            "abs" => Policy {
+                preset: name.into(),
+                threshold: 10,
+                dominance: vec![Dominance { n: 1, k: 50.0 }, Dominance { n: 2, k: 67.0 }],
+                p_percent: None,
+                zeros_disclosive: false,
+                class_disclosure: true,
+                min_median_contributors: 10,
+            },
+            "lenient" => Policy {
+                preset: name.into(),
+                threshold: 3,
+                dominance: Vec::new(),
+                p_percent: None,
+                zeros_disclosive: false,
+                class_disclosure: false,
+                min_median_contributors: 3,
+            },
+            _ => return None,
+        })
+    }
+
+    /// Reads a policy file's text; `origin` names it in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<Policy, ProtectError> {
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| ProtectError::PolicySyntax {
+            origin: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let err = |span: std::ops::Range<usize>, message: String| ProtectError::Policy {
+            origin: origin.to_string(),
+            line: text.as_bytes()[..span.start.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1,
+            message,
+        };
+        let mut policy = Policy::preset(raw.preset.get_ref()).ok_or_else(|| {
+            err(
+                raw.preset.span(),
+                format!(
+                    "unknown preset {:?} (acro, abs or lenient)",
+                    raw.preset.get_ref()
+                ),
+            )
+        })?;
+        if let Some(t) = raw.threshold {
+            if *t.get_ref() < 0 {
+                return Err(err(t.span(), "threshold must not be negative".into()));
+            }
+            policy.threshold = *t.get_ref() as u64;
+        }
+        if let Some(rules) = raw.dominance {
+            policy.dominance.clear();
+            for r in rules {
+                let d = r.get_ref();
+                if d.n < 1 {
+                    return Err(err(r.span(), "dominance n must be at least 1".into()));
+                }
+                if !(d.k > 0.0 && d.k <= 100.0) {
+                    return Err(err(
+                        r.span(),
+                        format!("dominance k is a percentage in (0, 100], not {}", d.k),
+                    ));
+                }
+                policy.dominance.push(Dominance {
+                    n: d.n as usize,
+                    k: d.k,
+                });
+            }
+        }
+        if let Some(p) = raw.p_percent {
+            if !(*p.get_ref() > 0.0 && *p.get_ref() <= 100.0) {
+                return Err(err(
+                    p.span(),
+                    format!("p_percent is a percentage in (0, 100], not {}", p.get_ref()),
+                ));
+            }
+            policy.p_percent = Some(*p.get_ref());
+        }
+        if let Some(z) = raw.zeros_disclosive {
+            policy.zeros_disclosive = z;
+        }
+        if let Some(c) = raw.class_disclosure {
+            policy.class_disclosure = c;
+        }
+        if let Some(m) = raw.min_median_contributors {
+            if *m.get_ref() < 0 {
+                return Err(err(
+                    m.span(),
+                    "min_median_contributors must not be negative".into(),
+                ));
+            }
+            policy.min_median_contributors = *m.get_ref() as u64;
+        }
+        Ok(policy)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    preset: Spanned<String>,
+    threshold: Option<Spanned<i64>>,
+    dominance: Option<Vec<Spanned<RawDominance>>>,
+    p_percent: Option<Spanned<f64>>,
+    zeros_disclosive: Option<bool>,
+    class_disclosure: Option<bool>,
+    min_median_contributors: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDominance {
+    n: i64,
+    k: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_carry_the_reference_numbers() {
+        let acro = Policy::parse("p.toml", "preset = \"acro\"\n").unwrap();
+        assert_eq!(
+            (acro.threshold, acro.p_percent, acro.zeros_disclosive),
+            (10, Some(10.0), true)
+        );
+        assert_eq!(acro.dominance, [Dominance { n: 2, k: 90.0 }]);
+        let abs = Policy::preset("abs").unwrap();
+        assert_eq!(
+            abs.dominance,
+            [Dominance { n: 1, k: 50.0 }, Dominance { n: 2, k: 67.0 }]
+        );
+        assert_eq!(Policy::preset("lenient").unwrap().threshold, 3);
+    }
+
+    #[test]
+    fn every_parameter_can_be_overridden() {
+        let p = Policy::parse("p.toml", "preset = \"acro\"\nthreshold = 5\ndominance = [{ n = 3, k = 75.0 }]\nzeros_disclosive = false\n").unwrap();
+        assert_eq!(p.threshold, 5);
+        assert_eq!(p.dominance, [Dominance { n: 3, k: 75.0 }]);
+        assert!(!p.zeros_disclosive);
+        assert_eq!(p.p_percent, Some(10.0));
+    }
+
+    #[test]
+    fn impossible_parameters_and_unknown_keys_name_the_line() {
+        let line = |text: &str| match Policy::parse("p.toml", text).unwrap_err() {
+            ProtectError::Policy { line, message, .. } => (line, message),
+            other => panic!("{other}"),
+        };
+        let (l, m) = line("preset = \"abs\"\n\ndominance = [{ n = 2, k = 120.0 }]\n");
+        assert_eq!(l, 3);
+        assert!(m.contains("(0, 100]"), "{m}");
+        let (l, m) = line("preset = \"abs\"\nthreshold = -1\n");
+        assert_eq!(l, 2);
+        assert!(m.contains("negative"), "{m}");
+        let (l, _) = line("preset = \"strict\"\n");
+        assert_eq!(l, 1);
+        match Policy::parse("p.toml", "preset = \"acro\"\nthreshhold = 10\n").unwrap_err() {
+            ProtectError::PolicySyntax { message, .. } => {
+                assert!(
+                    message.contains("line 2") && message.contains("threshhold"),
+                    "{message}"
+                )
+            }
+            other => panic!("{other}"),
+        }
+    }
+}

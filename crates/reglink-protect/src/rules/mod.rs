@@ -1,0 +1,129 @@
+//! The primary rules, one module each with its written specification, and
+//! [`primary`], which applies a [`Policy`] to every cell and measure of a
+//! cell table.
+
+pub mod class;
+pub mod dominance;
+pub mod p_percent;
+pub mod threshold;
+
+use reglink_tabulate::{CellTable, Values};
+
+use crate::Policy;
+
+/// Why a value is not published (or that it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// Published as computed.
+    Published,
+    /// A zero count, and zeros are disclosive.
+    Zero,
+    /// Fewer contributors than the threshold.
+    Threshold,
+    /// A share of 0 % or 100 %.
+    Class,
+    /// The largest contributions dominate the total.
+    Dominance,
+    /// The p% rule.
+    PPercent,
+    /// Too few contributors behind a median.
+    Median,
+}
+
+/// The primary flags of one table: for the `persons` count of every cell,
+/// and for every measure of every cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrimaryFlags {
+    /// Per cell, the flag of its count of persons.
+    pub persons: Vec<Flag>,
+    /// Per measure (in the table's order), per cell.
+    pub measures: Vec<Vec<Flag>>,
+}
+
+impl PrimaryFlags {
+    /// Cells whose person count is suppressed by a primary rule.
+    pub fn suppressed_cells(&self) -> impl Iterator<Item = usize> + '_ {
+        self.persons
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| **f != Flag::Published)
+            .map(|(c, _)| c)
+    }
+}
+
+fn count_flag(n: u64, policy: &Policy) -> Flag {
+    if n == 0 && policy.zeros_disclosive {
+        Flag::Zero
+    } else if threshold::breaks(n, policy.threshold) {
+        Flag::Threshold
+    } else {
+        Flag::Published
+    }
+}
+
+/// Applies the policy's primary rules to every cell of `table`.
+pub fn primary(table: &CellTable, policy: &Policy) -> PrimaryFlags {
+    let cells = table.shape.cells();
+    let persons: Vec<Flag> = table
+        .persons
+        .iter()
+        .map(|&n| count_flag(n, policy))
+        .collect();
+    let measures = table
+        .measures
+        .iter()
+        .map(|m| {
+            (0..cells)
+                .map(|c| {
+                    // A value about a suppressed group is suppressed with it.
+                    if persons[c] != Flag::Published {
+                        return persons[c];
+                    }
+                    match &m.values {
+                        Values::Count(v) => count_flag(v[c], policy),
+                        Values::Share { num, den } => {
+                            if threshold::breaks(den[c], policy.threshold)
+                                || threshold::breaks(num[c], policy.threshold)
+                            {
+                                Flag::Threshold
+                            } else if policy.class_disclosure && class::breaks(num[c], den[c]) {
+                                Flag::Class
+                            } else {
+                                Flag::Published
+                            }
+                        }
+                        Values::Sum { sum, n, top, .. } => {
+                            let k = (n[c] as usize).min(top[c].len());
+                            let top = &top[c][..k];
+                            if threshold::breaks(n[c], policy.threshold) {
+                                Flag::Threshold
+                            } else if policy
+                                .dominance
+                                .iter()
+                                .any(|d| dominance::breaks(n[c], sum[c], top, d.n, d.k))
+                            {
+                                Flag::Dominance
+                            } else if policy
+                                .p_percent
+                                .is_some_and(|p| p_percent::breaks(n[c], sum[c], top, p))
+                            {
+                                Flag::PPercent
+                            } else {
+                                Flag::Published
+                            }
+                        }
+                        Values::Median { n, .. } => {
+                            if n[c] > 0 && n[c] < policy.min_median_contributors {
+                                Flag::Median
+                            } else {
+                                Flag::Published
+                            }
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    PrimaryFlags { persons, measures }
+}
