@@ -100,9 +100,9 @@ pub struct Linked {
 pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError> {
     let mut loaded: Vec<SourceData> = Vec::new();
     let mut inputs = Vec::new();
-    for source in &study.sources {
+    for (id, source) in study.sources.iter().enumerate() {
         progress.stage(&format!("reading {}", source.name), None);
-        let data = load::load_source(study, source)?;
+        let data = load::load_source(study, id)?;
         let fingerprint = reglink_extract::fingerprint_file(&source.path).map_err(|error| {
             LinkError::Extract {
                 source_name: source.name.clone(),
@@ -143,6 +143,11 @@ pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError>
         inputs,
     })
 }
+
+/// Unknown codes up to this length are listed by value in the report. Real
+/// codes are 1-4 characters; a personnummer (10 or more characters) put in a
+/// code column by mistake is never listed, only counted.
+const MAX_LISTED_CODE: usize = 8;
 
 fn month_name(m: i32) -> String {
     format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
@@ -214,7 +219,7 @@ fn build_report(
                     codes: BTreeMap::new(),
                 };
                 for (i, n) in per_code.iter().enumerate() {
-                    if *n > 0 && dictionary[i].chars().count() <= 12 {
+                    if *n > 0 && dictionary[i].chars().count() <= MAX_LISTED_CODE {
                         unknown.codes.insert(dictionary[i].clone(), *n);
                     }
                 }

@@ -130,7 +130,7 @@ pub(crate) fn link(
         })
         .collect();
 
-    let mut frames = empty_frames(study, ctx);
+    let mut frames = empty_frames(study, Some(ctx));
     let mut counts = empty_counts(study);
     for (part_frames, part_counts) in parts {
         for (f, p) in frames.iter_mut().zip(part_frames) {
@@ -155,7 +155,9 @@ fn empty_counts(study: &Study) -> Counts {
     }
 }
 
-fn empty_frames(study: &Study, ctx: &Ctx<'_>) -> Vec<PopulationFrame> {
+/// Frames with no rows. Only the final frame carries the categories; the
+/// per-bucket parts would otherwise clone every code list 1024 times.
+fn empty_frames(study: &Study, ctx: Option<&Ctx<'_>>) -> Vec<PopulationFrame> {
     study
         .populations
         .iter()
@@ -172,7 +174,7 @@ fn empty_frames(study: &Study, ctx: &Ctx<'_>) -> Vec<PopulationFrame> {
                     let column = match var.ty {
                         VarType::Category => Column::Category {
                             values: Vec::new(),
-                            categories: ctx.categories(pi, v),
+                            categories: ctx.map(|c| c.categories(pi, v)).unwrap_or_default(),
                         },
                         VarType::Number => Column::Number(Vec::new()),
                         VarType::Bool => Column::Bool(Vec::new()),
@@ -225,7 +227,7 @@ fn link_bucket(
             rows[s] = keys.iter().map(|k| k.1 as u32).collect();
         }
     }
-    let mut frames = empty_frames(study, ctx);
+    let mut frames = empty_frames(study, None);
     let mut counts = empty_counts(study);
     let mut pos = [0usize; 3];
     let mut eb: Vec<EbMonth> = Vec::new();

@@ -80,7 +80,8 @@ pub struct UnknownCodes {
     pub codelist: String,
     /// Used rows with such a code.
     pub rows: u64,
-    /// Rows per unknown code (codes of at most 12 characters).
+    /// Rows per unknown code, for codes of at most 8 characters (longer values,
+    /// which could be an identifier in the wrong column, are only counted).
     pub codes: BTreeMap<String, u64>,
 }
 

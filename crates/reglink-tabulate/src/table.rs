@@ -112,16 +112,16 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
                 .column(v)
                 .unwrap_or_else(|| unreachable!("the population computes its tables' variables"));
             let var = &study.variables[v];
-            match (column, ()) {
-                (Column::Category { values, categories }, _) => {
+            match column {
+                Column::Category { values, categories } => {
                     Dimension::new(&var.name, categories, values.contains(&MISSING_CATEGORY))
                 }
-                (Column::Bool(values), _) => Dimension::new(
+                Column::Bool(values) => Dimension::new(
                     &var.name,
                     &reglink_link::study::Categories::plain(&["no", "yes"]),
                     values.contains(&MISSING_BOOL),
                 ),
-                (Column::Number(_), _) => unreachable!("numbers are not dimensions"),
+                Column::Number(_) => unreachable!("numbers are not dimensions"),
             }
         })
         .collect();

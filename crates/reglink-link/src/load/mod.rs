@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::LinkError;
 use crate::report::RejectCount;
-use crate::study::{Concept, Source, SourceKind, Study};
+use crate::study::{Concept, SourceKind, Study};
 use col::{Bad, Col, Want};
 
 /// End day of an open AF spell.
@@ -175,7 +175,8 @@ fn want_of(concept: Concept) -> Want {
 }
 
 /// Reads one source.
-pub(crate) fn load_source(study: &Study, source: &Source) -> Result<SourceData, LinkError> {
+pub(crate) fn load_source(study: &Study, source_id: usize) -> Result<SourceData, LinkError> {
+    let source = &study.sources[source_id];
     let path = &source.path;
     let perr = |message: String| LinkError::Parquet {
         source_name: source.name.clone(),
@@ -225,11 +226,6 @@ pub(crate) fn load_source(study: &Study, source: &Source) -> Result<SourceData, 
 
     // Mapped columns: check presence and type up front, naming source and column.
     let mut mapped: Vec<(Concept, usize)> = Vec::new();
-    let source_id = study
-        .sources
-        .iter()
-        .position(|s| std::ptr::eq(s, source))
-        .unwrap_or_else(|| unreachable!("a source of the study"));
     let needed = study.needed_concepts(source_id);
     // Every mapped column must exist with a usable type; only the needed ones are read.
     for (concept, column) in &source.columns {
