@@ -30,6 +30,16 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         repeat: u32,
     },
+    /// Link and tabulate a study, then time primary and secondary
+    /// suppression (fast pattern plus the attacker-LP verification) of all
+    /// its tables under a policy preset.
+    Protect {
+        /// The study file.
+        study: PathBuf,
+        /// Policy preset.
+        #[arg(long, default_value = "acro")]
+        preset: String,
+    },
     /// Run the enumeration attack on an unkeyed hash over every birth date
     /// from 1900 to the reference date, against a column of leaked hashes.
     Enumerate {
@@ -61,6 +71,64 @@ fn main() -> anyhow::Result<()> {
                     "seconds": seconds,
                     "ids_per_second": ids.len() as f64 / seconds,
                     "threads": rayon::current_num_threads(),
+                })
+            );
+        }
+        Command::Protect { study, preset } => {
+            let study = reglink_link::Study::load(&study)?;
+            let linked = reglink_link::link(&study, &reglink_link::NoProgress)?;
+            let tables: Vec<_> = (0..study.tables.len())
+                .map(|t| {
+                    let table = &study.tables[t];
+                    reglink_tabulate::tabulate(
+                        &study,
+                        &linked.frame.populations[table.population],
+                        t,
+                    )
+                })
+                .collect();
+            let policy = reglink_protect::Policy::preset(&preset)
+                .ok_or_else(|| anyhow::anyhow!("unknown preset {preset}"))?;
+            let start = Instant::now();
+            let flags: Vec<_> = tables
+                .iter()
+                .map(|t| reglink_protect::primary(t, &policy))
+                .collect();
+            let pairs: Vec<_> = tables.iter().zip(&flags).collect();
+            let mut model = reglink_protect::secondary::model::build(
+                &pairs,
+                &policy,
+                reglink_protect::secondary::model::Scope {
+                    counts: true,
+                    sums: true,
+                },
+            );
+            let built = start.elapsed().as_secs_f64();
+            let mut reports = Vec::new();
+            for (f, family) in model.families.iter_mut().enumerate() {
+                let homes: Vec<(&reglink_tabulate::CellTable, &[u32])> = model
+                    .tables
+                    .iter()
+                    .zip(&tables)
+                    .flat_map(|(atoms, table)| {
+                        atoms
+                            .persons
+                            .iter()
+                            .chain(atoms.measures.iter().flatten())
+                            .filter(move |(g, _)| *g == f)
+                            .map(move |(_, a)| (table, a.as_slice()))
+                    })
+                    .collect();
+                reports.push(reglink_protect::secondary::suppress(family, &homes));
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "cells": tables.iter().map(|t| t.shape.cells()).sum::<usize>(),
+                    "model_seconds": built,
+                    "seconds": seconds,
+                    "families": reports,
                 })
             );
         }

@@ -24,6 +24,7 @@
 
 mod policy;
 pub mod rules;
+pub mod secondary;
 
 pub use policy::{Dominance, Policy};
 pub use rules::{Flag, PrimaryFlags, primary};
