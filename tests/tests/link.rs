@@ -17,7 +17,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use reglink_tests::{Run, listing, reglink};
 use serde_json::Value;
 
-/// The example's folder: raw/, pseudonymised/, study.toml, link/.
+/// The example's folder: raw/, pseudonymised/, study.toml, link/, policy.toml, release/.
 fn example() -> &'static Path {
     static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = DIR.get_or_init(|| {
@@ -270,6 +270,22 @@ fn output_holds_aggregates_only() {
             .iter()
             .map(|f| out.join("cells").join(f)),
     );
+    // The release bundle of `reglink example` too.
+    let release = ex.join("release");
+    let mut stack = vec![release.clone()];
+    let mut bundle_files = 0;
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                bundle_files += 1;
+                files.push(p);
+            }
+        }
+    }
+    assert!(bundle_files >= 3 * 13 + 2, "{bundle_files} files in the bundle");
     for file in files {
         let bytes = fs::read(&file).unwrap();
         for needle in &needles {

@@ -24,9 +24,13 @@
 
 mod policy;
 pub mod rules;
+pub mod bundle;
+pub mod perturb;
+pub mod release;
 pub mod secondary;
 
-pub use policy::{Dominance, Policy};
+pub use policy::{Dominance, Method, Policy};
+pub use release::{Release, ReleasedTable, protect};
 pub use rules::{Flag, PrimaryFlags, primary};
 
 /// Errors of policy files.
@@ -49,6 +53,14 @@ pub enum ProtectError {
         /// 1-based line.
         line: usize,
         /// What is wrong.
+        message: String,
+    },
+    /// Writing or reading a bundle file failed.
+    #[error("{path}: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// What went wrong.
         message: String,
     },
 }

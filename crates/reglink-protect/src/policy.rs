@@ -8,7 +8,17 @@
 //! zeros_disclosive = true
 //! class_disclosure = true  # a share of 0 % or 100 % reveals every member's attribute
 //! min_median_contributors = 10
+//! method = "suppression"   # suppression | rounding | cell_key
+//! rounding_base = 5        # with method = "rounding"
+//! cell_key_max = 2         # with method = "cell_key": largest perturbation
+//! cell_key_variance = 1.0  #   and its variance
 //! ```
+//!
+//! Every method applies the primary rules to magnitudes (sums, means,
+//! medians) and protects sums by secondary suppression. The method decides
+//! how counts (persons, households, numerators and denominators of shares)
+//! are protected: by primary and secondary suppression, by random rounding
+//! to a base with margins that add up, or by the cell key method.
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -23,6 +33,27 @@ pub struct Dominance {
     pub n: usize,
     /// Percent of the cell total.
     pub k: f64,
+}
+
+/// How counts are protected.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "name")]
+pub enum Method {
+    /// Primary and secondary suppression.
+    Suppression,
+    /// Random rounding of inner cells to a multiple of `base`; margins are
+    /// the sums of the rounded cells.
+    Rounding {
+        /// The base.
+        base: u64,
+    },
+    /// The cell key method: a perturbation looked up by the cell's key.
+    CellKey {
+        /// Largest perturbation.
+        max: u32,
+        /// Variance of the perturbation.
+        variance: f64,
+    },
 }
 
 /// A checked disclosure policy.
@@ -44,6 +75,8 @@ pub struct Policy {
     pub class_disclosure: bool,
     /// Minimum contributors behind a median.
     pub min_median_contributors: u64,
+    /// How counts are protected.
+    pub method: Method,
 }
 
 impl Policy {
@@ -59,6 +92,7 @@ impl Policy {
                 zeros_disclosive: true,
                 class_disclosure: true,
                 min_median_contributors: 10,
+                method: Method::Suppression,
             },
             // ABS-like: threshold 10, (1, 50 %) and (2, 67 %).
             "abs" => Policy {
@@ -69,6 +103,7 @@ impl Policy {
                 zeros_disclosive: false,
                 class_disclosure: true,
                 min_median_contributors: 10,
+                method: Method::Suppression,
             },
             "lenient" => Policy {
                 preset: name.into(),
@@ -78,6 +113,7 @@ impl Policy {
                 zeros_disclosive: false,
                 class_disclosure: false,
                 min_median_contributors: 3,
+                method: Method::Suppression,
             },
             _ => return None,
         })
@@ -156,6 +192,49 @@ impl Policy {
             }
             policy.min_median_contributors = *m.get_ref() as u64;
         }
+        if let Some(m) = &raw.method {
+            policy.method = match m.get_ref().as_str() {
+                "suppression" => Method::Suppression,
+                "rounding" => Method::Rounding { base: 5 },
+                "cell_key" => Method::CellKey {
+                    max: 2,
+                    variance: 1.0,
+                },
+                other => {
+                    return Err(err(
+                        m.span(),
+                        format!("unknown method {other:?} (suppression, rounding or cell_key)"),
+                    ));
+                }
+            };
+        }
+        if let Some(b) = raw.rounding_base {
+            let Method::Rounding { base } = &mut policy.method else {
+                return Err(err(b.span(), "rounding_base needs method = \"rounding\"".into()));
+            };
+            if *b.get_ref() < 2 {
+                return Err(err(b.span(), "rounding_base must be at least 2".into()));
+            }
+            *base = *b.get_ref() as u64;
+        }
+        if let Some(m) = raw.cell_key_max {
+            let Method::CellKey { max, .. } = &mut policy.method else {
+                return Err(err(m.span(), "cell_key_max needs method = \"cell_key\"".into()));
+            };
+            if !(1..=20).contains(m.get_ref()) {
+                return Err(err(m.span(), "cell_key_max must be between 1 and 20".into()));
+            }
+            *max = *m.get_ref() as u32;
+        }
+        if let Some(v) = raw.cell_key_variance {
+            let Method::CellKey { variance, .. } = &mut policy.method else {
+                return Err(err(v.span(), "cell_key_variance needs method = \"cell_key\"".into()));
+            };
+            if !(*v.get_ref() > 0.0 && v.get_ref().is_finite()) {
+                return Err(err(v.span(), "cell_key_variance must be positive".into()));
+            }
+            *variance = *v.get_ref();
+        }
         Ok(policy)
     }
 }
@@ -170,6 +249,10 @@ struct RawPolicy {
     zeros_disclosive: Option<bool>,
     class_disclosure: Option<bool>,
     min_median_contributors: Option<Spanned<i64>>,
+    method: Option<Spanned<String>>,
+    rounding_base: Option<Spanned<i64>>,
+    cell_key_max: Option<Spanned<i64>>,
+    cell_key_variance: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,6 +289,18 @@ mod tests {
         assert_eq!(p.dominance, [Dominance { n: 3, k: 75.0 }]);
         assert!(!p.zeros_disclosive);
         assert_eq!(p.p_percent, Some(10.0));
+    }
+
+    #[test]
+    fn methods_and_their_parameters() {
+        let p = Policy::parse("p.toml", "preset = \"abs\"\nmethod = \"rounding\"\nrounding_base = 3\n").unwrap();
+        assert_eq!(p.method, Method::Rounding { base: 3 });
+        let p = Policy::parse("p.toml", "preset = \"abs\"\nmethod = \"cell_key\"\ncell_key_max = 3\n").unwrap();
+        assert_eq!(p.method, Method::CellKey { max: 3, variance: 1.0 });
+        let e = Policy::parse("p.toml", "preset = \"abs\"\nrounding_base = 3\n").unwrap_err();
+        assert!(e.to_string().starts_with("p.toml:2:"), "{e}");
+        let e = Policy::parse("p.toml", "preset = \"abs\"\n\nmethod = \"noise\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("p.toml:3:"), "{e}");
     }
 
     #[test]

@@ -42,6 +42,23 @@ pub enum Command {
     /// by municipality and year) and `link.json` (the inputs' fingerprints and
     /// key id). Only aggregates are written. See docs/study-file.md.
     Link(LinkArgs),
+    /// Link, tabulate, protect and release: the whole job for one study.
+    ///
+    /// Links the pseudonymised extracts as `reglink link` does, applies the
+    /// disclosure policy (primary rules, then secondary suppression verified
+    /// with the attacker's linear program, or rounding, or the cell key
+    /// method) to all tables together, and writes the release bundle into
+    /// --out: tables as CSV (`..` where suppressed, a flag per value) and
+    /// Parquet, a description of each table, `summary.md`, and
+    /// `manifest.json` with the policy, the study file's and inputs' hashes,
+    /// the key id and the hash of every file. No row, pseudonym or
+    /// unprotected count is written. See docs/disclosure-control.md.
+    Run(RunArgs),
+    /// Check a release bundle against its manifest.
+    ///
+    /// Recomputes the BLAKE3 hash of every file the manifest lists and
+    /// reports files missing, changed or not listed. Exits non-zero on any.
+    Verify(VerifyArgs),
     /// Write synthetic EB, AF and LISA-style extracts, a crosswalk and code lists.
     Synth(SynthArgs),
     /// Describe a pseudonymised Parquet file: rows, columns, distinct persons.
@@ -120,6 +137,24 @@ pub struct LinkArgs {
     /// Directory to write the cell tables and the linkage report into.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The study file (TOML).
+    pub study: PathBuf,
+    /// The disclosure policy: a policy file (TOML) or a preset name (acro, abs, lenient).
+    #[arg(long)]
+    pub policy: String,
+    /// Directory to write the release bundle into.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The release bundle (a directory with manifest.json).
+    pub bundle: PathBuf,
 }
 
 #[derive(Debug, Args)]

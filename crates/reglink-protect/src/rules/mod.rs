@@ -29,6 +29,50 @@ pub enum Flag {
     PPercent,
     /// Too few contributors behind a median.
     Median,
+    /// Suppressed to protect other cells (secondary suppression), or
+    /// because the cell's count is suppressed.
+    Secondary,
+    /// Randomly rounded.
+    Rounded,
+    /// Perturbed by the cell key method.
+    Perturbed,
+}
+
+impl Flag {
+    /// The flag as written in a released table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::Published => "published",
+            Flag::Zero => "zero",
+            Flag::Threshold => "threshold",
+            Flag::Class => "class",
+            Flag::Dominance => "dominance",
+            Flag::PPercent => "p_percent",
+            Flag::Median => "median",
+            Flag::Secondary => "secondary",
+            Flag::Rounded => "rounded",
+            Flag::Perturbed => "perturbed",
+        }
+    }
+
+    /// Whether the value is withheld.
+    pub fn suppressed(self) -> bool {
+        !matches!(self, Flag::Published | Flag::Rounded | Flag::Perturbed)
+    }
+
+    /// Every flag, in the order summaries list them.
+    pub const ALL: [Flag; 10] = [
+        Flag::Published,
+        Flag::Rounded,
+        Flag::Perturbed,
+        Flag::Zero,
+        Flag::Threshold,
+        Flag::Class,
+        Flag::Dominance,
+        Flag::PPercent,
+        Flag::Median,
+        Flag::Secondary,
+    ];
 }
 
 /// The primary flags of one table: for the `persons` count of every cell,

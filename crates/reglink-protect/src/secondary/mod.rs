@@ -61,7 +61,10 @@ pub struct FamilyReport {
     pub primary: usize,
     /// Suppressed by the fast pattern.
     pub secondary_pattern: usize,
-    /// Sum of the values of the cells suppressed only to protect others.
+    /// Sum of the values of the cells suppressed only to protect others
+    /// (information loss; never written to a release, since it is one more
+    /// equation about suppressed cells).
+    #[serde(skip)]
     pub secondary_value: f64,
     /// Primary cells for which no hypercube reached the width needed.
     pub cubes_short: usize,

@@ -20,6 +20,9 @@ const MARKER: &str = ".reglink-example";
 /// The example study: DOMAIN.md section 6, tables 1-5, on the synthetic registers.
 const EXAMPLE_STUDY: &str = include_str!("../../../../fixtures/studies/example/study.toml");
 
+/// The example's disclosure policy (ACRO's defaults).
+const EXAMPLE_POLICY: &str = include_str!("../../../../fixtures/policies/example.toml");
+
 /// The three raw extracts and the name of their identifier columns.
 const EXTRACTS: [(&str, &str); 3] = [
     ("eb", "personnr"),
@@ -42,7 +45,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     };
 
     say(format!(
-        "1/4 synthetic registers (preset tiny, seed {}) -> {}",
+        "1/5 synthetic registers (preset tiny, seed {}) -> {}",
         args.seed,
         raw.display()
     ));
@@ -58,7 +61,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     let key = MasterKey::generate()?;
     key.write_new_file(&key_path)?;
     say(format!(
-        "2/4 master key {} (mode 0600, id {})",
+        "2/5 master key {} (mode 0600, id {})",
         key_path.display(),
         key.id()
     ));
@@ -67,7 +70,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     let study = key.study_key(STUDY)?;
     let crosswalk = Crosswalk::load(&raw.join("crosswalk.csv"), reference)?;
     say(format!(
-        "3/4 pseudonymising for study {STUDY:?} with {} crosswalk entries",
+        "3/5 pseudonymising for study {STUDY:?} with {} crosswalk entries",
         crosswalk.entries()
     ));
     let mut reports = Vec::new();
@@ -91,12 +94,33 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     std::fs::write(&study_path, EXAMPLE_STUDY)
         .with_context(|| format!("{}: cannot write", study_path.display()))?;
     say(format!(
-        "\n4/4 linking and tabulating the example study {} (DOMAIN.md tables 1-5)",
+        "\n4/5 linking and tabulating the example study {} (DOMAIN.md tables 1-5)",
         study_path.display()
     ));
     let outcome = super::link::link_study(&study_path, &out.join("link"), quiet)?;
     super::link::print_summary(&outcome, quiet);
-    print_table(&outcome)?;
+
+    let policy_path = out.join("policy.toml");
+    std::fs::write(&policy_path, EXAMPLE_POLICY)
+        .with_context(|| format!("{}: cannot write", policy_path.display()))?;
+    let policy = reglink_protect::Policy::parse(&policy_path.display().to_string(), EXAMPLE_POLICY)?;
+    let release_dir = out.join("release");
+    say(format!(
+        "\n5/5 disclosure control under {} (preset {}) and the release bundle",
+        policy_path.display(),
+        policy.preset
+    ));
+    let release = super::run::release(
+        &study_path,
+        "eb-af-example",
+        &outcome.linked,
+        &outcome.tables,
+        &policy,
+        &release_dir,
+        quiet,
+    )?;
+    print_table(&outcome.tables, &release)?;
+    super::run::print_release(&outcome.tables, &release, &release_dir, quiet);
     Ok(())
 }
 
@@ -176,71 +200,62 @@ fn pseudonym_set(path: &Path) -> anyhow::Result<HashSet<u128>> {
     super::inspect::pseudonyms(path)
 }
 
-/// Prints the equal-terms table (2023, both sexes) as a researcher would read it.
-fn print_table(o: &super::link::Outcome) -> anyhow::Result<()> {
-    let Some(t) = o.tables.iter().find(|t| t.name == "t2_equal_terms") else {
+/// Prints the equal-terms table (2023, both sexes) from the release, as a
+/// researcher receives it.
+fn print_table(tables: &[reglink_tabulate::CellTable], release: &reglink_protect::Release) -> anyhow::Result<()> {
+    let Some(t) = tables.iter().position(|t| t.name == "t2_equal_terms") else {
         return Ok(());
     };
-    let batch = t.to_record_batch()?;
-    let text = |name: &str| -> anyhow::Result<Vec<String>> {
-        let col = batch
-            .column_by_name(name)
-            .with_context(|| format!("no column {name}"))?;
-        Ok((0..batch.num_rows())
-            .map(|i| {
-                arrow_array::cast::AsArray::as_string::<i32>(col)
-                    .value(i)
-                    .to_string()
-            })
-            .collect())
+    let (table, released) = (&tables[t], &release.tables[t]);
+    let column = |name: &str| {
+        released
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .with_context(|| format!("t2_equal_terms has no column {name}"))
     };
-    let number = |name: &str| -> anyhow::Result<Vec<u64>> {
-        let col = batch
-            .column_by_name(name)
-            .with_context(|| format!("no column {name}"))?;
-        Ok(
-            arrow_array::cast::AsArray::as_primitive::<arrow_array::types::UInt64Type>(col)
-                .values()
-                .to_vec(),
-        )
+    let (persons, any, guarantee) = (column("persons")?, column("any_programme")?, column("guarantee")?);
+    let dim = |name: &str| {
+        table
+            .dimensions
+            .iter()
+            .position(|d| d.name == name)
+            .with_context(|| format!("t2_equal_terms has no dimension {name}"))
     };
-    let (year, group, sex) = (text("year")?, text("benefit_group")?, text("sex")?);
-    let persons = number("persons")?;
-    let (any_n, any_d) = (number("any_programme_num")?, number("any_programme_den")?);
-    let (g_n, g_d) = (number("guarantee_num")?, number("guarantee_den")?);
+    let (year, group, sex) = (dim("year")?, dim("benefit_group")?, dim("sex")?);
+    let code = |cell: usize, d: usize| {
+        table.dimensions[d]
+            .position(table.shape.position(cell, d))
+            .0
+            .to_string()
+    };
+    let show = |c: &reglink_protect::release::Column, cell: usize, unit: &str| match c.values[cell] {
+        _ if c.flags[cell].suppressed() => "..".to_string(),
+        Some(v) => format!("{v:.0}{unit}"),
+        None => String::new(),
+    };
     println!();
     println!(
         "{} — 2023, women and men",
-        t.title.as_deref().unwrap_or(&t.name)
+        table.title.as_deref().unwrap_or(&table.name)
     );
-    println!("(cell table before disclosure control: for the study team, not for release)");
+    println!("(as released: `..` = suppressed by disclosure control)");
     println!(
         "{:<14} {:>8} {:>15} {:>12}",
         "group", "persons", "any programme", "guarantee"
     );
-    let pct = |n: u64, d: u64| {
-        if d == 0 {
-            "..".to_string()
-        } else {
-            format!("{:.0}%", 100.0 * n as f64 / d as f64)
-        }
-    };
-    for i in 0..batch.num_rows() {
-        if year[i] == "2023" && sex[i] == reglink_tabulate::TOTAL {
-            let label = if group[i] == reglink_tabulate::TOTAL {
-                "all"
-            } else {
-                &group[i]
-            };
+    for cell in 0..table.shape.cells() {
+        if code(cell, year) == "2023" && code(cell, sex) == reglink_tabulate::TOTAL {
+            let g = code(cell, group);
+            let label = if g == reglink_tabulate::TOTAL { "all".to_string() } else { g };
             println!(
                 "{:<14} {:>8} {:>15} {:>12}",
                 label,
-                persons[i],
-                pct(any_n[i], any_d[i]),
-                pct(g_n[i], g_d[i])
+                show(persons, cell, ""),
+                show(any, cell, "%"),
+                show(guarantee, cell, "%")
             );
         }
     }
-    println!("\nall cell tables: {}", o.out.join("cells").display());
     Ok(())
 }

@@ -27,39 +27,42 @@ pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Links a study into `out`, replacing an earlier `reglink link` output there.
-pub fn link_study(study_path: &Path, out: &Path, quiet: bool) -> anyhow::Result<Outcome> {
-    let started = Instant::now();
+/// Links a study and tabulates its tables in memory.
+pub fn link_tables(
+    study_path: &Path,
+    quiet: bool,
+) -> anyhow::Result<(Study, Linked, Vec<reglink_tabulate::CellTable>)> {
     let study = Study::load(study_path)?;
     let bars = ui::StageBars::new(quiet);
     let linked = reglink_link::link(&study, &bars)?;
-
-    // Everything is written into a temporary directory beside `out`, then renamed.
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("{}: cannot create directory", parent.display()))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".reglink-link-")
-        .tempdir_in(parent)
-        .with_context(|| format!("{}: cannot create a temporary directory", parent.display()))?;
-    let cells_dir = tmp.path().join("cells");
-    std::fs::create_dir(&cells_dir)
-        .with_context(|| format!("{}: cannot create directory", cells_dir.display()))?;
-
     use reglink_link::Progress;
     bars.stage("tabulating", Some(study.tables.len() as u64));
     let mut tables = Vec::new();
     for (t, table) in study.tables.iter().enumerate() {
-        let cells =
-            reglink_tabulate::tabulate(&study, &linked.frame.populations[table.population], t);
-        cells.write(&cells_dir)?;
-        tables.push(cells);
+        tables.push(reglink_tabulate::tabulate(
+            &study,
+            &linked.frame.populations[table.population],
+            t,
+        ));
         bars.set(t as u64 + 1);
     }
     bars.finish();
+    Ok((study, linked, tables))
+}
+
+/// Links a study into `out`, replacing an earlier `reglink link` output there.
+pub fn link_study(study_path: &Path, out: &Path, quiet: bool) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let (study, linked, tables) = link_tables(study_path, quiet)?;
+
+    // Everything is written into a temporary directory beside `out`, then renamed.
+    let tmp = temp_beside(out, ".reglink-link-")?;
+    let cells_dir = tmp.path().join("cells");
+    std::fs::create_dir(&cells_dir)
+        .with_context(|| format!("{}: cannot create directory", cells_dir.display()))?;
+    for cells in &tables {
+        cells.write(&cells_dir)?;
+    }
 
     let mut report = serde_json::to_string_pretty(&linked.report)?;
     report.push('\n');
@@ -82,7 +85,7 @@ pub fn link_study(study_path: &Path, out: &Path, quiet: bool) -> anyhow::Result<
     manifest.push('\n');
     reglink_extract::write_atomic(tmp.path().join(MANIFEST), manifest.as_bytes())?;
 
-    replace_dir(tmp, out)?;
+    replace_dir_marked(tmp, out, MANIFEST, "reglink link")?;
     if !quiet {
         eprintln!("linked and tabulated in {:.1?}", started.elapsed());
     }
@@ -93,17 +96,37 @@ pub fn link_study(study_path: &Path, out: &Path, quiet: bool) -> anyhow::Result<
     })
 }
 
+/// A temporary directory beside `out`, for writing into before the rename.
+pub fn temp_beside(out: &Path, prefix: &str) -> anyhow::Result<tempfile::TempDir> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("{}: cannot create directory", parent.display()))?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .with_context(|| format!("{}: cannot create a temporary directory", parent.display()))
+}
+
 /// Moves the finished temporary directory to `out`. An existing `out` is
-/// replaced only if an earlier `reglink link` wrote it (or it is empty).
-fn replace_dir(tmp: tempfile::TempDir, out: &Path) -> anyhow::Result<()> {
+/// replaced only if it holds `marker` (an earlier output of the same
+/// command) or is empty.
+pub fn replace_dir_marked(
+    tmp: tempfile::TempDir,
+    out: &Path,
+    marker: &str,
+    command: &str,
+) -> anyhow::Result<()> {
     if out.exists() {
         let empty = std::fs::read_dir(out)
             .with_context(|| format!("{}: cannot read directory", out.display()))?
             .next()
             .is_none();
-        if !empty && !out.join(MANIFEST).exists() {
+        if !empty && !out.join(marker).exists() {
             bail!(
-                "{}: exists and was not written by `reglink link`; choose another --out",
+                "{}: exists and was not written by `{command}`; choose another --out",
                 out.display()
             );
         }

@@ -5,6 +5,7 @@ mod inspect;
 mod key;
 mod link;
 mod pseudonymise;
+mod run;
 mod synth;
 
 use crate::cli::{Cli, Command};
@@ -15,6 +16,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(cmd) => key::run(cmd),
         Command::Pseudonymise(args) => pseudonymise::run(&args, cli.quiet),
         Command::Link(args) => link::run(&args, cli.quiet),
+        Command::Run(args) => run::run(&args, cli.quiet),
+        Command::Verify(args) => run::verify(&args),
         Command::Synth(args) => synth::run(&args, cli.quiet),
         Command::Inspect(args) => inspect::run(&args),
     }

@@ -1,0 +1,390 @@
+//! The release bundle: what leaves the data holder.
+//!
+//! ```text
+//! OUT/
+//!   manifest.json        tool, policy, study-file hash, input fingerprints, key id,
+//!                        and the BLAKE3 hash of every other file below
+//!   summary.md           per table: cells published and suppressed by which rule
+//!   ptable.csv           the perturbation table (cell key method only)
+//!   tables/NAME.csv      one row per cell; `..` where suppressed; a flag per value
+//!   tables/NAME.parquet  the same, typed (suppressed values are null)
+//!   tables/NAME.json     dimensions, measures, margin structure, the policy
+//! ```
+//!
+//! Nothing in it depends on the time, the machine or the paths of the
+//! inputs, so the same inputs give a byte-identical bundle. It holds no
+//! row, pseudonym, household id or record key: only published aggregates,
+//! their flags and the description of the tables.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{Float64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use reglink_tabulate::CellTable;
+use serde_json::json;
+
+use crate::release::{Column, Release, ReleasedTable};
+use crate::{Flag, Policy, ProtectError};
+
+/// The manifest's name; it also marks a directory as a reglink release.
+pub const MANIFEST: &str = "manifest.json";
+
+/// One pseudonymised input as the manifest lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Input {
+    /// The source's name in the study.
+    pub name: String,
+    /// BLAKE3 of the file.
+    pub blake3: String,
+    /// Id of the key it was pseudonymised under (never the key).
+    pub key_id: String,
+}
+
+/// What the manifest says about where the release comes from.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// `reglink VERSION`.
+    pub tool: String,
+    /// The study's name.
+    pub study: String,
+    /// The study file's name (without its directory).
+    pub study_file: String,
+    /// BLAKE3 of the study file.
+    pub study_blake3: String,
+    /// The inputs.
+    pub inputs: Vec<Input>,
+}
+
+fn err(path: &Path, e: impl std::fmt::Display) -> ProtectError {
+    ProtectError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// How a value is written: the number, `..` when suppressed, empty when no
+/// contributor has a value.
+fn cell_text(v: Option<f64>, flag: Flag, decimals: usize) -> String {
+    match v {
+        _ if flag.suppressed() => "..".to_string(),
+        Some(x) => format!("{x:.decimals$}"),
+        None => String::new(),
+    }
+}
+
+/// The label of a position: the category's label, the group's code, or `Total`.
+fn label(table: &CellTable, d: usize, cell: usize) -> String {
+    let dim = &table.dimensions[d];
+    let p = table.shape.position(cell, d);
+    if p < dim.categories.len() {
+        dim.labels[p].clone()
+    } else if p + 1 == dim.positions() {
+        "Total".to_string()
+    } else {
+        dim.position(p).0.to_string()
+    }
+}
+
+fn csv(table: &CellTable, released: &ReleasedTable) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = Vec::new();
+    for d in &table.dimensions {
+        header.push(d.name.clone());
+        header.push(format!("{}_label", d.name));
+    }
+    for c in &released.columns {
+        header.push(c.name.clone());
+        header.push(format!("{}_flag", c.name));
+    }
+    w.write_record(&header).expect("writing to memory");
+    let mut row: Vec<String> = Vec::with_capacity(header.len());
+    for cell in 0..table.shape.cells() {
+        row.clear();
+        for d in 0..table.dimensions.len() {
+            let (code, _) = table.dimensions[d].position(table.shape.position(cell, d));
+            row.push(code.to_string());
+            row.push(label(table, d, cell));
+        }
+        for c in &released.columns {
+            row.push(cell_text(c.values[cell], c.flags[cell], c.decimals));
+            row.push(c.flags[cell].as_str().to_string());
+        }
+        w.write_record(&row).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 throughout")
+}
+
+fn batch(table: &CellTable, released: &ReleasedTable) -> Result<RecordBatch, String> {
+    let cells = table.shape.cells();
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for (d, dim) in table.dimensions.iter().enumerate() {
+        let mut codes = StringBuilder::new();
+        let mut labels = StringBuilder::new();
+        for cell in 0..cells {
+            codes.append_value(dim.position(table.shape.position(cell, d)).0);
+            labels.append_value(label(table, d, cell));
+        }
+        fields.push(Field::new(&dim.name, DataType::Utf8, false));
+        fields.push(Field::new(format!("{}_label", dim.name), DataType::Utf8, false));
+        arrays.push(Arc::new(codes.finish()));
+        arrays.push(Arc::new(labels.finish()));
+    }
+    for c in &released.columns {
+        let mut values = Float64Builder::new();
+        let mut flags = StringBuilder::new();
+        for cell in 0..cells {
+            match c.values[cell] {
+                Some(v) if !c.flags[cell].suppressed() => values.append_value(v),
+                _ => values.append_null(),
+            }
+            flags.append_value(c.flags[cell].as_str());
+        }
+        fields.push(Field::new(&c.name, DataType::Float64, true));
+        fields.push(Field::new(format!("{}_flag", c.name), DataType::Utf8, false));
+        arrays.push(Arc::new(values.finish()));
+        arrays.push(Arc::new(flags.finish()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| e.to_string())
+}
+
+fn flag_counts(columns: &[Column]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for c in columns {
+        let mut counts = serde_json::Map::new();
+        for f in Flag::ALL {
+            let n = c.flags.iter().filter(|&&x| x == f).count();
+            if n > 0 {
+                counts.insert(f.as_str().to_string(), json!(n));
+            }
+        }
+        out.insert(c.name.clone(), serde_json::Value::Object(counts));
+    }
+    serde_json::Value::Object(out)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ProtectError> {
+    reglink_extract::write_atomic(path, bytes).map_err(|e| err(path, e))?;
+    Ok(())
+}
+
+fn write_parquet(path: &Path, batch: &RecordBatch, tool: &str) -> Result<(), ProtectError> {
+    let file = reglink_extract::AtomicFile::create(path).map_err(|e| err(path, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(tool.to_string())
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| err(path, e))?;
+    writer.write(batch).map_err(|e| err(path, e))?;
+    let file = writer.into_inner().map_err(|e| err(path, e))?;
+    file.commit().map_err(|e| err(path, e))?;
+    Ok(())
+}
+
+/// The human-readable summary.
+pub fn summary(
+    tables: &[CellTable],
+    release: &Release,
+    policy: &Policy,
+    provenance: &Provenance,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Release of study {}\n", provenance.study);
+    let _ = writeln!(
+        s,
+        "Made by {} from `{}` under the `{}` policy (threshold {}, method {}).\n",
+        provenance.tool,
+        provenance.study_file,
+        policy.preset,
+        policy.threshold,
+        match policy.method {
+            crate::Method::Suppression => "suppression".to_string(),
+            crate::Method::Rounding { base } => format!("rounding to base {base}"),
+            crate::Method::CellKey { max, variance } =>
+                format!("cell key, max {max}, variance {variance}"),
+        }
+    );
+    let _ = writeln!(
+        s,
+        "`..` is a suppressed value. Flags: `published`; `rounded`/`perturbed`; suppressed by a primary rule (`zero`, `threshold`, `class`, `dominance`, `p_percent`, `median`); `secondary` (suppressed to protect other cells, or because the cell's count is suppressed).\n"
+    );
+    if !release.warnings.is_empty() {
+        let _ = writeln!(s, "## Warnings\n");
+        for w in &release.warnings {
+            let _ = writeln!(s, "- {w}");
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "## Tables\n");
+    let mut header = String::from("| table | column | cells |");
+    let mut rule = String::from("|---|---|---:|");
+    for f in Flag::ALL {
+        let _ = write!(header, " {} |", f.as_str());
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(s, "{header}\n{rule}");
+    for (table, released) in tables.iter().zip(&release.tables) {
+        for c in &released.columns {
+            let _ = write!(s, "| {} | {} | {} |", table.name, c.name, c.flags.len());
+            for f in Flag::ALL {
+                let _ = write!(s, " {} |", c.flags.iter().filter(|&&x| x == f).count());
+            }
+            let _ = writeln!(s);
+        }
+    }
+    if !release.families.is_empty() {
+        let _ = writeln!(s, "\n## Secondary suppression\n");
+        let _ = writeln!(
+            s,
+            "Per additive quantity, across all tables (a cell shared by tables counts once). Every primary-suppressed cell was checked with the attacker's linear program; `narrowest` is its smallest interval width relative to the width required (1 or more means protected).\n"
+        );
+        let _ = writeln!(
+            s,
+            "| quantity | cells | primary | secondary | checks (LPs) | narrowest | unprotected |\n|---|---:|---:|---:|---:|---:|---:|"
+        );
+        for r in &release.families {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                r.family,
+                r.cells,
+                r.primary,
+                r.secondary_pattern + r.secondary_repair,
+                r.lp_solves,
+                r.min_width_ratio
+                    .map_or_else(|| "-".to_string(), |x| format!("{x:.2}")),
+                r.unprotected
+            );
+        }
+    }
+    s
+}
+
+/// Writes the bundle into the empty directory `dir`; returns the files
+/// written, relative to `dir`.
+pub fn write(
+    dir: &Path,
+    tables: &[CellTable],
+    release: &Release,
+    policy: &Policy,
+    provenance: &Provenance,
+) -> Result<Vec<PathBuf>, ProtectError> {
+    let tables_dir = dir.join("tables");
+    std::fs::create_dir_all(&tables_dir).map_err(|e| err(&tables_dir, e))?;
+    let mut files: Vec<PathBuf> = Vec::new();
+    let policy_json = serde_json::to_value(policy).expect("a policy serialises");
+    for (table, released) in tables.iter().zip(&release.tables) {
+        let rel = PathBuf::from("tables").join(format!("{}.csv", table.name));
+        write_file(&dir.join(&rel), csv(table, released).as_bytes())?;
+        files.push(rel);
+
+        let b = batch(table, released).map_err(|e| err(&tables_dir, e))?;
+        let rel = PathBuf::from("tables").join(format!("{}.parquet", table.name));
+        write_parquet(&dir.join(&rel), &b, &provenance.tool)?;
+        files.push(rel);
+
+        let columns: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let mut meta = table.metadata(&columns);
+        let obj = meta.as_object_mut().expect("metadata is an object");
+        obj.insert(
+            "margins".into(),
+            json!("Every group is the sum of its categories and `_T` the sum of the groups (or of the categories without groups), in every dimension. Counts of persons are person-years. Suppressed values are `..` in CSV and null in Parquet."),
+        );
+        obj.insert("flags".into(), flag_counts(&released.columns));
+        obj.insert("policy".into(), policy_json.clone());
+        let mut text = serde_json::to_string_pretty(&meta).expect("JSON");
+        text.push('\n');
+        let rel = PathBuf::from("tables").join(format!("{}.json", table.name));
+        write_file(&dir.join(&rel), text.as_bytes())?;
+        files.push(rel);
+    }
+    if let Some(p) = &release.ptable {
+        let rel = PathBuf::from("ptable.csv");
+        write_file(&dir.join(&rel), p.to_csv().as_bytes())?;
+        files.push(rel);
+    }
+    let rel = PathBuf::from("summary.md");
+    write_file(
+        &dir.join(&rel),
+        summary(tables, release, policy, provenance).as_bytes(),
+    )?;
+    files.push(rel);
+
+    files.sort();
+    let mut hashes = Vec::with_capacity(files.len());
+    for rel in &files {
+        let path = dir.join(rel);
+        let fp = reglink_extract::fingerprint_file(&path).map_err(|e| err(&path, e))?;
+        let bytes = std::fs::metadata(&path).map_err(|e| err(&path, e))?.len();
+        hashes.push(json!({
+            "path": rel.to_string_lossy().replace('\\', "/"),
+            "blake3": fp.as_str(),
+            "bytes": bytes,
+        }));
+    }
+    let manifest = json!({
+        "tool": provenance.tool,
+        "study": provenance.study,
+        "study_file": provenance.study_file,
+        "study_file_blake3": provenance.study_blake3,
+        "inputs": provenance.inputs,
+        "policy": policy_json,
+        "tables": tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "warnings": release.warnings,
+        "secondary_suppression": release.families,
+        "files": hashes,
+    });
+    let mut text = serde_json::to_string_pretty(&manifest).expect("JSON");
+    text.push('\n');
+    write_file(&dir.join(MANIFEST), text.as_bytes())?;
+    files.push(PathBuf::from(MANIFEST));
+    Ok(files)
+}
+
+/// Checks a bundle against its manifest: every listed file exists with its
+/// hash, and no other file is there. Returns the problems found.
+pub fn verify(dir: &Path) -> Result<Vec<String>, ProtectError> {
+    let path = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|e| err(&path, e))?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(&path, e))?;
+    let mut problems = Vec::new();
+    let mut listed = std::collections::BTreeSet::new();
+    for f in manifest["files"].as_array().into_iter().flatten() {
+        let rel = f["path"].as_str().unwrap_or_default();
+        listed.insert(rel.to_string());
+        let file = dir.join(rel);
+        match reglink_extract::fingerprint_file(&file) {
+            Ok(fp) if Some(fp.as_str()) == f["blake3"].as_str() => {}
+            Ok(_) => problems.push(format!("{rel}: its BLAKE3 hash differs from the manifest")),
+            Err(_) => problems.push(format!("{rel}: listed in the manifest but missing")),
+        }
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| err(&d, e))? {
+            let entry = entry.map_err(|e| err(&d, e))?;
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p
+                .strip_prefix(dir)
+                .expect("below the bundle")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel != MANIFEST && !listed.contains(&rel) {
+                problems.push(format!("{rel}: not listed in the manifest"));
+            }
+        }
+    }
+    problems.sort();
+    Ok(problems)
+}

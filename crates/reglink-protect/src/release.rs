@@ -1,0 +1,313 @@
+//! From cell tables to what a release publishes: every value with its flag.
+//!
+//! [`protect`] applies a policy to all tables of a release together:
+//!
+//! 1. the primary rules on every count and measure ([`crate::rules`]);
+//! 2. counts: secondary suppression across all tables at once (cells that
+//!    count the same people share one fate), or rounding, or the cell key
+//!    method, as the policy says;
+//! 3. sums and means: secondary suppression in every method;
+//! 4. a value of a cell whose count is suppressed is suppressed with it.
+
+use rayon::prelude::*;
+use reglink_tabulate::{CellTable, Values};
+
+use crate::perturb::{cell_key::PTable, rounding, salt, uniform};
+use crate::rules::threshold;
+use crate::secondary::model::{Scope, build};
+use crate::secondary::{FamilyReport, suppress};
+use crate::{Flag, Method, Policy, primary};
+
+/// One published column: a value and a flag per cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Column name (the measure's name, or `persons`).
+    pub name: String,
+    /// The measure's kind as in the study file (`persons`, `share`, ...).
+    pub kind: String,
+    /// The variable it is of.
+    pub of: Option<String>,
+    /// Value per cell; `None` where suppressed or where no contributor has a value.
+    pub values: Vec<Option<f64>>,
+    /// Flag per cell.
+    pub flags: Vec<Flag>,
+    /// Decimals to print.
+    pub decimals: usize,
+}
+
+/// A table as released.
+#[derive(Debug, Clone)]
+pub struct ReleasedTable {
+    /// The cell table it comes from (dimensions and labels; its counts are
+    /// never written out).
+    pub name: String,
+    /// `persons` and then every measure except a repeated `persons`.
+    pub columns: Vec<Column>,
+}
+
+/// A protected release.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// Tables in the study's order.
+    pub tables: Vec<ReleasedTable>,
+    /// Secondary suppression per family.
+    pub families: Vec<FamilyReport>,
+    /// Things the data holder must know (a policy that cannot be met, a
+    /// cell that could not be protected).
+    pub warnings: Vec<String>,
+    /// The perturbation table, with the cell key method.
+    pub ptable: Option<PTable>,
+}
+
+fn share_value(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| 100.0 * num as f64 / den as f64)
+}
+
+/// Protects every table of a release under `policy`.
+pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
+    let flags: Vec<_> = tables.par_iter().map(|t| primary(t, policy)).collect();
+    let pairs: Vec<_> = tables.iter().zip(&flags).collect();
+    let counts_suppressed = policy.method == Method::Suppression;
+    let mut model = build(
+        &pairs,
+        policy,
+        Scope {
+            counts: counts_suppressed,
+            sums: true,
+        },
+    );
+
+    // Each family's home tables, then suppression per family.
+    let homes: Vec<Vec<(usize, Vec<u32>)>> = (0..model.families.len())
+        .map(|f| {
+            model
+                .tables
+                .iter()
+                .enumerate()
+                .flat_map(|(t, atoms)| {
+                    atoms
+                        .persons
+                        .iter()
+                        .chain(atoms.measures.iter().flatten())
+                        .filter(move |(g, _)| *g == f)
+                        .map(move |(_, a)| (t, a.clone()))
+                })
+                .collect()
+        })
+        .collect();
+    let reports: Vec<FamilyReport> = model
+        .families
+        .par_iter_mut()
+        .zip(&homes)
+        .map(|(family, homes)| {
+            let homes: Vec<(&CellTable, &[u32])> = homes
+                .iter()
+                .map(|(t, a)| (&tables[*t], a.as_slice()))
+                .collect();
+            suppress(family, &homes)
+        })
+        .collect();
+
+    let ptable = match policy.method {
+        Method::CellKey { max, variance } => Some(PTable::new(max, variance)),
+        _ => None,
+    };
+    let mut warnings = Vec::new();
+    for r in &reports {
+        if r.unprotected > 0 {
+            warnings.push(format!(
+                "{}: {} suppressed cells could not be given their full protection interval even with everything around them suppressed",
+                r.family, r.unprotected
+            ));
+        }
+    }
+
+    let mut out = Vec::with_capacity(tables.len());
+    for (t, table) in tables.iter().enumerate() {
+        let cells = table.shape.cells();
+        let atoms = &model.tables[t];
+        let suppressed_atom = |entry: &Option<(usize, Vec<u32>)>, c: usize| {
+            entry
+                .as_ref()
+                .is_some_and(|(f, a)| model.families[*f].suppressed[a[c] as usize])
+        };
+        // Counts of persons.
+        let keys = &table.record_key_sum;
+        let protect_count = |values: &[u64], name: &str| -> (Vec<Option<u64>>, Vec<Flag>) {
+            match policy.method {
+                Method::Suppression => unreachable!("suppressed counts are read from the model"),
+                Method::Rounding { base } => {
+                    let r = rounding::round(table, values, keys, base, salt(name));
+                    (r.into_iter().map(Some).collect(), vec![Flag::Rounded; cells])
+                }
+                Method::CellKey { .. } => {
+                    let p = ptable.as_ref().expect("cell key table");
+                    let s = salt(name);
+                    let v = (0..cells)
+                        .map(|c| Some(p.perturb(values[c], uniform(keys[c], s))))
+                        .collect();
+                    (v, vec![Flag::Perturbed; cells])
+                }
+            }
+        };
+        let (persons_values, persons_flags): (Vec<Option<u64>>, Vec<Flag>) = if counts_suppressed {
+            (0..cells)
+                .map(|c| {
+                    let f = flags[t].persons[c];
+                    if f != Flag::Published {
+                        (None, f)
+                    } else if suppressed_atom(&atoms.persons, c) {
+                        (None, Flag::Secondary)
+                    } else {
+                        (Some(table.persons[c]), Flag::Published)
+                    }
+                })
+                .unzip()
+        } else {
+            protect_count(&table.persons, "persons")
+        };
+        let hidden = |c: usize| persons_values[c].is_none();
+        let mut columns = vec![Column {
+            name: "persons".into(),
+            kind: "persons".into(),
+            of: None,
+            values: persons_values.iter().map(|v| v.map(|x| x as f64)).collect(),
+            flags: persons_flags.clone(),
+            decimals: 0,
+        }];
+        if persons_values.iter().all(Option::is_none) && cells > 0 {
+            let largest = table.persons.iter().copied().max().unwrap_or(0);
+            warnings.push(if threshold::breaks(largest, policy.threshold) {
+                format!(
+                    "{}: every cell is suppressed: the policy cannot be met, its threshold of {} is above the whole population of the table",
+                    table.name, policy.threshold
+                )
+            } else {
+                format!(
+                    "{}: every cell is suppressed: protecting its small cells took every other cell too",
+                    table.name
+                )
+            });
+        }
+
+        for (m, measure) in table.measures.iter().enumerate() {
+            let primary_flags = &flags[t].measures[m];
+            // The flag of a magnitude or share value before its own value is decided.
+            let base_flag = |c: usize, own_suppressed: bool| -> Flag {
+                if primary_flags[c] != Flag::Published {
+                    primary_flags[c]
+                } else if hidden(c) || own_suppressed {
+                    Flag::Secondary
+                } else {
+                    Flag::Published
+                }
+            };
+            let column = match &measure.values {
+                Values::Count(_) if measure.kind == "persons" => continue,
+                Values::Count(v) => {
+                    // Households: not additive, so no secondary pattern of
+                    // their own; hidden with the cell's count.
+                    let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = if counts_suppressed {
+                        (0..cells)
+                            .map(|c| {
+                                let f = base_flag(c, false);
+                                ((f == Flag::Published).then_some(v[c] as f64), f)
+                            })
+                            .unzip()
+                    } else {
+                        let (vals, fl) = protect_count(v, &measure.name);
+                        (vals.into_iter().map(|x| x.map(|x| x as f64)).collect(), fl)
+                    };
+                    Column {
+                        name: measure.name.clone(),
+                        kind: measure.kind.to_string(),
+                        of: measure.of.clone(),
+                        values,
+                        flags: fl,
+                        decimals: 0,
+                    }
+                }
+                Values::Share { num, den } => {
+                    let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = if counts_suppressed {
+                        (0..cells)
+                            .map(|c| {
+                                let f = base_flag(c, suppressed_atom(&atoms.measures[m], c));
+                                (
+                                    (f == Flag::Published)
+                                        .then(|| share_value(num[c], den[c]))
+                                        .flatten(),
+                                    f,
+                                )
+                            })
+                            .unzip()
+                    } else {
+                        let (n, fl) = protect_count(num, &format!("{}:num", measure.name));
+                        let (d, _) = protect_count(den, &format!("{}:den", measure.name));
+                        (
+                            (0..cells)
+                                .map(|c| share_value(n[c].unwrap_or(0), d[c].unwrap_or(0)))
+                                .collect(),
+                            fl,
+                        )
+                    };
+                    Column {
+                        name: measure.name.clone(),
+                        kind: measure.kind.to_string(),
+                        of: measure.of.clone(),
+                        values,
+                        flags: fl,
+                        decimals: 1,
+                    }
+                }
+                Values::Sum { sum, n, mean, .. } => {
+                    let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = (0..cells)
+                        .map(|c| {
+                            let f = base_flag(c, suppressed_atom(&atoms.measures[m], c));
+                            let value = if *mean {
+                                (n[c] > 0).then(|| sum[c] as f64 / n[c] as f64)
+                            } else {
+                                Some(sum[c] as f64)
+                            };
+                            ((f == Flag::Published).then_some(value).flatten(), f)
+                        })
+                        .unzip();
+                    Column {
+                        name: measure.name.clone(),
+                        kind: measure.kind.to_string(),
+                        of: measure.of.clone(),
+                        values,
+                        flags: fl,
+                        decimals: usize::from(*mean),
+                    }
+                }
+                Values::Median { median, .. } => {
+                    let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = (0..cells)
+                        .map(|c| {
+                            let f = base_flag(c, false);
+                            ((f == Flag::Published).then_some(median[c]).flatten(), f)
+                        })
+                        .unzip();
+                    Column {
+                        name: measure.name.clone(),
+                        kind: measure.kind.to_string(),
+                        of: measure.of.clone(),
+                        values,
+                        flags: fl,
+                        decimals: 1,
+                    }
+                }
+            };
+            columns.push(column);
+        }
+        out.push(ReleasedTable {
+            name: table.name.clone(),
+            columns,
+        });
+    }
+    Release {
+        tables: out,
+        families: reports,
+        warnings,
+        ptable,
+    }
+}

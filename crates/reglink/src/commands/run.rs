@@ -1,0 +1,136 @@
+//! `reglink run STUDY.toml --policy POLICY --out DIR`: link -> tabulate ->
+//! protect -> release bundle; and `reglink verify BUNDLE`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use reglink_protect::bundle::{self, Input, Provenance};
+use reglink_protect::{Flag, Policy, Release};
+use reglink_tabulate::CellTable;
+
+use crate::cli::{RunArgs, VerifyArgs};
+
+/// Reads `--policy`: a policy file, or the name of a preset.
+pub fn load_policy(arg: &str) -> anyhow::Result<Policy> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the policy", path.display()))?;
+        return Ok(Policy::parse(&path.display().to_string(), &text)?);
+    }
+    match Policy::preset(arg) {
+        Some(p) => Ok(p),
+        None => bail!("{arg}: no such policy file, and not a preset (acro, abs, lenient)"),
+    }
+}
+
+pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
+    let policy = load_policy(&args.policy)?;
+    let started = Instant::now();
+    let (study, linked, tables) = super::link::link_tables(&args.study, quiet)?;
+    for w in &linked.report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let release = release(
+        &args.study,
+        &study.name,
+        &linked,
+        &tables,
+        &policy,
+        &args.out,
+        quiet,
+    )?;
+    print_release(&tables, &release, &args.out, quiet);
+    if !quiet {
+        eprintln!("linked, protected and released in {:.1?}", started.elapsed());
+    }
+    Ok(())
+}
+
+/// Protects `tables` under `policy` and writes the bundle to `out`
+/// atomically (a temporary directory beside it, then a rename).
+pub fn release(
+    study_path: &Path,
+    study_name: &str,
+    linked: &reglink_link::Linked,
+    tables: &[CellTable],
+    policy: &Policy,
+    out: &Path,
+    quiet: bool,
+) -> anyhow::Result<Release> {
+    let spinner = crate::ui::row_spinner(quiet, "protecting");
+    let release = reglink_protect::protect(tables, policy);
+    spinner.finish_and_clear();
+    let provenance = Provenance {
+        tool: format!("reglink {}", env!("CARGO_PKG_VERSION")),
+        study: study_name.to_string(),
+        study_file: study_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        study_blake3: reglink_extract::fingerprint_file(study_path)?
+            .as_str()
+            .to_string(),
+        inputs: linked
+            .inputs
+            .iter()
+            .map(|i| Input {
+                name: i.name.clone(),
+                blake3: i.fingerprint.clone(),
+                key_id: i.key_id.clone(),
+            })
+            .collect(),
+    };
+    let tmp = super::link::temp_beside(out, ".reglink-release-")?;
+    bundle::write(tmp.path(), tables, &release, policy, &provenance)?;
+    super::link::replace_dir_marked(tmp, out, bundle::MANIFEST, "reglink run")?;
+    for w in &release.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(release)
+}
+
+/// Per table: cells, and how many counts are published or suppressed.
+pub fn print_release(tables: &[CellTable], release: &Release, out: &Path, quiet: bool) {
+    if !quiet {
+        println!();
+        println!(
+            "{:<24} {:>7} {:>10} {:>8} {:>10}",
+            "table", "cells", "published", "primary", "secondary"
+        );
+        for (t, r) in tables.iter().zip(&release.tables) {
+            let flags = &r.columns[0].flags;
+            let primary = flags
+                .iter()
+                .filter(|f| f.suppressed() && **f != Flag::Secondary)
+                .count();
+            let secondary = flags.iter().filter(|f| **f == Flag::Secondary).count();
+            println!(
+                "{:<24} {:>7} {:>10} {:>8} {:>10}",
+                t.name,
+                flags.len(),
+                flags.len() - primary - secondary,
+                primary,
+                secondary
+            );
+        }
+    }
+    println!("release bundle: {}", out.display());
+}
+
+pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
+    let problems = bundle::verify(&args.bundle)?;
+    if problems.is_empty() {
+        println!(
+            "{}: every file matches {}",
+            args.bundle.display(),
+            bundle::MANIFEST
+        );
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("{}: {p}", args.bundle.display());
+    }
+    bail!("{} problem(s) in the bundle", problems.len())
+}

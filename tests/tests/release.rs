@@ -1,0 +1,313 @@
+//! `reglink run` and `reglink verify` through the binary: what a release
+//! bundle holds, that it is deterministic and verifiable, the alternatives
+//! to suppression, and bad policies.
+//!
+//! One `reglink example` run provides pseudonymised data and the example
+//! study; each test writes its own bundles next to it. The scan of every
+//! bundle file for pseudonyms and personnummer is in `link.rs`
+//! (`output_holds_aggregates_only`), which covers the example's bundle.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use reglink_tests::{Run, listing, reglink};
+use serde_json::Value;
+
+fn example() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
+        let path = dir.path().join("ex");
+        (dir, path)
+    });
+    path
+}
+
+/// `reglink run study.toml --policy POLICY --out OUT` in the example's folder;
+/// `policy` is written to a file first when it is TOML.
+fn run(policy: &str, out: &Path) -> Run {
+    let ex = example();
+    let policy_arg = if policy.contains('=') {
+        let path = out.with_extension("policy.toml");
+        fs::write(&path, policy).unwrap();
+        path.display().to_string()
+    } else {
+        policy.to_string()
+    };
+    reglink(
+        ex,
+        &[
+            "run",
+            "study.toml",
+            "--policy",
+            &policy_arg,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+}
+
+/// A bundle CSV as rows of named fields.
+fn table(bundle: &Path, name: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(bundle.join(format!("tables/{name}.csv"))).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            header
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn manifest(bundle: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(bundle.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_bundle_holds_tables_descriptions_summary_and_manifest_only() {
+    let bundle = example().join("release");
+    assert_eq!(listing(&bundle), ["manifest.json", "summary.md", "tables"]);
+    let m = manifest(&bundle);
+    let names: Vec<&str> = m["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 13);
+    let mut expected: Vec<String> = names
+        .iter()
+        .flat_map(|n| ["csv", "json", "parquet"].map(|e| format!("{n}.{e}")))
+        .collect();
+    expected.sort();
+    assert_eq!(listing(&bundle.join("tables")), expected);
+    // The manifest: tool, policy, study hash, inputs with key id, every file's hash.
+    assert!(m["tool"].as_str().unwrap().starts_with("reglink "));
+    assert_eq!(m["policy"]["preset"], "acro");
+    assert!(m["study_file_blake3"].as_str().unwrap().len() >= 64);
+    let inputs = m["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    assert!(inputs.iter().all(|i| i["key_id"].as_str().is_some_and(|k| !k.is_empty())));
+    assert_eq!(m["files"].as_array().unwrap().len(), 3 * 13 + 1);
+    // No column of any table is row-level: every column is a dimension, its
+    // label, or a published value with its flag.
+    for n in &names {
+        let rows = table(&bundle, n);
+        let meta: Value = serde_json::from_str(
+            &fs::read_to_string(bundle.join(format!("tables/{n}.json"))).unwrap(),
+        )
+        .unwrap();
+        let dims: Vec<&str> = meta["dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        for c in rows[0].keys() {
+            let base = c.strip_suffix("_label").or(c.strip_suffix("_flag"));
+            let ok = dims.contains(&c.as_str())
+                || base.is_some_and(|b| dims.contains(&b) || rows[0].contains_key(b))
+                || rows[0].contains_key(&format!("{c}_flag"));
+            assert!(ok, "{n} has a column {c} that is neither a dimension nor a flagged value");
+            assert!(
+                !["pseudonym", "hushall_id", "record_key_sum", "personnummer"].contains(&c.as_str()),
+                "{n} has a column {c}"
+            );
+        }
+        // No published count of persons below the threshold.
+        for row in &rows {
+            if row["persons_flag"] == "published" {
+                let v: u64 = row["persons"].parse().unwrap();
+                assert!(v >= 10, "{n}: published count {v} below the threshold");
+            } else {
+                assert_eq!(row["persons"], "..", "{n}");
+            }
+        }
+    }
+    let summary = fs::read_to_string(bundle.join("summary.md")).unwrap();
+    assert!(summary.contains("| t1_overlap | persons |"), "{summary}");
+}
+
+#[test]
+fn suppressed_cells_carry_the_rule_or_secondary() {
+    let rows = table(&example().join("release"), "t1_overlap");
+    let count = |flag: &str| rows.iter().filter(|r| r["persons_flag"] == flag).count();
+    assert!(count("threshold") > 0 && count("secondary") > 0);
+    // Zeros are disclosive under ACRO.
+    assert!(count("zero") > 0);
+    // A share of a suppressed cell is suppressed with it.
+    for r in &rows {
+        if r["persons_flag"] != "published" {
+            assert_eq!(r["at_af"], "..");
+            assert_ne!(r["at_af_flag"], "published");
+        }
+    }
+}
+
+#[test]
+fn two_runs_give_byte_identical_bundles_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = example();
+    let go = |threads: &str, out: &Path| {
+        let o = std::process::Command::new(reglink_tests::reglink_bin())
+            .args(["--quiet", "run", "study.toml", "--policy", "acro", "--out"])
+            .arg(out)
+            .current_dir(ex)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    go("1", &a);
+    go("3", &b);
+    let files = all_files(&a);
+    assert_eq!(files, all_files(&b));
+    for f in &files {
+        assert!(
+            fs::read(a.join(f)).unwrap() == fs::read(b.join(f)).unwrap(),
+            "{} differs",
+            f.display()
+        );
+    }
+    // And the example's own bundle, made by another command, is the same release.
+    for f in &files {
+        assert!(
+            fs::read(a.join(f)).unwrap() == fs::read(ex.join("release").join(f)).unwrap()
+                || f.ends_with("manifest.json")
+                || f.ends_with("summary.md"),
+            "{} differs from the example's",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn verify_accepts_a_bundle_and_names_a_changed_missing_or_extra_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("r");
+    run("lenient", &bundle).success();
+    let ok = reglink(dir.path(), &["verify", "r"]).success();
+    assert!(ok.stdout.contains("every file matches"), "{}", ok.stdout);
+
+    let csv = bundle.join("tables/t2_equal_terms.csv");
+    let text = fs::read_to_string(&csv).unwrap();
+    fs::write(&csv, text.replacen("published", "secondary", 1)).unwrap();
+    fs::remove_file(bundle.join("tables/t3_exit_3m.json")).unwrap();
+    fs::write(bundle.join("tables/extra.csv"), "a\n").unwrap();
+    let bad = reglink(dir.path(), &["verify", "r"]).failure();
+    let msg = bad.all_output();
+    assert!(msg.contains("tables/t2_equal_terms.csv: its BLAKE3 hash differs"), "{msg}");
+    assert!(msg.contains("tables/t3_exit_3m.json: listed in the manifest but missing"), "{msg}");
+    assert!(msg.contains("tables/extra.csv: not listed"), "{msg}");
+}
+
+#[test]
+fn a_policy_that_cannot_be_met_suppresses_everything_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("r");
+    // (Under a policy whose zeros are not disclosive, zero counts would
+    // still be published: they are, by that policy, safe.)
+    let r = run("preset = \"acro\"\nthreshold = 1000000\n", &bundle).success();
+    assert!(
+        r.stderr.contains("the policy cannot be met"),
+        "{}",
+        r.stderr
+    );
+    for t in manifest(&bundle)["tables"].as_array().unwrap() {
+        for row in table(&bundle, t.as_str().unwrap()) {
+            assert_eq!(row["persons"], "..");
+        }
+    }
+    assert!(fs::read_to_string(bundle.join("summary.md")).unwrap().contains("cannot be met"));
+}
+
+#[test]
+fn policy_errors_name_the_file_and_line_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("r");
+    let r = run("preset = \"abs\"\n\ndominance = [{ n = 2, k = 120.0 }]\n", &bundle).failure();
+    assert!(r.stderr.contains("r.policy.toml:3: dominance k"), "{}", r.stderr);
+    let r = run("preset = \"abs\"\nthreshhold = 10\n", &bundle).failure();
+    assert!(r.stderr.contains("threshhold") && r.stderr.contains("line 2"), "{}", r.stderr);
+    let r = run("nonsense", &bundle).failure();
+    assert!(r.stderr.contains("not a preset"), "{}", r.stderr);
+    assert!(!bundle.exists());
+}
+
+#[test]
+fn rounding_gives_multiples_of_the_base_whose_margins_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("r");
+    run("preset = \"abs\"\nmethod = \"rounding\"\nrounding_base = 5\n", &bundle).success();
+    let rows = table(&bundle, "t1b_af_with_eb");
+    let value = |r: &std::collections::HashMap<String, String>| -> u64 { r["persons"].parse().unwrap() };
+    assert!(rows.iter().all(|r| r["persons_flag"] == "rounded" && value(r) % 5 == 0));
+    // Per year and sex, the municipalities add up to the total.
+    for year in ["2023", "2024"] {
+        let cells = |f: &dyn Fn(&str) -> bool| -> u64 {
+            rows.iter()
+                .filter(|r| r["year"] == year && r["sex"] == "_T" && f(&r["af_municipality"]))
+                .map(value)
+                .sum()
+        };
+        let total = cells(&|m| m == "_T");
+        let parts = cells(&|m| m.len() == 4 || m == "unknown");
+        assert!(total > 0);
+        assert_eq!(total, parts, "{year}");
+    }
+}
+
+#[test]
+fn the_cell_key_method_gives_the_same_people_the_same_count_in_every_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("r");
+    run("preset = \"abs\"\nmethod = \"cell_key\"\n", &bundle).success();
+    assert!(bundle.join("ptable.csv").exists());
+    // The three exit tables share their benefit-group margin (exit = _T).
+    let margin = |name: &str| -> Vec<(String, String)> {
+        table(&bundle, name)
+            .into_iter()
+            .filter(|r| r[&format!("exit_{}", &name[8..])] == "_T")
+            .map(|r| (r["benefit_group"].clone(), r["persons"].clone()))
+            .collect()
+    };
+    let m3 = margin("t3_exit_3m");
+    assert!(m3.len() >= 3);
+    assert_eq!(m3, margin("t3_exit_6m"));
+    assert_eq!(m3, margin("t3_exit_12m"));
+    // Not every count is left as it was.
+    let unprotected = dir.path().join("plain");
+    run("lenient", &unprotected).success();
+    let plain: Vec<String> = table(&unprotected, "t1b_af_with_eb")
+        .into_iter()
+        .map(|r| r["persons"].clone())
+        .collect();
+    let noisy: Vec<String> = table(&bundle, "t1b_af_with_eb")
+        .into_iter()
+        .map(|r| r["persons"].clone())
+        .collect();
+    assert_ne!(plain, noisy);
+}
