@@ -218,9 +218,10 @@ fn read_table(dir: &Path, name: &str) -> Table {
                 labels: label_columns.iter().map(|&i| text(i)).collect(),
                 persons: match &record[persons] {
                     ".." => None,
-                    v => Some(v.parse().unwrap_or_else(|e| {
-                        panic!("{}: persons {v:?}: {e}", path.display())
-                    })),
+                    v => Some(
+                        v.parse()
+                            .unwrap_or_else(|e| panic!("{}: persons {v:?}: {e}", path.display())),
+                    ),
                 },
                 flag: text(flag),
             }
@@ -348,7 +349,11 @@ impl Lp {
             .map(|i| problem.add_var(if i == target { 1.0 } else { 0.0 }, (0.0, f64::INFINITY)))
             .collect();
         for (terms, rhs) in &self.equations {
-            problem.add_constraint(terms.iter().map(|&(i, c)| (xs[i], c)), ComparisonOp::Eq, *rhs);
+            problem.add_constraint(
+                terms.iter().map(|&(i, c)| (xs[i], c)),
+                ComparisonOp::Eq,
+                *rhs,
+            );
         }
         match problem.solve() {
             Ok(SolveOutcome::Solution(solution)) => Some(solution.objective()),
@@ -438,12 +443,21 @@ fn release_seed(root: &Path, seed: u64) -> Vec<(&'static str, PathBuf)> {
     let out = format!("seed-{seed}");
     reglink(
         root,
-        &["--quiet", "example", "--seed", &seed.to_string(), "--out", &out],
+        &[
+            "--quiet",
+            "example",
+            "--seed",
+            &seed.to_string(),
+            "--out",
+            &out,
+        ],
     )
     .success();
     let ex = root.join(out);
     let study = fs::read_to_string(ex.join("study.toml")).unwrap();
-    let tables_start = study.find("\n[[tables]]").expect("the example study has tables");
+    let tables_start = study
+        .find("\n[[tables]]")
+        .expect("the example study has tables");
     fs::write(
         ex.join("attacker-study.toml"),
         format!("{}{TABLES}", &study[..tables_start]),
@@ -473,12 +487,15 @@ fn release_seed(root: &Path, seed: u64) -> Vec<(&'static str, PathBuf)> {
         .collect()
 }
 
+/// One bundle attacked: its policy's name, its threshold, and what the attacker found.
+type Attacked = (&'static str, f64, Vec<Finding>);
+
 #[test]
 fn no_primary_suppressed_count_can_be_narrowed_below_the_threshold() {
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
     // Seeds in parallel: `reglink example` takes seconds each.
-    let results: Vec<(u64, Vec<(&str, f64, Vec<Finding>)>)> = std::thread::scope(|s| {
+    let results: Vec<(u64, Vec<Attacked>)> = std::thread::scope(|s| {
         let handles: Vec<_> = SEEDS
             .iter()
             .map(|&seed| {
@@ -592,7 +609,11 @@ fn write_table(
         let mut total = 0;
         let mut inner = vec![0; dims.len()];
         'sum: loop {
-            let combo: Vec<usize> = cell.iter().zip(&inner).map(|(p, &i)| p.unwrap_or(i)).collect();
+            let combo: Vec<usize> = cell
+                .iter()
+                .zip(&inner)
+                .map(|(p, &i)| p.unwrap_or(i))
+                .collect();
             total += interior(&combo);
             for d in (0..dims.len()).rev() {
                 if cell[d].is_none() && inner[d] + 1 < dims[d].1.len() {
@@ -661,12 +682,21 @@ fn the_attacker_recovers_a_lone_suppressed_cell() {
 fn the_attacker_bounds_a_suppressed_rectangle_by_its_margins() {
     let dir = tempfile::tempdir().unwrap();
     write_table(dir.path(), "x", &AB, ab, |codes| {
-        interior_of_ab(codes).then(|| if codes == ["a1", "b1"] { "threshold" } else { "secondary" })
+        interior_of_ab(codes).then(|| {
+            if codes == ["a1", "b1"] {
+                "threshold"
+            } else {
+                "secondary"
+            }
+        })
     });
     write_manifest(dir.path(), &["x"]);
     // x11 = t, x12 = 10 - t, x21 = 11 - t, x22 = 9 + t: t in [0, 10].
     let f = only_finding(dir.path());
-    assert!((f.min - 0.0).abs() < 1e-6 && (f.max - 10.0).abs() < 1e-6, "{f:?}");
+    assert!(
+        (f.min - 0.0).abs() < 1e-6 && (f.max - 10.0).abs() < 1e-6,
+        "{f:?}"
+    );
     assert!(f.protected(10.0), "{f:?}");
 }
 
@@ -676,7 +706,13 @@ fn the_attacker_links_tables_of_one_population() {
     // population publishes its total over c.
     let dir = tempfile::tempdir().unwrap();
     write_table(dir.path(), "x", &AB, ab, |codes| {
-        interior_of_ab(codes).then(|| if codes == ["a1", "b1"] { "threshold" } else { "secondary" })
+        interior_of_ab(codes).then(|| {
+            if codes == ["a1", "b1"] {
+                "threshold"
+            } else {
+                "secondary"
+            }
+        })
     });
     let abc: [(&str, &[&str]); 3] = [AB[0], AB[1], ("c", &["c1", "c2"])];
     write_table(

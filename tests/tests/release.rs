@@ -109,7 +109,11 @@ fn a_bundle_holds_tables_descriptions_summary_and_manifest_only() {
     assert!(m["study_file_blake3"].as_str().unwrap().len() >= 64);
     let inputs = m["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 3);
-    assert!(inputs.iter().all(|i| i["key_id"].as_str().is_some_and(|k| !k.is_empty())));
+    assert!(
+        inputs
+            .iter()
+            .all(|i| i["key_id"].as_str().is_some_and(|k| !k.is_empty()))
+    );
     assert_eq!(m["files"].as_array().unwrap().len(), 3 * 13 + 1);
     // No column of any table is row-level: every column is a dimension, its
     // label, or a published value with its flag.
@@ -130,9 +134,13 @@ fn a_bundle_holds_tables_descriptions_summary_and_manifest_only() {
             let ok = dims.contains(&c.as_str())
                 || base.is_some_and(|b| dims.contains(&b) || rows[0].contains_key(b))
                 || rows[0].contains_key(&format!("{c}_flag"));
-            assert!(ok, "{n} has a column {c} that is neither a dimension nor a flagged value");
             assert!(
-                !["pseudonym", "hushall_id", "record_key_sum", "personnummer"].contains(&c.as_str()),
+                ok,
+                "{n} has a column {c} that is neither a dimension nor a flagged value"
+            );
+            assert!(
+                !["pseudonym", "hushall_id", "record_key_sum", "personnummer"]
+                    .contains(&c.as_str()),
                 "{n} has a column {c}"
             );
         }
@@ -219,8 +227,14 @@ fn verify_accepts_a_bundle_and_names_a_changed_missing_or_extra_file() {
     fs::write(bundle.join("tables/extra.csv"), "a\n").unwrap();
     let bad = reglink(dir.path(), &["verify", "r"]).failure();
     let msg = bad.all_output();
-    assert!(msg.contains("tables/t2_equal_terms.csv: its BLAKE3 hash differs"), "{msg}");
-    assert!(msg.contains("tables/t3_exit_3m.json: listed in the manifest but missing"), "{msg}");
+    assert!(
+        msg.contains("tables/t2_equal_terms.csv: its BLAKE3 hash differs"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("tables/t3_exit_3m.json: listed in the manifest but missing"),
+        "{msg}"
+    );
     assert!(msg.contains("tables/extra.csv: not listed"), "{msg}");
 }
 
@@ -241,17 +255,33 @@ fn a_policy_that_cannot_be_met_suppresses_everything_with_a_warning() {
             assert_eq!(row["persons"], "..");
         }
     }
-    assert!(fs::read_to_string(bundle.join("summary.md")).unwrap().contains("cannot be met"));
+    assert!(
+        fs::read_to_string(bundle.join("summary.md"))
+            .unwrap()
+            .contains("cannot be met")
+    );
 }
 
 #[test]
 fn policy_errors_name_the_file_and_line_and_leave_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("r");
-    let r = run("preset = \"abs\"\n\ndominance = [{ n = 2, k = 120.0 }]\n", &bundle).failure();
-    assert!(r.stderr.contains("r.policy.toml:3: dominance k"), "{}", r.stderr);
+    let r = run(
+        "preset = \"abs\"\n\ndominance = [{ n = 2, k = 120.0 }]\n",
+        &bundle,
+    )
+    .failure();
+    assert!(
+        r.stderr.contains("r.policy.toml:3: dominance k"),
+        "{}",
+        r.stderr
+    );
     let r = run("preset = \"abs\"\nthreshhold = 10\n", &bundle).failure();
-    assert!(r.stderr.contains("threshhold") && r.stderr.contains("line 2"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("threshhold") && r.stderr.contains("line 2"),
+        "{}",
+        r.stderr
+    );
     let r = run("nonsense", &bundle).failure();
     assert!(r.stderr.contains("not a preset"), "{}", r.stderr);
     assert!(!bundle.exists());
@@ -261,10 +291,18 @@ fn policy_errors_name_the_file_and_line_and_leave_nothing_behind() {
 fn rounding_gives_multiples_of_the_base_whose_margins_add_up() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("r");
-    run("preset = \"abs\"\nmethod = \"rounding\"\nrounding_base = 5\n", &bundle).success();
+    run(
+        "preset = \"abs\"\nmethod = \"rounding\"\nrounding_base = 5\n",
+        &bundle,
+    )
+    .success();
     let rows = table(&bundle, "t1b_af_with_eb");
-    let value = |r: &std::collections::HashMap<String, String>| -> u64 { r["persons"].parse().unwrap() };
-    assert!(rows.iter().all(|r| r["persons_flag"] == "rounded" && value(r) % 5 == 0));
+    let value =
+        |r: &std::collections::HashMap<String, String>| -> u64 { r["persons"].parse().unwrap() };
+    assert!(
+        rows.iter()
+            .all(|r| r["persons_flag"] == "rounded" && value(r) % 5 == 0)
+    );
     // Per year and sex, the municipalities add up to the total.
     for year in ["2023", "2024"] {
         let cells = |f: &dyn Fn(&str) -> bool| -> u64 {

@@ -132,7 +132,11 @@ fn batch(table: &CellTable, released: &ReleasedTable) -> Result<RecordBatch, Str
             labels.append_value(label(table, d, cell));
         }
         fields.push(Field::new(&dim.name, DataType::Utf8, false));
-        fields.push(Field::new(format!("{}_label", dim.name), DataType::Utf8, false));
+        fields.push(Field::new(
+            format!("{}_label", dim.name),
+            DataType::Utf8,
+            false,
+        ));
         arrays.push(Arc::new(codes.finish()));
         arrays.push(Arc::new(labels.finish()));
     }
@@ -147,7 +151,11 @@ fn batch(table: &CellTable, released: &ReleasedTable) -> Result<RecordBatch, Str
             flags.append_value(c.flags[cell].as_str());
         }
         fields.push(Field::new(&c.name, DataType::Float64, true));
-        fields.push(Field::new(format!("{}_flag", c.name), DataType::Utf8, false));
+        fields.push(Field::new(
+            format!("{}_flag", c.name),
+            DataType::Utf8,
+            false,
+        ));
         arrays.push(Arc::new(values.finish()));
         arrays.push(Arc::new(flags.finish()));
     }
@@ -290,7 +298,12 @@ pub fn write(
         write_parquet(&dir.join(&rel), &b, &provenance.tool)?;
         files.push(rel);
 
-        let columns: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let columns: Vec<String> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let mut meta = table.metadata(&columns);
         let obj = meta.as_object_mut().expect("metadata is an object");
         obj.insert(

@@ -22,11 +22,11 @@
 //! ```
 #![deny(missing_docs)]
 
-mod policy;
-pub mod rules;
 pub mod bundle;
 pub mod perturb;
+mod policy;
 pub mod release;
+pub mod rules;
 pub mod secondary;
 
 pub use policy::{Dominance, Method, Policy};

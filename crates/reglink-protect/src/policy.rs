@@ -210,7 +210,10 @@ impl Policy {
         }
         if let Some(b) = raw.rounding_base {
             let Method::Rounding { base } = &mut policy.method else {
-                return Err(err(b.span(), "rounding_base needs method = \"rounding\"".into()));
+                return Err(err(
+                    b.span(),
+                    "rounding_base needs method = \"rounding\"".into(),
+                ));
             };
             if *b.get_ref() < 2 {
                 return Err(err(b.span(), "rounding_base must be at least 2".into()));
@@ -219,16 +222,25 @@ impl Policy {
         }
         if let Some(m) = raw.cell_key_max {
             let Method::CellKey { max, .. } = &mut policy.method else {
-                return Err(err(m.span(), "cell_key_max needs method = \"cell_key\"".into()));
+                return Err(err(
+                    m.span(),
+                    "cell_key_max needs method = \"cell_key\"".into(),
+                ));
             };
             if !(1..=20).contains(m.get_ref()) {
-                return Err(err(m.span(), "cell_key_max must be between 1 and 20".into()));
+                return Err(err(
+                    m.span(),
+                    "cell_key_max must be between 1 and 20".into(),
+                ));
             }
             *max = *m.get_ref() as u32;
         }
         if let Some(v) = raw.cell_key_variance {
             let Method::CellKey { variance, .. } = &mut policy.method else {
-                return Err(err(v.span(), "cell_key_variance needs method = \"cell_key\"".into()));
+                return Err(err(
+                    v.span(),
+                    "cell_key_variance needs method = \"cell_key\"".into(),
+                ));
             };
             if !(*v.get_ref() > 0.0 && v.get_ref().is_finite()) {
                 return Err(err(v.span(), "cell_key_variance must be positive".into()));
@@ -293,10 +305,24 @@ mod tests {
 
     #[test]
     fn methods_and_their_parameters() {
-        let p = Policy::parse("p.toml", "preset = \"abs\"\nmethod = \"rounding\"\nrounding_base = 3\n").unwrap();
+        let p = Policy::parse(
+            "p.toml",
+            "preset = \"abs\"\nmethod = \"rounding\"\nrounding_base = 3\n",
+        )
+        .unwrap();
         assert_eq!(p.method, Method::Rounding { base: 3 });
-        let p = Policy::parse("p.toml", "preset = \"abs\"\nmethod = \"cell_key\"\ncell_key_max = 3\n").unwrap();
-        assert_eq!(p.method, Method::CellKey { max: 3, variance: 1.0 });
+        let p = Policy::parse(
+            "p.toml",
+            "preset = \"abs\"\nmethod = \"cell_key\"\ncell_key_max = 3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.method,
+            Method::CellKey {
+                max: 3,
+                variance: 1.0
+            }
+        );
         let e = Policy::parse("p.toml", "preset = \"abs\"\nrounding_base = 3\n").unwrap_err();
         assert!(e.to_string().starts_with("p.toml:2:"), "{e}");
         let e = Policy::parse("p.toml", "preset = \"abs\"\n\nmethod = \"noise\"\n").unwrap_err();

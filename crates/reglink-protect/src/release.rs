@@ -138,7 +138,10 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                 Method::Suppression => unreachable!("suppressed counts are read from the model"),
                 Method::Rounding { base } => {
                     let r = rounding::round(table, values, keys, base, salt(name));
-                    (r.into_iter().map(Some).collect(), vec![Flag::Rounded; cells])
+                    (
+                        r.into_iter().map(Some).collect(),
+                        vec![Flag::Rounded; cells],
+                    )
                 }
                 Method::CellKey { .. } => {
                     let p = ptable.as_ref().expect("cell key table");

@@ -27,7 +27,8 @@ pub fn round(table: &CellTable, values: &[u64], keys: &[u32], base: u64, salt: u
         let n = values[cell];
         let rest = n % base;
         let down = n - rest;
-        let rounded = if rest > 0 && super::uniform(keys[cell], salt) * (base as f64) < rest as f64 {
+        let rounded = if rest > 0 && super::uniform(keys[cell], salt) * (base as f64) < rest as f64
+        {
             down + base
         } else {
             down

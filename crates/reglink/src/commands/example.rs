@@ -103,7 +103,8 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     let policy_path = out.join("policy.toml");
     std::fs::write(&policy_path, EXAMPLE_POLICY)
         .with_context(|| format!("{}: cannot write", policy_path.display()))?;
-    let policy = reglink_protect::Policy::parse(&policy_path.display().to_string(), EXAMPLE_POLICY)?;
+    let policy =
+        reglink_protect::Policy::parse(&policy_path.display().to_string(), EXAMPLE_POLICY)?;
     let release_dir = out.join("release");
     say(format!(
         "\n5/5 disclosure control under {} (preset {}) and the release bundle",
@@ -202,7 +203,10 @@ fn pseudonym_set(path: &Path) -> anyhow::Result<HashSet<u128>> {
 
 /// Prints the equal-terms table (2023, both sexes) from the release, as a
 /// researcher receives it.
-fn print_table(tables: &[reglink_tabulate::CellTable], release: &reglink_protect::Release) -> anyhow::Result<()> {
+fn print_table(
+    tables: &[reglink_tabulate::CellTable],
+    release: &reglink_protect::Release,
+) -> anyhow::Result<()> {
     let Some(t) = tables.iter().position(|t| t.name == "t2_equal_terms") else {
         return Ok(());
     };
@@ -214,7 +218,11 @@ fn print_table(tables: &[reglink_tabulate::CellTable], release: &reglink_protect
             .find(|c| c.name == name)
             .with_context(|| format!("t2_equal_terms has no column {name}"))
     };
-    let (persons, any, guarantee) = (column("persons")?, column("any_programme")?, column("guarantee")?);
+    let (persons, any, guarantee) = (
+        column("persons")?,
+        column("any_programme")?,
+        column("guarantee")?,
+    );
     let dim = |name: &str| {
         table
             .dimensions
@@ -229,7 +237,8 @@ fn print_table(tables: &[reglink_tabulate::CellTable], release: &reglink_protect
             .0
             .to_string()
     };
-    let show = |c: &reglink_protect::release::Column, cell: usize, unit: &str| match c.values[cell] {
+    let show = |c: &reglink_protect::release::Column, cell: usize, unit: &str| match c.values[cell]
+    {
         _ if c.flags[cell].suppressed() => "..".to_string(),
         Some(v) => format!("{v:.0}{unit}"),
         None => String::new(),
@@ -247,7 +256,11 @@ fn print_table(tables: &[reglink_tabulate::CellTable], release: &reglink_protect
     for cell in 0..table.shape.cells() {
         if code(cell, year) == "2023" && code(cell, sex) == reglink_tabulate::TOTAL {
             let g = code(cell, group);
-            let label = if g == reglink_tabulate::TOTAL { "all".to_string() } else { g };
+            let label = if g == reglink_tabulate::TOTAL {
+                "all".to_string()
+            } else {
+                g
+            };
             println!(
                 "{:<14} {:>8} {:>15} {:>12}",
                 label,

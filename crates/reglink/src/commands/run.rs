@@ -43,7 +43,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     )?;
     print_release(&tables, &release, &args.out, quiet);
     if !quiet {
-        eprintln!("linked, protected and released in {:.1?}", started.elapsed());
+        eprintln!(
+            "linked, protected and released in {:.1?}",
+            started.elapsed()
+        );
     }
     Ok(())
 }
