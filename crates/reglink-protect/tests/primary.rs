@@ -59,6 +59,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             zeros_disclosive: zeros,
             class_disclosure: class,
             min_median_contributors: threshold,
+            method: reglink_protect::Method::Suppression,
         })
 }
 
