@@ -156,3 +156,18 @@ pub fn pseudonymise(dir: &Path, key: &str, input: &str, out: &str, extra: &[&str
     args.extend_from_slice(extra);
     reglink(dir, &args)
 }
+
+/// The folder of one `reglink --quiet example --out ex` run (raw/,
+/// pseudonymised/, study.toml, link/, policy.toml, release/), made once per
+/// test executable and shared by its tests; tests that change something
+/// write their own copies next to it.
+pub fn example() -> &'static Path {
+    static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, path) = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
+        let path = dir.path().join("ex");
+        (dir, path)
+    });
+    path
+}

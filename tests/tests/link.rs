@@ -8,26 +8,13 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use reglink_tests::{Run, listing, reglink};
+use reglink_tests::{Run, example, listing, reglink};
 use serde_json::Value;
-
-/// The example's folder: raw/, pseudonymised/, study.toml, link/, policy.toml, release/.
-fn example() -> &'static Path {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
-        let path = dir.path().join("ex");
-        (dir, path)
-    });
-    path
-}
 
 /// A study in its own folder next to the example's data, with `edit` applied to the example study.
 fn study_variant(name: &str, edit: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf) {

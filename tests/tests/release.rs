@@ -9,21 +9,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use reglink_tests::{Run, listing, reglink};
+use reglink_tests::{Run, example, listing, reglink};
 use serde_json::Value;
-
-fn example() -> &'static Path {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
-        let path = dir.path().join("ex");
-        (dir, path)
-    });
-    path
-}
 
 /// `reglink run study.toml --policy POLICY --out OUT` in the example's folder;
 /// `policy` is written to a file first when it is TOML.

@@ -30,9 +30,10 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         repeat: u32,
     },
-    /// Link and tabulate a study, then time primary and secondary
-    /// suppression (fast pattern plus the attacker-LP verification) of all
-    /// its tables under a policy preset.
+    /// Link and tabulate a study, then time `reglink_protect::protect` of
+    /// all its tables under a policy preset: primary rules, secondary
+    /// suppression (hypercubes plus the attacker-LP verification) and the
+    /// released columns.
     Protect {
         /// The study file.
         study: PathBuf,
@@ -90,45 +91,15 @@ fn main() -> anyhow::Result<()> {
             let policy = reglink_protect::Policy::preset(&preset)
                 .ok_or_else(|| anyhow::anyhow!("unknown preset {preset}"))?;
             let start = Instant::now();
-            let flags: Vec<_> = tables
-                .iter()
-                .map(|t| reglink_protect::primary(t, &policy))
-                .collect();
-            let pairs: Vec<_> = tables.iter().zip(&flags).collect();
-            let mut model = reglink_protect::secondary::model::build(
-                &pairs,
-                &policy,
-                reglink_protect::secondary::model::Scope {
-                    counts: true,
-                    sums: true,
-                },
-            );
-            let built = start.elapsed().as_secs_f64();
-            let mut reports = Vec::new();
-            for (f, family) in model.families.iter_mut().enumerate() {
-                let homes: Vec<(&reglink_tabulate::CellTable, &[u32])> = model
-                    .tables
-                    .iter()
-                    .zip(&tables)
-                    .flat_map(|(atoms, table)| {
-                        atoms
-                            .persons
-                            .iter()
-                            .chain(atoms.measures.iter().flatten())
-                            .filter(move |(g, _)| *g == f)
-                            .map(move |(_, a)| (table, a.as_slice()))
-                    })
-                    .collect();
-                reports.push(reglink_protect::secondary::suppress(family, &homes));
-            }
+            let release = reglink_protect::protect(&tables, &policy);
             let seconds = start.elapsed().as_secs_f64();
             println!(
                 "{}",
                 serde_json::json!({
                     "cells": tables.iter().map(|t| t.shape.cells()).sum::<usize>(),
-                    "model_seconds": built,
                     "seconds": seconds,
-                    "families": reports,
+                    "families": release.families,
+                    "warnings": release.warnings,
                 })
             );
         }

@@ -59,6 +59,23 @@ pub struct Release {
     pub ptable: Option<PTable>,
 }
 
+impl Column {
+    fn of_measure(
+        measure: &reglink_tabulate::MeasureValues,
+        (values, flags): (Vec<Option<f64>>, Vec<Flag>),
+        decimals: usize,
+    ) -> Column {
+        Column {
+            name: measure.name.clone(),
+            kind: measure.kind.to_string(),
+            of: measure.of.clone(),
+            values,
+            flags,
+            decimals,
+        }
+    }
+}
+
 fn share_value(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| 100.0 * num as f64 / den as f64)
 }
@@ -78,7 +95,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
     );
 
     // Each family's home tables, then suppression per family.
-    let homes: Vec<Vec<(usize, Vec<u32>)>> = (0..model.families.len())
+    let homes: Vec<Vec<(usize, &[u32])>> = (0..model.families.len())
         .map(|f| {
             model
                 .tables
@@ -90,7 +107,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                         .iter()
                         .chain(atoms.measures.iter().flatten())
                         .filter(move |(g, _)| *g == f)
-                        .map(move |(_, a)| (t, a.clone()))
+                        .map(move |(_, a)| (t, a.as_slice()))
                 })
                 .collect()
         })
@@ -100,10 +117,8 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
         .par_iter_mut()
         .zip(&homes)
         .map(|(family, homes)| {
-            let homes: Vec<(&CellTable, &[u32])> = homes
-                .iter()
-                .map(|(t, a)| (&tables[*t], a.as_slice()))
-                .collect();
+            let homes: Vec<(&CellTable, &[u32])> =
+                homes.iter().map(|(t, a)| (&tables[*t], *a)).collect();
             suppress(family, &homes)
         })
         .collect();
@@ -221,14 +236,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                         let (vals, fl) = protect_count(v, &measure.name);
                         (vals.into_iter().map(|x| x.map(|x| x as f64)).collect(), fl)
                     };
-                    Column {
-                        name: measure.name.clone(),
-                        kind: measure.kind.to_string(),
-                        of: measure.of.clone(),
-                        values,
-                        flags: fl,
-                        decimals: 0,
-                    }
+                    Column::of_measure(measure, (values, fl), 0)
                 }
                 Values::Share { num, den } => {
                     let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = if counts_suppressed {
@@ -253,14 +261,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                             fl,
                         )
                     };
-                    Column {
-                        name: measure.name.clone(),
-                        kind: measure.kind.to_string(),
-                        of: measure.of.clone(),
-                        values,
-                        flags: fl,
-                        decimals: 1,
-                    }
+                    Column::of_measure(measure, (values, fl), 1)
                 }
                 Values::Sum { sum, n, mean, .. } => {
                     let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = (0..cells)
@@ -274,14 +275,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                             ((f == Flag::Published).then_some(value).flatten(), f)
                         })
                         .unzip();
-                    Column {
-                        name: measure.name.clone(),
-                        kind: measure.kind.to_string(),
-                        of: measure.of.clone(),
-                        values,
-                        flags: fl,
-                        decimals: usize::from(*mean),
-                    }
+                    Column::of_measure(measure, (values, fl), usize::from(*mean))
                 }
                 Values::Median { median, .. } => {
                     let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = (0..cells)
@@ -290,14 +284,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                             ((f == Flag::Published).then_some(median[c]).flatten(), f)
                         })
                         .unzip();
-                    Column {
-                        name: measure.name.clone(),
-                        kind: measure.kind.to_string(),
-                        of: measure.of.clone(),
-                        values,
-                        flags: fl,
-                        decimals: 1,
-                    }
+                    Column::of_measure(measure, (values, fl), 1)
                 }
             };
             columns.push(column);

@@ -22,7 +22,9 @@ pub enum Command {
     /// Run the embedded example study end to end on synthetic data.
     ///
     /// Generates the `tiny` synthetic registers, creates a key, pseudonymises
-    /// the three extracts with the crosswalk, and prints a summary.
+    /// the three extracts with the crosswalk, links and tabulates the example
+    /// study, protects it under ACRO's defaults and writes the release bundle
+    /// (`OUT/release`), printing one table as released.
     Example(ExampleArgs),
     /// Create or inspect master key files.
     #[command(subcommand)]

@@ -74,32 +74,23 @@ fn candidates(dim: &Dimension, p: usize, limit: usize) -> (Vec<Choice>, usize) {
         }
         Choice { positions: v }
     };
-    let mut out = Vec::new();
-    if p == total {
-        // Fixed dimension: every position holding the leaf changes with it.
-        for l in 0..n {
+    // Not varying: one leaf under the cell moves with every margin above
+    // it. For a total that is the only choice; otherwise it is costly
+    // (margins are large) but sometimes the only room there is.
+    let mut out: Vec<Choice> = leaves_under(dim, p)
+        .into_iter()
+        .take(limit)
+        .map(|l| {
             let mut v = vec![(l, 1)];
             if let Some(g) = group_position(dim, l) {
                 v.push((g, 1));
             }
             v.push((total, 1));
-            out.push(Choice { positions: v });
-        }
-    } else {
-        // Not varying: the cell moves with every margin above it. Costly
-        // (margins are large), but sometimes the only room there is.
-        for &l in leaves_under(dim, p).iter().take(limit) {
-            let mut v = vec![(l, 1)];
-            if let Some(g) = group_position(dim, l) {
-                v.push((g, 1));
-            }
-            v.push((total, 1));
-            out.push(Choice { positions: v });
-        }
-    }
+            Choice { positions: v }
+        })
+        .collect();
     let fixed = out.len();
-    if p == total {
-    } else if p < n {
+    if p < n {
         let same: Vec<usize> = (0..n)
             .filter(|&q| q != p && group_position(dim, q) == group_position(dim, p))
             .collect();
@@ -109,7 +100,7 @@ fn candidates(dim: &Dimension, p: usize, limit: usize) -> (Vec<Choice>, usize) {
             same
         };
         out.extend(partners.into_iter().map(|q| with_group(p, q)));
-    } else {
+    } else if p != total {
         let inside = leaves_under(dim, p);
         let outside: Vec<usize> = (0..n).filter(|c| !inside.contains(c)).collect();
         'pairs: for &l in &inside {
