@@ -70,6 +70,10 @@ pub struct PseudonymiseOptions {
     pub derive_columns: bool,
     /// Rows per batch.
     pub batch_size: usize,
+    /// Let a Parquet extract with a flat schema keep the encoded pages of its
+    /// other columns (see [`passthrough`]). The output's content is the same
+    /// either way; `false` forces the general path.
+    pub passthrough: bool,
 }
 
 impl PseudonymiseOptions {
@@ -87,6 +91,7 @@ impl PseudonymiseOptions {
             reference_date,
             derive_columns: false,
             batch_size: reglink_extract::DEFAULT_BATCH_SIZE,
+            passthrough: true,
         }
     }
 }
@@ -121,6 +126,23 @@ pub fn pseudonymise(
         source,
     };
     let file = AtomicFile::create(&opts.output)?;
+    if opts.passthrough
+        && reader.format() == reglink_extract::Format::Parquet
+        && let Some(plan) = passthrough::Plan::new(&opts.input)?
+    {
+        drop(reader);
+        let done = passthrough::run(
+            plan,
+            opts,
+            key,
+            crosswalk,
+            progress,
+            id_index,
+            &out_schema,
+            HashingWriter::new(file),
+        )?;
+        return finish(opts, key, crosswalk, done);
+    }
     let writer = ArrowWriter::try_new(
         HashingWriter::new(file),
         out_schema.clone(),
@@ -188,8 +210,34 @@ pub fn pseudonymise(
         processing?;
         encoded.map_err(out_err_parquet)
     })?;
-    let hashing = writer.into_inner().map_err(out_err_parquet)?;
-    let (file, fingerprint, bytes) = hashing.finish();
+    let output = writer.into_inner().map_err(out_err_parquet)?;
+    finish(
+        opts,
+        key,
+        crosswalk,
+        passthrough::Done {
+            rows_out,
+            remapped,
+            tally,
+            output,
+        },
+    )
+}
+
+/// Writes the reject report and commits both outputs.
+fn finish(
+    opts: &PseudonymiseOptions,
+    key: &StudyKey,
+    crosswalk: Option<&Crosswalk>,
+    done: passthrough::Done,
+) -> Result<PseudonymiseReport, PseudoError> {
+    let passthrough::Done {
+        rows_out,
+        remapped,
+        tally,
+        output,
+    } = done;
+    let (file, fingerprint, bytes) = output.finish();
 
     let report = PseudonymiseReport::new(
         opts,
@@ -303,6 +351,14 @@ fn writer_properties() -> WriterProperties {
 
 const OK: u8 = 0;
 
+/// Legal sex as SCB codes it: 1 man, 2 woman.
+fn sex_code(sex: Sex) -> i8 {
+    match sex {
+        Sex::Male => 1,
+        Sex::Female => 2,
+    }
+}
+
 /// Per-row results of one batch.
 struct Processed {
     pseudonyms: Vec<u8>,
@@ -365,29 +421,68 @@ fn process_batch(
     crosswalk: Option<&Crosswalk>,
     derive: bool,
 ) -> Processed {
-    let n = batch.num_rows();
-    let ids = Ids::new(batch.column(id_index));
-    let chunks: Vec<Processed> = (0..n.div_ceil(CHUNK))
+    let parsed = parse_ids(batch.column(id_index), reference, crosswalk);
+    hash_parsed(&parsed, key, derive)
+}
+
+/// Every row's number, crosswalk applied, or why it was rejected.
+struct Parsed {
+    rows: Vec<Result<Pnr, RejectReason>>,
+    remapped: u64,
+}
+
+impl Parsed {
+    /// Whether each row is kept.
+    fn keep(&self) -> Vec<bool> {
+        self.rows.iter().map(Result::is_ok).collect()
+    }
+}
+
+fn parse_ids(ids: &ArrayRef, reference: Date, crosswalk: Option<&Crosswalk>) -> Parsed {
+    let n = ids.len();
+    let ids = Ids::new(ids);
+    let chunks: Vec<(Vec<Result<Pnr, RejectReason>>, u64)> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
-            let rows = c * CHUNK..n.min((c + 1) * CHUNK);
+            let mut remapped = 0;
+            let rows = (c * CHUNK..n.min((c + 1) * CHUNK))
+                .map(|i| {
+                    let pnr = ids.parse(i, reference)?;
+                    Ok(match crosswalk.and_then(|cw| cw.lookup(&pnr)) {
+                        Some(newer) => {
+                            remapped += 1;
+                            newer
+                        }
+                        None => pnr,
+                    })
+                })
+                .collect();
+            (rows, remapped)
+        })
+        .collect();
+    let mut parsed = Parsed {
+        rows: Vec::with_capacity(n),
+        remapped: 0,
+    };
+    for (rows, remapped) in chunks {
+        parsed.rows.extend(rows);
+        parsed.remapped += remapped;
+    }
+    parsed
+}
+
+fn hash_parsed(parsed: &Parsed, key: &StudyKey, derive: bool) -> Processed {
+    let n = parsed.rows.len();
+    let chunks: Vec<Processed> = parsed
+        .rows
+        .par_chunks(CHUNK)
+        .map(|rows| {
             let mut out = Processed::with_capacity(rows.len(), derive);
-            for i in rows {
-                let pnr = match ids.parse(i, reference) {
-                    Ok(pnr) => pnr,
-                    Err(reason) => {
-                        out.push_rejected(reason, derive);
-                        continue;
-                    }
-                };
-                let pnr = match crosswalk.and_then(|cw| cw.lookup(&pnr)) {
-                    Some(newer) => {
-                        out.remapped += 1;
-                        newer
-                    }
-                    None => pnr,
-                };
-                out.push(&pnr, key, derive);
+            for row in rows {
+                match row {
+                    Ok(pnr) => out.push(pnr, key, derive),
+                    Err(reason) => out.push_rejected(*reason, derive),
+                }
             }
             out
         })
@@ -396,6 +491,7 @@ fn process_batch(
     for chunk in chunks {
         all.append(chunk);
     }
+    all.remapped = parsed.remapped;
     all
 }
 
@@ -424,10 +520,7 @@ impl Processed {
             let birth = pnr.birth_date();
             self.birth_year.push(birth.year());
             self.birth_month.push(birth.month() as i8);
-            self.sex.push(match pnr.sex() {
-                Sex::Male => 1,
-                Sex::Female => 2,
-            });
+            self.sex.push(sex_code(pnr.sex()));
         }
     }
 
@@ -496,5 +589,8 @@ fn assemble(
     arrow_select::filter::filter_record_batch(&batch, &keep).map_err(arrow_err)
 }
 
+mod pages;
+mod passthrough;
+mod rle;
 #[cfg(test)]
 mod tests;

@@ -114,6 +114,11 @@ pub struct PseudonymiseArgs {
     /// Rows per batch.
     #[arg(long, default_value_t = 65536)]
     pub batch_size: usize,
+    /// Decode and re-encode every column of a Parquet extract, instead of
+    /// keeping the encoded pages of the columns other than the id. The output
+    /// holds the same values either way; this is for comparing the two.
+    #[arg(long)]
+    pub reencode: bool,
 }
 
 #[derive(Debug, Args)]

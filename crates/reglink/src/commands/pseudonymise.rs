@@ -26,6 +26,7 @@ pub fn run(args: &PseudonymiseArgs, quiet: bool) -> anyhow::Result<()> {
     let mut opts = PseudonymiseOptions::new(&args.input, &args.out, &args.id_column, reference);
     opts.derive_columns = args.derive;
     opts.batch_size = args.batch_size;
+    opts.passthrough = !args.reencode;
     let bar = ui::row_spinner(quiet, "pseudonymising");
     let report = reglink_pseudo::pseudonymise(&opts, &study, crosswalk.as_ref(), &|rows| {
         bar.set_position(rows)
