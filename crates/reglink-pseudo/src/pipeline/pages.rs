@@ -22,6 +22,7 @@ use parquet::column::page::{CompressedPage, Page, PageReader, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ColumnChunkMetaData;
+use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
 use parquet::file::reader::ChunkReader;
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::statistics::{Statistics, ValueStatistics};
@@ -217,7 +218,7 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
     writer.close()?;
     let bytes = Bytes::from(sink.into_inner()?);
 
-    let mut encodings = chunk.encodings;
+    let mut encodings = std::mem::take(&mut chunk.encodings);
     if nullable && !encodings.contains(&Encoding::RLE) {
         encodings.push(Encoding::RLE);
     }
@@ -238,7 +239,7 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
         metadata: builder.build()?,
         bloom_filter: None,
         column_index: None,
-        offset_index: None,
+        offset_index: chunk.offset_index(),
     };
     Ok(Filtered::Chunk(bytes, Box::new(close)))
 }
@@ -272,6 +273,8 @@ struct ChunkTotals {
     data_offset: Option<i64>,
     dictionary_offset: Option<i64>,
     encodings: Vec<Encoding>,
+    /// The data pages, for the offset index.
+    locations: Vec<PageLocation>,
 }
 
 impl ChunkTotals {
@@ -291,7 +294,21 @@ impl ChunkTotals {
     ) {
         self.add(spec, encoding);
         self.data_offset.get_or_insert(spec.offset as i64);
+        self.locations.push(PageLocation {
+            offset: spec.offset as i64,
+            compressed_page_size: spec.compressed_size as i32,
+            first_row_index: self.rows as i64,
+        });
         self.rows += rows as u64;
+    }
+
+    /// The offset index of the pages written; offsets count from the chunk's
+    /// start, as `append_column` expects.
+    fn offset_index(&mut self) -> Option<OffsetIndexMetaData> {
+        Some(OffsetIndexMetaData {
+            page_locations: std::mem::take(&mut self.locations),
+            unencoded_byte_array_data_bytes: None,
+        })
     }
 }
 
@@ -525,7 +542,7 @@ pub(crate) fn plain_chunk(
         metadata,
         bloom_filter: None,
         column_index: None,
-        offset_index: None,
+        offset_index: chunk.offset_index(),
     };
     Ok((bytes, close))
 }

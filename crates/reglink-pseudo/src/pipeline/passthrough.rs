@@ -37,7 +37,9 @@ use parquet::arrow::arrow_writer::{
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, ProjectionMask};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::ColumnChunkMetaData;
+use parquet::file::metadata::{ColumnChunkMetaData, PageIndexPolicy};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::page_index::offset_index::OffsetIndexMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::schema::types::{SchemaDescriptor, Type};
 use rayon::prelude::*;
@@ -72,12 +74,12 @@ impl Plan {
         };
         let file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
+        // The page index of copied chunks is copied with them.
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
         let metadata =
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|source| {
-                ExtractError::Parquet {
-                    path: path.to_path_buf(),
-                    source,
-                }
+            ArrowReaderMetadata::load(&file, options).map_err(|source| ExtractError::Parquet {
+                path: path.to_path_buf(),
+                source,
             })?;
         let parquet = metadata.metadata();
         let schema = parquet.file_metadata().schema_descr();
@@ -153,8 +155,14 @@ impl ChunkReader for GroupBytes {
 
 /// One output column chunk of a row group, ready to append.
 enum Part {
-    /// The input chunk, unchanged.
-    Copy(Box<ColumnChunkMetaData>),
+    /// The input chunk, unchanged, with its page index.
+    Copy(
+        Box<(
+            ColumnChunkMetaData,
+            OffsetIndexMetaData,
+            Option<ColumnIndexMetaData>,
+        )>,
+    ),
     /// A chunk with rejected rows dropped page by page.
     Filtered(Bytes, Box<ColumnCloseResult>),
     /// A chunk encoded from Arrow.
@@ -238,14 +246,15 @@ pub(crate) fn run(
                     let mut group = writer.next_row_group()?;
                     for part in parts {
                         match part {
-                            Part::Copy(meta) => {
+                            Part::Copy(copy) => {
+                                let (meta, offset_index, column_index) = *copy;
                                 let close = ColumnCloseResult {
                                     bytes_written: meta.compressed_size() as u64,
                                     rows_written: meta.num_values() as u64,
-                                    metadata: *meta,
+                                    metadata: meta,
                                     bloom_filter: None,
-                                    column_index: None,
-                                    offset_index: None,
+                                    column_index,
+                                    offset_index: Some(offset_index),
                                 };
                                 group.append_column(&bytes, close)?;
                             }
@@ -287,6 +296,7 @@ pub(crate) fn run(
                         }
                     }
                     let group_meta = parquet.row_group(index);
+                    let page_index = parquet.page_index_for_row_group(index);
                     // Hashing and the other columns share the cores.
                     let (added, parts) = rayon::join(
                         || Added::new(&parsed, kept, key, opts.derive_columns),
@@ -295,8 +305,18 @@ pub(crate) fn run(
                                 .into_par_iter()
                                 .map(|(j, writer)| {
                                     let meta = group_meta.column(j);
-                                    if kept == rows {
-                                        return Ok((j, Part::Copy(Box::new(meta.clone()))));
+                                    // A chunk is copied whole only with its offset
+                                    // index: readers reject a file where some
+                                    // chunks have one and others do not.
+                                    if kept == rows
+                                        && let Some(offsets) = page_index.offset_index(j)
+                                    {
+                                        let copy = (
+                                            meta.clone(),
+                                            offsets.clone(),
+                                            page_index.column_index(j).cloned(),
+                                        );
+                                        return Ok((j, Part::Copy(Box::new(copy))));
                                     }
                                     let filtered =
                                         pages::filter_chunk(Arc::new(bytes.clone()), meta, &keep)
@@ -549,3 +569,6 @@ fn encode(
             source,
         })
 }
+
+#[cfg(test)]
+mod tests;
