@@ -763,8 +763,9 @@ fn is_data(page_type: PageType) -> bool {
 }
 
 /// Whether the page filter takes this chunk (rather than decoding it).
-fn page_filterable(physical: PhysicalType, pages: &[PageInfo]) -> bool {
+fn page_filterable(physical: PhysicalType, codec: Compression, pages: &[PageInfo]) -> bool {
     physical != PhysicalType::BOOLEAN
+        && matches!(codec, Compression::SNAPPY | Compression::UNCOMPRESSED)
         && pages.iter().filter(|p| is_data(p.0)).all(|p| {
             matches!(
                 p.1,
@@ -872,7 +873,7 @@ fn assert_fast_structure(
                 );
                 continue;
             }
-            if !page_filterable(in_chunk.column_type(), &in_pages) {
+            if !page_filterable(in_chunk.column_type(), in_chunk.compression(), &in_pages) {
                 continue;
             }
             // Rewritten page by page: the same pages, less the rejected rows
@@ -1460,6 +1461,46 @@ fn id_only_and_empty_extracts() {
             &ids,
             "personnr",
             true,
+            &mut Coverage::default(),
+        );
+    }
+}
+
+/// Codecs the page filter does not rewrite (ZSTD, LZ4, GZIP) are read, and
+/// their chunks with rejected rows are decoded instead; the result is the same.
+#[test]
+fn other_codecs_are_read_and_decoded_where_rows_are_dropped() {
+    use parquet::basic::{GzipLevel, ZstdLevel};
+    for compression in [
+        Compression::ZSTD(ZstdLevel::default()),
+        Compression::LZ4_RAW,
+        Compression::GZIP(GzipLevel::default()),
+    ] {
+        let (ids, sizes) = edge_layout(4, 11);
+        let columns = wide_columns(ids.len(), 3);
+        let batch = with_id("personnr", &ids, false, 1, columns);
+        let config = Config {
+            compression,
+            version: WriterVersion::PARQUET_1_0,
+            dictionary: true,
+            statistics: EnabledStatistics::Chunk,
+            page_rows: 4,
+            write_batch: 1,
+            special_encodings: false,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.parquet");
+        write_parquet(&input, &batch, &config, &Groups::Sizes(sizes));
+        assert_eq!(
+            metadata(&input).row_group(0).column(0).compression(),
+            compression
+        );
+        check_input(
+            dir.path(),
+            &input,
+            &ids,
+            "personnr",
+            false,
             &mut Coverage::default(),
         );
     }
