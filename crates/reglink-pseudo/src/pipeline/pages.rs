@@ -402,25 +402,25 @@ impl Scratch {
                 self.values.extend_from_slice(&values[from..at]);
             }
             (Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY, _) => {
-                self.indices.clear();
-                self.kept_indices.clear();
                 let bit_width = match values.first() {
                     Some(w) => *w,
                     None if present == 0 => 0,
                     None => return Err(corrupt("no index bit width")),
                 };
-                if present > 0 {
-                    rle::decode(&values[1..], bit_width, present, &mut self.indices)
-                        .map_err(corrupt)?;
-                }
+                self.values.push(bit_width);
                 if levels.is_none() {
-                    self.kept_indices.extend(
-                        self.indices
-                            .iter()
-                            .zip(keep)
-                            .filter_map(|(i, k)| k.then_some(*i)),
-                    );
+                    // Every row has an index: splice the stream.
+                    if present > 0 {
+                        rle::splice(&values[1..], bit_width, keep, &mut self.values)
+                            .map_err(corrupt)?;
+                    }
                 } else {
+                    self.indices.clear();
+                    self.kept_indices.clear();
+                    if present > 0 {
+                        rle::decode(&values[1..], bit_width, present, &mut self.indices)
+                            .map_err(corrupt)?;
+                    }
                     let mut next = 0;
                     for (&d, &k) in self.defs.iter().zip(keep) {
                         if d == 1 {
@@ -430,9 +430,8 @@ impl Scratch {
                             next += 1;
                         }
                     }
+                    rle::encode(&self.kept_indices, bit_width, &mut self.values);
                 }
-                self.values.push(bit_width);
-                rle::encode(&self.kept_indices, bit_width, &mut self.values);
             }
             _ => return Ok(None),
         }

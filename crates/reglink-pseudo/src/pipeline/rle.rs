@@ -111,6 +111,165 @@ pub(crate) fn encode(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
     pack_run(&values[packed_from..], bit_width, out);
 }
 
+/// Re-encodes the first `keep.len()` values of the stream `data`, leaving out
+/// those whose `keep` entry is false, without unpacking them one by one: runs
+/// of repeats shrink, and the bits of bit-packed runs are moved a word at a
+/// time between the dropped values. Appends the new stream to `out`.
+///
+/// Bit-packed runs must hold whole groups of eight, so the values kept are
+/// gathered into one bit-packed run until a long repeat starts at a group
+/// boundary; only the stream's last run is padded.
+pub(crate) fn splice(
+    data: &[u8],
+    bit_width: u8,
+    keep: &[bool],
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    if bit_width > 32 {
+        return Err("bit width above 32");
+    }
+    let n = keep.len();
+    let width = usize::from(bit_width);
+    let value_bytes = width.div_ceil(8);
+    let mut packed = BitPacker::default();
+    let mut pos = 0;
+    let mut at = 0; // values of the input read so far
+    while at < n {
+        let (header, used) = uleb128(&data[pos..])?;
+        pos += used;
+        if header & 1 == 0 {
+            let count = (header >> 1) as usize;
+            if count == 0 {
+                return Err("empty run");
+            }
+            let bytes = data
+                .get(pos..pos + value_bytes)
+                .ok_or("run value past the end")?;
+            pos += value_bytes;
+            let value = bytes
+                .iter()
+                .enumerate()
+                .fold(0u32, |v, (i, b)| v | (u32::from(*b) << (8 * i)));
+            let end = (at + count).min(n);
+            let kept = keep[at..end].iter().filter(|k| **k).count();
+            packed.repeat(value, kept, bit_width, out);
+            at = end;
+        } else {
+            let groups = (header >> 1) as usize;
+            if groups == 0 {
+                return Err("empty bit-packed run");
+            }
+            let len = groups * width;
+            let end_byte = (pos + len).min(data.len());
+            let run = &data[pos..end_byte];
+            let end = (at + groups * 8).min(n);
+            if width > 0 && run.len() < ((end - at) * width).div_ceil(8) {
+                return Err("bit-packed run past the end");
+            }
+            // Copy the stretches between dropped values.
+            let mut from = at;
+            for (i, k) in keep[at..end].iter().enumerate() {
+                if !k {
+                    let i = at + i;
+                    packed.copy(run, (from - at) * width, i - from, width);
+                    from = i + 1;
+                }
+            }
+            packed.copy(run, (from - at) * width, end - from, width);
+            pos = end_byte;
+            at = end;
+        }
+    }
+    packed.flush(bit_width, out);
+    Ok(())
+}
+
+/// The values of a bit-packed run being gathered, packed as they come.
+#[derive(Default)]
+struct BitPacker {
+    bytes: Vec<u8>,
+    /// Bits not yet in `bytes` (fewer than 8 after every call).
+    acc: u64,
+    acc_bits: usize,
+    values: usize,
+}
+
+impl BitPacker {
+    /// Appends the low `bits` (at most 56) bits of `chunk`.
+    #[inline]
+    fn put(&mut self, chunk: u64, bits: usize) {
+        self.acc |= chunk << self.acc_bits;
+        self.acc_bits += bits;
+        let whole = self.acc_bits / 8;
+        self.bytes
+            .extend_from_slice(&self.acc.to_le_bytes()[..whole]);
+        self.acc = if whole == 8 {
+            0
+        } else {
+            self.acc >> (8 * whole)
+        };
+        self.acc_bits -= 8 * whole;
+    }
+
+    /// Appends `count` values of `width` bits read from `src` at bit `start`.
+    fn copy(&mut self, src: &[u8], mut start: usize, count: usize, width: usize) {
+        let mut bits = count * width;
+        self.values += count;
+        while bits > 0 {
+            let take = bits.min(56);
+            let byte = start / 8;
+            let mut word = [0u8; 8];
+            let avail = src.len().saturating_sub(byte).min(8);
+            word[..avail].copy_from_slice(&src[byte..byte + avail]);
+            let chunk = (u64::from_le_bytes(word) >> (start % 8)) & ((1u64 << take) - 1);
+            self.put(chunk, take);
+            start += take;
+            bits -= take;
+        }
+    }
+
+    /// Appends `count` repeats of `value`: as a run of its own when long
+    /// enough and the values gathered so far fill whole groups of eight.
+    fn repeat(&mut self, value: u32, mut count: usize, bit_width: u8, out: &mut Vec<u8>) {
+        const MIN_RUN: usize = 16;
+        let width = usize::from(bit_width);
+        let pad = (8 - self.values % 8) % 8;
+        if count >= MIN_RUN + pad {
+            for _ in 0..pad {
+                self.put(u64::from(value), width);
+            }
+            self.values += pad;
+            count -= pad;
+            self.flush(bit_width, out);
+            rle_run(value, count, bit_width, out);
+        } else {
+            for _ in 0..count {
+                self.put(u64::from(value), width);
+            }
+            self.values += count;
+        }
+    }
+
+    /// Writes the gathered values as one bit-packed run, padded to whole
+    /// groups, and starts afresh.
+    fn flush(&mut self, bit_width: u8, out: &mut Vec<u8>) {
+        if self.values == 0 {
+            return;
+        }
+        let groups = self.values.div_ceil(8);
+        put_uleb128(((groups as u64) << 1) | 1, out);
+        if self.acc_bits > 0 {
+            self.bytes.push(self.acc as u8);
+        }
+        self.bytes.resize(groups * usize::from(bit_width), 0);
+        out.extend_from_slice(&self.bytes);
+        self.bytes.clear();
+        self.acc = 0;
+        self.acc_bits = 0;
+        self.values = 0;
+    }
+}
+
 fn uleb128(data: &[u8]) -> Result<(u64, usize), DecodeError> {
     let mut value = 0u64;
     for (i, b) in data.iter().enumerate().take(10) {
@@ -287,6 +446,38 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn splicing_drops_exactly_the_values_not_kept(
+            bit_width in 0u8..=32,
+            runs in prop::collection::vec((any::<u32>(), 1usize..40), 1..60),
+            dropped in prop::collection::vec(any::<bool>(), 1..2000),
+            short in 0usize..8,
+        ) {
+            let mask = if bit_width == 32 { u32::MAX } else { (1u32 << bit_width) - 1 };
+            let values: Vec<u32> = runs
+                .iter()
+                .flat_map(|(v, n)| std::iter::repeat_n(v & mask, *n))
+                .collect();
+            // Drop rarely, like rejected rows, but sometimes in stretches.
+            let keep: Vec<bool> = (0..values.len())
+                .map(|i| !(dropped[i % dropped.len()] && i % 7 == short))
+                .collect();
+            let mut stream = Vec::new();
+            encode(&values, bit_width, &mut stream);
+            // The stream may describe more values than are asked for.
+            let asked = values.len() - short.min(values.len() - 1);
+            let mut spliced = Vec::new();
+            splice(&stream, bit_width, &keep[..asked], &mut spliced).unwrap();
+            let expected: Vec<u32> = values[..asked]
+                .iter()
+                .zip(&keep)
+                .filter_map(|(v, k)| k.then_some(*v))
+                .collect();
+            let mut back = Vec::new();
+            decode(&spliced, bit_width, expected.len(), &mut back).unwrap();
+            prop_assert_eq!(back, expected);
+        }
+
         #[test]
         fn every_stream_round_trips(
             bit_width in 0u8..=32,
