@@ -6,9 +6,10 @@
 //! non-null values, either PLAIN or as dictionary indices. Dropping rows
 //! needs only the levels and the boundaries of the values: PLAIN values are
 //! copied by their byte ranges and dictionary indices are re-packed against
-//! the chunk's unchanged dictionary. No value is ever materialised, hashed or
-//! compared, which is what makes this an order of magnitude cheaper than
-//! decoding into Arrow and encoding again.
+//! the chunk's unchanged dictionary (spliced a word at a time when every row
+//! has a value, see [`rle::splice`]). No value is ever materialised, hashed or
+//! compared, which is what makes this far cheaper than decoding into Arrow
+//! and encoding again.
 //!
 //! Anything else (BOOLEAN's bit-packed PLAIN, the DELTA and BYTE_STREAM_SPLIT
 //! encodings, codecs other than Snappy) is reported as [`Filtered::Unsupported`]
