@@ -71,7 +71,8 @@ pub struct PseudonymiseOptions {
     /// Rows per batch.
     pub batch_size: usize,
     /// Let a Parquet extract with a flat schema keep the encoded pages of its
-    /// other columns (see [`passthrough`]). The output's content is the same
+    /// other columns: only the id column is decoded, and rejected rows are dropped
+    /// from the others page by page. The output's content is the same
     /// either way; `false` forces the general path.
     pub passthrough: bool,
 }

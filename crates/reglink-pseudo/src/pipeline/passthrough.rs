@@ -66,7 +66,8 @@ pub(crate) struct Plan {
 impl Plan {
     /// Opens `path` and decides whether the fast path applies: a flat schema
     /// (every column a top-level primitive, at most nullable) and row groups
-    /// of bounded size. `None` means: use the general path.
+    /// of bounded size, stored in this file. `None` means: use the general
+    /// path.
     pub(crate) fn new(path: &Path) -> Result<Option<Plan>, PseudoError> {
         let io = |source| ExtractError::Io {
             path: path.to_path_buf(),
@@ -88,8 +89,11 @@ impl Plan {
             && schema.columns().iter().all(|c| {
                 c.max_rep_level() == 0 && c.max_def_level() <= 1 && c.path().parts().len() == 1
             });
+        // Chunks stored in other files (`file_path`) are left to the general path.
         let bounded = parquet.row_groups().iter().all(|g| {
-            g.num_rows() <= MAX_GROUP_ROWS && group_range(g.columns()).1 <= MAX_GROUP_BYTES
+            g.num_rows() <= MAX_GROUP_ROWS
+                && group_range(g.columns()).1 <= MAX_GROUP_BYTES
+                && g.columns().iter().all(|c| c.file_path().is_none())
         });
         Ok((flat && bounded).then_some(Plan {
             file,
