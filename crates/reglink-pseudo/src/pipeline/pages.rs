@@ -355,6 +355,9 @@ impl Scratch {
         let levels = if all_present { None } else { levels };
         let present = if let Some(levels) = levels {
             rle::decode(levels, 1, rows, &mut self.defs).map_err(corrupt)?;
+            if self.defs.iter().any(|d| *d > 1) {
+                return Err(corrupt("a definition level above the column's maximum"));
+            }
             self.defs.iter().filter(|d| **d == 1).count()
         } else {
             rows

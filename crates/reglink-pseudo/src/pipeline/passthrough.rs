@@ -10,15 +10,21 @@
 //!                        pseudonym, record key, derived → encode
 //! ```
 //!
-//! Every other column keeps its encoded pages: a row group without rejected
-//! rows is copied byte for byte, and one with rejected rows is rewritten page
-//! by page without decoding a value. The output has the input's row groups
-//! (less the rejected rows) and the same logical content as the general
-//! pipeline produces; `tests.rs` checks the two against each other.
+//! Every other column keeps its encoded pages: a chunk of a row group without
+//! rejected rows is copied byte for byte together with its page index (a chunk
+//! without an offset index is rewritten instead, since readers reject files
+//! where only some chunks have one), and a chunk with rejected rows is
+//! rewritten page by page without decoding a value (`pages.rs`); what the
+//! page filter does not handle is decoded and encoded again. The output has
+//! the input's row groups (less the rejected rows) and the same logical
+//! content as the general pipeline produces; `tests.rs` checks the two
+//! against each other.
 //!
-//! Memory is bounded by a few row groups in flight, so files whose row groups
-//! are larger than [`MAX_GROUP_ROWS`] or [`MAX_GROUP_BYTES`] take the general
-//! path, which streams in batches.
+//! Which files qualify is decided by [`Plan::new`]; every other file takes
+//! the general path. Memory is bounded by about four row groups in flight
+//! (one handed over by the read thread, one processed, one queued for and one
+//! in the writer), so row groups above [`MAX_GROUP_ROWS`], [`MAX_GROUP_BYTES`]
+//! or [`MAX_GROUP_DECODED`] take the general path, which streams in batches.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -55,6 +61,9 @@ use crate::{Crosswalk, PseudoError, StudyKey};
 pub(crate) const MAX_GROUP_ROWS: i64 = 1 << 22;
 /// Row groups with more compressed bytes than this take the general path.
 pub(crate) const MAX_GROUP_BYTES: u64 = 512 << 20;
+/// Row groups whose pages hold more than this uncompressed take the general
+/// path (a chunk the page filter cannot take is decoded whole).
+pub(crate) const MAX_GROUP_DECODED: u64 = 1 << 30;
 
 /// A Parquet extract the fast path can take.
 pub(crate) struct Plan {
@@ -64,10 +73,19 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Opens `path` and decides whether the fast path applies: a flat schema
-    /// (every column a top-level primitive, at most nullable) and row groups
-    /// of bounded size, stored in this file. `None` means: use the general
-    /// path.
+    /// Opens `path` and decides whether the fast path applies. `None` means:
+    /// use the general path, which either handles the file or reports what
+    /// is wrong with it. The fast path needs
+    ///
+    /// - a flat schema: every column a top-level primitive, at most nullable;
+    /// - column types that Arrow writes back in the same physical type, so
+    ///   that a chunk can be decoded and encoded again if it must (INT96
+    ///   timestamps and BYTE_ARRAY decimals are not);
+    /// - a footer that is plausible: no negative sizes or offsets, one value
+    ///   per row in every chunk, chunks inside this file and not overlapping,
+    ///   so that copying a chunk's bytes copies that chunk and nothing else
+    ///   (above all, never the id column's bytes);
+    /// - row groups of bounded size, since a few are held in memory at once.
     pub(crate) fn new(path: &Path) -> Result<Option<Plan>, PseudoError> {
         let io = |source| ExtractError::Io {
             path: path.to_path_buf(),
@@ -77,11 +95,9 @@ impl Plan {
         let len = file.metadata().map_err(io)?.len();
         // The page index of copied chunks is copied with them.
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-        let metadata =
-            ArrowReaderMetadata::load(&file, options).map_err(|source| ExtractError::Parquet {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let Ok(metadata) = ArrowReaderMetadata::load(&file, options) else {
+            return Ok(None);
+        };
         let parquet = metadata.metadata();
         let schema = parquet.file_metadata().schema_descr();
         let flat = schema.root_schema().get_fields().len() == schema.num_columns()
@@ -89,17 +105,55 @@ impl Plan {
             && schema.columns().iter().all(|c| {
                 c.max_rep_level() == 0 && c.max_def_level() <= 1 && c.path().parts().len() == 1
             });
-        // Chunks stored in other files (`file_path`) are left to the general path.
-        let bounded = parquet.row_groups().iter().all(|g| {
-            g.num_rows() <= MAX_GROUP_ROWS
-                && group_range(g.columns()).1 <= MAX_GROUP_BYTES
-                && g.columns().iter().all(|c| c.file_path().is_none())
-        });
-        Ok((flat && bounded).then_some(Plan {
+        let same_types = flat
+            && ArrowSchemaConverter::new()
+                .convert(metadata.schema())
+                .is_ok_and(|arrow| {
+                    schema.columns().iter().zip(arrow.columns()).all(|(a, b)| {
+                        a.physical_type() == b.physical_type() && a.type_length() == b.type_length()
+                    })
+                });
+        let plan = Plan {
             file,
             len,
             metadata,
-        }))
+        };
+        Ok((same_types && plan.footer_is_plausible()).then_some(plan))
+    }
+
+    fn footer_is_plausible(&self) -> bool {
+        let mut ranges = Vec::new();
+        for group in self.metadata.metadata().row_groups() {
+            let rows = group.num_rows();
+            if !(0..=MAX_GROUP_ROWS).contains(&rows) {
+                return false;
+            }
+            let mut compressed = 0u64;
+            let mut uncompressed = 0u64;
+            for c in group.columns() {
+                let sane = c.file_path().is_none()
+                    && c.num_values() == rows
+                    && c.data_page_offset() >= 0
+                    && c.compressed_size() >= 0
+                    && c.uncompressed_size() >= 0
+                    && c.dictionary_page_offset().is_none_or(|d| d >= 0);
+                if !sane {
+                    return false;
+                }
+                let (start, length) = c.byte_range();
+                if start.saturating_add(length) > self.len {
+                    return false;
+                }
+                ranges.push((start, start + length));
+                compressed += length;
+                uncompressed += c.uncompressed_size() as u64;
+            }
+            if compressed > MAX_GROUP_BYTES || uncompressed > MAX_GROUP_DECODED {
+                return false;
+            }
+        }
+        ranges.sort_unstable();
+        ranges.windows(2).all(|w| w[0].1 <= w[1].0)
     }
 }
 
@@ -227,7 +281,7 @@ pub(crate) fn run(
     let mut remapped = 0u64;
     let mut first_row = 1u64;
     let output = std::thread::scope(|scope| -> Result<_, PseudoError> {
-        let (group_tx, group_rx) = mpsc::sync_channel::<Result<Group, PseudoError>>(1);
+        let (group_tx, group_rx) = mpsc::sync_channel::<Result<Group, PseudoError>>(0);
         let (part_tx, part_rx) = mpsc::sync_channel::<(GroupBytes, Vec<Part>)>(1);
         let plan = &plan;
         let groups = parquet.num_row_groups();
@@ -236,6 +290,10 @@ pub(crate) fn run(
         reading
             .spawn_scoped(scope, move || {
                 for index in 0..groups {
+                    // An empty row group has nothing to read or write.
+                    if plan.metadata.metadata().row_group(index).num_rows() == 0 {
+                        continue;
+                    }
                     let group = read_group(plan, index, opts).map_err(PseudoError::from);
                     let failed = group.is_err();
                     if group_tx.send(group).is_err() || failed {
@@ -454,6 +512,9 @@ fn read_column(
         arrays.push(batch?.column(0).clone());
     }
     match arrays.len() {
+        0 => Ok(arrow_array::new_empty_array(
+            plan.metadata.schema().field(column).data_type(),
+        )),
         1 => Ok(arrays.pop().expect("one array")),
         _ => {
             let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();

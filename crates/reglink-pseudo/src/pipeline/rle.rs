@@ -50,10 +50,11 @@ pub(crate) fn decode(
             if groups == 0 {
                 return Err("empty bit-packed run");
             }
-            let len = groups * usize::from(bit_width);
+            // The header is untrusted: no arithmetic on it may overflow.
+            let len = groups.saturating_mul(usize::from(bit_width));
             // Some writers end the stream before the padding of the last group.
-            let end = (pos + len).min(data.len());
-            let take = (groups * 8).min(wanted);
+            let end = pos.saturating_add(len).min(data.len());
+            let take = groups.saturating_mul(8).min(wanted);
             if bit_width > 0 && end - pos < (take * usize::from(bit_width)).div_ceil(8) {
                 return Err("bit-packed run past the end");
             }
@@ -150,7 +151,7 @@ pub(crate) fn splice(
                 .iter()
                 .enumerate()
                 .fold(0u32, |v, (i, b)| v | (u32::from(*b) << (8 * i)));
-            let end = (at + count).min(n);
+            let end = at.saturating_add(count).min(n);
             let kept = keep[at..end].iter().filter(|k| **k).count();
             packed.repeat(value, kept, bit_width, out);
             at = end;
@@ -159,10 +160,11 @@ pub(crate) fn splice(
             if groups == 0 {
                 return Err("empty bit-packed run");
             }
-            let len = groups * width;
-            let end_byte = (pos + len).min(data.len());
+            // The header is untrusted: no arithmetic on it may overflow.
+            let len = groups.saturating_mul(width);
+            let end_byte = pos.saturating_add(len).min(data.len());
             let run = &data[pos..end_byte];
-            let end = (at + groups * 8).min(n);
+            let end = at.saturating_add(groups.saturating_mul(8)).min(n);
             if width > 0 && run.len() < ((end - at) * width).div_ceil(8) {
                 return Err("bit-packed run past the end");
             }
@@ -443,6 +445,35 @@ mod tests {
         assert!(decode(&[0x03, 0x88], 3, 8, &mut out).is_err());
         assert!(decode(&[0x80], 3, 1, &mut out).is_err());
         assert!(decode(&[0x00], 3, 1, &mut out).is_err());
+    }
+
+    #[test]
+    fn absurd_run_lengths_are_errors_or_clipped_never_panics() {
+        // A bit-packed run of 2^63 - 1 groups after a short run.
+        let mut stream = vec![0x02, 0x00];
+        stream.extend([0xff; 9]);
+        stream.push(0x01);
+        for width in [0u8, 2, 17] {
+            let mut out = Vec::new();
+            let decoded = decode(&stream, width, 5, &mut out);
+            assert!(decoded.is_err() || out.len() == 5, "width {width}");
+            let mut spliced = Vec::new();
+            let keep = [true, false, true, true, false];
+            let result = splice(&stream, width, &keep, &mut spliced);
+            assert!(result.is_err() || width == 0, "width {width}");
+        }
+        // A run of repeats just as long.
+        let mut stream = vec![0xfe; 9];
+        stream.push(0x01);
+        stream.push(0x01);
+        let mut out = Vec::new();
+        decode(&stream, 1, 4, &mut out).unwrap();
+        assert_eq!(out, [1, 1, 1, 1]);
+        let mut spliced = Vec::new();
+        splice(&stream, 1, &[true, false, true, true], &mut spliced).unwrap();
+        out.clear();
+        decode(&spliced, 1, 3, &mut out).unwrap();
+        assert_eq!(out, [1, 1, 1]);
     }
 
     proptest! {
