@@ -216,7 +216,7 @@ pub fn pseudonymise(
         opts,
         key,
         crosswalk,
-        passthrough::Done {
+        Done {
             rows_out,
             remapped,
             tally,
@@ -225,14 +225,23 @@ pub fn pseudonymise(
     )
 }
 
+/// What either path hands to [`finish`]: the totals for the report and the
+/// written (not yet committed) output.
+struct Done {
+    rows_out: u64,
+    remapped: u64,
+    tally: RejectTally,
+    output: HashingWriter<AtomicFile>,
+}
+
 /// Writes the reject report and commits both outputs.
 fn finish(
     opts: &PseudonymiseOptions,
     key: &StudyKey,
     crosswalk: Option<&Crosswalk>,
-    done: passthrough::Done,
+    done: Done,
 ) -> Result<PseudonymiseReport, PseudoError> {
-    let passthrough::Done {
+    let Done {
         rows_out,
         remapped,
         tally,

@@ -129,7 +129,6 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
                 };
                 let values = &buf[if nullable { 4 + defs_len } else { 0 }..];
                 let Some(kept) = scratch.filter(
-                    nullable,
                     nullable.then_some(levels),
                     values,
                     encoding,
@@ -178,7 +177,6 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
                 let defs_end = def_levels_byte_len as usize;
                 let levels = buf.get(..defs_end).ok_or_else(|| corrupt("levels"))?;
                 let Some(kept) = scratch.filter(
-                    nullable,
                     nullable.then_some(levels),
                     &buf[defs_end..],
                     encoding,
@@ -332,10 +330,8 @@ impl Scratch {
     /// Filters one page's rows. `levels` is the RLE stream of definition
     /// levels of a nullable column. Returns the number of rows kept, or `None`
     /// for a value encoding this module does not handle.
-    #[allow(clippy::too_many_arguments)]
     fn filter(
         &mut self,
-        nullable: bool,
         levels: Option<&[u8]>,
         values: &[u8],
         encoding: Encoding,
@@ -349,6 +345,7 @@ impl Scratch {
         self.levels.clear();
         self.values.clear();
         self.nulls = 0;
+        let nullable = levels.is_some();
         // A column without nulls has one run of 1s for levels; it is then
         // filtered as if it were required, and given one run back.
         let all_present = levels.is_none_or(|l| rle::leading_run(l, 1, rows) == Some(1));
@@ -454,7 +451,7 @@ impl Scratch {
             }
             rle::encode(&self.kept_defs, 1, &mut self.levels);
         } else if nullable {
-            rle::encode_run(1, kept, 1, &mut self.levels);
+            rle::rle_run(1, kept, 1, &mut self.levels);
         }
         Ok(Some(kept))
     }

@@ -44,8 +44,6 @@ use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, ProjectionMask};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ColumnChunkMetaData, PageIndexPolicy};
-use parquet::file::page_index::column_index::ColumnIndexMetaData;
-use parquet::file::page_index::offset_index::OffsetIndexMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::schema::types::{SchemaDescriptor, Type};
 use rayon::prelude::*;
@@ -53,7 +51,7 @@ use reglink_extract::{AtomicFile, ExtractError, HashingWriter};
 use reglink_pnr::Pnr;
 
 use super::pages::{self, Filtered};
-use super::{CHUNK, PSEUDONYM_LEN, Parsed, PseudonymiseOptions, parse_ids};
+use super::{CHUNK, Done, PSEUDONYM_LEN, Parsed, PseudonymiseOptions, parse_ids};
 use crate::report::RejectTally;
 use crate::{Crosswalk, PseudoError, StudyKey};
 
@@ -213,16 +211,11 @@ impl ChunkReader for GroupBytes {
 
 /// One output column chunk of a row group, ready to append.
 enum Part {
-    /// The input chunk, unchanged, with its page index.
-    Copy(
-        Box<(
-            ColumnChunkMetaData,
-            OffsetIndexMetaData,
-            Option<ColumnIndexMetaData>,
-        )>,
-    ),
-    /// A chunk with rejected rows dropped page by page.
-    Filtered(Bytes, Box<ColumnCloseResult>),
+    /// The input chunk, unchanged, read from the row group's bytes.
+    Copy(Box<ColumnCloseResult>),
+    /// A chunk written here: filtered page by page, or the pseudonym or
+    /// record key as plain pages.
+    Written(Bytes, Box<ColumnCloseResult>),
     /// A chunk encoded from Arrow.
     Encoded(Box<ArrowColumnChunk>),
 }
@@ -231,15 +224,6 @@ struct Group {
     index: usize,
     bytes: GroupBytes,
     ids: ArrayRef,
-}
-
-/// What [`run`] returns to the pipeline: the totals for the report and the
-/// finished (not yet committed) output.
-pub(crate) struct Done {
-    pub(crate) rows_out: u64,
-    pub(crate) remapped: u64,
-    pub(crate) tally: RejectTally,
-    pub(crate) output: HashingWriter<AtomicFile>,
 }
 
 /// Pseudonymises the extract of `plan` into `output`. `out_schema` is the
@@ -256,16 +240,11 @@ pub(crate) fn run(
     out_schema: &SchemaRef,
     output: HashingWriter<AtomicFile>,
 ) -> Result<Done, PseudoError> {
-    let input_err = |source| ExtractError::Parquet {
-        path: opts.input.clone(),
-        source,
-    };
     let output_err = |source| PseudoError::Parquet {
         path: opts.output.clone(),
         source,
     };
-    let parquet = plan.metadata.metadata().clone();
-    let in_descr = parquet.file_metadata().schema_descr_ptr();
+    let in_descr = plan.metadata.metadata().file_metadata().schema_descr_ptr();
     let n_in = in_descr.num_columns();
     let out_descr = output_descriptor(&in_descr, out_schema, id_index, n_in).map_err(output_err)?;
     let options = ArrowWriterOptions::new()
@@ -275,6 +254,15 @@ pub(crate) fn run(
         ArrowWriter::try_new_with_options(output, out_schema.clone(), options)
             .and_then(ArrowWriter::into_serialized_writer)
             .map_err(output_err)?;
+    let ctx = GroupContext {
+        plan: &plan,
+        opts,
+        key,
+        out_schema,
+        out_descr: &out_descr,
+        id_index,
+        n_in,
+    };
 
     let mut tally = RejectTally::default();
     let mut rows_out = 0u64;
@@ -284,12 +272,10 @@ pub(crate) fn run(
         let (group_tx, group_rx) = mpsc::sync_channel::<Result<Group, PseudoError>>(0);
         let (part_tx, part_rx) = mpsc::sync_channel::<(GroupBytes, Vec<Part>)>(1);
         let plan = &plan;
-        let groups = parquet.num_row_groups();
-        let reading = std::thread::Builder::new().name("pseudo-read".into());
-        let writing = std::thread::Builder::new().name("pseudo-write".into());
-        reading
+        std::thread::Builder::new()
+            .name("pseudo-read".into())
             .spawn_scoped(scope, move || {
-                for index in 0..groups {
+                for index in 0..plan.metadata.metadata().num_row_groups() {
                     // An empty row group has nothing to read or write.
                     if plan.metadata.metadata().row_group(index).num_rows() == 0 {
                         continue;
@@ -302,25 +288,15 @@ pub(crate) fn run(
                 }
             })
             .expect("spawn the read thread");
-        let encoder = writing
+        let encoder = std::thread::Builder::new()
+            .name("pseudo-write".into())
             .spawn_scoped(scope, move || {
                 for (bytes, parts) in part_rx {
                     let mut group = writer.next_row_group()?;
                     for part in parts {
                         match part {
-                            Part::Copy(copy) => {
-                                let (meta, offset_index, column_index) = *copy;
-                                let close = ColumnCloseResult {
-                                    bytes_written: meta.compressed_size() as u64,
-                                    rows_written: meta.num_values() as u64,
-                                    metadata: meta,
-                                    bloom_filter: None,
-                                    column_index,
-                                    offset_index: Some(offset_index),
-                                };
-                                group.append_column(&bytes, close)?;
-                            }
-                            Part::Filtered(chunk, close) => group.append_column(&chunk, *close)?,
+                            Part::Copy(close) => group.append_column(&bytes, *close)?,
+                            Part::Written(chunk, close) => group.append_column(&chunk, *close)?,
                             Part::Encoded(chunk) => chunk.append_to_row_group(&mut group)?,
                         }
                     }
@@ -344,85 +320,19 @@ pub(crate) fn run(
                     }
                 }
                 first_row += rows as u64;
+                progress(first_row - 1);
                 let keep = parsed.keep();
                 let kept = keep.iter().filter(|k| **k).count();
-                if kept > 0 {
-                    let writers = factory.create_column_writers(written).map_err(output_err)?;
-                    written += 1;
-                    let (mut added_writers, mut input_writers) = (Vec::new(), Vec::new());
-                    for (j, writer) in writers.into_iter().enumerate() {
-                        if j == id_index || j >= n_in {
-                            added_writers.push((j, writer));
-                        } else {
-                            input_writers.push((j, writer));
-                        }
-                    }
-                    let group_meta = parquet.row_group(index);
-                    let page_index = parquet.page_index_for_row_group(index);
-                    // Hashing and the other columns share the cores.
-                    let (added, parts) = rayon::join(
-                        || Added::new(&parsed, kept, key, opts.derive_columns),
-                        || {
-                            input_writers
-                                .into_par_iter()
-                                .map(|(j, writer)| {
-                                    let meta = group_meta.column(j);
-                                    // A chunk is copied whole only with its offset
-                                    // index: readers reject a file where some
-                                    // chunks have one and others do not.
-                                    if kept == rows
-                                        && let Some(offsets) = page_index.offset_index(j)
-                                    {
-                                        let copy = (
-                                            meta.clone(),
-                                            offsets.clone(),
-                                            page_index.column_index(j).cloned(),
-                                        );
-                                        return Ok((j, Part::Copy(Box::new(copy))));
-                                    }
-                                    let filtered =
-                                        pages::filter_chunk(Arc::new(bytes.clone()), meta, &keep)
-                                            .map_err(input_err)?;
-                                    let part = match filtered {
-                                        Filtered::Chunk(b, close) => Part::Filtered(b, close),
-                                        Filtered::Unsupported => {
-                                            let column =
-                                                decode_column(plan, &bytes, index, j, &keep, opts)?;
-                                            encode(writer, out_schema, j, &column, &opts.output)?
-                                        }
-                                    };
-                                    Ok((j, part))
-                                })
-                                .collect::<Result<Vec<_>, PseudoError>>()
-                        },
-                    );
-                    let mut parts = parts?;
-                    let encoded = added_writers
-                        .into_par_iter()
-                        .map(|(j, writer)| {
-                            let part = if j == id_index {
-                                plain(&out_descr, j, &added.pseudonyms, PSEUDONYM_LEN)
-                            } else if j == n_in {
-                                plain(&out_descr, j, &added.record_keys, 4)
-                            } else {
-                                let array = &added.derived[j - n_in - 1];
-                                return Ok((
-                                    j,
-                                    encode(writer, out_schema, j, array, &opts.output)?,
-                                ));
-                            };
-                            Ok((j, part.map_err(output_err)?))
-                        })
-                        .collect::<Result<Vec<_>, PseudoError>>()?;
-                    parts.extend(encoded);
-                    parts.sort_by_key(|(j, _)| *j);
-                    let parts = parts.into_iter().map(|(_, part)| part).collect();
-                    rows_out += kept as u64;
-                    if part_tx.send((bytes, parts)).is_err() {
-                        break; // the writer stopped; its error is reported below
-                    }
+                if kept == 0 {
+                    continue;
                 }
-                progress(first_row - 1);
+                let writers = factory.create_column_writers(written).map_err(output_err)?;
+                written += 1;
+                let parts = ctx.process(index, &bytes, &parsed, &keep, kept, writers)?;
+                rows_out += kept as u64;
+                if part_tx.send((bytes, parts)).is_err() {
+                    break; // the writer stopped; its error is reported below
+                }
             }
             Ok::<(), PseudoError>(())
         })();
@@ -437,6 +347,123 @@ pub(crate) fn run(
         tally,
         output,
     })
+}
+
+/// What making a row group's output chunks needs besides the group.
+struct GroupContext<'a> {
+    plan: &'a Plan,
+    opts: &'a PseudonymiseOptions,
+    key: &'a StudyKey,
+    out_schema: &'a SchemaRef,
+    out_descr: &'a SchemaDescriptor,
+    id_index: usize,
+    n_in: usize,
+}
+
+impl GroupContext<'_> {
+    /// The output chunks of row group `index`, in column order: the kept
+    /// rows hashed while the other columns are copied, filtered or
+    /// re-encoded (the two share the cores), then the added columns.
+    fn process(
+        &self,
+        index: usize,
+        bytes: &GroupBytes,
+        parsed: &Parsed,
+        keep: &[bool],
+        kept: usize,
+        writers: Vec<ArrowColumnWriter>,
+    ) -> Result<Vec<Part>, PseudoError> {
+        let output_err = |source| PseudoError::Parquet {
+            path: self.opts.output.clone(),
+            source,
+        };
+        let (mut added_writers, mut input_writers) = (Vec::new(), Vec::new());
+        for (j, writer) in writers.into_iter().enumerate() {
+            if j == self.id_index || j >= self.n_in {
+                added_writers.push((j, writer));
+            } else {
+                input_writers.push((j, writer));
+            }
+        }
+        let (added, parts) = rayon::join(
+            || Added::new(parsed, kept, self.key, self.opts.derive_columns),
+            || {
+                input_writers
+                    .into_par_iter()
+                    .map(|(j, writer)| {
+                        Ok((j, self.input_column(index, bytes, keep, kept, j, writer)?))
+                    })
+                    .collect::<Result<Vec<_>, PseudoError>>()
+            },
+        );
+        let mut parts = parts?;
+        let encoded = added_writers
+            .into_par_iter()
+            .map(|(j, writer)| {
+                let plain = |data: &Bytes, width| -> Result<Part, PseudoError> {
+                    let (bytes, close) =
+                        pages::plain_chunk(self.out_descr.column(j), data.clone(), width)
+                            .map_err(output_err)?;
+                    Ok(Part::Written(bytes, Box::new(close)))
+                };
+                let part = if j == self.id_index {
+                    plain(&added.pseudonyms, PSEUDONYM_LEN)?
+                } else if j == self.n_in {
+                    plain(&added.record_keys, 4)?
+                } else {
+                    let array = &added.derived[j - self.n_in - 1];
+                    encode(writer, self.out_schema, j, array, &self.opts.output)?
+                };
+                Ok((j, part))
+            })
+            .collect::<Result<Vec<_>, PseudoError>>()?;
+        parts.extend(encoded);
+        parts.sort_by_key(|(j, _)| *j);
+        Ok(parts.into_iter().map(|(_, part)| part).collect())
+    }
+
+    /// Input column `j` of row group `index`, less the rejected rows.
+    fn input_column(
+        &self,
+        index: usize,
+        bytes: &GroupBytes,
+        keep: &[bool],
+        kept: usize,
+        j: usize,
+        writer: ArrowColumnWriter,
+    ) -> Result<Part, PseudoError> {
+        let parquet = self.plan.metadata.metadata();
+        let meta = parquet.row_group(index).column(j);
+        let page_index = parquet.page_index_for_row_group(index);
+        // A chunk is copied whole only with its offset index: readers reject a
+        // file where some chunks have one and others do not.
+        if kept == keep.len()
+            && let Some(offsets) = page_index.offset_index(j)
+        {
+            return Ok(Part::Copy(Box::new(ColumnCloseResult {
+                bytes_written: meta.compressed_size() as u64,
+                rows_written: meta.num_values() as u64,
+                metadata: meta.clone(),
+                bloom_filter: None,
+                column_index: page_index.column_index(j).cloned(),
+                offset_index: Some(offsets.clone()),
+            })));
+        }
+        let filtered =
+            pages::filter_chunk(Arc::new(bytes.clone()), meta, keep).map_err(|source| {
+                ExtractError::Parquet {
+                    path: self.opts.input.clone(),
+                    source,
+                }
+            })?;
+        match filtered {
+            Filtered::Chunk(b, close) => Ok(Part::Written(b, close)),
+            Filtered::Unsupported => {
+                let column = decode_column(self.plan, bytes, index, j, keep, self.opts)?;
+                encode(writer, self.out_schema, j, &column, &self.opts.output)
+            }
+        }
+    }
 }
 
 /// The output's Parquet schema: the input's column types, the id column
@@ -600,17 +627,6 @@ impl Added {
             derived,
         }
     }
-}
-
-/// A required fixed-width column written as plain pages.
-fn plain(
-    descr: &SchemaDescriptor,
-    j: usize,
-    data: &Bytes,
-    width: usize,
-) -> Result<Part, ParquetError> {
-    let (bytes, close) = pages::plain_chunk(descr.column(j), data.clone(), width)?;
-    Ok(Part::Filtered(bytes, Box::new(close)))
 }
 
 /// Encodes one column chunk from Arrow with the writer for output column `j`.

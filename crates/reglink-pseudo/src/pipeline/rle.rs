@@ -25,65 +25,71 @@ pub(crate) fn decode(
     }
     let target = out.len() + n;
     out.reserve(n);
-    let value_bytes = usize::from(bit_width).div_ceil(8);
+    let width = usize::from(bit_width);
     let mut pos = 0;
     while out.len() < target {
-        let (header, used) = uleb128(&data[pos..])?;
+        let (run, used) = read_run(&data[pos..], bit_width)?;
         pos += used;
         let wanted = target - out.len();
-        if header & 1 == 0 {
-            let count = (header >> 1) as usize;
-            if count == 0 {
-                return Err("empty run");
+        match run {
+            Run::Repeat { value, count } => {
+                out.extend(std::iter::repeat_n(value, count.min(wanted)))
             }
-            let bytes = data
-                .get(pos..pos + value_bytes)
-                .ok_or("run value past the end")?;
-            pos += value_bytes;
-            let mut value = 0u32;
-            for (i, b) in bytes.iter().enumerate() {
-                value |= u32::from(*b) << (8 * i);
+            Run::Packed { groups, packed } => {
+                let take = groups.saturating_mul(8).min(wanted);
+                if packed.len() < (take * width).div_ceil(8) {
+                    return Err("bit-packed run past the end");
+                }
+                unpack(packed, bit_width, take, out);
             }
-            out.extend(std::iter::repeat_n(value, count.min(wanted)));
-        } else {
-            let groups = (header >> 1) as usize;
-            if groups == 0 {
-                return Err("empty bit-packed run");
-            }
-            // The header is untrusted: no arithmetic on it may overflow.
-            let len = groups.saturating_mul(usize::from(bit_width));
-            // Some writers end the stream before the padding of the last group.
-            let end = pos.saturating_add(len).min(data.len());
-            let take = groups.saturating_mul(8).min(wanted);
-            if bit_width > 0 && end - pos < (take * usize::from(bit_width)).div_ceil(8) {
-                return Err("bit-packed run past the end");
-            }
-            unpack(&data[pos..end], bit_width, take, out);
-            pos = end;
         }
     }
     Ok(pos)
 }
 
+/// One run of a stream.
+enum Run<'a> {
+    /// `count` repeats of `value`.
+    Repeat { value: u32, count: usize },
+    /// `groups` groups of eight packed values; `packed` is cut short where the
+    /// stream ends (some writers leave out the padding of the last group).
+    Packed { groups: usize, packed: &'a [u8] },
+}
+
+/// Reads the run at the start of `data`, and how many bytes it takes. The
+/// header is untrusted: no arithmetic on it may overflow.
+fn read_run(data: &[u8], bit_width: u8) -> Result<(Run<'_>, usize), DecodeError> {
+    let (header, pos) = uleb128(data)?;
+    let n = (header >> 1) as usize;
+    let width = usize::from(bit_width);
+    if header & 1 == 0 {
+        if n == 0 {
+            return Err("empty run");
+        }
+        let end = pos + width.div_ceil(8);
+        let bytes = data.get(pos..end).ok_or("run value past the end")?;
+        let value = bytes
+            .iter()
+            .enumerate()
+            .fold(0u32, |v, (i, b)| v | (u32::from(*b) << (8 * i)));
+        Ok((Run::Repeat { value, count: n }, end))
+    } else {
+        if n == 0 {
+            return Err("empty bit-packed run");
+        }
+        let end = pos.saturating_add(n.saturating_mul(width)).min(data.len());
+        let packed = &data[pos..end];
+        Ok((Run::Packed { groups: n, packed }, end))
+    }
+}
+
 /// If `data` opens with a run of at least `n` repeats, that run's value.
 /// Definition levels of a column without nulls are one such run.
 pub(crate) fn leading_run(data: &[u8], bit_width: u8, n: usize) -> Option<u32> {
-    let (header, used) = uleb128(data).ok()?;
-    if header & 1 != 0 || ((header >> 1) as usize) < n {
-        return None;
+    match read_run(data, bit_width).ok()? {
+        (Run::Repeat { value, count }, _) if count >= n => Some(value),
+        _ => None,
     }
-    let bytes = data.get(used..used + usize::from(bit_width).div_ceil(8))?;
-    Some(
-        bytes
-            .iter()
-            .enumerate()
-            .fold(0, |v, (i, b)| v | (u32::from(*b) << (8 * i))),
-    )
-}
-
-/// Appends one run of `count` repeats of `value`.
-pub(crate) fn encode_run(value: u32, count: usize, bit_width: u8, out: &mut Vec<u8>) {
-    rle_run(value, count, bit_width, out);
 }
 
 /// Encodes `values` (each below `2^bit_width`) and appends the stream to `out`.
@@ -131,55 +137,39 @@ pub(crate) fn splice(
     }
     let n = keep.len();
     let width = usize::from(bit_width);
-    let value_bytes = width.div_ceil(8);
     let mut packed = BitPacker::default();
     let mut pos = 0;
     let mut at = 0; // values of the input read so far
     while at < n {
-        let (header, used) = uleb128(&data[pos..])?;
+        let (run, used) = read_run(&data[pos..], bit_width)?;
         pos += used;
-        if header & 1 == 0 {
-            let count = (header >> 1) as usize;
-            if count == 0 {
-                return Err("empty run");
+        match run {
+            Run::Repeat { value, count } => {
+                let end = at.saturating_add(count).min(n);
+                let kept = keep[at..end].iter().filter(|k| **k).count();
+                packed.repeat(value, kept, bit_width, out);
+                at = end;
             }
-            let bytes = data
-                .get(pos..pos + value_bytes)
-                .ok_or("run value past the end")?;
-            pos += value_bytes;
-            let value = bytes
-                .iter()
-                .enumerate()
-                .fold(0u32, |v, (i, b)| v | (u32::from(*b) << (8 * i)));
-            let end = at.saturating_add(count).min(n);
-            let kept = keep[at..end].iter().filter(|k| **k).count();
-            packed.repeat(value, kept, bit_width, out);
-            at = end;
-        } else {
-            let groups = (header >> 1) as usize;
-            if groups == 0 {
-                return Err("empty bit-packed run");
-            }
-            // The header is untrusted: no arithmetic on it may overflow.
-            let len = groups.saturating_mul(width);
-            let end_byte = pos.saturating_add(len).min(data.len());
-            let run = &data[pos..end_byte];
-            let end = at.saturating_add(groups.saturating_mul(8)).min(n);
-            if width > 0 && run.len() < ((end - at) * width).div_ceil(8) {
-                return Err("bit-packed run past the end");
-            }
-            // Copy the stretches between dropped values.
-            let mut from = at;
-            for (i, k) in keep[at..end].iter().enumerate() {
-                if !k {
-                    let i = at + i;
-                    packed.copy(run, (from - at) * width, i - from, width);
-                    from = i + 1;
+            Run::Packed {
+                groups,
+                packed: run,
+            } => {
+                let end = at.saturating_add(groups.saturating_mul(8)).min(n);
+                if run.len() < ((end - at) * width).div_ceil(8) {
+                    return Err("bit-packed run past the end");
                 }
+                // Copy the stretches between dropped values.
+                let mut from = at;
+                for (i, k) in keep[at..end].iter().enumerate() {
+                    if !k {
+                        let i = at + i;
+                        packed.copy(run, (from - at) * width, i - from, width);
+                        from = i + 1;
+                    }
+                }
+                packed.copy(run, (from - at) * width, end - from, width);
+                at = end;
             }
-            packed.copy(run, (from - at) * width, end - from, width);
-            pos = end_byte;
-            at = end;
         }
     }
     packed.flush(bit_width, out);
@@ -398,7 +388,8 @@ fn pack_bits(group: &[u32], width: usize, out: &mut Vec<u8>) {
     }
 }
 
-fn rle_run(value: u32, count: usize, bit_width: u8, out: &mut Vec<u8>) {
+/// Appends one run of `count` repeats of `value`.
+pub(crate) fn rle_run(value: u32, count: usize, bit_width: u8, out: &mut Vec<u8>) {
     put_uleb128((count as u64) << 1, out);
     let bytes = usize::from(bit_width).div_ceil(8);
     out.extend_from_slice(&value.to_le_bytes()[..bytes]);

@@ -1107,32 +1107,26 @@ fn assert_statistics_true(path: &Path) {
                 }
                 _ => false,
             };
-            if let Some(min) = bound(stats, data_type, true) {
+            for is_min in [true, false] {
+                let Some(b) = bound(stats, data_type, is_min) else {
+                    continue;
+                };
+                let (name, side) = if is_min {
+                    ("min", "above")
+                } else {
+                    ("max", "below")
+                };
                 for v in &vals {
-                    assert!(
-                        matches!(
-                            min.partial_cmp(v),
-                            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
-                        ),
-                        "{at}: min {min:?} is above the value {v:?}"
-                    );
+                    let ordering = b.partial_cmp(v);
+                    let bounds = if is_min {
+                        ordering.is_some_and(|o| o.is_le())
+                    } else {
+                        ordering.is_some_and(|o| o.is_ge())
+                    };
+                    assert!(bounds, "{at}: {name} {b:?} is {side} the value {v:?}");
                 }
-                if exact(true) && !vals.is_empty() {
-                    assert!(vals.contains(&min), "{at}: exact min {min:?} is no value");
-                }
-            }
-            if let Some(max) = bound(stats, data_type, false) {
-                for v in &vals {
-                    assert!(
-                        matches!(
-                            max.partial_cmp(v),
-                            Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
-                        ),
-                        "{at}: max {max:?} is below the value {v:?}"
-                    );
-                }
-                if exact(false) && !vals.is_empty() {
-                    assert!(vals.contains(&max), "{at}: exact max {max:?} is no value");
+                if exact(is_min) && !vals.is_empty() {
+                    assert!(vals.contains(&b), "{at}: exact {name} {b:?} is no value");
                 }
             }
         }
