@@ -12,10 +12,15 @@ use crate::ExtractError;
 /// Dropping an `AtomicFile` without committing removes the temporary file, so
 /// an error half-way leaves nothing behind. The rename is atomic on the same
 /// file system, which is why the temporary file lives beside the target.
+///
+/// The temporary file is registered with [`crate::cleanup`], so the binary's
+/// signal handler removes it on Ctrl-C, and its name carries the process id,
+/// so a later run into the same place removes one a killed run left.
 #[derive(Debug)]
 pub struct AtomicFile {
     target: PathBuf,
     writer: BufWriter<tempfile::NamedTempFile>,
+    _registration: crate::cleanup::Registration,
 }
 
 impl AtomicFile {
@@ -30,17 +35,20 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        crate::cleanup::remove_stale(&target);
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
+            .prefix(&crate::cleanup::temp_prefix(&name, "tmp"))
+            .suffix(crate::cleanup::temp_suffix())
             .tempfile_in(&dir)
             .map_err(|source| ExtractError::Output {
                 path: target.clone(),
                 source,
             })?;
+        let registration = crate::cleanup::register(tmp.path());
         Ok(AtomicFile {
             target,
             writer: BufWriter::with_capacity(1 << 20, tmp),
+            _registration: registration,
         })
     }
 

@@ -30,9 +30,11 @@
 #![deny(missing_docs)]
 
 mod atomic;
+pub mod cleanup;
 mod csv_source;
 mod error;
 mod fingerprint;
+mod output;
 mod parquet_source;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +45,10 @@ use arrow_schema::SchemaRef;
 pub use atomic::{AtomicFile, write_atomic};
 pub use error::ExtractError;
 pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_file};
+pub use output::{
+    OutputError, OutputKind, StagedDir, check_holds_no_input, check_new_file, check_replaceable,
+    file_entries, prove_ours, remove_output, resolved, write_manifest,
+};
 
 /// Rows per batch unless the caller says otherwise: large enough to amortise
 /// per-batch work and feed the thread pool, small enough to keep memory flat.

@@ -1,0 +1,518 @@
+//! Output directories that appear whole or not at all, and that never
+//! replace anything reglink cannot prove it wrote.
+//!
+//! A command that writes a directory (`reglink link`, `run`, `synth`,
+//! `example`) asks for a [`StagedDir`] before it does any work:
+//!
+//! 1. [`StagedDir::create`] checks the target first: it must not be, or
+//!    contain, any of the run's inputs (extracts, study file, policy, key,
+//!    code lists), and if it exists it must be empty or an earlier output of
+//!    the same kind that reglink can prove it wrote ([`prove_ours`]): its
+//!    manifest parses as reglink's, lists every file in the folder with its
+//!    BLAKE3 hash, and every file matches. Anything else is refused before a
+//!    minute of work is spent.
+//! 2. The command writes everything into a fresh staging directory beside
+//!    the target (same file system), registered for removal on a signal.
+//! 3. [`StagedDir::commit`] renames the old output aside, proves again that
+//!    the set-aside folder is reglink's (it may have changed during the
+//!    work), renames the staging directory in, and only then removes the old
+//!    one. On any failure the old output is put back.
+//!
+//! ```
+//! use reglink_extract::{OutputKind, StagedDir};
+//! # let dir = tempfile::tempdir().unwrap();
+//! let kind = OutputKind { command: "reglink demo", manifest: "manifest.json" };
+//! let out = dir.path().join("out");
+//! let staged = StagedDir::create(&out, &kind, &[]).unwrap();
+//! std::fs::write(staged.path().join("table.csv"), "a,b\n").unwrap();
+//! reglink_extract::write_manifest(staged.path(), &kind, serde_json::json!({})).unwrap();
+//! staged.commit().unwrap();
+//! // A second run may replace it: the manifest proves it is reglink's.
+//! let again = StagedDir::create(&out, &kind, &[]).unwrap();
+//! # drop(again);
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use crate::cleanup::{self, Registration};
+use crate::fingerprint_file;
+
+/// Which command's output a directory is, and the file that proves it.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputKind {
+    /// The command, as errors name it (`reglink link`).
+    pub command: &'static str,
+    /// The manifest's file name at the top of the directory.
+    pub manifest: &'static str,
+}
+
+/// Why an output was refused or could not be put in place. Messages name
+/// paths, never file contents.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutputError {
+    /// The output would replace or contain one of the run's inputs.
+    #[error(
+        "{out}: refusing to write the output here: it {relation} {role} ({input}); choose an --out that holds no input"
+    )]
+    HoldsInput {
+        /// The output path.
+        out: PathBuf,
+        /// `is` or `contains`.
+        relation: &'static str,
+        /// What the input is (`the study file`, `source eb`).
+        role: String,
+        /// The input's path.
+        input: PathBuf,
+    },
+    /// The output exists and reglink cannot prove it wrote it.
+    #[error("{out}: exists and is not an output of `{command}` that reglink can replace: {reason}")]
+    NotOurs {
+        /// The output path.
+        out: PathBuf,
+        /// The command that would write it.
+        command: &'static str,
+        /// What failed the proof (a file not in the manifest, a changed file, ...).
+        reason: String,
+    },
+    /// An output file exists and the user did not ask to replace it.
+    #[error("{path}: already exists; pass --force to replace it")]
+    FileExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file-system operation failed.
+    #[error("{path}: {action}: {source}")]
+    Io {
+        /// The path concerned (never a temporary name).
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl OutputError {
+    /// A one-line hint for the user, where one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            OutputError::NotOurs { .. } => Some(
+                "reglink only replaces a folder it wrote itself, unchanged; pass a new --out, or move the folder away yourself",
+            ),
+            OutputError::HoldsInput { .. } => Some(
+                "write outputs to a folder of their own, beside the inputs rather than around them",
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -> OutputError + 'a {
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
+
+/// `path` made absolute with every existing part resolved (symbolic links,
+/// `..`), so that two spellings of one place compare equal; the part that
+/// does not exist yet is appended lexically.
+pub fn resolved(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
+    };
+    // The longest existing ancestor, canonicalised, then the rest.
+    let mut existing = absolute.as_path();
+    let mut rest: Vec<Component> = Vec::new();
+    loop {
+        if let Ok(canonical) = existing.canonicalize() {
+            let mut out = canonical;
+            for c in rest.iter().rev() {
+                match c {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::CurDir => {}
+                    other => out.push(other.as_os_str()),
+                }
+            }
+            return out;
+        }
+        match (existing.parent(), existing.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                rest.push(last);
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// Refuses an output `out` that is, or contains, one of `inputs`
+/// (`(role, path)` pairs: `("the study file", path)`).
+pub fn check_holds_no_input(out: &Path, inputs: &[(String, PathBuf)]) -> Result<(), OutputError> {
+    let target = resolved(out);
+    for (role, input) in inputs {
+        let input_resolved = resolved(input);
+        let relation = if input_resolved == target {
+            "is"
+        } else if input_resolved.starts_with(&target) {
+            "contains"
+        } else {
+            continue;
+        };
+        return Err(OutputError::HoldsInput {
+            out: out.to_path_buf(),
+            relation,
+            role: role.clone(),
+            input: input.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Proves that the existing directory `dir` is an unchanged output of
+/// `kind`: its manifest parses as reglink's (`tool` names reglink) and lists
+/// every file below `dir` (`files`: `path`, `blake3`), each with its hash.
+/// Empty directories are allowed; symbolic links and unlisted or changed
+/// files are not. Returns the reason it is not.
+pub fn prove_ours(dir: &Path, kind: &OutputKind) -> Result<(), String> {
+    let manifest_path = dir.join(kind.manifest);
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|_| format!("it has no readable `{}`", kind.manifest))?;
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| format!("its `{}` is not reglink's", kind.manifest))?;
+    let is_reglink = manifest["tool"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("reglink "));
+    let files = manifest["files"].as_array();
+    let (true, Some(files)) = (is_reglink, files) else {
+        return Err(format!(
+            "its `{}` is not a manifest of reglink that lists its files",
+            kind.manifest
+        ));
+    };
+    let mut listed: BTreeMap<String, &str> = BTreeMap::new();
+    for f in files {
+        let (Some(path), Some(hash)) = (f["path"].as_str(), f["blake3"].as_str()) else {
+            return Err(format!(
+                "its `{}` has a malformed file entry",
+                kind.manifest
+            ));
+        };
+        listed.insert(path.to_string(), hash);
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|_| format!("{} cannot be read", d.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|_| format!("{} cannot be read", d.display()))?;
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(dir)
+                .expect("below the directory")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let file_type = entry
+                .file_type()
+                .map_err(|_| format!("{rel} cannot be read"))?;
+            if file_type.is_symlink() {
+                return Err(format!("{rel} is a symbolic link reglink did not write"));
+            }
+            if file_type.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if rel == kind.manifest {
+                continue;
+            }
+            let Some(hash) = listed.get(&rel) else {
+                return Err(format!("{rel} is not a file reglink wrote there"));
+            };
+            let actual = fingerprint_file(&path).map_err(|_| format!("{rel} cannot be read"))?;
+            if actual.as_str() != *hash {
+                return Err(format!("{rel} has changed since reglink wrote it"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lists every file below `dir` except the manifest, sorted, as manifest
+/// entries: `{"path", "blake3", "bytes"}` with `/` separators.
+pub fn file_entries(dir: &Path, kind: &OutputKind) -> Result<Vec<serde_json::Value>, OutputError> {
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(io(&d, "cannot read the directory"))? {
+            let entry = entry.map_err(io(&d, "cannot read the directory"))?;
+            let path = entry.path();
+            if entry
+                .file_type()
+                .map_err(io(&path, "cannot read"))?
+                .is_dir()
+            {
+                stack.push(path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(dir)
+                .expect("below the directory")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel != kind.manifest {
+                files.push((rel, path));
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|(rel, path)| {
+            let fp = fingerprint_file(&path).map_err(|e| OutputError::Io {
+                path: path.clone(),
+                action: "cannot read",
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            let bytes = std::fs::metadata(&path)
+                .map_err(io(&path, "cannot read"))?
+                .len();
+            Ok(serde_json::json!({ "path": rel, "blake3": fp.as_str(), "bytes": bytes }))
+        })
+        .collect()
+}
+
+/// Writes `kind`'s manifest into `dir`: the object `fields` with `tool`
+/// (`reglink VERSION`, unless `fields` names one) and `files` (every other
+/// file below `dir`, see [`file_entries`]) added. Call it last.
+pub fn write_manifest(
+    dir: &Path,
+    kind: &OutputKind,
+    mut fields: serde_json::Value,
+) -> Result<PathBuf, OutputError> {
+    let files = file_entries(dir, kind)?;
+    let obj = fields
+        .as_object_mut()
+        .expect("manifest fields are a JSON object");
+    obj.entry("tool")
+        .or_insert_with(|| format!("reglink {}", env!("CARGO_PKG_VERSION")).into());
+    obj.insert("files".into(), files.into());
+    let mut text = serde_json::to_string_pretty(&fields).expect("JSON");
+    text.push('\n');
+    let path = dir.join(kind.manifest);
+    crate::write_atomic(&path, text.as_bytes()).map_err(|e| OutputError::Io {
+        path: path.clone(),
+        action: "cannot write",
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(path)
+}
+
+/// A directory being written beside its target, moved into place by
+/// [`StagedDir::commit`]; dropped uncommitted, it is removed.
+#[derive(Debug)]
+pub struct StagedDir {
+    target: PathBuf,
+    kind: OutputKind,
+    staging: Option<PathBuf>,
+    _registration: Registration,
+}
+
+fn target_name(target: &Path) -> Result<String, OutputError> {
+    target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| OutputError::Io {
+            path: target.to_path_buf(),
+            action: "cannot be an output directory",
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the path must end in a folder name",
+            ),
+        })
+}
+
+fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Checks an existing `target` before any work: a directory that is empty
+/// or provably an unchanged output of `kind`.
+pub fn check_replaceable(target: &Path, kind: &OutputKind) -> Result<(), OutputError> {
+    let meta = match std::fs::symlink_metadata(target) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(target, "cannot read")(e)),
+    };
+    let not_ours = |reason: String| OutputError::NotOurs {
+        out: target.to_path_buf(),
+        command: kind.command,
+        reason,
+    };
+    if !meta.is_dir() {
+        return Err(not_ours("it is not a directory".into()));
+    }
+    let empty = std::fs::read_dir(target)
+        .map_err(io(target, "cannot read the directory"))?
+        .next()
+        .is_none();
+    if empty {
+        return Ok(());
+    }
+    prove_ours(target, kind).map_err(not_ours)
+}
+
+impl StagedDir {
+    /// Checks `target` (see the module docs) and creates an empty staging
+    /// directory beside it, creating `target`'s parent if needed. `inputs`
+    /// are the run's inputs as `(role, path)`; the target may be none of
+    /// them and contain none of them.
+    pub fn create(
+        target: &Path,
+        kind: &OutputKind,
+        inputs: &[(String, PathBuf)],
+    ) -> Result<StagedDir, OutputError> {
+        let name = target_name(target)?;
+        check_holds_no_input(target, inputs)?;
+        check_replaceable(target, kind)?;
+        let parent = parent_of(target);
+        std::fs::create_dir_all(&parent).map_err(io(&parent, "cannot create the directory"))?;
+        cleanup::remove_stale(target);
+        let staging = tempfile::Builder::new()
+            .prefix(&cleanup::temp_prefix(&name, "tmp"))
+            .suffix(cleanup::temp_suffix())
+            .tempdir_in(&parent)
+            .map_err(io(target, "cannot create a directory beside it"))?
+            .keep();
+        let registration = cleanup::register(&staging);
+        Ok(StagedDir {
+            target: target.to_path_buf(),
+            kind: *kind,
+            staging: Some(staging),
+            _registration: registration,
+        })
+    }
+
+    /// Where to write the output.
+    pub fn path(&self) -> &Path {
+        self.staging.as_deref().expect("staging until committed")
+    }
+
+    /// The final path.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Moves the output into place, replacing an earlier output of the same
+    /// kind only once it is proven unchanged (see the module docs).
+    pub fn commit(mut self) -> Result<PathBuf, OutputError> {
+        let staging = self.staging.take().expect("staging until committed");
+        let result = self.swap_in(&staging);
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        result
+    }
+
+    fn swap_in(&self, staging: &Path) -> Result<PathBuf, OutputError> {
+        let target = &self.target;
+        let rename_in = || {
+            std::fs::rename(staging, target)
+                .map_err(io(target, "cannot move the output into place"))
+        };
+        if std::fs::symlink_metadata(target).is_err() {
+            rename_in()?;
+            return Ok(target.clone());
+        }
+        // Nothing is removed before the new output is in place.
+        let aside = set_aside_proven(target, &self.kind)?;
+        if let Err(e) = rename_in() {
+            let _ = std::fs::rename(&aside, target);
+            return Err(e);
+        }
+        std::fs::remove_dir_all(&aside).map_err(io(target, "cannot remove the earlier output"))?;
+        Ok(target.clone())
+    }
+}
+
+/// Renames the existing `target` aside and proves that the set-aside folder
+/// is empty or an unchanged output of `kind`, so that what is proven is what
+/// is later removed (the folder may have changed since an earlier check). If
+/// the proof fails the folder is put back.
+fn set_aside_proven(target: &Path, kind: &OutputKind) -> Result<PathBuf, OutputError> {
+    let name = target_name(target)?;
+    let aside = tempfile::Builder::new()
+        .prefix(&cleanup::temp_prefix(&name, "old"))
+        .suffix(cleanup::temp_suffix())
+        .tempdir_in(parent_of(target))
+        .map_err(io(target, "cannot create a directory beside it"))?
+        .keep();
+    // `rename` onto an empty directory replaces it on Unix.
+    std::fs::rename(target, &aside).map_err(io(target, "cannot move the earlier output aside"))?;
+    match check_replaceable(&aside, kind) {
+        Ok(()) => Ok(aside),
+        Err(e) => {
+            let _ = std::fs::rename(&aside, target);
+            Err(match e {
+                OutputError::NotOurs { reason, .. } => OutputError::NotOurs {
+                    out: target.to_path_buf(),
+                    command: kind.command,
+                    reason,
+                },
+                other => other,
+            })
+        }
+    }
+}
+
+/// Removes an earlier output of `kind` at `target` once it is proven
+/// unchanged (see [`prove_ours`]), for commands that write in place. The
+/// folder is first renamed aside, so what is proven is what is removed; if
+/// the proof fails it is put back. A missing target is fine.
+pub fn remove_output(target: &Path, kind: &OutputKind) -> Result<(), OutputError> {
+    check_replaceable(target, kind)?;
+    if std::fs::symlink_metadata(target).is_err() {
+        return Ok(());
+    }
+    let aside = set_aside_proven(target, kind)?;
+    std::fs::remove_dir_all(&aside).map_err(io(target, "cannot remove the earlier output"))
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if let Some(staging) = self.staging.take() {
+            let _ = std::fs::remove_dir_all(staging);
+        }
+    }
+}
+
+/// Refuses to replace an existing output file unless `force`, and refuses
+/// a file that is one of the run's `inputs` even with `force`.
+pub fn check_new_file(
+    path: &Path,
+    force: bool,
+    inputs: &[(String, PathBuf)],
+) -> Result<(), OutputError> {
+    check_holds_no_input(path, inputs)?;
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(OutputError::FileExists {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
