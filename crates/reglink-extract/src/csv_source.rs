@@ -4,6 +4,11 @@
 //! delimiter, an optional UTF-8 byte-order mark, CRLF line ends. The delimiter
 //! is detected from the header line. Values are kept as text; typing happens
 //! downstream where the study file says what a column means.
+//!
+//! Memory stays bounded whatever the file holds: a field longer than
+//! [`MAX_FIELD_BYTES`] is an error (found while the field is being read, so a
+//! multi-gigabyte field is never held), and a batch is cut short once its text
+//! passes [`BATCH_BYTES`], so Arrow's 32-bit string offsets never overflow.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -16,6 +21,32 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::{Batch, ExtractError};
 
+/// The longest field a CSV extract may have, in bytes (64 MiB). No register
+/// value comes near it; a longer field is almost always a broken export.
+pub(crate) const MAX_FIELD_BYTES: u64 = 64 << 20;
+
+/// A batch ends early once its fields hold this many bytes of text (256 MiB),
+/// far below the 2 GiB an Arrow string column can address.
+pub(crate) const BATCH_BYTES: usize = 256 << 20;
+
+/// Size limits of CSV reading; tests lower them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// See [`MAX_FIELD_BYTES`].
+    pub field_bytes: u64,
+    /// See [`BATCH_BYTES`].
+    pub batch_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            field_bytes: MAX_FIELD_BYTES,
+            batch_bytes: BATCH_BYTES,
+        }
+    }
+}
+
 pub(crate) struct CsvSource {
     path: PathBuf,
     reader: csv::Reader<Box<dyn Read + Send>>,
@@ -25,28 +56,102 @@ pub(crate) struct CsvSource {
     previous: csv::ByteRecord,
     next_row: u64,
     batch_size: usize,
+    limits: Limits,
     done: bool,
-    /// Quote characters seen in the file so far (see [`QuoteCounter`]).
-    quotes: Arc<AtomicU64>,
+    /// What the [`Guard`] under the csv reader has seen.
+    seen: Arc<Seen>,
 }
 
-/// Counts `"` bytes as the csv reader pulls them.
+/// What [`Guard`] shares with the source.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Quote characters seen in the file so far.
+    quotes: AtomicU64,
+    /// 1 + the 0-based column of a field longer than the limit; 0 if none.
+    oversized: AtomicU64,
+}
+
+/// Where [`Guard`] is in the CSV grammar (RFC 4180, as the csv crate reads it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// At the start of a field.
+    Start,
+    /// Inside an unquoted field.
+    Unquoted,
+    /// Inside a quoted field.
+    Quoted,
+    /// Just after a quote inside a quoted field: the field's end or a doubled quote.
+    QuoteInQuoted,
+}
+
+/// Watches the bytes as the csv reader pulls them.
 ///
-/// A quote that is opened and never closed makes the csv crate read the rest
-/// of the file into one field, silently swallowing every later row. In a
-/// well-formed file quotes come in pairs (`""` inside a quoted field is one
-/// more pair), so an odd count at the end of the file, with a line break in
-/// the last row's fields, exposes exactly that case.
-struct QuoteCounter<R> {
+/// It counts `"` bytes: a quote that is opened and never closed makes the csv
+/// crate read the rest of the file into one field, silently swallowing every
+/// later row. In a well-formed file quotes come in pairs (`""` inside a quoted
+/// field is one more pair), so an odd count at the end of the file, with a
+/// line break in the last row's fields, exposes exactly that case.
+///
+/// It also follows the fields and fails the read as soon as one grows past
+/// the limit, before the csv crate has buffered it whole: a 2 GB field costs
+/// no more memory than the limit.
+struct Guard<R> {
     inner: R,
-    quotes: Arc<AtomicU64>,
+    seen: Arc<Seen>,
+    delimiter: u8,
+    at: At,
+    column: u64,
+    field_len: u64,
+    limit: u64,
 }
 
-impl<R: Read> Read for QuoteCounter<R> {
+impl<R> Guard<R> {
+    /// Follows `bytes`; `Err` with the 0-based column of a field over the limit.
+    fn follow(&mut self, bytes: &[u8]) -> Result<(), u64> {
+        for &b in bytes {
+            let end_of_field = |g: &mut Self, b: u8| {
+                g.at = At::Start;
+                g.field_len = 0;
+                g.column = if b == g.delimiter { g.column + 1 } else { 0 };
+            };
+            let separator = b == self.delimiter || b == b'\n' || b == b'\r';
+            match self.at {
+                At::Start | At::Unquoted if separator => end_of_field(self, b),
+                At::Start if b == b'"' => self.at = At::Quoted,
+                At::Start => self.at = At::Unquoted,
+                At::Unquoted => {}
+                At::Quoted if b == b'"' => self.at = At::QuoteInQuoted,
+                At::Quoted => {}
+                At::QuoteInQuoted if b == b'"' => self.at = At::Quoted,
+                At::QuoteInQuoted if separator => end_of_field(self, b),
+                At::QuoteInQuoted => self.at = At::Unquoted,
+            }
+            if self.at != At::Start {
+                self.field_len += 1;
+                if self.field_len > self.limit {
+                    return Err(self.column);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Guard<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // The chunk in which a field passed the limit is handed over first:
+        // the csv reader asks for more only once it has parsed up to it, so
+        // the error surfaces while it reads the row of that field.
+        if self.seen.oversized.load(Ordering::Relaxed) != 0 {
+            return Err(std::io::Error::other("field over the size limit"));
+        }
         let n = self.inner.read(buf)?;
-        let count = buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
-        self.quotes.fetch_add(count, Ordering::Relaxed);
+        let bytes = &buf[..n];
+        let count = bytes.iter().filter(|&&b| b == b'"').count() as u64;
+        self.seen.quotes.fetch_add(count, Ordering::Relaxed);
+        if let Err(column) = self.follow(bytes) {
+            self.seen.oversized.store(column + 1, Ordering::Relaxed);
+        }
         Ok(n)
     }
 }
@@ -65,6 +170,14 @@ fn detect_delimiter(header: &[u8]) -> u8 {
 
 impl CsvSource {
     pub(crate) fn open(path: &Path, batch_size: usize) -> Result<CsvSource, ExtractError> {
+        Self::open_with_limits(path, batch_size, Limits::default())
+    }
+
+    pub(crate) fn open_with_limits(
+        path: &Path,
+        batch_size: usize,
+        limits: Limits,
+    ) -> Result<CsvSource, ExtractError> {
         let file = crate::atomic::open(path)?;
         let mut buffered = BufReader::with_capacity(1 << 20, file);
         let io_err = |source| ExtractError::Io {
@@ -81,20 +194,46 @@ impl CsvSource {
             });
         }
         let delimiter = detect_delimiter(header_line);
-        let quotes = Arc::new(AtomicU64::new(0));
-        let boxed: Box<dyn Read + Send> = Box::new(QuoteCounter {
+        let watch = Arc::new(Seen::default());
+        let boxed: Box<dyn Read + Send> = Box::new(Guard {
             inner: buffered,
-            quotes: quotes.clone(),
+            seen: watch.clone(),
+            delimiter,
+            at: At::Start,
+            column: 0,
+            field_len: 0,
+            limit: limits.field_bytes,
         });
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(true)
             .flexible(false)
             .from_reader(boxed);
-        let header = reader
-            .byte_headers()
-            .map_err(|e| csv_error(path, e, 0))?
-            .clone();
+        let header = match reader.byte_headers() {
+            Ok(header) => header.clone(),
+            Err(e) => {
+                return Err(match oversized(&watch) {
+                    Some(column) => ExtractError::FieldTooLarge {
+                        path: path.to_path_buf(),
+                        row: 0,
+                        column: format!("#{}", column + 1),
+                        limit: limits.field_bytes,
+                    },
+                    None => csv_error(path, e, 0),
+                });
+            }
+        };
+        if let Some(c) = header
+            .iter()
+            .position(|f| f.len() as u64 > limits.field_bytes)
+        {
+            return Err(ExtractError::FieldTooLarge {
+                path: path.to_path_buf(),
+                row: 0,
+                column: format!("#{}", c + 1),
+                limit: limits.field_bytes,
+            });
+        }
         let mut fields = Vec::with_capacity(header.len());
         let mut seen = std::collections::HashSet::new();
         for (i, raw) in header.iter().enumerate() {
@@ -120,15 +259,16 @@ impl CsvSource {
             previous: csv::ByteRecord::new(),
             next_row: 1,
             batch_size,
+            limits,
             done: false,
-            quotes,
+            seen: watch,
         })
     }
 
     /// At the end of the file: the error for a quote that was never closed,
-    /// if the last row shows one (see [`QuoteCounter`]).
+    /// if the last row shows one (see [`Guard`]).
     fn unclosed_quote(&self) -> Option<ExtractError> {
-        if self.quotes.load(Ordering::Relaxed).is_multiple_of(2) || self.next_row == 1 {
+        if self.seen.quotes.load(Ordering::Relaxed).is_multiple_of(2) || self.next_row == 1 {
             return None;
         }
         let last = &self.previous;
@@ -158,7 +298,8 @@ impl CsvSource {
             .collect();
         let first_row = self.next_row;
         let mut rows = 0usize;
-        while rows < self.batch_size {
+        let mut bytes = 0usize;
+        while rows < self.batch_size && bytes < self.limits.batch_bytes {
             std::mem::swap(&mut self.record, &mut self.previous);
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => {
@@ -171,9 +312,23 @@ impl CsvSource {
                 Ok(true) => {}
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(csv_error(&self.path, e, self.next_row)));
+                    return Some(Err(match oversized(&self.seen) {
+                        Some(column) => self.too_large(column as usize),
+                        None => csv_error(&self.path, e, self.next_row),
+                    }));
                 }
             }
+            // A field over the limit that ends in the chunk the guard stopped
+            // at is read whole (a chunk is small); it is refused here.
+            if let Some(c) = self
+                .record
+                .iter()
+                .position(|f| f.len() as u64 > self.limits.field_bytes)
+            {
+                self.done = true;
+                return Some(Err(self.too_large(c)));
+            }
+            bytes += self.record.as_slice().len();
             for (c, builder) in builders.iter_mut().enumerate() {
                 let raw = &self.record[c];
                 if raw.is_empty() {
@@ -211,6 +366,27 @@ impl CsvSource {
                 }),
         )
     }
+}
+
+impl CsvSource {
+    /// The error for a field over the limit in column `column` of the current row.
+    fn too_large(&self, column: usize) -> ExtractError {
+        let name = match self.schema.fields().get(column) {
+            Some(f) => f.name().clone(),
+            None => format!("#{}", column + 1),
+        };
+        ExtractError::FieldTooLarge {
+            path: self.path.clone(),
+            row: self.next_row,
+            column: name,
+            limit: self.limits.field_bytes,
+        }
+    }
+}
+
+/// The 0-based column of a field the guard stopped, if it stopped one.
+fn oversized(seen: &Seen) -> Option<u64> {
+    seen.oversized.load(Ordering::Relaxed).checked_sub(1)
 }
 
 /// Turns a csv error into one that names the file, data row and line, never a value.

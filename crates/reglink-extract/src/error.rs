@@ -68,6 +68,21 @@ pub enum ExtractError {
         /// Column name (or its 1-based position when the header itself is broken).
         column: String,
     },
+    /// A CSV field is longer than reglink reads (see the README's input section).
+    #[error(
+        "{path}: row {row}, column `{column}`: the field is longer than {} MiB, the most a CSV field may hold",
+        limit >> 20
+    )]
+    FieldTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// 1-based data row, or 0 for the header.
+        row: u64,
+        /// Column name (or its 1-based position in the header).
+        column: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// Two columns in the header have the same name.
     #[error("{path}: column `{column}` appears more than once in the header")]
     DuplicateColumn {
@@ -138,6 +153,9 @@ impl ExtractError {
                 Some("column names are case-sensitive; pass the extract's own column name")
             }
             ExtractError::Empty { .. } => Some("the export may have failed; re-run it"),
+            ExtractError::FieldTooLarge { .. } => Some(
+                "a quote opened and never closed makes the rest of the file one field; check the export",
+            ),
             _ => None,
         }
     }

@@ -212,3 +212,115 @@ fn quoted_line_breaks_and_doubled_quotes_are_fine() {
         .sum();
     assert_eq!(rows, 2);
 }
+
+fn read_with_limits(
+    path: &Path,
+    batch_size: usize,
+    field_bytes: u64,
+    batch_bytes: usize,
+) -> Result<Vec<Batch>, ExtractError> {
+    let limits = csv_source::Limits {
+        field_bytes,
+        batch_bytes,
+    };
+    let mut source = csv_source::CsvSource::open_with_limits(path, batch_size, limits)?;
+    std::iter::from_fn(|| source.next_batch()).collect()
+}
+
+#[test]
+fn wide_fields_end_a_batch_by_bytes_not_only_by_rows() {
+    // The shape of 60,000 rows with a 40 KB field, scaled down: without a byte
+    // budget all rows land in one batch, whose string offsets overflow at full size.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,note\n");
+    let wide = "x".repeat(400);
+    for i in 0..600 {
+        text.push_str(&format!("{i},{wide}\n"));
+    }
+    let p = write(&dir, "wide.csv", text.as_bytes());
+    let budget = 10_000;
+    let batches = read_with_limits(&p, 64 * 1024, 1000, budget).unwrap();
+    assert!(
+        batches.len() > 1,
+        "one batch of {} rows",
+        batches[0].batch.num_rows()
+    );
+    let mut next = 1;
+    for b in &batches {
+        assert_eq!(b.first_row, next);
+        next += b.batch.num_rows() as u64;
+        let notes = b
+            .batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        // At most one row past the budget.
+        assert!(
+            notes.value_data().len() <= budget + 400,
+            "{}",
+            notes.value_data().len()
+        );
+    }
+    assert_eq!(next, 601, "every row is read once");
+}
+
+#[test]
+fn a_field_over_the_limit_names_file_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    // Quoted with line breaks and doubled quotes, and unquoted, in the middle of a file.
+    let long = format!("\"{}\"\"\n{}\"", "y".repeat(300), "z".repeat(300));
+    for (name, field) in [("q.csv", long), ("u.csv", "9".repeat(700))] {
+        let text =
+            format!("id;kommun;note\n1;0180;ok\n2;0181;\"a;b\"\n3;0182;{field}\n4;0183;ok\n");
+        let p = write(&dir, name, text.as_bytes());
+        let err = read_with_limits(&p, 10, 500, 1 << 20).unwrap_err();
+        match &err {
+            ExtractError::FieldTooLarge {
+                row, column, limit, ..
+            } => assert_eq!((*row, column.as_str(), *limit), (3, "note", 500), "{name}"),
+            other => panic!("{name}: unexpected {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(
+            msg.contains(name) && !msg.contains("999") && !msg.contains("yyy"),
+            "{msg}"
+        );
+        // Under the limit the same file reads.
+        assert_eq!(
+            read_with_limits(&p, 10, 1000, 1 << 20).unwrap()[0]
+                .batch
+                .num_rows(),
+            4,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_huge_field_is_stopped_while_it_is_read() {
+    // An unclosed quote turns the rest of the file into one field. The guard
+    // stops it at the limit: the csv reader never buffers the whole field.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,note\n1,\"open\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{i},ok\n"));
+    }
+    let p = write(&dir, "huge.csv", text.as_bytes());
+    let err = read_with_limits(&p, 10, 1000, 1 << 20).unwrap_err();
+    assert!(
+        matches!(&err, ExtractError::FieldTooLarge { row: 1, column, .. } if column == "note"),
+        "{err:?}"
+    );
+    // A header field over the limit names its position.
+    let p = write(
+        &dir,
+        "head.csv",
+        format!("id,{}\n1,2\n", "h".repeat(600)).as_bytes(),
+    );
+    let err = read_with_limits(&p, 10, 500, 1 << 20).unwrap_err();
+    assert!(
+        matches!(&err, ExtractError::FieldTooLarge { row: 0, column, .. } if column == "#2"),
+        "{err:?}"
+    );
+}
