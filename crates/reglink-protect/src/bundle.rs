@@ -3,18 +3,27 @@
 //! ```text
 //! OUT/
 //!   manifest.json        tool, policy, study-file hash, input fingerprints, key id,
+//!                        cells and suppressed cells per quantity,
 //!                        and the BLAKE3 hash of every other file below
-//!   summary.md           per table: cells published and suppressed by which rule
+//!   summary.md           per table and column: cells by public flag
 //!   ptable.csv           the perturbation table (cell key method only)
 //!   tables/NAME.csv      one row per cell; `..` where suppressed; a flag per value
-//!   tables/NAME.parquet  the same, typed (suppressed values are null)
-//!   tables/NAME.json     dimensions, measures, margin structure, the policy
+//!   tables/NAME.parquet  the same values, typed (suppressed values are null)
+//!   tables/NAME.json     dimensions, measures, margin structure, flag counts, the policy
 //! ```
 //!
 //! Nothing in it depends on the time, the machine or the paths of the
 //! inputs, so the same inputs give a byte-identical bundle. It holds no
 //! row, pseudonym, household id or record key: only published aggregates,
 //! their flags and the description of the tables.
+//!
+//! A flag is one of `published`, `rounded`, `perturbed`, `suppressed`
+//! ([`crate::PublicFlag`]): a suppressed value never says why it is
+//! suppressed, since the reason gives it away (a cell hidden as a zero is
+//! 0, one hidden under the threshold is below it, one hidden to protect
+//! another is not). The reasons, cell by cell, are in the checker report
+//! ([`crate::checker_report`]), which is written beside the bundle for the data
+//! holder's output checkers and never into it.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -30,7 +39,8 @@ use reglink_tabulate::CellTable;
 use serde_json::json;
 
 use crate::release::{Column, Release, ReleasedTable};
-use crate::{Flag, Policy, ProtectError};
+use crate::secondary::FamilyReport;
+use crate::{Flag, Policy, ProtectError, PublicFlag};
 
 /// The manifest's name; it also marks a directory as a reglink release.
 pub const MANIFEST: &str = "manifest.json";
@@ -113,7 +123,7 @@ fn csv(table: &CellTable, released: &ReleasedTable) -> String {
         }
         for c in &released.columns {
             row.push(cell_text(c.values[cell], c.flags[cell], c.decimals));
-            row.push(c.flags[cell].as_str().to_string());
+            row.push(c.flags[cell].public().as_str().to_string());
         }
         w.write_record(&row).expect("writing to memory");
     }
@@ -148,7 +158,7 @@ fn batch(table: &CellTable, released: &ReleasedTable) -> Result<RecordBatch, Str
                 Some(v) if !c.flags[cell].suppressed() => values.append_value(v),
                 _ => values.append_null(),
             }
-            flags.append_value(c.flags[cell].as_str());
+            flags.append_value(c.flags[cell].public().as_str());
         }
         fields.push(Field::new(&c.name, DataType::Float64, true));
         fields.push(Field::new(
@@ -162,12 +172,17 @@ fn batch(table: &CellTable, released: &ReleasedTable) -> Result<RecordBatch, Str
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| e.to_string())
 }
 
+/// Cells of `c` with public flag `f`.
+fn public_count(c: &Column, f: PublicFlag) -> usize {
+    c.flags.iter().filter(|x| x.public() == f).count()
+}
+
 fn flag_counts(columns: &[Column]) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     for c in columns {
         let mut counts = serde_json::Map::new();
-        for f in Flag::ALL {
-            let n = c.flags.iter().filter(|&&x| x == f).count();
+        for f in PublicFlag::ALL {
+            let n = public_count(c, f);
             if n > 0 {
                 counts.insert(f.as_str().to_string(), json!(n));
             }
@@ -175,6 +190,25 @@ fn flag_counts(columns: &[Column]) -> serde_json::Value {
         out.insert(c.name.clone(), serde_json::Value::Object(counts));
     }
     serde_json::Value::Object(out)
+}
+
+/// What the bundle says about secondary suppression per quantity: cells and
+/// suppressed cells, both of which anyone can count in the tables. How many
+/// of them a primary rule suppressed is left out (knowing that every
+/// suppressed cell of a quantity is primary tells that each is small, which
+/// can pin them between their margins), and so are the verification's
+/// figures (LPs, narrowest interval), which depend on the hidden values.
+fn public_families(families: &[FamilyReport]) -> serde_json::Value {
+    families
+        .iter()
+        .map(|r| {
+            json!({
+                "family": r.family,
+                "cells": r.cells,
+                "suppressed": r.primary + r.secondary_pattern + r.secondary_repair,
+            })
+        })
+        .collect()
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ProtectError> {
@@ -221,7 +255,7 @@ pub fn summary(
     );
     let _ = writeln!(
         s,
-        "`..` is a suppressed value. Flags: `published`; `rounded`/`perturbed`; suppressed by a primary rule (`zero`, `threshold`, `class`, `dominance`, `p_percent`, `median`); `secondary` (suppressed to protect other cells, or because the cell's count is suppressed).\n"
+        "`..` is a suppressed value, whatever the reason (a small count, a dominated sum, or protecting another cell). Flags: `published`, `rounded`, `perturbed`, `suppressed`.\n"
     );
     if !release.warnings.is_empty() {
         let _ = writeln!(s, "## Warnings\n");
@@ -233,7 +267,7 @@ pub fn summary(
     let _ = writeln!(s, "## Tables\n");
     let mut header = String::from("| table | column | cells |");
     let mut rule = String::from("|---|---|---:|");
-    for f in Flag::ALL {
+    for f in PublicFlag::ALL {
         let _ = write!(header, " {} |", f.as_str());
         rule.push_str("---:|");
     }
@@ -241,8 +275,8 @@ pub fn summary(
     for (table, released) in tables.iter().zip(&release.tables) {
         for c in &released.columns {
             let _ = write!(s, "| {} | {} | {} |", table.name, c.name, c.flags.len());
-            for f in Flag::ALL {
-                let _ = write!(s, " {} |", c.flags.iter().filter(|&&x| x == f).count());
+            for f in PublicFlag::ALL {
+                let _ = write!(s, " {} |", public_count(c, f));
             }
             let _ = writeln!(s);
         }
@@ -251,24 +285,20 @@ pub fn summary(
         let _ = writeln!(s, "\n## Secondary suppression\n");
         let _ = writeln!(
             s,
-            "Per additive quantity, across all tables (a cell shared by tables counts once). Every primary-suppressed cell was checked with the attacker's linear program; `narrowest` is its smallest interval width relative to the width required (1 or more means protected).\n"
+            "Per additive quantity, across all tables (a cell shared by tables counts once). Every suppressed cell that needed protection was checked with the attacker's linear program before release.\n"
         );
-        let _ = writeln!(
-            s,
-            "| quantity | cells | primary | secondary | checks (LPs) | narrowest | unprotected |\n|---|---:|---:|---:|---:|---:|---:|"
-        );
-        for r in &release.families {
+        let _ = writeln!(s, "| quantity | cells | suppressed |\n|---|---:|---:|");
+        for r in public_families(&release.families)
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                r.family,
-                r.cells,
-                r.primary,
-                r.secondary_pattern + r.secondary_repair,
-                r.lp_solves,
-                r.min_width_ratio
-                    .map_or_else(|| "-".to_string(), |x| format!("{x:.2}")),
-                r.unprotected
+                "| {} | {} | {} |",
+                r["family"].as_str().unwrap_or_default(),
+                r["cells"],
+                r["suppressed"]
             );
         }
     }
@@ -351,7 +381,7 @@ pub fn write(
         "policy": policy_json,
         "tables": tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
         "warnings": release.warnings,
-        "secondary_suppression": release.families,
+        "secondary_suppression": public_families(&release.families),
         "files": hashes,
     });
     let mut text = serde_json::to_string_pretty(&manifest).expect("JSON");

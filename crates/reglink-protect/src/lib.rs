@@ -6,14 +6,20 @@
 //!
 //! ```text
 //!  policy.toml ──► Policy ─┐
-//!  CellTable ──────────────┴─► rules::primary ──► PrimaryFlags (per cell and measure: published or which rule)
+//!  CellTable ──────────────┴─► rules::primary ──► PrimaryFlags (per cell and value: published or which rule)
+//!                                   │
+//!                                   ▼
+//!                    protect: secondary suppression / rounding / cell key
+//!                                   │
+//!                                   ▼  Release (values, and flags that keep their reasons)
+//!                    ┌──────────────┴──────────────┐
+//!        bundle::write (public flags only)   checker_report (reasons, cell by cell)
+//!        the release bundle                  kept by the data holder, never published
 //! ```
 //!
-//! So far: the policy file with its presets, and the primary rules (threshold,
-//! zeros, class disclosure, (n, k) dominance, p%, minimum contributors for
-//! medians), each in its own module with its specification. Secondary
-//! suppression, rounding, the cell key method and the release bundle are the
-//! rest of issue #4.
+//! A released table marks a hidden value only as `suppressed`
+//! ([`PublicFlag`]); the reason ([`Flag`]) would give the value away, so it
+//! goes to the output checkers' report only.
 //!
 //! ```
 //! let policy = reglink_protect::Policy::parse("policy.toml", "preset = \"acro\"\nthreshold = 5\n").unwrap();
@@ -23,15 +29,17 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod checker;
 pub mod perturb;
 mod policy;
 pub mod release;
 pub mod rules;
 pub mod secondary;
 
+pub use checker::checker_report;
 pub use policy::{Dominance, Method, Policy};
 pub use release::{Release, ReleasedTable, protect};
-pub use rules::{Flag, PrimaryFlags, primary};
+pub use rules::{Flag, PrimaryFlags, PublicFlag, primary};
 
 /// Errors of policy files.
 #[derive(Debug, thiserror::Error)]

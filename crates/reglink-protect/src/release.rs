@@ -7,13 +7,22 @@
 //!    count the same people share one fate), or rounding, or the cell key
 //!    method, as the policy says;
 //! 3. sums and means: secondary suppression in every method;
-//! 4. a value of a cell whose count is suppressed is suppressed with it.
+//! 4. a value of a cell whose count is suppressed is suppressed with it;
+//! 5. under rounding and the cell key method, a share or a mean is computed
+//!    from protected counts only (the published persons where they are its
+//!    denominator), so that no ratio of published values gives back an
+//!    unprotected count, and a share stays in `[0, 100]`;
+//! 6. every value is rounded once, here, to the decimals its column
+//!    publishes ([`Column::decimals`]); the bundle writes that same value
+//!    to CSV and Parquet.
+//!
+//! The flags keep their reasons ([`Flag`]): the checker report needs them.
+//! A released table shows only [`Flag::public`].
 
 use rayon::prelude::*;
 use reglink_tabulate::{CellTable, Values};
 
 use crate::perturb::{cell_key::PTable, rounding, salt, uniform};
-use crate::rules::threshold;
 use crate::secondary::model::{Scope, build};
 use crate::secondary::{FamilyReport, suppress};
 use crate::{Flag, Method, Policy, primary};
@@ -27,11 +36,12 @@ pub struct Column {
     pub kind: String,
     /// The variable it is of.
     pub of: Option<String>,
-    /// Value per cell; `None` where suppressed or where no contributor has a value.
+    /// Value per cell, rounded to [`Column::decimals`]; `None` where
+    /// suppressed or where no contributor has a value.
     pub values: Vec<Option<f64>>,
     /// Flag per cell.
     pub flags: Vec<Flag>,
-    /// Decimals to print.
+    /// Decimals published.
     pub decimals: usize,
 }
 
@@ -69,15 +79,35 @@ impl Column {
             name: measure.name.clone(),
             kind: measure.kind.to_string(),
             of: measure.of.clone(),
-            values,
+            values: values
+                .into_iter()
+                .map(|v| v.map(|x| to_decimals(x, decimals)))
+                .collect(),
             flags,
             decimals,
         }
     }
 }
 
+/// `x` rounded to `decimals` places: the one place a published value is
+/// rounded. The full-precision value never leaves: a share at full
+/// precision gives away the ratio of its numerator and denominator, and an
+/// unrounded mean undoes the rounding or perturbation of its count.
+pub fn to_decimals(x: f64, decimals: usize) -> f64 {
+    let scale = 10f64.powi(i32::try_from(decimals).unwrap_or(i32::MAX));
+    // `+ 0.0` turns a negative zero into zero.
+    (x * scale).round() / scale + 0.0
+}
+
 fn share_value(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| 100.0 * num as f64 / den as f64)
+}
+
+/// Under rounding or the cell key: the share of protected counts, its
+/// numerator at most its denominator, so it stays in `[0, 100]`.
+fn protected_share(num: Option<u64>, den: Option<u64>) -> Option<f64> {
+    let den = den.unwrap_or(0);
+    share_value(num.unwrap_or(0).min(den), den)
 }
 
 /// Protects every table of a release under `policy`.
@@ -129,10 +159,12 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
     };
     let mut warnings = Vec::new();
     for r in &reports {
+        // How many, and which, is for the checker report: the bundle only
+        // says that the family needs its checkers' attention.
         if r.unprotected > 0 {
             warnings.push(format!(
-                "{}: {} suppressed cells could not be given their full protection interval even with everything around them suppressed",
-                r.family, r.unprotected
+                "{}: some suppressed cells could not be given their full protection interval even with everything around them suppressed; the checker report names them",
+                r.family
             ));
         }
     }
@@ -194,18 +226,10 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
             decimals: 0,
         }];
         if persons_values.iter().all(Option::is_none) && cells > 0 {
-            let largest = table.persons.iter().copied().max().unwrap_or(0);
-            warnings.push(if threshold::breaks(largest, policy.threshold) {
-                format!(
-                    "{}: every cell is suppressed: the policy cannot be met, its threshold of {} is above the whole population of the table",
-                    table.name, policy.threshold
-                )
-            } else {
-                format!(
-                    "{}: every cell is suppressed: protecting its small cells took every other cell too",
-                    table.name
-                )
-            });
+            // One message whatever the reason: saying that the threshold is
+            // above the whole population would tell that the (suppressed)
+            // total is below it. The checker report says which it is.
+            warnings.push(every_cell_suppressed(&table.name));
         }
 
         for (m, measure) in table.measures.iter().enumerate() {
@@ -239,6 +263,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                     Column::of_measure(measure, (values, fl), 0)
                 }
                 Values::Share { num, den } => {
+                    let quantity = measure.of.as_deref().unwrap_or(&measure.name);
                     let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = if counts_suppressed {
                         (0..cells)
                             .map(|c| {
@@ -252,23 +277,47 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                             })
                             .unzip()
                     } else {
-                        let (n, fl) = protect_count(num, &format!("{}:num", measure.name));
-                        let (d, _) = protect_count(den, &format!("{}:den", measure.name));
+                        // The numerator is a protected count of its own; the
+                        // denominator is the published count of persons where
+                        // it is the cell's persons, else protected too. The
+                        // numerator is capped at the denominator: a share of
+                        // two independently protected counts could exceed 100 %.
+                        let (n, fl) = protect_count(num, &format!("{quantity}:num"));
+                        let d = if *den == table.persons {
+                            persons_values.clone()
+                        } else {
+                            protect_count(den, &format!("{quantity}:den")).0
+                        };
                         (
-                            (0..cells)
-                                .map(|c| share_value(n[c].unwrap_or(0), d[c].unwrap_or(0)))
-                                .collect(),
+                            (0..cells).map(|c| protected_share(n[c], d[c])).collect(),
                             fl,
                         )
                     };
                     Column::of_measure(measure, (values, fl), 1)
                 }
                 Values::Sum { sum, n, mean, .. } => {
+                    // The count a mean divides by. Under suppression it is
+                    // exact (sum / mean gives it back, but it is at least the
+                    // threshold wherever the mean is published). Under
+                    // rounding or the cell key it is a protected count, as
+                    // a share's: the published persons where every
+                    // contributor has a value, else protected on its own, so
+                    // that sum / mean does not undo the method.
+                    let divisor: Vec<Option<u64>> = if !*mean || counts_suppressed {
+                        n.iter().copied().map(Some).collect()
+                    } else if *n == table.persons {
+                        persons_values.clone()
+                    } else {
+                        let quantity = measure.of.as_deref().unwrap_or(&measure.name);
+                        protect_count(n, &format!("{quantity}:n")).0
+                    };
                     let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = (0..cells)
                         .map(|c| {
                             let f = base_flag(c, suppressed_atom(&atoms.measures[m], c));
                             let value = if *mean {
-                                (n[c] > 0).then(|| sum[c] as f64 / n[c] as f64)
+                                divisor[c]
+                                    .filter(|&d| d > 0)
+                                    .map(|d| sum[c] as f64 / d as f64)
                             } else {
                                 Some(sum[c] as f64)
                             };
@@ -300,4 +349,12 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
         warnings,
         ptable,
     }
+}
+
+/// The warning for a table whose every cell is suppressed, the same whatever
+/// the reason.
+pub fn every_cell_suppressed(table: &str) -> String {
+    format!(
+        "{table}: every cell is suppressed: either the policy cannot be met for it (its threshold may be above the whole population of the table) or protecting its small cells took every other cell too"
+    )
 }

@@ -39,7 +39,8 @@ pub enum Flag {
 }
 
 impl Flag {
-    /// The flag as written in a released table.
+    /// The reason's name, as the checker report gives it. Never written into
+    /// a release: a released table shows only [`Flag::public`].
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::Published => "published",
@@ -60,6 +61,24 @@ impl Flag {
         !matches!(self, Flag::Published | Flag::Rounded | Flag::Perturbed)
     }
 
+    /// Whether the value is withheld by a primary rule (not secondary).
+    pub fn primary(self) -> bool {
+        self.suppressed() && self != Flag::Secondary
+    }
+
+    /// The flag as a released table writes it: every reason for hiding a
+    /// value is the same [`PublicFlag::Suppressed`], since the reason would
+    /// give the value away (a `zero` cell is 0, a `threshold` cell is below
+    /// the threshold, a `secondary` cell is not).
+    pub fn public(self) -> PublicFlag {
+        match self {
+            Flag::Published => PublicFlag::Published,
+            Flag::Rounded => PublicFlag::Rounded,
+            Flag::Perturbed => PublicFlag::Perturbed,
+            _ => PublicFlag::Suppressed,
+        }
+    }
+
     /// Every flag, in the order summaries list them.
     pub const ALL: [Flag; 10] = [
         Flag::Published,
@@ -72,6 +91,40 @@ impl Flag {
         Flag::PPercent,
         Flag::Median,
         Flag::Secondary,
+    ];
+}
+
+/// A flag as a release publishes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicFlag {
+    /// Published as computed.
+    Published,
+    /// Randomly rounded.
+    Rounded,
+    /// Perturbed by the cell key method.
+    Perturbed,
+    /// Withheld, for whatever reason.
+    Suppressed,
+}
+
+impl PublicFlag {
+    /// The flag as written in a released table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicFlag::Published => "published",
+            PublicFlag::Rounded => "rounded",
+            PublicFlag::Perturbed => "perturbed",
+            PublicFlag::Suppressed => "suppressed",
+        }
+    }
+
+    /// Every public flag, in the order summaries list them.
+    pub const ALL: [PublicFlag; 4] = [
+        PublicFlag::Published,
+        PublicFlag::Rounded,
+        PublicFlag::Perturbed,
+        PublicFlag::Suppressed,
     ];
 }
 
