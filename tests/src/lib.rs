@@ -10,13 +10,19 @@ use std::process::{Command, Output};
 /// The date the synthetic extracts are taken, as the CLI spells it.
 pub const REFERENCE_DATE: &str = "2026-06-30";
 
-/// Path of the `reglink` binary next to the running test executable.
+/// Path of the `reglink` binary next to the running test executable, or
+/// the one the environment variable `REGLINK_BIN` names.
 ///
 /// # Panics
 ///
 /// If the binary has not been built; `cargo test --workspace` builds it
 /// because `crates/reglink` has integration tests.
 pub fn reglink_bin() -> PathBuf {
+    // A binary named explicitly (for running the tests against a copy while
+    // the sources change) is taken as it is.
+    if let Some(bin) = std::env::var_os("REGLINK_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/reglink
     let profile_dir = exe

@@ -333,10 +333,10 @@ fn target_name(target: &Path) -> Result<String, OutputError> {
         .map(str::to_string)
         .ok_or_else(|| OutputError::Io {
             path: target.to_path_buf(),
-            action: "cannot be an output directory",
+            action: "cannot be replaced as a whole",
             source: std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                "the path must end in a folder name",
+                "name a folder of its own, such as `release`",
             ),
         })
 }
@@ -384,8 +384,8 @@ impl StagedDir {
         kind: &OutputKind,
         inputs: &[(String, PathBuf)],
     ) -> Result<StagedDir, OutputError> {
-        let name = target_name(target)?;
         check_holds_no_input(target, inputs)?;
+        let name = target_name(target)?;
         check_replaceable(target, kind)?;
         let parent = parent_of(target);
         std::fs::create_dir_all(&parent).map_err(io(&parent, "cannot create the directory"))?;
