@@ -95,3 +95,40 @@ fn only_the_pseudonymisation_crate_holds_keys() {
         }
     }
 }
+
+/// Only the output module, which removes nothing it has not proven to be an
+/// unchanged output of reglink, and the temporary-file registry, which
+/// removes only what this process created, remove directories or move them
+/// into place. Every command goes through them.
+#[test]
+fn only_the_output_module_removes_what_reglink_wrote() {
+    let allowed = [
+        "crates/reglink-extract/src/output.rs",
+        "crates/reglink-extract/src/cleanup.rs",
+    ];
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    let mut checked = 0;
+    for file in &files {
+        let rel = file
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.contains("/tests/") || rel.ends_with("tests.rs") || allowed.contains(&rel.as_str())
+        {
+            continue;
+        }
+        let text = fs::read_to_string(file).unwrap();
+        // Unit tests at the bottom of a file may tidy their own temporaries.
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        checked += 1;
+        for call in ["remove_dir_all", "fs::rename("] {
+            assert!(
+                !code.contains(call),
+                "{rel} calls {call}: use reglink_extract::StagedDir, AtomicFile or remove_output"
+            );
+        }
+    }
+    assert!(checked > 20, "source tree not found");
+}

@@ -53,6 +53,20 @@ impl Drop for Registration {
     }
 }
 
+impl Registration {
+    /// Removes the registered path now (a run that failed half-way) and
+    /// unregisters it.
+    pub fn remove(self) {
+        let path = {
+            let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+            reg.iter().find(|(id, _)| *id == self.0).map(|(_, p)| p.clone())
+        };
+        if let Some(path) = path {
+            remove_path(&path);
+        }
+    }
+}
+
 /// Registers `path` (a file or a directory) for removal by [`remove_registered`].
 pub fn register(path: &Path) -> Registration {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
