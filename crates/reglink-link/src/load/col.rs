@@ -19,6 +19,31 @@ pub(crate) enum Bad {
     Missing,
     /// Present but not of the expected shape.
     Invalid,
+    /// A number whose one `,` or `.` may separate thousands or decimals (`1,234`).
+    Ambiguous,
+}
+
+impl Bad {
+    /// The word a reject reason ends with: `amount_ambiguous`.
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Bad::Missing => "missing",
+            Bad::Invalid => "invalid",
+            Bad::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+/// The largest magnitude a number may have (10^15): far above any amount or
+/// income, and low enough that sums over every row of a register fit an `i64`.
+pub(crate) const MAX_NUMBER: i64 = 1_000_000_000_000_000;
+
+/// A number read from a cell: whole units, and whether a fraction was rounded
+/// away (half to even).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Number {
+    pub value: i64,
+    pub rounded: bool,
 }
 
 pub(crate) enum Col<'a> {
@@ -190,10 +215,25 @@ impl<'a> Col<'a> {
         Err(Bad::Invalid)
     }
 
-    /// An integer; floats and decimal text are rounded to the nearest.
+    /// An integer; see [`Col::number_exact`].
     pub(crate) fn number(&self, i: usize) -> Result<i64, Bad> {
+        self.number_exact(i).map(|n| n.value)
+    }
+
+    /// A number in whole units. Floats and decimal text with a fraction are
+    /// rounded half to even, and say so; text is read by [`parse_number`].
+    /// Magnitudes over [`MAX_NUMBER`] are invalid.
+    pub(crate) fn number_exact(&self, i: usize) -> Result<Number, Bad> {
         if let Some(v) = self.int(i) {
-            return v.ok_or(Bad::Missing);
+            let value = v.ok_or(Bad::Missing)?;
+            return if (-MAX_NUMBER..=MAX_NUMBER).contains(&value) {
+                Ok(Number {
+                    value,
+                    rounded: false,
+                })
+            } else {
+                Err(Bad::Invalid)
+            };
         }
         let float = match self {
             Col::F64(a) => Some(a.is_valid(i).then(|| a.value(i))),
@@ -202,30 +242,152 @@ impl<'a> Col<'a> {
         };
         if let Some(f) = float {
             let f = f.ok_or(Bad::Missing)?;
-            return if f.is_finite() {
-                Ok(f.round() as i64)
-            } else {
-                Err(Bad::Invalid)
-            };
+            if !f.is_finite() || f.abs() > MAX_NUMBER as f64 {
+                return Err(Bad::Invalid);
+            }
+            return Ok(Number {
+                value: f.round_ties_even() as i64,
+                rounded: f.fract() != 0.0,
+            });
         }
         if let Some(t) = self.text(i) {
-            let t = t
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or(Bad::Missing)?;
-            if let Ok(v) = t.parse::<i64>() {
-                return Ok(v);
-            }
-            // Decimal text, with a point or (Swedish exports) a comma.
-            let f: f64 = t.replace(',', ".").parse().map_err(|_| Bad::Invalid)?;
-            return if f.is_finite() {
-                Ok(f.round() as i64)
-            } else {
-                Err(Bad::Invalid)
-            };
+            return parse_number(t.ok_or(Bad::Missing)?);
         }
         Err(Bad::Invalid)
     }
+}
+
+/// A separator between the digit groups of a written number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sep {
+    /// A space, no-break space (U+00A0) or narrow no-break space (U+202F).
+    Space,
+    Comma,
+    Point,
+}
+
+/// Reads a number as Swedish and international exports write it.
+///
+/// An optional sign (`-`, `+` or U+2212) and digits, with thousands grouped by
+/// spaces (also U+00A0, U+202F), points or commas, and a decimal comma or
+/// point: `1234`, `1 234`, `1 234,50`, `1.234,50`, `1,234.50`, `100,49`,
+/// `1234.5`. A separator is read as a decimal mark only when nothing else
+/// fits: the other one of `,` `.` before it, or not exactly three digits after
+/// it, or an integer part that cannot be a thousands group (`0,500`,
+/// `1234,567`). `1,234` and `1.234` alone are [`Bad::Ambiguous`]: a thousand
+/// or a little over one, and guessing would be wrong by a factor of 1000 in
+/// one reading of them. A fraction is rounded half to even. Never slices the
+/// text, so any character is safe.
+pub(crate) fn parse_number(text: &str) -> Result<Number, Bad> {
+    let t = text.trim();
+    let mut chars = t.chars().peekable();
+    let negative = match chars.peek() {
+        None => return Err(Bad::Missing),
+        Some('-' | '\u{2212}') => true,
+        _ => false,
+    };
+    if matches!(chars.peek(), Some('-' | '+' | '\u{2212}')) {
+        chars.next();
+    }
+    // Digit runs and the separators between them.
+    let mut runs: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut seps: Vec<Sep> = Vec::new();
+    for c in chars {
+        let sep = match c {
+            '0'..='9' => {
+                let run = runs
+                    .last_mut()
+                    .unwrap_or_else(|| unreachable!("never empty"));
+                // More digits than any value below MAX_NUMBER needs, fraction included.
+                if run.len() >= 40 {
+                    return Err(Bad::Invalid);
+                }
+                run.push(c as u8 - b'0');
+                continue;
+            }
+            ' ' | '\u{a0}' | '\u{202f}' => Sep::Space,
+            ',' => Sep::Comma,
+            '.' => Sep::Point,
+            _ => return Err(Bad::Invalid),
+        };
+        if runs.last().is_some_and(Vec::is_empty) || seps.len() >= 8 {
+            return Err(Bad::Invalid);
+        }
+        seps.push(sep);
+        runs.push(Vec::new());
+    }
+    if runs.iter().any(Vec::is_empty) {
+        return Err(Bad::Invalid);
+    }
+    // Which separator, if any, is the decimal mark.
+    let decimal = match seps.split_last() {
+        None => false,
+        Some((Sep::Space, _)) => false,
+        Some((&last, before)) => {
+            if before.contains(&last) {
+                // Repeated: it groups thousands (`1.234.567`).
+                false
+            } else if let Some(&group) = before.first() {
+                // Another separator groups the integer part (`1 234,50`, `1.234,50`).
+                if before.iter().any(|&s| s != group) {
+                    return Err(Bad::Invalid);
+                }
+                true
+            } else {
+                let (int, frac) = (&runs[0], &runs[1]);
+                let could_be_group = frac.len() == 3 && int.len() <= 3 && int[0] != 0;
+                if could_be_group {
+                    return Err(Bad::Ambiguous);
+                }
+                true
+            }
+        }
+    };
+    let (int_runs, frac) = if decimal {
+        let (frac, int_runs) = runs
+            .split_last()
+            .unwrap_or_else(|| unreachable!("a separator"));
+        (int_runs, frac.as_slice())
+    } else {
+        (runs.as_slice(), &[][..])
+    };
+    let grouping = if decimal {
+        &seps[..seps.len() - 1]
+    } else {
+        &seps[..]
+    };
+    if let Some(&group) = grouping.first() {
+        let groups_ok = grouping.iter().all(|&s| s == group)
+            && int_runs[0].len() <= 3
+            && int_runs[1..].iter().all(|r| r.len() == 3);
+        if !groups_ok {
+            return Err(Bad::Invalid);
+        }
+    }
+    let mut value: i64 = 0;
+    for &d in int_runs.iter().flatten() {
+        value = value * 10 + i64::from(d);
+        if value > MAX_NUMBER {
+            return Err(Bad::Invalid);
+        }
+    }
+    // Half to even: compare the fraction with one half.
+    let rounded = frac.iter().any(|&d| d != 0);
+    let up = match frac.first() {
+        None => false,
+        Some(&d) if d != 5 => d > 5,
+        Some(_) => frac[1..].iter().any(|&d| d != 0) || value % 2 == 1,
+    };
+    if up {
+        value += 1;
+        if value > MAX_NUMBER {
+            return Err(Bad::Invalid);
+        }
+    }
+    Ok(Number {
+        value: if negative { -value } else { value },
+        rounded,
+    })
 }
 
 #[cfg(test)]
@@ -269,9 +431,112 @@ mod tests {
         let text: ArrayRef = Arc::new(StringArray::from(vec!["5815", "12,5", "abc", "-3"]));
         let c = Col::new(&text, Want::Number).unwrap();
         assert_eq!(c.number(0), Ok(5815));
-        assert_eq!(c.number(1), Ok(13));
+        assert_eq!(c.number(1), Ok(12), "half to even");
         assert_eq!(c.number(2), Err(Bad::Invalid));
         assert_eq!(c.number(3), Ok(-3));
+    }
+
+    fn read(text: &str) -> Result<(i64, bool), Bad> {
+        parse_number(text).map(|n| (n.value, n.rounded))
+    }
+
+    #[test]
+    fn swedish_amounts_read_exactly() {
+        // Each of these was rounded or rejected as a whole row.
+        assert_eq!(read("1 234,50"), Ok((1234, true)));
+        assert_eq!(read("1\u{a0}234,50"), Ok((1234, true)));
+        assert_eq!(read("1\u{202f}234"), Ok((1234, false)));
+        assert_eq!(read("12 345 678"), Ok((12_345_678, false)));
+        assert_eq!(read("1.234,50"), Ok((1234, true)));
+        assert_eq!(read("1.234.567"), Ok((1_234_567, false)));
+        assert_eq!(read("1,234,567"), Ok((1_234_567, false)));
+        assert_eq!(read("1,234.51"), Ok((1235, true)));
+        assert_eq!(read("1234.5"), Ok((1234, true)));
+        assert_eq!(read("1235.5"), Ok((1236, true)));
+        assert_eq!(read("100,49"), Ok((100, true)));
+        assert_eq!(read("100,50"), Ok((100, true)));
+        assert_eq!(read("100,51"), Ok((101, true)));
+        assert_eq!(read("101,5"), Ok((102, true)));
+        assert_eq!(read("100,00"), Ok((100, false)));
+        assert_eq!(read("0,500"), Ok((0, true)));
+        assert_eq!(read("1234,567"), Ok((1235, true)));
+        assert_eq!(read("\u{2212}1 234"), Ok((-1234, false)));
+        assert_eq!(read("-0,5"), Ok((0, true)));
+        assert_eq!(read("+7"), Ok((7, false)));
+        assert_eq!(read(" 5815 "), Ok((5815, false)));
+    }
+
+    #[test]
+    fn ambiguous_and_malformed_numbers_are_not_guessed() {
+        for s in ["1,234", "1.234", "-999,000", "12.500"] {
+            assert_eq!(read(s), Err(Bad::Ambiguous), "{s}");
+        }
+        for s in [
+            "12 34",
+            "1 2345",
+            "1.234 567",
+            "1,234,56",
+            "1,2.3,4",
+            "100,",
+            ",5",
+            "1  234",
+            "1e5",
+            "inf",
+            "NaN",
+            "12 kr",
+            "1 234.567,8",
+            "--5",
+            "5-",
+            "1,234.567.8",
+            "10000000000000000",
+            "١٢٣",
+            "12ä",
+            "ä",
+        ] {
+            assert_eq!(read(s), Err(Bad::Invalid), "{s}");
+        }
+        assert_eq!(read("  "), Err(Bad::Missing));
+        assert_eq!(read("1000000000000000"), Ok((MAX_NUMBER, false)));
+    }
+
+    #[test]
+    fn floats_round_half_to_even_and_huge_values_are_invalid() {
+        let f: ArrayRef = Arc::new(arrow_array::Float64Array::from(vec![
+            2.5,
+            3.5,
+            -2.5,
+            7.0,
+            1e300,
+            f64::NAN,
+        ]));
+        let c = Col::new(&f, Want::Number).unwrap();
+        let n = |i| c.number_exact(i).map(|n| (n.value, n.rounded));
+        assert_eq!(n(0), Ok((2, true)));
+        assert_eq!(n(1), Ok((4, true)));
+        assert_eq!(n(2), Ok((-2, true)));
+        assert_eq!(n(3), Ok((7, false)));
+        assert_eq!(n(4), Err(Bad::Invalid));
+        assert_eq!(n(5), Err(Bad::Invalid));
+        let big: ArrayRef = Arc::new(Int64Array::from(vec![i64::MAX, -MAX_NUMBER]));
+        let c = Col::new(&big, Want::Number).unwrap();
+        assert_eq!(c.number(0), Err(Bad::Invalid));
+        assert_eq!(c.number(1), Ok(-MAX_NUMBER));
+    }
+
+    #[test]
+    fn text_months_and_dates_with_any_characters_are_invalid_not_panics() {
+        let text: ArrayRef = Arc::new(StringArray::from(vec![
+            "203ä5",
+            "2024-0ä",
+            "2024-02-ä1",
+            "ä",
+        ]));
+        let months = Col::new(&text, Want::Month).unwrap();
+        let dates = Col::new(&text, Want::Date).unwrap();
+        for i in 0..4 {
+            assert_eq!(months.month(i), Err(Bad::Invalid));
+            assert_eq!(dates.date(i), Err(Bad::Invalid));
+        }
     }
 
     #[test]

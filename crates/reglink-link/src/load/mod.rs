@@ -133,6 +133,8 @@ pub(crate) struct LoadStats {
     pub rows_read: u64,
     pub rejected: BTreeMap<String, RejectCount>,
     pub outside_period: u64,
+    /// Numbers in kept rows whose fraction was rounded half to even to whole units.
+    pub rounded: u64,
 }
 
 impl LoadStats {
@@ -147,6 +149,7 @@ impl LoadStats {
     fn merge(&mut self, other: LoadStats) {
         self.rows_read += other.rows_read;
         self.outside_period += other.outside_period;
+        self.rounded += other.rounded;
         for (reason, count) in other.rejected {
             let r = self.rejected.entry(reason).or_default();
             r.rows += count.rows;
@@ -633,12 +636,7 @@ impl Chunk {
             let row = first_row + i as u64;
             self.stats.rows_read += 1;
             let reject = |stats: &mut LoadStats, concept: Concept, bad: Bad| {
-                let what = if bad == Bad::Missing {
-                    "missing"
-                } else {
-                    "invalid"
-                };
-                stats.reject(format!("{}_{what}", concept.name()), row);
+                stats.reject(format!("{}_{}", concept.name(), bad.word()), row);
             };
             if !pseudonyms.is_valid(i) {
                 self.stats.reject("pseudonym_missing".into(), row);
@@ -715,12 +713,16 @@ impl Chunk {
                 }
             }
             numbers_row.clear();
+            let mut rounded_row = 0;
             for (k, c) in number_cols.iter().enumerate() {
-                match c.number(i) {
-                    Ok(v) => numbers_row.push(v),
+                match c.number_exact(i) {
+                    Ok(n) => {
+                        numbers_row.push(n.value);
+                        rounded_row += u64::from(n.rounded);
+                    }
                     Err(Bad::Missing) => numbers_row.push(NO_NUMBER),
-                    Err(Bad::Invalid) => {
-                        reject(&mut self.stats, self.numbers[k].0, Bad::Invalid);
+                    Err(bad) => {
+                        reject(&mut self.stats, self.numbers[k].0, bad);
                         continue 'rows;
                     }
                 }
@@ -781,6 +783,7 @@ impl Chunk {
             for (k, &v) in numbers_row.iter().enumerate() {
                 self.numbers[k].1.push(v);
             }
+            self.stats.rounded += rounded_row;
         }
     }
 }

@@ -53,15 +53,15 @@ pub(super) fn resolve(path: &Path, text: &str) -> Result<Study, LinkError> {
         return Err(cx.err(raw.study.name.span(), "the study name is empty"));
     }
     let period = raw.study.period.get_ref();
-    let month = |s: &str| {
+    let month = |s: &str, which: &str| {
         parse_month(s).ok_or_else(|| {
             cx.err(
                 raw.study.period.span(),
-                format!("{s:?} is not a month (write YYYY-MM)"),
+                format!("the period's {which} month is not a month (write YYYY-MM)"),
             )
         })
     };
-    let (first_month, last_month) = (month(&period[0])?, month(&period[1])?);
+    let (first_month, last_month) = (month(&period[0], "first")?, month(&period[1], "last")?);
     if last_month < first_month {
         return Err(cx.err(raw.study.period.span(), "the period ends before it starts"));
     }
@@ -987,18 +987,26 @@ fn codes_in_groups(
 }
 
 /// `YYYY-MM` or `YYYYMM` as a month index.
+///
+/// Reads bytes, never slices the text: a month may hold any character.
 pub(crate) fn parse_month(s: &str) -> Option<Month> {
-    let s = s.trim();
-    let (y, m) = match s.len() {
-        7 if s.as_bytes()[4] == b'-' => (&s[..4], &s[5..]),
-        6 => (&s[..4], &s[4..]),
+    let (y, m) = match s.trim().as_bytes() {
+        [y @ .., b'-', m1, m2] if y.len() == 4 => (y, [*m1, *m2]),
+        [y0, y1, y2, y3, m1, m2] => (&[*y0, *y1, *y2, *y3][..], [*m1, *m2]),
         _ => return None,
     };
-    if !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+    let (y, m) = (decimal(y)?, decimal(&m)?);
+    (1..=12).contains(&m).then_some(y * 12 + m - 1)
+}
+
+/// Up to nine ASCII digits as a number; `None` for anything else.
+fn decimal(digits: &[u8]) -> Option<i32> {
+    if digits.is_empty() || digits.len() > 9 {
         return None;
     }
-    let (y, m): (i32, i32) = (y.parse().ok()?, m.parse().ok()?);
-    (1..=12).contains(&m).then_some(y * 12 + m - 1)
+    digits.iter().try_fold(0i32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + i32::from(b - b'0'))
+    })
 }
 
 /// `"18-24"`, `"65+"`, `"-0"` (up to 0), `"5"` (exactly 5).

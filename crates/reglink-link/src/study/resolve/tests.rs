@@ -141,3 +141,39 @@ fn bands_and_months_parse() {
     assert_eq!(parse_month("2024-13"), None);
     assert_eq!(parse_month("2024-2"), None);
 }
+
+#[test]
+fn months_with_multibyte_characters_are_not_months() {
+    // Each of these once sliced the text inside a character and panicked.
+    for s in [
+        "203ä5",
+        "2024ä5",
+        "ä2024-",
+        "20ä4-05",
+        "2024-ä",
+        "€€",
+        "2024–05",
+        "٢٠٢٤٠٥",
+    ] {
+        assert_eq!(parse_month(s), None, "{s}");
+    }
+    assert_eq!(parse_month(" 2024-05 "), Some(2024 * 12 + 4));
+    assert_eq!(parse_month("+02405"), None);
+}
+
+#[test]
+fn a_period_that_is_not_months_names_the_line_not_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("study.toml");
+    for period in [r#"["203ä5", "2024-12"]"#, r#"["2023-01", "2024-1ä"]"#] {
+        let text = format!(
+            "[study]\nname = \"s\"\nperiod = {period}\n\n[sources.eb]\nkind = \"eb\"\npath = \"eb.parquet\"\n"
+        );
+        let (line, message) = line_and_message(Study::parse(&path, &text).unwrap_err());
+        assert_eq!(line, 3, "{message}");
+        assert!(
+            message.contains("not a month") && !message.contains('ä'),
+            "{message}"
+        );
+    }
+}
