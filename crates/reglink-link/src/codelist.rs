@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::LinkError;
+use crate::error::withhold_numbers;
 
 /// One code list.
 #[derive(Debug, Clone)]
@@ -38,12 +39,24 @@ impl CodeList {
         label: Option<&str>,
         group: Option<&str>,
     ) -> Result<CodeList, LinkError> {
-        let io = |source: std::io::Error| LinkError::CodeListIo {
+        let bytes = std::fs::read(path).map_err(|source| LinkError::CodeListIo {
             path: path.to_path_buf(),
             source,
-        };
-        let bytes = std::fs::read(path).map_err(io)?;
-        let text = std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes))
+        })?;
+        CodeList::parse(name, path, &bytes, code, label, group)
+    }
+
+    /// Reads a code list from the bytes of its CSV; `path` names it in errors.
+    /// See [`CodeList::load`].
+    pub fn parse(
+        name: &str,
+        path: &Path,
+        bytes: &[u8],
+        code: Option<&str>,
+        label: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<CodeList, LinkError> {
+        let text = std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes))
             .map_err(|_| LinkError::CodeListFormat {
                 path: path.to_path_buf(),
                 row: None,
@@ -62,14 +75,14 @@ impl CodeList {
             .map_err(|e| LinkError::CodeListFormat {
                 path: path.to_path_buf(),
                 row: None,
-                message: e.to_string(),
+                message: withhold_numbers(&e.to_string()),
             })?
             .clone();
         let find = |wanted: &str| headers.iter().position(|h| h.trim() == wanted);
         let missing = |column: &str| LinkError::CodeListColumn {
             path: path.to_path_buf(),
-            column: column.to_string(),
-            available: headers.iter().map(str::to_string).collect(),
+            column: withhold_numbers(column),
+            available: headers.iter().map(withhold_numbers).collect(),
         };
         let code_col =
             find(code.unwrap_or("code")).ok_or_else(|| missing(code.unwrap_or("code")))?;
@@ -97,7 +110,7 @@ impl CodeList {
             let record = record.map_err(|e| LinkError::CodeListFormat {
                 path: path.to_path_buf(),
                 row: Some(row),
-                message: e.to_string(),
+                message: withhold_numbers(&e.to_string()),
             })?;
             let field = |col: usize| record.get(col).unwrap_or("").trim().to_string();
             let code = field(code_col);
@@ -113,7 +126,7 @@ impl CodeList {
                 return Err(LinkError::CodeListFormat {
                     path: path.to_path_buf(),
                     row: Some(row),
-                    message: format!("code {code:?} appears twice"),
+                    message: withhold_numbers(&format!("code {code:?} appears twice")),
                 });
             }
             list.labels

@@ -140,3 +140,66 @@ impl LinkError {
         }
     }
 }
+
+/// `message` with every run of ten or more digits (with `-`, `+` or spaces
+/// between them) replaced by `[number withheld]`.
+///
+/// Messages about the study file and code lists quote names and the TOML
+/// parser quotes the line it stopped at; a personnummer typed or pasted into
+/// one of them must not reach the screen or a log.
+pub(crate) fn withhold_numbers(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut run = String::new();
+    let mut digits = 0;
+    let flush = |out: &mut String, run: &mut String, digits: &mut usize| {
+        // Keep the joiners at the ends of a run: they are not part of a number.
+        let trimmed = run.trim_end_matches(['-', '+', ' ']);
+        if *digits >= 10 {
+            out.push_str("[number withheld]");
+        } else {
+            out.push_str(trimmed);
+        }
+        out.push_str(&run[trimmed.len()..]);
+        run.clear();
+        *digits = 0;
+    };
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+            digits += 1;
+        } else if !run.is_empty() && matches!(c, '-' | '+' | ' ') {
+            run.push(c);
+        } else {
+            flush(&mut out, &mut run, &mut digits);
+            out.push(c);
+        }
+    }
+    flush(&mut out, &mut run, &mut digits);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::withhold_numbers;
+
+    #[test]
+    fn personnummer_like_runs_are_withheld_and_other_numbers_kept() {
+        for (text, want) in [
+            (
+                "line 3: \"19900101-0017\" is",
+                "line 3: \"[number withheld]\" is",
+            ),
+            ("a 900101+0017 b", "a [number withheld] b"),
+            ("x 9001010017", "x [number withheld]"),
+            ("199001010017- and", "[number withheld]- and"),
+            (
+                "line 12, column 4: 2024-01 and 0180",
+                "line 12, column 4: 2024-01 and 0180",
+            ),
+            ("years 2023 2024 2025", "years [number withheld]"),
+            ("ä 12345 ö", "ä 12345 ö"),
+        ] {
+            assert_eq!(withhold_numbers(text), want, "{text}");
+        }
+    }
+}

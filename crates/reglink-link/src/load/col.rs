@@ -552,4 +552,74 @@ mod tests {
             .unwrap();
         assert_eq!(buf, "180");
     }
+
+    /// `int` with thousands grouped by `group` (if any) and the fraction
+    /// `frac` after `mark`.
+    fn write(int: i64, group: Option<char>, mark: char, frac: &str) -> String {
+        let digits = int.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if let Some(g) = group
+                && i > 0
+                && (digits.len() - i).is_multiple_of(3)
+            {
+                out.push(g);
+            }
+            out.push(c);
+        }
+        if !frac.is_empty() {
+            out.push(mark);
+            out.push_str(frac);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        #[test]
+        fn any_text_cell_is_a_value_or_rejected(texts in proptest::collection::vec(".*", 1..8)) {
+            let array: ArrayRef = Arc::new(StringArray::from(texts.clone()));
+            let mut buf = String::new();
+            for want in [Want::Code, Want::Month, Want::Date, Want::Number] {
+                let c = Col::new(&array, want).unwrap();
+                for i in 0..texts.len() {
+                    let _ = (c.month(i), c.date(i), c.number_exact(i), c.code(i, &mut buf));
+                }
+            }
+        }
+
+        #[test]
+        fn written_amounts_read_exactly_or_as_ambiguous(
+            int in proptest::prop_oneof![0i64..1000, 0i64..10_000_000_000],
+            frac in "[0-9]{0,4}",
+            group in proptest::sample::select(vec![None, Some(' '), Some('\u{a0}'), Some('\u{202f}'), Some('.'), Some(',')]),
+            mark in proptest::sample::select(vec![',', '.']),
+            negative in proptest::bool::ANY,
+        ) {
+            // A group mark equal to the decimal mark is not a way to write a number.
+            proptest::prop_assume!(group != Some(mark));
+            let text = format!("{}{}", if negative { "-" } else { "" }, write(int, group, mark, &frac));
+            let grouped = group.is_some() && int >= 1000;
+            let ambiguous = !grouped && frac.len() == 3 && (1..1000).contains(&int);
+            let got = parse_number(&text);
+            if ambiguous {
+                proptest::prop_assert_eq!(got, Err(Bad::Ambiguous), "{}", text);
+            } else {
+                // Half to even, in integers.
+                let digits: Vec<u8> = frac.bytes().map(|b| b - b'0').collect();
+                let up = match digits.first() {
+                    None => false,
+                    Some(&d) if d != 5 => d > 5,
+                    Some(_) => digits[1..].iter().any(|&d| d != 0) || int % 2 == 1,
+                };
+                let value = int + i64::from(up);
+                let want = Number {
+                    value: if negative { -value } else { value },
+                    rounded: digits.iter().any(|&d| d != 0),
+                };
+                proptest::prop_assert_eq!(got, Ok(want), "{}", text);
+            }
+        }
+    }
 }

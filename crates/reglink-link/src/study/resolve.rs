@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::raw::{RawStudy, RawVariable};
 use super::*;
+use crate::error::withhold_numbers;
 
 /// The 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
@@ -28,7 +29,7 @@ impl Ctx<'_> {
         LinkError::Study {
             path: self.path.to_path_buf(),
             line: line_of(self.text, span.start),
-            message: message.into(),
+            message: withhold_numbers(&message.into()),
         }
     }
 }
@@ -42,7 +43,7 @@ const BUILTINS: [(&str, VarType); 3] = [
 pub(super) fn resolve(path: &Path, text: &str) -> Result<Study, LinkError> {
     let raw: RawStudy = toml::from_str(text).map_err(|e| LinkError::StudySyntax {
         path: path.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
+        message: withhold_numbers(e.to_string().trim_end()),
     })?;
     let cx = Ctx { path, text };
     let dir = path.parent().unwrap_or(Path::new("."));
