@@ -6,9 +6,20 @@
 //! the categories when there are none; cells of two tables of one population
 //! that name the same categories count the same people). From that alone it
 //! bounds each suppressed count with a linear program: the minimum and maximum
-//! of the cell subject to every margin equation and non-negative counts. A
-//! cell suppressed by a primary rule (`threshold` or `zero`) is protected when
-//! that interval is at least the threshold wide.
+//! of the cell subject to every margin equation and non-negative counts.
+//!
+//! It also reads every flag, and exploits one that names why a cell is
+//! hidden: `zero` pins the cell at 0, `threshold` bounds it to `1..T-1`, and
+//! `secondary` (not small) bounds it from below by `T` when zeros are
+//! disclosive. Against bundles that flagged hidden cells that way it recovers
+//! cells (the tests below show it on a synthetic bundle); a release must mark
+//! every hidden cell only as `suppressed`, and then it learns nothing from the
+//! flags.
+//!
+//! Judged against the data holder's checker report (which cells a primary rule
+//! hid; the attacker never reads it), a primary-suppressed cell is protected
+//! when the attacker's interval is at least the threshold wide, and no
+//! suppressed cell may be pinned to one value.
 //!
 //! The attacker is written here from scratch, independent of
 //! `reglink-protect`, so that the two cannot share a mistake. The bundles come
@@ -58,8 +69,20 @@ dimensions = ["year", "sex", "age_band"]
 measures = [{ name = "persons", kind = "persons" }]
 "#;
 
-/// Flags of the primary rules for counts.
-const PRIMARY: [&str; 2] = ["threshold", "zero"];
+/// The flags a release may carry: none says why a value is hidden.
+const PUBLIC_FLAGS: [&str; 4] = ["published", "rounded", "perturbed", "suppressed"];
+
+/// Names of the rules (and of secondary suppression) that no release may
+/// carry as a flag.
+const RULES: [&str; 7] = [
+    "zero",
+    "threshold",
+    "dominance",
+    "p_percent",
+    "class",
+    "median",
+    "secondary",
+];
 
 // ------------------------------------------------------------------ the bundle
 
@@ -67,7 +90,24 @@ const PRIMARY: [&str; 2] = ["threshold", "zero"];
 #[derive(Debug)]
 struct Bundle {
     threshold: f64,
+    zeros_disclosive: bool,
     tables: Vec<Table>,
+}
+
+impl Bundle {
+    /// What a flag tells the attacker about a suppressed count: bounds on it.
+    fn bounds(&self, flag: &str) -> (f64, f64) {
+        let t = self.threshold;
+        match flag {
+            "suppressed" => (0.0, f64::INFINITY),
+            "zero" => (0.0, 0.0),
+            "threshold" => (1.0, (t - 1.0).max(1.0)),
+            "secondary" if self.zeros_disclosive => (t, f64::INFINITY),
+            // Not small, or zero under a policy whose zeros are safe: not one interval.
+            "secondary" => (0.0, f64::INFINITY),
+            other => panic!("a suppressed count flagged {other:?}"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -144,13 +184,20 @@ fn read_bundle(dir: &Path) -> Bundle {
     let threshold = manifest["policy"]["threshold"]
         .as_f64()
         .expect("manifest: policy.threshold");
+    let zeros_disclosive = manifest["policy"]["zeros_disclosive"]
+        .as_bool()
+        .unwrap_or(false);
     let tables = manifest["tables"]
         .as_array()
         .expect("manifest: tables")
         .iter()
         .map(|name| read_table(&dir.join("tables"), name.as_str().expect("table name")))
         .collect();
-    Bundle { threshold, tables }
+    Bundle {
+        threshold,
+        zeros_disclosive,
+        tables,
+    }
 }
 
 fn read_table(dir: &Path, name: &str) -> Table {
@@ -244,12 +291,14 @@ fn read_table(dir: &Path, name: &str) -> Table {
 #[derive(Debug)]
 struct Lp {
     vars: HashMap<Key, usize>,
+    /// Per variable, the bounds its flags give (intersected over its tables).
+    bounds: Vec<(f64, f64)>,
     known: HashMap<Key, f64>,
     equations: Vec<(Vec<(usize, f64)>, f64)>,
 }
 
 impl Lp {
-    fn build(tables: &[&Table]) -> Lp {
+    fn build(bundle: &Bundle, tables: &[&Table]) -> Lp {
         let mut known: HashMap<Key, f64> = HashMap::new();
         for table in tables {
             for cell in &table.cells {
@@ -268,12 +317,18 @@ impl Lp {
             }
         }
         let mut vars: HashMap<Key, usize> = HashMap::new();
+        let mut bounds: Vec<(f64, f64)> = Vec::new();
         for table in tables {
             for cell in table.cells.iter().filter(|c| c.persons.is_none()) {
                 let key = table.key(&cell.codes);
                 if !known.contains_key(&key) {
                     let next = vars.len();
-                    vars.entry(key).or_insert(next);
+                    let i = *vars.entry(key).or_insert(next);
+                    if i == bounds.len() {
+                        bounds.push((0.0, f64::INFINITY));
+                    }
+                    let (lo, hi) = bundle.bounds(&cell.flag);
+                    bounds[i] = (bounds[i].0.max(lo), bounds[i].1.min(hi));
                 }
             }
         }
@@ -337,6 +392,7 @@ impl Lp {
         }
         Lp {
             vars,
+            bounds,
             known,
             equations,
         }
@@ -346,7 +402,7 @@ impl Lp {
     fn optimum(&self, target: usize, direction: OptimizationDirection) -> Option<f64> {
         let mut problem = Problem::new(direction);
         let xs: Vec<_> = (0..self.vars.len())
-            .map(|i| problem.add_var(if i == target { 1.0 } else { 0.0 }, (0.0, f64::INFINITY)))
+            .map(|i| problem.add_var(if i == target { 1.0 } else { 0.0 }, self.bounds[i]))
             .collect();
         for (terms, rhs) in &self.equations {
             problem.add_constraint(
@@ -379,10 +435,12 @@ impl Lp {
     }
 }
 
-/// What the attacker learns about one primary-suppressed cell.
+/// What the attacker learns about one suppressed cell.
 #[derive(Debug)]
 struct Finding {
     table: String,
+    population: String,
+    key: Key,
     cell: String,
     flag: String,
     min: f64,
@@ -393,9 +451,14 @@ impl Finding {
     fn protected(&self, threshold: f64) -> bool {
         self.max - self.min >= threshold - 1e-6
     }
+
+    /// Pinned to one value.
+    fn recovered(&self) -> bool {
+        self.max - self.min < 1e-6
+    }
 }
 
-/// The attacker's interval for every distinct primary-suppressed cell of the
+/// The attacker's interval for every distinct suppressed cell of the
 /// bundle, each population's tables attacked together.
 fn attack(bundle: &Bundle) -> Vec<Finding> {
     let populations: BTreeSet<&str> = bundle
@@ -410,11 +473,11 @@ fn attack(bundle: &Bundle) -> Vec<Finding> {
             .iter()
             .filter(|t| t.population == population)
             .collect();
-        let lp = Lp::build(&tables);
+        let lp = Lp::build(bundle, &tables);
         let mut done = HashSet::new();
         for table in &tables {
             for cell in &table.cells {
-                if cell.persons.is_some() || !PRIMARY.contains(&cell.flag.as_str()) {
+                if cell.persons.is_some() {
                     continue;
                 }
                 let key = table.key(&cell.codes);
@@ -424,6 +487,8 @@ fn attack(bundle: &Bundle) -> Vec<Finding> {
                 let (min, max) = lp.interval(&key);
                 findings.push(Finding {
                     table: table.name.clone(),
+                    population: population.to_string(),
+                    key,
                     cell: table.describe(cell),
                     flag: cell.flag.clone(),
                     min,
@@ -487,11 +552,95 @@ fn release_seed(root: &Path, seed: u64) -> Vec<(&'static str, PathBuf)> {
         .collect()
 }
 
-/// One bundle attacked: its policy's name, its threshold, and what the attacker found.
-type Attacked = (&'static str, f64, Vec<Finding>);
+/// The cells a primary rule suppressed, by population and key, from the
+/// checker report the data holder keeps beside the bundle (`OUT.checker/`).
+/// Only the judge reads it; the attacker never does.
+fn primary_cells(bundle_dir: &Path, bundle: &Bundle) -> HashMap<(String, Key), String> {
+    let mut name = bundle_dir.file_name().unwrap().to_os_string();
+    name.push(".checker");
+    let path = bundle_dir.with_file_name(name).join("checker-report.json");
+    let report = read_json(&path);
+    assert!(
+        str_of(&report, "internal").contains("not for publication"),
+        "{}: not marked internal",
+        path.display()
+    );
+    let mut out = HashMap::new();
+    for t in report["tables"].as_array().expect("checker report: tables") {
+        let table = bundle
+            .tables
+            .iter()
+            .find(|b| b.name == str_of(t, "name"))
+            .expect("the checker report names the bundle's tables");
+        let persons = &t["columns"][0];
+        assert_eq!(persons["name"], "persons");
+        for entry in persons["suppressed"].as_array().expect("suppressed cells") {
+            let reason = str_of(entry, "reason");
+            if reason == "secondary" {
+                continue;
+            }
+            let codes: Vec<String> = table
+                .dims
+                .iter()
+                .map(|d| str_of(&entry["cell"], &d.name).to_string())
+                .collect();
+            out.insert(
+                (table.population.clone(), table.key(&codes)),
+                reason.to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Every flag of every value column of every table of the bundle.
+fn all_flags(dir: &Path, bundle: &Bundle) -> Vec<String> {
+    let mut flags = Vec::new();
+    for table in &bundle.tables {
+        let mut reader =
+            csv::Reader::from_path(dir.join(format!("tables/{}.csv", table.name))).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let columns: Vec<usize> = (0..headers.len())
+            .filter(|&i| headers[i].ends_with("_flag"))
+            .collect();
+        for record in reader.records() {
+            let record = record.unwrap();
+            flags.extend(columns.iter().map(|&i| record[i].to_string()));
+        }
+    }
+    flags
+}
+
+/// Flags every suppressed count of `bundle` by its reason (the rule, or
+/// `secondary`), as releases used to: the negative control of the attack.
+fn flag_reasons(bundle: &mut Bundle, primary: &HashMap<(String, Key), String>) {
+    for table in &mut bundle.tables {
+        let keys: Vec<Key> = table.cells.iter().map(|c| table.key(&c.codes)).collect();
+        for (cell, key) in table.cells.iter_mut().zip(keys) {
+            if cell.persons.is_none() {
+                cell.flag = primary
+                    .get(&(table.population.clone(), key))
+                    .map_or("secondary", String::as_str)
+                    .to_string();
+            }
+        }
+    }
+}
+
+/// One bundle attacked: its policy's name, its threshold, what the attacker
+/// found, the checker report's primary cells, and (for one policy) how many
+/// cells the attacker pins, or narrows below the threshold when primary, if
+/// each hidden cell is flagged by its reason.
+type Attacked = (
+    &'static str,
+    f64,
+    Vec<Finding>,
+    HashMap<(String, Key), String>,
+    Option<usize>,
+);
 
 #[test]
-fn no_primary_suppressed_count_can_be_narrowed_below_the_threshold() {
+fn no_suppressed_count_can_be_recovered_or_narrowed_below_the_threshold() {
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
     // Seeds in parallel: `reglink example` takes seconds each.
@@ -504,7 +653,32 @@ fn no_primary_suppressed_count_can_be_narrowed_below_the_threshold() {
                         .into_iter()
                         .map(|(policy, dir)| {
                             let bundle = read_bundle(&dir);
-                            (policy, bundle.threshold, attack(&bundle))
+                            for flag in all_flags(&dir, &bundle) {
+                                assert!(
+                                    PUBLIC_FLAGS.contains(&flag.as_str()),
+                                    "seed {seed}, policy {policy}: a value flagged {flag:?}"
+                                );
+                            }
+                            let primary = primary_cells(&dir, &bundle);
+                            let threshold = bundle.threshold;
+                            let findings = attack(&bundle);
+                            // The control: the same bundle with each hidden
+                            // cell flagged by its reason, as releases used to be.
+                            let with_reasons = (policy == "acro").then(|| {
+                                let mut old = bundle;
+                                flag_reasons(&mut old, &primary);
+                                attack(&old)
+                                    .iter()
+                                    .filter(|f| {
+                                        f.recovered()
+                                            || (primary.contains_key(&(
+                                                f.population.clone(),
+                                                f.key.clone(),
+                                            )) && !f.protected(threshold))
+                                    })
+                                    .count()
+                            });
+                            (policy, threshold, findings, primary, with_reasons)
                         })
                         .collect();
                     (seed, bundles)
@@ -521,19 +695,29 @@ fn no_primary_suppressed_count_can_be_narrowed_below_the_threshold() {
     let mut checked = Vec::new();
     for (seed, bundles) in &results {
         let mut n = 0;
-        for (policy, threshold, findings) in bundles {
-            n += findings.len();
-            for f in findings.iter().filter(|f| !f.protected(*threshold)) {
-                failures.push(format!(
-                    "seed {seed}, policy {policy}: {} {} ({}): the attacker narrows it to [{}, {}], \
-                     width {} < threshold {threshold}",
-                    f.table,
-                    f.cell,
-                    f.flag,
-                    f.min,
-                    f.max,
-                    f.max - f.min
-                ));
+        for (policy, threshold, findings, primary, with_reasons) in bundles {
+            if let Some(recovered) = with_reasons {
+                assert!(
+                    *recovered > 0,
+                    "seed {seed}, policy {policy}: with flags naming the rule the attacker recovers nothing: the attack is too weak to test anything"
+                );
+            }
+            for f in findings {
+                let reason = primary.get(&(f.population.clone(), f.key.clone()));
+                n += usize::from(reason.is_some());
+                if f.recovered() || (reason.is_some() && !f.protected(*threshold)) {
+                    failures.push(format!(
+                        "seed {seed}, policy {policy}: {} {} (flag {}, {}): the attacker narrows it to \
+                         [{}, {}], width {} (threshold {threshold})",
+                        f.table,
+                        f.cell,
+                        f.flag,
+                        reason.map_or("secondary", String::as_str),
+                        f.min,
+                        f.max,
+                        f.max - f.min
+                    ));
+                }
             }
         }
         checked.push((*seed, n));
@@ -546,10 +730,59 @@ fn no_primary_suppressed_count_can_be_narrowed_below_the_threshold() {
     }
     assert!(
         failures.is_empty(),
-        "{} primary-suppressed cells are not protected (cells checked per seed: {checked:?}):\n{}",
+        "{} suppressed cells are not protected (primary cells checked per seed: {checked:?}):\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn no_bundle_file_names_a_rule_as_a_flag() {
+    let root = tempfile::tempdir().unwrap();
+    for (policy, dir) in release_seed(root.path(), SEEDS[0]) {
+        let bundle = read_bundle(&dir);
+        let mut texts = Vec::new();
+        for table in &bundle.tables {
+            let meta = read_json(&dir.join(format!("tables/{}.json", table.name)));
+            texts.push((
+                format!("tables/{}.json flags", table.name),
+                meta["flags"].to_string(),
+            ));
+            texts.push((
+                format!("tables/{}.csv", table.name),
+                fs::read_to_string(dir.join(format!("tables/{}.csv", table.name))).unwrap(),
+            ));
+        }
+        let mut manifest = read_json(&dir.join("manifest.json"));
+        // The policy's parameters (`threshold`, ...) are not flags.
+        manifest.as_object_mut().unwrap().remove("policy");
+        texts.push(("manifest.json".into(), manifest.to_string()));
+        texts.push((
+            "summary.md".into(),
+            fs::read_to_string(dir.join("summary.md")).unwrap(),
+        ));
+        for (file, text) in &texts {
+            for rule in RULES {
+                for spelling in [
+                    format!(",{rule}\n"),
+                    format!(",{rule},"),
+                    format!("\"{rule}\""),
+                    format!("`{rule}`"),
+                    format!("| {rule} |"),
+                ] {
+                    assert!(
+                        !text.contains(&spelling),
+                        "policy {policy}: {file} names the rule {rule} ({spelling:?})"
+                    );
+                }
+            }
+        }
+        for family in manifest["secondary_suppression"].as_array().unwrap() {
+            let mut keys: Vec<&String> = family.as_object().unwrap().keys().collect();
+            keys.sort();
+            assert_eq!(keys, ["cells", "family", "suppressed"], "policy {policy}");
+        }
+    }
 }
 
 // ---------------------------------------------------------- negative controls
@@ -644,7 +877,10 @@ fn write_table(
 }
 
 fn write_manifest(dir: &Path, tables: &[&str]) {
-    let manifest = json!({ "policy": { "threshold": 10 }, "tables": tables });
+    let manifest = json!({
+        "policy": { "threshold": 10, "zeros_disclosive": true },
+        "tables": tables,
+    });
     fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
 }
 
@@ -659,21 +895,72 @@ fn interior_of_ab(codes: &[&str]) -> bool {
     codes.iter().all(|c| *c != "_T")
 }
 
-fn only_finding(dir: &Path) -> Finding {
+/// What the attacker finds about cell a1/b1 (of table `x`).
+fn a1_b1(dir: &Path) -> Finding {
     let bundle = read_bundle(dir);
-    let mut findings = attack(&bundle);
-    assert_eq!(findings.len(), 1, "{findings:?}");
-    findings.remove(0)
+    let findings = attack(&bundle);
+    findings
+        .into_iter()
+        .find(|f| f.key == [("a".into(), "a1".into()), ("b".into(), "b1".into())])
+        .expect("a1/b1 is suppressed")
+}
+
+/// 2 x 2 with margins: [[a11, 12], [15, 20]], every inner cell suppressed,
+/// a1/b1 flagged `primary` and the others `other`.
+fn rectangle(dir: &Path, a11: u64, primary: &'static str, other: &'static str) {
+    write_table(
+        dir,
+        "x",
+        &AB,
+        |i| [[a11, 12], [15, 20]][i[0]][i[1]],
+        |codes| {
+            interior_of_ab(codes).then_some(if codes == ["a1", "b1"] {
+                primary
+            } else {
+                other
+            })
+        },
+    );
+    write_manifest(dir, &["x"]);
+}
+
+#[test]
+fn flags_naming_the_rule_give_a_protected_cell_away() {
+    // Margins alone: x11 = t, x12 = 12 + 3 - t, x21 = 15 + 3 - t, x22 = 17 + t,
+    // so t in [0, 15]: protected.
+    let dir = tempfile::tempdir().unwrap();
+    rectangle(dir.path(), 3, "suppressed", "suppressed");
+    let f = a1_b1(dir.path());
+    assert_eq!((f.min, f.max), (0.0, 15.0), "{f:?}");
+    assert!(f.protected(10.0), "{f:?}");
+    // `threshold` says 1 <= t <= 9, `secondary` that the others are at least
+    // 10: 15 - t >= 10, so t in [1, 5].
+    rectangle(dir.path(), 3, "threshold", "secondary");
+    let f = a1_b1(dir.path());
+    assert_eq!((f.min, f.max), (1.0, 5.0), "{f:?}");
+    assert!(!f.protected(10.0), "{f:?}");
+}
+
+#[test]
+fn a_zero_flag_gives_the_cell_away_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    rectangle(dir.path(), 0, "suppressed", "suppressed");
+    let f = a1_b1(dir.path());
+    assert!(f.protected(10.0) && !f.recovered(), "{f:?}");
+    rectangle(dir.path(), 0, "zero", "secondary");
+    let f = a1_b1(dir.path());
+    assert_eq!((f.min, f.max), (0.0, 0.0), "{f:?}");
+    assert!(f.recovered(), "{f:?}");
 }
 
 #[test]
 fn the_attacker_recovers_a_lone_suppressed_cell() {
     let dir = tempfile::tempdir().unwrap();
     write_table(dir.path(), "x", &AB, ab, |codes| {
-        (codes == ["a1", "b1"]).then_some("threshold")
+        (codes == ["a1", "b1"]).then_some("suppressed")
     });
     write_manifest(dir.path(), &["x"]);
-    let f = only_finding(dir.path());
+    let f = a1_b1(dir.path());
     assert_eq!((f.min, f.max), (3.0, 3.0), "{f:?}");
     assert!(!f.protected(10.0), "{f:?}");
 }
@@ -682,17 +969,11 @@ fn the_attacker_recovers_a_lone_suppressed_cell() {
 fn the_attacker_bounds_a_suppressed_rectangle_by_its_margins() {
     let dir = tempfile::tempdir().unwrap();
     write_table(dir.path(), "x", &AB, ab, |codes| {
-        interior_of_ab(codes).then(|| {
-            if codes == ["a1", "b1"] {
-                "threshold"
-            } else {
-                "secondary"
-            }
-        })
+        interior_of_ab(codes).then_some("suppressed")
     });
     write_manifest(dir.path(), &["x"]);
     // x11 = t, x12 = 10 - t, x21 = 11 - t, x22 = 9 + t: t in [0, 10].
-    let f = only_finding(dir.path());
+    let f = a1_b1(dir.path());
     assert!(
         (f.min - 0.0).abs() < 1e-6 && (f.max - 10.0).abs() < 1e-6,
         "{f:?}"
@@ -706,13 +987,7 @@ fn the_attacker_links_tables_of_one_population() {
     // population publishes its total over c.
     let dir = tempfile::tempdir().unwrap();
     write_table(dir.path(), "x", &AB, ab, |codes| {
-        interior_of_ab(codes).then(|| {
-            if codes == ["a1", "b1"] {
-                "threshold"
-            } else {
-                "secondary"
-            }
-        })
+        interior_of_ab(codes).then_some("suppressed")
     });
     let abc: [(&str, &[&str]); 3] = [AB[0], AB[1], ("c", &["c1", "c2"])];
     write_table(
@@ -723,10 +998,10 @@ fn the_attacker_links_tables_of_one_population() {
             let n = ab(i);
             if i[2] == 0 { n / 2 } else { n - n / 2 }
         },
-        |codes| (codes != ["a1", "b1", "_T"] && codes[..2] == ["a1", "b1"]).then_some("secondary"),
+        |codes| (codes != ["a1", "b1", "_T"] && codes[..2] == ["a1", "b1"]).then_some("suppressed"),
     );
     write_manifest(dir.path(), &["x", "y"]);
-    let f = only_finding(dir.path());
+    let f = a1_b1(dir.path());
     assert_eq!((f.min, f.max), (3.0, 3.0), "{f:?}");
     assert!(!f.protected(10.0), "{f:?}");
 }
