@@ -123,7 +123,7 @@ impl Policy {
     pub fn parse(origin: &str, text: &str) -> Result<Policy, ProtectError> {
         let raw: RawPolicy = toml::from_str(text).map_err(|e| ProtectError::PolicySyntax {
             origin: origin.to_string(),
-            message: e.to_string().trim_end().to_string(),
+            message: withhold_numbers(e.to_string().trim_end()),
         })?;
         let err = |span: std::ops::Range<usize>, message: String| ProtectError::Policy {
             origin: origin.to_string(),
@@ -132,7 +132,7 @@ impl Policy {
                 .filter(|&&b| b == b'\n')
                 .count()
                 + 1,
-            message,
+            message: withhold_numbers(&message),
         };
         let mut policy = Policy::preset(raw.preset.get_ref()).ok_or_else(|| {
             err(
@@ -249,6 +249,40 @@ impl Policy {
         }
         Ok(policy)
     }
+}
+
+/// `message` with every run of ten or more digits (with `-`, `+` or spaces
+/// between them) replaced by `[number withheld]`: the TOML parser quotes the
+/// line it stopped at, and a personnummer pasted into a policy file must not
+/// reach the screen or a log.
+fn withhold_numbers(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut run = String::new();
+    let mut digits = 0;
+    let flush = |out: &mut String, run: &mut String, digits: &mut usize| {
+        let trimmed = run.trim_end_matches(['-', '+', ' ']);
+        if *digits >= 10 {
+            out.push_str("[number withheld]");
+        } else {
+            out.push_str(trimmed);
+        }
+        out.push_str(&run[trimmed.len()..]);
+        run.clear();
+        *digits = 0;
+    };
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+            digits += 1;
+        } else if !run.is_empty() && matches!(c, '-' | '+' | ' ') {
+            run.push(c);
+        } else {
+            flush(&mut out, &mut run, &mut digits);
+            out.push(c);
+        }
+    }
+    flush(&mut out, &mut run, &mut digits);
+    out
 }
 
 #[derive(Debug, Deserialize)]
