@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side comparison for `reglink pseudonymise` (issue #2 bars).
+"""Side-by-side comparison for `reglink pseudonymise` against the raw keyed-BLAKE3 baseline and DuckDB.
 
 Runs, on one machine in one go, over the same LISA-style Parquet extract:
 

@@ -52,7 +52,7 @@ macro_rules! code_list {
 
 code_list! {
     /// *Försörjningshinder*: why an EB household cannot support itself
-    /// (DOMAIN.md section 4).
+    /// (docs/background.md, the registers).
     Hinder {
         UnemployedWaiting => ("11", "Arbetslös, väntar på ersättning", "unemployment"),
         UnemployedInsufficient => ("12", "Arbetslös, otillräcklig ersättning", "unemployment"),

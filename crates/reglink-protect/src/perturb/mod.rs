@@ -2,7 +2,7 @@
 //! that add up ([`rounding`]) and the cell key method ([`cell_key`]).
 //!
 //! Both draw their randomness from the cell's key, the wrapping sum of its
-//! contributors' record keys (issue #2's keyed-BLAKE3 derivation), so the
+//! contributors' record keys (derived with keyed BLAKE3 at pseudonymisation), so the
 //! same people give the same draw in every run, every table and every
 //! release, and nobody without the key can predict it.
 

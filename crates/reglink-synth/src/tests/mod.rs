@@ -434,7 +434,7 @@ fn a_failing_output_directory_is_an_error_and_leaves_nothing() {
     assert!(read::all_files(&out).is_empty());
 }
 
-/// The full-size preset, against the volumes of DOMAIN.md section 8. Slow
+/// The full-size preset, against the volumes of docs/background.md. Slow
 /// in a debug build: `cargo test --release -p reglink-synth -- --ignored`.
 #[test]
 #[ignore = "generates 10.5 million persons; run with --release"]

@@ -1,0 +1,260 @@
+//! Every example in the docs runs as written.
+//!
+//! - Each ```` ```toml ```` block of `docs/study-file.md` is a whole study; a
+//!   ```` ```toml fragment ```` block belongs to the first whole study of the
+//!   page and is checked appended to it. Each is linked with `reglink link` in
+//!   the folder `reglink example` writes, whose paths the examples use.
+//! - Each ```` ```toml ```` block of `docs/disclosure-control.md` is a policy,
+//!   used by `reglink run` on the first study of `docs/study-file.md`.
+//! - The shell commands of the README's "Using it on real extracts" run in
+//!   order on the synthetic registers.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use reglink_tests::{Run, example, reglink};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The fenced blocks of `doc` whose info string is `lang` (exactly, or
+/// followed by words such as `fragment`), as (info string, text).
+fn blocks(doc: &str, lang: &str) -> Vec<(String, String)> {
+    let text = fs::read_to_string(root().join(doc)).unwrap();
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        match &mut current {
+            None => {
+                if let Some(info) = line.strip_prefix("```") {
+                    let info = info.trim();
+                    if info.split_whitespace().next() == Some(lang) {
+                        current = Some((info.to_string(), String::new()));
+                    }
+                }
+            }
+            Some((_, body)) => {
+                if line.trim_end() == "```" {
+                    out.push(current.take().unwrap());
+                } else {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+            }
+        }
+    }
+    assert!(current.is_none(), "{doc}: unterminated code block");
+    out
+}
+
+/// The studies of `docs/study-file.md`: every whole block, then the first
+/// whole block with each fragment appended.
+fn studies() -> Vec<(String, String)> {
+    let all = blocks("docs/study-file.md", "toml");
+    let whole: Vec<&String> = all
+        .iter()
+        .filter(|(info, _)| info == "toml")
+        .map(|(_, t)| t)
+        .collect();
+    assert!(!whole.is_empty(), "docs/study-file.md has no whole study");
+    let mut out: Vec<(String, String)> = whole
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("study {}", i + 1), t.to_string()))
+        .collect();
+    for (i, (info, text)) in all.iter().enumerate() {
+        match info.as_str() {
+            "toml" => {}
+            "toml fragment" => out.push((
+                format!("fragment (block {}) in the first study", i + 1),
+                format!("{}\n{text}", whole[0]),
+            )),
+            other => panic!(
+                "docs/study-file.md: block {}: unknown kind `{other}`",
+                i + 1
+            ),
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn ok(run: Run, what: &str) {
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{what} does not run:\nstdout: {}\nstderr: {}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn every_study_of_the_study_file_reference_links() {
+    let ex = example();
+    let studies = studies();
+    assert!(studies.len() >= 3, "expected the study and its fragments");
+    for (i, (what, text)) in studies.iter().enumerate() {
+        let file = format!("doc-study-{i}.toml");
+        fs::write(ex.join(&file), text).unwrap();
+        let out = format!("doc-study-{i}-out");
+        ok(
+            reglink(ex, &["-q", "link", &file, "--out", &out]),
+            &format!("docs/study-file.md, {what}"),
+        );
+        assert!(ex.join(&out).join("linkage-report.json").exists());
+    }
+}
+
+#[test]
+fn every_policy_of_the_disclosure_reference_runs() {
+    let ex = example();
+    let policies = blocks("docs/disclosure-control.md", "toml");
+    assert!(policies.len() >= 3, "expected a policy per method");
+    let study = &studies()[0].1;
+    fs::write(ex.join("doc-policy-study.toml"), study).unwrap();
+    for (i, (info, text)) in policies.iter().enumerate() {
+        assert_eq!(info, "toml", "policies are whole files");
+        let file = format!("doc-policy-{i}.toml");
+        fs::write(ex.join(&file), text).unwrap();
+        let out = format!("doc-policy-{i}-release");
+        ok(
+            reglink(
+                ex,
+                &[
+                    "-q",
+                    "run",
+                    "doc-policy-study.toml",
+                    "--policy",
+                    &file,
+                    "--out",
+                    &out,
+                ],
+            ),
+            &format!("docs/disclosure-control.md, policy {}", i + 1),
+        );
+        assert!(ex.join(&out).join("manifest.json").exists());
+    }
+}
+
+/// The commands of the README's section `heading`, continuation lines
+/// joined and comments removed, as words.
+fn readme_commands(heading: &str) -> Vec<Vec<String>> {
+    let text = fs::read_to_string(root().join("README.md")).unwrap();
+    let start = text
+        .find(heading)
+        .unwrap_or_else(|| panic!("README.md has no {heading}"));
+    let section = &text[start + heading.len()..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let mut commands = Vec::new();
+    let mut in_sh = false;
+    let mut pending = String::new();
+    for line in section.lines() {
+        if line.starts_with("```") {
+            in_sh = !in_sh && line.trim() == "```sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        let line = match line.find(" #") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        let line = line.trim();
+        if let Some(head) = line.strip_suffix('\\') {
+            pending.push_str(head);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(line);
+        let words: Vec<String> = pending.split_whitespace().map(str::to_string).collect();
+        pending.clear();
+        if !words.is_empty() {
+            commands.push(words);
+        }
+    }
+    commands
+}
+
+/// A study over the one extract the README pseudonymises.
+const README_STUDY: &str = r#"
+[study]
+name = "readme"
+period = ["2023-01", "2024-12"]
+
+[codelists.kommun]
+path = "raw/codelists/kommun.csv"
+label = "name"
+group = "county"
+
+[sources.eb]
+kind = "eb"
+path = "eb_2024.parquet"
+[sources.eb.columns]
+month = "period"
+municipality = "kommun"
+[sources.eb.codelists]
+municipality = "kommun"
+
+[variables.municipality]
+kind = "code"
+source = "eb"
+column = "municipality"
+rollup = true
+
+[populations.eb]
+source = "eb"
+years = [2023, 2024]
+
+[[tables]]
+name = "recipients"
+population = "eb"
+dimensions = ["year", "municipality", "sex"]
+measures = [{ name = "persons", kind = "persons" }]
+"#;
+
+#[test]
+fn the_readme_sequence_runs_on_synthetic_registers() {
+    let commands = readme_commands("## Using it on real extracts");
+    let names: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
+    assert_eq!(
+        names,
+        ["key", "pseudonymise", "link", "run", "verify"],
+        "the README's sequence changed; update this test"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    reglink(
+        d,
+        &[
+            "-q", "synth", "--preset", "tiny", "--seed", "5", "--out", "raw",
+        ],
+    )
+    .success();
+    fs::copy(d.join("raw/eb.csv"), d.join("eb_2024.csv")).unwrap();
+    fs::copy(d.join("raw/crosswalk.csv"), d.join("nummerbyten.csv")).unwrap();
+    fs::create_dir(d.join("secure")).unwrap();
+    fs::write(d.join("study.toml"), README_STUDY).unwrap();
+    fs::copy(
+        root().join("fixtures/policies/example.toml"),
+        d.join("policy.toml"),
+    )
+    .unwrap();
+
+    for words in &commands {
+        assert_eq!(words[0], "reglink");
+        // The key goes under the test's folder, not the machine's /secure.
+        let args: Vec<String> = words[1..]
+            .iter()
+            .map(|w| w.replacen("/secure/", "secure/", 1))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(reglink(d, &args), &format!("README: `{}`", words.join(" ")));
+    }
+    assert!(d.join("eb_2024.rejects.json").exists());
+    assert!(d.join("linked/cells/recipients.parquet").exists());
+    assert!(d.join("release/manifest.json").exists());
+}
