@@ -1,5 +1,40 @@
 use std::path::PathBuf;
 
+/// `text` with every run of ten or more digits (with `-`, `+` or spaces
+/// between them) replaced by `[number withheld]`.
+///
+/// Column names are printed in errors, and a file exported without its
+/// header row has a personnummer where a name should be.
+fn withheld(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let mut digits = 0;
+    let flush = |out: &mut String, run: &mut String, digits: &mut usize| {
+        let trimmed = run.trim_end_matches(['-', '+', ' ']);
+        if *digits >= 10 {
+            out.push_str("[number withheld]");
+        } else {
+            out.push_str(trimmed);
+        }
+        out.push_str(&run[trimmed.len()..]);
+        run.clear();
+        *digits = 0;
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+            digits += 1;
+        } else if !run.is_empty() && matches!(c, '-' | '+' | ' ') {
+            run.push(c);
+        } else {
+            flush(&mut out, &mut run, &mut digits);
+            out.push(c);
+        }
+    }
+    flush(&mut out, &mut run, &mut digits);
+    out
+}
+
 /// Everything that can go wrong while reading an extract or writing an output file.
 ///
 /// Every variant names the file, and where the problem is in a row, the 1-based
@@ -45,7 +80,7 @@ pub enum ExtractError {
         found: usize,
     },
     /// The CSV could not be parsed at this row (for example an unterminated quote).
-    #[error("{path}: row {row} (line {line}): malformed CSV: {reason}")]
+    #[error("{path}: row {row} (line {line}): malformed CSV: {}", withheld(reason))]
     CsvSyntax {
         /// The file.
         path: PathBuf,
@@ -58,7 +93,8 @@ pub enum ExtractError {
     },
     /// A field is not valid UTF-8.
     #[error(
-        "{path}: row {row}, column `{column}`: the value is not valid UTF-8 (re-export the extract as UTF-8)"
+        "{path}: row {row}, column `{}`: the value is not valid UTF-8 (re-export the extract as UTF-8)",
+        withheld(column)
     )]
     NotUtf8 {
         /// The file.
@@ -70,7 +106,8 @@ pub enum ExtractError {
     },
     /// A CSV field is longer than reglink reads (see the README's input section).
     #[error(
-        "{path}: row {row}, column `{column}`: the field is longer than {} MiB, the most a CSV field may hold",
+        "{path}: row {row}, column `{}`: the field is longer than {} MiB, the most a CSV field may hold",
+        withheld(column),
         limit >> 20
     )]
     FieldTooLarge {
@@ -84,7 +121,10 @@ pub enum ExtractError {
         limit: u64,
     },
     /// Two columns in the header have the same name.
-    #[error("{path}: column `{column}` appears more than once in the header")]
+    #[error(
+        "{path}: column `{}` appears more than once in the header",
+        withheld(column)
+    )]
     DuplicateColumn {
         /// The file.
         path: PathBuf,
@@ -92,7 +132,11 @@ pub enum ExtractError {
         column: String,
     },
     /// A column the caller asked for is not in the file.
-    #[error("{path}: no column `{column}`; the file has: {}", available.join(", "))]
+    #[error(
+        "{path}: no column `{}`; the file has: {}",
+        withheld(column),
+        withheld(&available.join(", "))
+    )]
     MissingColumn {
         /// The file.
         path: PathBuf,
@@ -102,7 +146,10 @@ pub enum ExtractError {
         available: Vec<String>,
     },
     /// A column has a type the caller cannot use.
-    #[error("{path}: column `{column}` has type {found}, expected {expected}")]
+    #[error(
+        "{path}: column `{}` has type {found}, expected {expected}",
+        withheld(column)
+    )]
     ColumnType {
         /// The file.
         path: PathBuf,

@@ -324,3 +324,24 @@ fn a_huge_field_is_stopped_while_it_is_read() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_file_without_its_header_row_never_prints_its_first_row() {
+    // Exported without a header: the first row's personnummer becomes a column name.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        &dir,
+        "nohead.csv",
+        b"19900101-0017,0180\n199001010017,0181\n",
+    );
+    let reader = ExtractReader::open(&p).unwrap();
+    let msg = reader.column_index("personnr").unwrap_err().to_string();
+    assert!(msg.contains("personnr") && msg.contains("0180"), "{msg}");
+    assert!(!msg.contains("19900101") && !msg.contains("0017"), "{msg}");
+    let p = write(&dir, "dup.csv", b"199001010017,199001010017\n1,2\n");
+    let msg = ExtractReader::open(&p).unwrap_err().to_string();
+    assert!(
+        msg.contains("more than once") && !msg.contains("19900101"),
+        "{msg}"
+    );
+}
