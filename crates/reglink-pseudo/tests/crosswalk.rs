@@ -20,7 +20,7 @@ fn person(n: u16) -> Pnr {
         1 + (n % 28) as u8,
     )
     .expect("valid date");
-    Pnr::from_parts(birth, 100 + n, n % 7 == 0).expect("valid parts")
+    Pnr::from_parts(birth, 100 + n, n.is_multiple_of(7)).expect("valid parts")
 }
 
 const FORMS: [Form; 4] = [
