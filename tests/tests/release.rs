@@ -147,18 +147,116 @@ fn a_bundle_holds_tables_descriptions_summary_and_manifest_only() {
 }
 
 #[test]
-fn suppressed_cells_carry_the_rule_or_secondary() {
+fn a_suppressed_cell_says_only_that_it_is_suppressed() {
     let rows = table(&example().join("release"), "t1_overlap");
     let count = |flag: &str| rows.iter().filter(|r| r["persons_flag"] == flag).count();
-    assert!(count("threshold") > 0 && count("secondary") > 0);
-    // Zeros are disclosive under ACRO.
-    assert!(count("zero") > 0);
-    // A share of a suppressed cell is suppressed with it.
+    assert!(count("suppressed") > 0 && count("published") > 0);
     for r in &rows {
+        for (column, flag) in r.iter().filter(|(c, _)| c.ends_with("_flag")) {
+            assert!(
+                ["published", "suppressed"].contains(&flag.as_str()),
+                "t1_overlap: {column} = {flag}"
+            );
+        }
+        // A share of a suppressed cell is suppressed with it.
         if r["persons_flag"] != "published" {
             assert_eq!(r["at_af"], "..");
-            assert_ne!(r["at_af_flag"], "published");
+            assert_eq!(r["at_af_flag"], "suppressed");
         }
+    }
+}
+
+/// A Parquet column's values as the CSV would spell them: `None` for null.
+fn parquet_values(bundle: &Path, name: &str) -> Vec<(String, Vec<Option<f64>>)> {
+    use arrow_array::{Array, Float64Array};
+    let file = fs::File::open(bundle.join(format!("tables/{name}.parquet"))).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out: Vec<(String, Vec<Option<f64>>)> = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+            let Some(values) = array.as_any().downcast_ref::<Float64Array>() else {
+                continue;
+            };
+            let column = match out.iter_mut().find(|(n, _)| n == field.name()) {
+                Some((_, v)) => v,
+                None => {
+                    out.push((field.name().clone(), Vec::new()));
+                    &mut out.last_mut().unwrap().1
+                }
+            };
+            column.extend((0..values.len()).map(|i| (!values.is_null(i)).then(|| values.value(i))));
+        }
+    }
+    out
+}
+
+#[test]
+fn csv_and_parquet_carry_the_same_published_values_under_every_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = [
+        ("acro", "acro"),
+        ("abs", "abs"),
+        ("lenient", "lenient"),
+        (
+            "rounding",
+            "preset = \"abs\"\nmethod = \"rounding\"\nrounding_base = 5\n",
+        ),
+        ("cell_key", "preset = \"abs\"\nmethod = \"cell_key\"\n"),
+    ];
+    for (name, policy) in policies {
+        let bundle = dir.path().join(name);
+        run(policy, &bundle).success();
+        let mut compared = 0;
+        let mut shares = 0;
+        for t in manifest(&bundle)["tables"].as_array().unwrap() {
+            let t = t.as_str().unwrap();
+            let rows = table(&bundle, t);
+            let meta: Value = serde_json::from_str(
+                &fs::read_to_string(bundle.join(format!("tables/{t}.json"))).unwrap(),
+            )
+            .unwrap();
+            let share_columns: Vec<&str> = meta["measures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["kind"] == "share")
+                .map(|m| m["name"].as_str().unwrap())
+                .collect();
+            let columns = parquet_values(&bundle, t);
+            assert!(!columns.is_empty(), "{name}: {t} has no values");
+            for (column, values) in &columns {
+                assert_eq!(values.len(), rows.len(), "{name}: {t}.{column}");
+                for (r, (row, parquet)) in rows.iter().zip(values).enumerate() {
+                    let text = &row[column];
+                    let csv = match text.as_str() {
+                        ".." | "" => None,
+                        v => Some(v.parse::<f64>().unwrap()),
+                    };
+                    assert_eq!(
+                        *parquet, csv,
+                        "{name}: {t}.{column}, row {r}: Parquet {parquet:?}, CSV {text:?}"
+                    );
+                    if let Some(v) = csv {
+                        compared += 1;
+                        if share_columns.contains(&column.as_str()) {
+                            shares += 1;
+                            assert!(
+                                (0.0..=100.0).contains(&v),
+                                "{name}: {t}.{column}, row {r}: share {v}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            compared > 100 && shares > 10,
+            "{name}: {compared} values, {shares} shares compared"
+        );
     }
 }
 
@@ -210,7 +308,7 @@ fn verify_accepts_a_bundle_and_names_a_changed_missing_or_extra_file() {
 
     let csv = bundle.join("tables/t2_equal_terms.csv");
     let text = fs::read_to_string(&csv).unwrap();
-    fs::write(&csv, text.replacen("published", "secondary", 1)).unwrap();
+    fs::write(&csv, text.replacen("published", "suppressed", 1)).unwrap();
     fs::remove_file(bundle.join("tables/t3_exit_3m.json")).unwrap();
     fs::write(bundle.join("tables/extra.csv"), "a\n").unwrap();
     let bad = reglink(dir.path(), &["verify", "r"]).failure();
