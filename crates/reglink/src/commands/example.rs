@@ -237,10 +237,11 @@ fn print_table(
             .0
             .to_string()
     };
+    // As the bundle writes it: the published decimals, `..` for any reason.
     let show = |c: &reglink_protect::release::Column, cell: usize, unit: &str| match c.values[cell]
     {
-        _ if c.flags[cell].suppressed() => "..".to_string(),
-        Some(v) => format!("{v:.0}{unit}"),
+        _ if c.flags[cell].public() == reglink_protect::PublicFlag::Suppressed => "..".to_string(),
+        Some(v) => format!("{v:.prec$}{unit}", prec = c.decimals),
         None => String::new(),
     };
     println!();
@@ -248,9 +249,11 @@ fn print_table(
         "{} — 2023, women and men",
         table.title.as_deref().unwrap_or(&table.name)
     );
-    println!("(as released: `..` = suppressed by disclosure control)");
     println!(
-        "{:<14} {:>8} {:>15} {:>12}",
+        "(as released: `..` = suppressed by disclosure control; the flag is the count's, as the bundle gives it)"
+    );
+    println!(
+        "{:<14} {:>8} {:>15} {:>12}  flag",
         "group", "persons", "any programme", "guarantee"
     );
     for cell in 0..table.shape.cells() {
@@ -262,11 +265,12 @@ fn print_table(
                 g
             };
             println!(
-                "{:<14} {:>8} {:>15} {:>12}",
+                "{:<14} {:>8} {:>15} {:>12}  {}",
                 label,
                 show(persons, cell, ""),
                 show(any, cell, "%"),
-                show(guarantee, cell, "%")
+                show(guarantee, cell, "%"),
+                persons.flags[cell].public().as_str()
             );
         }
     }
