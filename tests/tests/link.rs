@@ -483,7 +483,12 @@ fn an_existing_directory_not_written_by_link_is_left_alone() {
     fs::create_dir(dir.path().join("mine")).unwrap();
     fs::write(dir.path().join("mine/notes.txt"), "keep").unwrap();
     let run = link(dir.path(), &study, "mine").failure();
-    assert!(run.all_output().contains("not written by `reglink link`"));
+    assert!(
+        run.all_output()
+            .contains("is not an output of `reglink link`"),
+        "{}",
+        run.all_output()
+    );
     assert_eq!(
         fs::read_to_string(dir.path().join("mine/notes.txt")).unwrap(),
         "keep"
@@ -491,4 +496,88 @@ fn an_existing_directory_not_written_by_link_is_left_alone() {
     // A second run over its own output replaces it.
     link_quietly(dir.path(), &study, "out").success();
     link_quietly(dir.path(), &study, "out").success();
+}
+
+/// An amount written the Swedish way (`15 652,49`) is read exactly: the
+/// cell tables equal those of the same extract with whole kronor, and every
+/// rounded fraction is counted in the linkage report and warned about.
+#[test]
+fn swedish_amounts_are_read_exactly_and_rounding_is_counted() {
+    let ex = example();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = csv::Reader::from_path(ex.join("raw/eb.csv")).unwrap();
+    let header = csv.headers().unwrap().clone();
+    let amount = header.iter().position(|h| h == "utbetalt").unwrap();
+    let mut out = csv::Writer::from_path(dir.path().join("eb.csv")).unwrap();
+    out.write_record(&header).unwrap();
+    for record in csv.records() {
+        let record = record.unwrap();
+        let mut fields: Vec<String> = record.iter().map(String::from).collect();
+        let kronor: u64 = fields[amount].parse().unwrap();
+        let grouped = if kronor >= 1000 {
+            format!("{} {:03}", kronor / 1000, kronor % 1000)
+        } else {
+            kronor.to_string()
+        };
+        fields[amount] = format!("{grouped},49");
+        out.write_record(&fields).unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    let key = ex.join("example.key");
+    let crosswalk = ex.join("raw/crosswalk.csv");
+    reglink(
+        dir.path(),
+        &[
+            "--quiet",
+            "pseudonymise",
+            "--key",
+            key.to_str().unwrap(),
+            "--study",
+            "example-eb-af-2023",
+            "--id-column",
+            "personnr",
+            "--in",
+            "eb.csv",
+            "--out",
+            "eb.parquet",
+            "--derive",
+            "--crosswalk",
+            crosswalk.to_str().unwrap(),
+            "--reference-date",
+            reglink_tests::REFERENCE_DATE,
+        ],
+    )
+    .success();
+    let eb = dir.path().join("eb.parquet");
+    let (sdir, study) = study_variant("amounts.toml", |s| {
+        s.replace(
+            &format!("{}/pseudonymised/eb.parquet", ex.display()),
+            eb.to_str().unwrap(),
+        )
+    });
+    let run = link(sdir.path(), &study, "out").success();
+    assert!(
+        run.stderr.contains("rounded half to even"),
+        "{}",
+        run.stderr
+    );
+    let report = json(&sdir.path().join("out/linkage-report.json"));
+    let s = &report["sources"]["eb"];
+    let n = |k: &str| s[k].as_u64().unwrap();
+    assert_eq!(n("rows_rejected"), 0, "{s}");
+    assert_eq!(
+        n("values_rounded"),
+        n("rows_read") - n("rows_outside_period"),
+        "every used row had a fraction"
+    );
+    for table in listing(&ex.join("link/cells")) {
+        if table.ends_with(".parquet") {
+            assert_eq!(
+                fs::read(sdir.path().join("out/cells").join(&table)).unwrap(),
+                fs::read(ex.join("link/cells").join(&table)).unwrap(),
+                "{table} differs from the run with whole kronor"
+            );
+        }
+    }
 }

@@ -182,6 +182,7 @@ fn build_report(
             rows_rejected: rejected,
             rejected: data.stats.rejected.clone(),
             rows_outside_period: data.stats.outside_period,
+            values_rounded: data.stats.rounded,
             duplicates: counts.duplicates[s],
             distinct_persons: counts.persons[s],
             persons_without_birth_date: counts.without_birth[s],
@@ -298,6 +299,12 @@ fn build_report(
             report.warnings.push(format!(
                 "source {}: {rejected} rows rejected (see rejected)",
                 source.name
+            ));
+        }
+        if data.stats.rounded > 0 {
+            report.warnings.push(format!(
+                "source {}: {} amounts had a fraction of a krona and were rounded half to even (see values_rounded)",
+                source.name, data.stats.rounded
             ));
         }
         report.sources.insert(source.name.clone(), r);

@@ -54,6 +54,9 @@ pub struct SourceReport {
     pub rejected: BTreeMap<String, RejectCount>,
     /// Rows outside the study period.
     pub rows_outside_period: u64,
+    /// Numbers in used rows whose fraction was rounded half to even to whole
+    /// units (`100,49` kr read as 100).
+    pub values_rounded: u64,
     /// Rows merged into another (see docs/study-file.md for the rule).
     pub duplicates: u64,
     /// Distinct persons among the used rows.
