@@ -149,4 +149,39 @@ impl PseudoError {
             _ => None,
         }
     }
+
+    /// The hint for an error that came from reading the crosswalk, whose
+    /// columns have fixed names: [`PseudoError::hint`] would speak of the
+    /// extract and its `--id-column`.
+    pub fn crosswalk_hint(&self) -> Option<String> {
+        use reglink_extract::ExtractError;
+        match self {
+            PseudoError::Extract(ExtractError::MissingColumn { .. }) => Some(
+                "a crosswalk is a CSV file with the columns `old` and `new` (the old and the new number of a person); rename its header to those".to_string(),
+            ),
+            PseudoError::CrosswalkInvalid { .. } => Some(
+                "every entry must be a valid number; ten-digit numbers are placed in a century by --reference-date".to_string(),
+            ),
+            _ => self.hint(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reglink_pnr::Date;
+
+    use crate::Crosswalk;
+
+    #[test]
+    fn a_crosswalk_without_old_and_new_gets_a_hint_about_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cw.csv");
+        std::fs::write(&path, "from,to\n").unwrap();
+        let err = Crosswalk::load(&path, Date::new(2026, 6, 30).unwrap()).unwrap_err();
+        let hint = err.crosswalk_hint().unwrap();
+        assert!(hint.contains("`old`") && hint.contains("`new`"), "{hint}");
+        // The extract's hint would send the user to --id-column.
+        assert_ne!(Some(hint), err.hint());
+    }
 }

@@ -7,15 +7,37 @@ use clap::{Args, Parser, Subcommand};
 /// reglink links Swedish register extracts on secret-keyed pseudonyms of the
 /// personnummer and releases only aggregate tables that pass disclosure control.
 #[derive(Debug, Parser)]
-#[command(name = "reglink", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "reglink",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
-    /// Print nothing but errors and the final result.
+    /// Print only errors, warnings that need action (a high share of rejected
+    /// rows; the number of other warnings and where they are listed) and the
+    /// last line saying where the output went. `key`, `inspect` and `verify`
+    /// print their result as without it.
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The exit codes, shown under `reglink --help` (and in the README).
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    `verify`: the bundle does not match its manifest
+  2    error: bad arguments or input, a file that cannot be read or written
+  3    ran, but produced no usable output: every row rejected, no rows, or a
+       source without a usable row (the output is written; --allow-empty
+       makes this a success)
+  101  internal error: a bug in reglink
+  130  interrupted (Ctrl-C or a termination signal); temporary files removed";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -32,9 +54,11 @@ pub enum Command {
     /// Replace the personnummer column of an extract by keyed pseudonyms.
     ///
     /// Reads CSV or Parquet in bounded memory and writes Parquet, plus a reject
-    /// report (`OUT.rejects.json`) with counts per reason and the row numbers of
-    /// rejected rows, never their values. Every input row is either written or
-    /// counted as rejected.
+    /// report beside it (`eb.rejects.json` for `--out eb.parquet`) with counts
+    /// per reason and the row numbers of rejected rows, never their values.
+    /// Every input row is either written or counted as rejected. Warns when
+    /// more than 5 % of the rows are rejected; exits with 3 when every row is
+    /// rejected or there are none, unless --allow-empty.
     Pseudonymise(PseudonymiseArgs),
     /// Link pseudonymised extracts as a study file describes and tabulate its tables.
     ///
@@ -119,6 +143,9 @@ pub struct PseudonymiseArgs {
     /// holds the same values either way; this is for comparing the two.
     #[arg(long)]
     pub reencode: bool,
+    /// Exit with 0, not 3, when every row is rejected or the extract has no rows.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +171,9 @@ pub struct LinkArgs {
     /// Directory to write the cell tables and the linkage report into.
     #[arg(long)]
     pub out: PathBuf,
+    /// Exit with 0, not 3, when a source has no usable row.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +186,9 @@ pub struct RunArgs {
     /// Directory to write the release bundle into.
     #[arg(long)]
     pub out: PathBuf,
+    /// Exit with 0, not 3, when a source has no usable row.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]

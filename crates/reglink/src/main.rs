@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             ui::print_error(&err);
-            ExitCode::from(2)
+            ExitCode::from(ui::exit_code(&err))
         }
     }
 }

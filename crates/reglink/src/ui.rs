@@ -1,8 +1,81 @@
-//! Terminal output: progress bars, errors with hints.
+//! Terminal output: progress bars, errors with hints, warnings, exit codes.
+//!
+//! What `--quiet` leaves: errors, warnings that need action (a high share of
+//! rejected rows; one line with the number of other warnings), and the last
+//! line saying where the output went.
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// The exit codes, documented in `reglink --help` ([`crate::cli::EXIT_CODES`])
+/// and the README.
+pub mod exit {
+    /// `reglink verify`: the bundle does not match its manifest.
+    pub const MISMATCH: u8 = 1;
+    /// Any error: bad input or arguments, an unreadable or unwritable file.
+    pub const ERROR: u8 = 2;
+    /// The command ran, but produced no usable output (every row rejected,
+    /// no rows, a source without a usable row) and `--allow-empty` was not given.
+    pub const NO_USABLE_OUTPUT: u8 = 3;
+}
+
+/// The run finished and wrote its output, but nothing in it is usable:
+/// exit code [`exit::NO_USABLE_OUTPUT`].
+#[derive(Debug)]
+pub struct NoUsableOutput(pub String);
+
+impl std::fmt::Display for NoUsableOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NoUsableOutput {}
+
+/// `reglink verify` found files missing, changed or not listed: exit code
+/// [`exit::MISMATCH`].
+#[derive(Debug)]
+pub struct Mismatch(pub String);
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+/// The exit code for an error that ended a command.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|e| e.is::<NoUsableOutput>()) {
+        exit::NO_USABLE_OUTPUT
+    } else if err.chain().any(|e| e.is::<Mismatch>()) {
+        exit::MISMATCH
+    } else {
+        exit::ERROR
+    }
+}
+
+/// Prints warnings on stderr; with `--quiet`, one line saying how many
+/// there are and where they are recorded (`listed_in`), if anywhere.
+pub fn warnings(quiet: bool, warnings: &[String], listed_in: Option<&std::path::Path>) {
+    if warnings.is_empty() {
+        return;
+    }
+    if !quiet {
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        return;
+    }
+    let n = warnings.len();
+    let s = if n == 1 { "" } else { "s" };
+    match listed_in {
+        Some(path) => eprintln!("warning: {n} warning{s}, listed in {}", path.display()),
+        None => eprintln!("warning: {n} warning{s}; run without --quiet to see them"),
+    }
+}
 
 /// A row counter on stderr; hidden with `--quiet` or when stderr is not a terminal.
 pub fn row_spinner(quiet: bool, label: &str) -> ProgressBar {
@@ -21,22 +94,56 @@ pub fn row_spinner(quiet: bool, label: &str) -> ProgressBar {
 
 /// Prints an error chain and the first hint any layer offers.
 pub fn print_error(err: &anyhow::Error) {
-    eprintln!("error: {err}");
+    for line in error_lines(err) {
+        eprintln!("{line}");
+    }
+}
+
+/// The lines [`print_error`] prints. A cause whose text the line above
+/// already contains is left out: many errors put their source's message
+/// into their own (`FILE: cannot read: No such file or directory`), and
+/// the reader should not see it twice.
+fn error_lines(err: &anyhow::Error) -> Vec<String> {
+    let mut lines = vec![format!("error: {err}")];
+    let mut shown = err.to_string();
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            lines.push(format!("  caused by: {text}"));
+        }
+        shown = text;
     }
     if let Some(hint) = hint(err) {
-        eprintln!("hint: {hint}");
+        lines.push(format!("hint: {hint}"));
+    }
+    lines
+}
+
+/// Context for an error reading `--crosswalk`: its hints speak of the
+/// crosswalk, not of the extract.
+#[derive(Debug)]
+pub struct CrosswalkContext;
+
+impl std::fmt::Display for CrosswalkContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("could not read the crosswalk (--crosswalk)")
     }
 }
 
 fn hint(err: &anyhow::Error) -> Option<String> {
+    let crosswalk = err.downcast_ref::<CrosswalkContext>().is_some();
     err.chain().find_map(|e| {
         if let Some(e) = e.downcast_ref::<reglink_pseudo::PseudoError>() {
-            e.hint()
+            if crosswalk {
+                e.crosswalk_hint()
+            } else {
+                e.hint()
+            }
         } else if let Some(e) = e.downcast_ref::<reglink_link::LinkError>() {
             e.hint().map(str::to_string)
         } else if let Some(e) = e.downcast_ref::<reglink_extract::ExtractError>() {
+            e.hint().map(str::to_string)
+        } else if let Some(e) = e.downcast_ref::<reglink_extract::OutputError>() {
             e.hint().map(str::to_string)
         } else {
             None
@@ -108,5 +215,50 @@ impl reglink_link::Progress for StageBars {
                 eprintln!("{name}: {:.1?}", started.elapsed());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        // A real error: reading a file that is not there, as the extract
+        // reader reports it (its message includes the OS error's text).
+        let missing = std::path::Path::new("/no/such/dir/extract.csv");
+        let source = std::fs::File::open(missing).unwrap_err();
+        let os_text = source.to_string();
+        let err = anyhow::Error::new(reglink_extract::ExtractError::Io {
+            path: missing.to_path_buf(),
+            source,
+        })
+        .context("could not pseudonymise");
+        let lines = error_lines(&err);
+        let all = lines.join("\n");
+        assert_eq!(all.matches(&os_text).count(), 1, "{all}");
+        assert_eq!(lines[0], "error: could not pseudonymise");
+        assert!(lines[1].contains("extract.csv: cannot read"), "{all}");
+    }
+
+    #[test]
+    fn a_cause_not_in_the_message_is_shown() {
+        let err = anyhow::anyhow!("inner detail").context("outer");
+        assert_eq!(
+            error_lines(&err),
+            ["error: outer", "  caused by: inner detail"]
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_error() {
+        let plain = anyhow::anyhow!("bad input");
+        assert_eq!(exit_code(&plain), exit::ERROR);
+        let empty = anyhow::Error::new(NoUsableOutput("nothing".into())).context("while linking");
+        assert_eq!(exit_code(&empty), exit::NO_USABLE_OUTPUT);
+        assert_eq!(
+            exit_code(&anyhow::Error::new(Mismatch("x".into()))),
+            exit::MISMATCH
+        );
     }
 }

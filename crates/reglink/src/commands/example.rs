@@ -17,7 +17,7 @@ const STUDY: &str = "example-eb-af-2023";
 /// Marks a directory as made by `reglink example`, so a re-run may replace it.
 const MARKER: &str = ".reglink-example";
 
-/// The example study: DOMAIN.md section 6, tables 1-5, on the synthetic registers.
+/// The example study (the tables of docs/background.md) on the synthetic registers.
 const EXAMPLE_STUDY: &str = include_str!("../../../../fixtures/studies/example/study.toml");
 
 /// The example's disclosure policy (ACRO's defaults).
@@ -88,13 +88,15 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
         bar.finish_and_clear();
         reports.push((name, report?));
     }
-    print_summary(&reports, &pseudo_dir)?;
+    if !quiet {
+        print_summary(&reports, &pseudo_dir)?;
+    }
 
     let study_path = out.join("study.toml");
     std::fs::write(&study_path, EXAMPLE_STUDY)
         .with_context(|| format!("{}: cannot write", study_path.display()))?;
     say(format!(
-        "\n4/5 linking and tabulating the example study {} (DOMAIN.md tables 1-5)",
+        "\n4/5 linking and tabulating the example study {} (overlap, equal terms, exits, durations, outcomes, amounts)",
         study_path.display()
     ));
     let outcome = super::link::link_study(&study_path, &out.join("link"), quiet)?;
@@ -120,7 +122,9 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
         &release_dir,
         quiet,
     )?;
-    print_table(&outcome.tables, &release)?;
+    if !quiet {
+        print_table(&outcome.tables, &release)?;
+    }
     super::run::print_release(&outcome.tables, &release, &release_dir, quiet);
     Ok(())
 }

@@ -24,7 +24,7 @@ pub struct Outcome {
 pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
     let outcome = link_study(&args.study, &args.out, quiet)?;
     print_summary(&outcome, quiet);
-    Ok(())
+    super::check_sources(&outcome.linked.report, args.allow_empty)
 }
 
 /// Links a study and tabulates its tables in memory.
@@ -188,8 +188,10 @@ pub fn print_summary(o: &Outcome, quiet: bool) {
             );
         }
     }
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
-    }
+    ui::warnings(
+        quiet,
+        &report.warnings,
+        Some(&o.out.join("linkage-report.json")),
+    );
     println!("cell tables and linkage report: {}", o.out.display());
 }

@@ -23,6 +23,38 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Fails with [`crate::ui::NoUsableOutput`] if a source of the study has no
+/// usable row (all rejected, outside the period, or none at all), unless
+/// `allow_empty`: its tables would be zeros that look like a result.
+pub fn check_sources(
+    report: &reglink_link::LinkageReport,
+    allow_empty: bool,
+) -> anyhow::Result<()> {
+    if allow_empty {
+        return Ok(());
+    }
+    let empty: Vec<String> = report
+        .sources
+        .iter()
+        .filter(|(_, s)| s.rows_used == 0)
+        .map(|(name, s)| {
+            format!(
+                "{name} ({} rows read: {} rejected, {} outside the period, {} duplicates)",
+                s.rows_read, s.rows_rejected, s.rows_outside_period, s.duplicates
+            )
+        })
+        .collect();
+    if empty.is_empty() {
+        return Ok(());
+    }
+    Err(crate::ui::NoUsableOutput(format!(
+        "no usable row in source {}; the output was written, but its tables count nobody from it \
+         (pass --allow-empty if that is expected)",
+        empty.join(", ")
+    ))
+    .into())
+}
+
 /// Today's date (UTC), the default reference date of an extract.
 pub fn today() -> reglink_pnr::Date {
     let secs = std::time::SystemTime::now()

@@ -22,11 +22,12 @@ pub fn run(args: &PseudonymiseArgs, quiet: bool) -> anyhow::Result<()> {
         .as_deref()
         .map(|p| Crosswalk::load(p, reference))
         .transpose()
-        .context("could not read the crosswalk")?;
+        .context(ui::CrosswalkContext)?;
     let mut opts = PseudonymiseOptions::new(&args.input, &args.out, &args.id_column, reference);
     opts.derive_columns = args.derive;
     opts.batch_size = args.batch_size;
     opts.passthrough = !args.reencode;
+    check_out_folder(&args.out)?;
     let bar = ui::row_spinner(quiet, "pseudonymising");
     let report = reglink_pseudo::pseudonymise(&opts, &study, crosswalk.as_ref(), &|rows| {
         bar.set_position(rows)
@@ -34,11 +35,75 @@ pub fn run(args: &PseudonymiseArgs, quiet: bool) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let report = report?;
     print_summary(&report, quiet);
+    check_rejects(&report, args.allow_empty)
+}
+
+/// Above this share of rejected rows, `pseudonymise` warns (even with `--quiet`).
+pub const WARN_REJECTED_SHARE: f64 = 0.05;
+
+/// Warns when more than [`WARN_REJECTED_SHARE`] of the rows were rejected, and
+/// fails with [`ui::NoUsableOutput`] when nothing was written, unless
+/// `allow_empty`.
+pub fn check_rejects(report: &PseudonymiseReport, allow_empty: bool) -> anyhow::Result<()> {
+    let rejects = reglink_pseudo::pipeline::report_path(std::path::Path::new(&report.output));
+    if report.rows_out == 0 && !allow_empty {
+        let what = if report.rows_in == 0 {
+            format!("{}: the extract has no data rows", report.input)
+        } else {
+            format!(
+                "{}: all {} rows were rejected (counts per reason: {}); check --id-column `{}` and --reference-date",
+                report.input,
+                report.rows_in,
+                rejects.display(),
+                report.id_column
+            )
+        };
+        return Err(ui::NoUsableOutput(format!(
+            "{what}; {} holds no rows (pass --allow-empty if that is expected)",
+            report.output
+        ))
+        .into());
+    }
+    let share = report.rows_rejected as f64 / report.rows_in.max(1) as f64;
+    if share > WARN_REJECTED_SHARE {
+        eprintln!(
+            "warning: {}: {} of {} rows ({:.1} %) rejected, more than {:.0} %; counts per reason: {}",
+            report.input,
+            report.rows_rejected,
+            report.rows_in,
+            100.0 * share,
+            100.0 * WARN_REJECTED_SHARE,
+            rejects.display()
+        );
+    }
+    Ok(())
+}
+
+/// The folder `--out` goes into must exist: an error naming it, rather than
+/// the temporary file that would have been written there.
+fn check_out_folder(out: &std::path::Path) -> anyhow::Result<()> {
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !folder.is_dir() {
+        bail!(
+            "{}: cannot write: the folder {} does not exist",
+            out.display(),
+            folder.display()
+        );
+    }
     Ok(())
 }
 
 pub fn print_summary(report: &PseudonymiseReport, quiet: bool) {
+    let rejects = reglink_pseudo::pipeline::report_path(std::path::Path::new(&report.output));
     if quiet {
+        println!(
+            "wrote {}, reject report {}",
+            report.output,
+            rejects.display()
+        );
         return;
     }
     println!(
@@ -54,9 +119,9 @@ pub fn print_summary(report: &PseudonymiseReport, quiet: bool) {
     for (reason, rejects) in &report.rejects {
         println!("  rejected ({reason}): {}", rejects.count);
     }
-    println!("  wrote {}", report.output);
     println!(
-        "  reject report {}",
-        reglink_pseudo::pipeline::report_path(std::path::Path::new(&report.output)).display()
+        "wrote {}, reject report {}",
+        report.output,
+        rejects.display()
     );
 }

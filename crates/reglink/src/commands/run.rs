@@ -29,9 +29,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     let policy = load_policy(&args.policy)?;
     let started = Instant::now();
     let (study, linked, tables) = super::link::link_tables(&args.study, quiet)?;
-    for w in &linked.report.warnings {
-        eprintln!("warning: {w}");
-    }
+    crate::ui::warnings(quiet, &linked.report.warnings, None);
     let release = release(
         &args.study,
         &study.name,
@@ -48,7 +46,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
             started.elapsed()
         );
     }
-    Ok(())
+    super::check_sources(&linked.report, args.allow_empty)
 }
 
 /// Protects `tables` under `policy` and writes the bundle to `out`
@@ -88,9 +86,7 @@ pub fn release(
     let tmp = super::link::temp_beside(out, ".reglink-release-")?;
     bundle::write(tmp.path(), tables, &release, policy, &provenance)?;
     super::link::replace_dir_marked(tmp, out, bundle::MANIFEST, "reglink run")?;
-    for w in &release.warnings {
-        eprintln!("warning: {w}");
-    }
+    crate::ui::warnings(quiet, &release.warnings, None);
     Ok(release)
 }
 
@@ -135,5 +131,5 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
     for p in &problems {
         eprintln!("{}: {p}", args.bundle.display());
     }
-    bail!("{} problem(s) in the bundle", problems.len())
+    Err(crate::ui::Mismatch(format!("{} problem(s) in the bundle", problems.len())).into())
 }

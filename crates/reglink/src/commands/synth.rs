@@ -22,12 +22,12 @@ pub fn run(args: &SynthArgs, quiet: bool) -> anyhow::Result<()> {
     };
     let report = reglink_synth::generate(&opts).context("could not generate synthetic data")?;
     if !quiet {
-        println!(
-            "wrote synthetic {preset} registers (seed {}) to {}",
-            args.seed,
-            args.out.display()
-        );
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
+    println!(
+        "wrote synthetic {preset} registers (seed {}) to {}",
+        args.seed,
+        args.out.display()
+    );
     Ok(())
 }
