@@ -164,6 +164,32 @@ fn a_suppressed_cell_says_only_that_it_is_suppressed() {
             assert_eq!(r["at_af_flag"], "suppressed");
         }
     }
+    // The reasons are in the checker report beside the release, not in it.
+    let report: Value = serde_json::from_str(
+        &fs::read_to_string(example().join("release.checker/checker-report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(report["internal"].as_str().unwrap().starts_with("INTERNAL"));
+    let t1 = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "t1_overlap")
+        .unwrap();
+    let persons = &t1["columns"][0];
+    assert_eq!(persons["name"], "persons");
+    assert_eq!(
+        persons["suppressed"].as_array().unwrap().len(),
+        count("suppressed")
+    );
+    // ACRO: zeros are disclosive; small cells need partners.
+    for reason in ["zero", "threshold", "secondary"] {
+        assert!(
+            persons["reasons"][reason].as_u64().is_some_and(|n| n > 0),
+            "t1_overlap: no {reason} in {}",
+            persons["reasons"]
+        );
+    }
 }
 
 /// A Parquet column's values as the CSV would spell them: `None` for null.
