@@ -115,8 +115,7 @@ fn only_the_output_module_removes_what_reglink_wrote() {
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
-        if rel.contains("/tests/") || rel.ends_with("tests.rs") || allowed.contains(&rel.as_str())
-        {
+        if rel.contains("/tests/") || rel.ends_with("tests.rs") || allowed.contains(&rel.as_str()) {
             continue;
         }
         let text = fs::read_to_string(file).unwrap();

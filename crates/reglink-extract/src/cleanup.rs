@@ -59,7 +59,9 @@ impl Registration {
     pub fn remove(self) {
         let path = {
             let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-            reg.iter().find(|(id, _)| *id == self.0).map(|(_, p)| p.clone())
+            reg.iter()
+                .find(|(id, _)| *id == self.0)
+                .map(|(_, p)| p.clone())
         };
         if let Some(path) = path {
             remove_path(&path);

@@ -146,6 +146,10 @@ pub struct PseudonymiseArgs {
     /// Exit with 0, not 3, when every row is rejected or the extract has no rows.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Replace `--out` (and its reject report) if it already exists. Without
+    /// it an existing output is an error and nothing is written.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,12 +11,45 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     install_panic_hook();
+    remove_temporaries_on_signal();
     let cli = cli::Cli::parse();
-    match commands::run(cli) {
+    let result = commands::run(cli);
+    report_stale_temporaries();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             ui::print_error(&err);
             ExitCode::from(ui::exit_code(&err))
+        }
+    }
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP: remove every temporary file and directory this
+/// run has open (they can hold row-level data), then exit with 130.
+fn remove_temporaries_on_signal() {
+    let installed = ctrlc::set_handler(|| {
+        reglink_extract::cleanup::remove_registered();
+        eprintln!("interrupted: temporary files removed");
+        std::process::exit(130);
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: cannot catch interrupts ({e}); a Ctrl-C may leave temporary files");
+    }
+}
+
+/// Names what earlier, killed runs left in the places this run wrote to.
+fn report_stale_temporaries() {
+    for stale in reglink_extract::cleanup::take_notices() {
+        if stale.removed {
+            eprintln!(
+                "note: removed {}, a temporary left by an interrupted run",
+                stale.path.display()
+            );
+        } else {
+            eprintln!(
+                "note: {} is an earlier output that an interrupted run had set aside; check it and remove it yourself",
+                stale.path.display()
+            );
         }
     }
 }

@@ -3,9 +3,10 @@
 //! tabulate the example study -> summary and one table.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use reglink_extract::{OutputKind, StagedDir};
 use reglink_pseudo::{Crosswalk, MasterKey, PseudonymiseOptions, PseudonymiseReport};
 use reglink_synth::{Format, Options, Preset};
 
@@ -14,8 +15,9 @@ use crate::ui;
 
 /// The study name the example's pseudonyms are keyed to.
 const STUDY: &str = "example-eb-af-2023";
-/// Marks a directory as made by `reglink example`, so a re-run may replace it.
-const MARKER: &str = ".reglink-example";
+/// The manifest that marks a directory as made by `reglink example` and
+/// lists its files, so a re-run may replace it while nothing else is there.
+const MANIFEST: &str = "example.json";
 
 /// The example study (the tables of docs/background.md) on the synthetic registers.
 const EXAMPLE_STUDY: &str = include_str!("../../../../fixtures/studies/example/study.toml");
@@ -32,7 +34,7 @@ const EXTRACTS: [(&str, &str); 3] = [
 
 pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     let out = &args.out;
-    prepare_dir(out)?;
+    let example_dir = ExampleDir::prepare(out)?;
     let raw = out.join("raw");
     let pseudo_dir = out.join("pseudonymised");
     std::fs::create_dir_all(&pseudo_dir)
@@ -113,50 +115,76 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
         policy_path.display(),
         policy.preset
     ));
+    let inputs = super::link::study_inputs(&reglink_link::Study::load(&study_path)?);
+    let staged = StagedDir::create(&release_dir, &super::run::OUTPUT, &inputs)?;
+    let checker = StagedDir::create(
+        &super::run::checker_dir(&release_dir),
+        &super::run::CHECKER_OUTPUT,
+        &inputs,
+    )?;
     let release = super::run::release(
         &study_path,
         "eb-af-example",
         &outcome.linked,
         &outcome.tables,
         &policy,
-        &release_dir,
+        staged,
+        checker,
         quiet,
     )?;
     if !quiet {
         print_table(&outcome.tables, &release)?;
     }
     super::run::print_release(&outcome.tables, &release, &release_dir, quiet);
-    Ok(())
+    example_dir.finish(args.seed)
 }
 
-/// Creates `out`, or empties it if an earlier `reglink example` made it.
-fn prepare_dir(out: &Path) -> anyhow::Result<()> {
-    if out.exists() {
-        let is_ours = out.join(MARKER).exists();
-        let is_empty = std::fs::read_dir(out)
-            .with_context(|| format!("{}: cannot read directory", out.display()))?
-            .next()
-            .is_none();
-        if !is_ours && !is_empty {
-            bail!(
-                "{}: exists and was not made by `reglink example`; pass --out with a new directory",
-                out.display()
-            );
-        }
-        if is_ours {
-            std::fs::remove_dir_all(out).with_context(|| {
-                format!("{}: cannot remove the previous example", out.display())
-            })?;
+/// What `reglink example` writes, and the manifest that proves it.
+const OUTPUT: OutputKind = OutputKind {
+    command: "reglink example",
+    manifest: MANIFEST,
+};
+
+/// An example folder being written in place: removed again if the run fails
+/// or is interrupted, unless [`ExampleDir::finish`] wrote its manifest.
+struct ExampleDir {
+    path: PathBuf,
+    /// Registered for removal on a signal, and removed on drop until the
+    /// manifest is written.
+    unfinished: Option<reglink_extract::cleanup::Registration>,
+}
+
+impl ExampleDir {
+    /// Creates `out`, after removing an earlier, unchanged `reglink example`
+    /// output there; anything else in the way is an error.
+    fn prepare(out: &Path) -> anyhow::Result<ExampleDir> {
+        reglink_extract::remove_output(out, &OUTPUT)?;
+        std::fs::create_dir_all(out)
+            .with_context(|| format!("{}: cannot create directory", out.display()))?;
+        Ok(ExampleDir {
+            path: out.to_path_buf(),
+            unfinished: Some(reglink_extract::cleanup::register(out)),
+        })
+    }
+
+    /// Writes the manifest that lets a later run replace the folder.
+    fn finish(mut self, seed: u64) -> anyhow::Result<()> {
+        reglink_extract::write_manifest(
+            &self.path,
+            &OUTPUT,
+            serde_json::json!({ "made_by": "reglink example", "seed": seed }),
+        )?;
+        self.unfinished = None;
+        Ok(())
+    }
+}
+
+impl Drop for ExampleDir {
+    fn drop(&mut self) {
+        if let Some(registration) = self.unfinished.take() {
+            registration.remove();
         }
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create directory", out.display()))?;
-    std::fs::write(
-        out.join(MARKER),
-        "made by `reglink example`; safe to delete\n",
-    )
-    .with_context(|| format!("{}: cannot write", out.display()))?;
-    Ok(())
 }
 
 fn print_summary(reports: &[(&str, PseudonymiseReport)], dir: &Path) -> anyhow::Result<()> {

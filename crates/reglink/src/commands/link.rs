@@ -4,15 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use reglink_extract::{OutputKind, StagedDir};
 use reglink_link::{Linked, Study};
 use serde_json::json;
 
 use crate::cli::LinkArgs;
 use crate::ui;
 
-/// The file that marks a directory as written by `reglink link`.
-pub const MANIFEST: &str = "link.json";
+/// What `reglink link` writes, and the manifest that proves it wrote it.
+pub const OUTPUT: OutputKind = OutputKind {
+    command: "reglink link",
+    manifest: "link.json",
+};
 
 /// What a link run wrote.
 pub struct Outcome {
@@ -27,46 +31,59 @@ pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
     super::check_sources(&outcome.linked.report, args.allow_empty)
 }
 
-/// Links a study and tabulates its tables in memory.
+/// The files a study reads, as `(role, path)`: an output may be none of
+/// them and contain none of them.
+pub fn study_inputs(study: &Study) -> Vec<(String, PathBuf)> {
+    let mut inputs = vec![("the study file".to_string(), study.path.clone())];
+    for s in &study.sources {
+        inputs.push((format!("source `{}`", s.name), s.path.clone()));
+    }
+    for c in &study.codelists {
+        inputs.push((format!("code list `{}`", c.name), c.path.clone()));
+    }
+    inputs
+}
+
+/// Links a loaded study and tabulates its tables in memory.
 pub fn link_tables(
-    study_path: &Path,
+    study: &Study,
     quiet: bool,
-) -> anyhow::Result<(Study, Linked, Vec<reglink_tabulate::CellTable>)> {
-    let study = Study::load(study_path)?;
+) -> anyhow::Result<(Linked, Vec<reglink_tabulate::CellTable>)> {
     let bars = ui::StageBars::new(quiet);
-    let linked = reglink_link::link(&study, &bars)?;
+    let linked = reglink_link::link(study, &bars)?;
     use reglink_link::Progress;
     bars.stage("tabulating", Some(study.tables.len() as u64));
     let mut tables = Vec::new();
     for (t, table) in study.tables.iter().enumerate() {
         tables.push(reglink_tabulate::tabulate(
-            &study,
+            study,
             &linked.frame.populations[table.population],
             t,
         ));
         bars.set(t as u64 + 1);
     }
     bars.finish();
-    Ok((study, linked, tables))
+    Ok((linked, tables))
 }
 
-/// Links a study into `out`, replacing an earlier `reglink link` output there.
+/// Links a study into `out`, replacing an earlier, unchanged `reglink link`
+/// output there. `out` is checked before any work.
 pub fn link_study(study_path: &Path, out: &Path, quiet: bool) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let (study, linked, tables) = link_tables(study_path, quiet)?;
+    let study = Study::load(study_path)?;
+    let staged = StagedDir::create(out, &OUTPUT, &study_inputs(&study))?;
+    let (linked, tables) = link_tables(&study, quiet)?;
 
-    // Everything is written into a temporary directory beside `out`, then renamed.
-    let tmp = temp_beside(out, ".reglink-link-")?;
-    let cells_dir = tmp.path().join("cells");
+    let cells_dir = staged.path().join("cells");
     std::fs::create_dir(&cells_dir)
-        .with_context(|| format!("{}: cannot create directory", cells_dir.display()))?;
+        .with_context(|| format!("{}: cannot create directory", out.join("cells").display()))?;
     for cells in &tables {
         cells.write(&cells_dir)?;
     }
 
     let mut report = serde_json::to_string_pretty(&linked.report)?;
     report.push('\n');
-    reglink_extract::write_atomic(tmp.path().join("linkage-report.json"), report.as_bytes())?;
+    reglink_extract::write_atomic(staged.path().join("linkage-report.json"), report.as_bytes())?;
     let study_fingerprint = reglink_extract::fingerprint_file(study_path)?;
     let manifest = json!({
         "tool": format!("reglink {}", env!("CARGO_PKG_VERSION")),
@@ -81,11 +98,8 @@ pub fn link_study(study_path: &Path, out: &Path, quiet: bool) -> anyhow::Result<
         })).collect::<Vec<_>>(),
         "tables": study.tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
     });
-    let mut manifest = serde_json::to_string_pretty(&manifest)?;
-    manifest.push('\n');
-    reglink_extract::write_atomic(tmp.path().join(MANIFEST), manifest.as_bytes())?;
-
-    replace_dir_marked(tmp, out, MANIFEST, "reglink link")?;
+    reglink_extract::write_manifest(staged.path(), &OUTPUT, manifest)?;
+    staged.commit()?;
     if !quiet {
         eprintln!("linked and tabulated in {:.1?}", started.elapsed());
     }
@@ -94,49 +108,6 @@ pub fn link_study(study_path: &Path, out: &Path, quiet: bool) -> anyhow::Result<
         tables,
         out: out.to_path_buf(),
     })
-}
-
-/// A temporary directory beside `out`, for writing into before the rename.
-pub fn temp_beside(out: &Path, prefix: &str) -> anyhow::Result<tempfile::TempDir> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("{}: cannot create directory", parent.display()))?;
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(parent)
-        .with_context(|| format!("{}: cannot create a temporary directory", parent.display()))
-}
-
-/// Moves the finished temporary directory to `out`. An existing `out` is
-/// replaced only if it holds `marker` (an earlier output of the same
-/// command) or is empty.
-pub fn replace_dir_marked(
-    tmp: tempfile::TempDir,
-    out: &Path,
-    marker: &str,
-    command: &str,
-) -> anyhow::Result<()> {
-    if out.exists() {
-        let empty = std::fs::read_dir(out)
-            .with_context(|| format!("{}: cannot read directory", out.display()))?
-            .next()
-            .is_none();
-        if !empty && !out.join(marker).exists() {
-            bail!(
-                "{}: exists and was not written by `{command}`; choose another --out",
-                out.display()
-            );
-        }
-        std::fs::remove_dir_all(out)
-            .with_context(|| format!("{}: cannot replace the earlier output", out.display()))?;
-    }
-    let path = tmp.keep();
-    std::fs::rename(&path, out)
-        .with_context(|| format!("{}: cannot move the output into place", out.display()))?;
-    Ok(())
 }
 
 pub fn print_summary(o: &Outcome, quiet: bool) {

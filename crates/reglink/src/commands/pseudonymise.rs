@@ -8,6 +8,7 @@ use crate::cli::PseudonymiseArgs;
 use crate::ui;
 
 pub fn run(args: &PseudonymiseArgs, quiet: bool) -> anyhow::Result<()> {
+    check_outputs(args)?;
     let reference = match &args.reference_date {
         Some(text) => match Date::parse_iso(text) {
             Some(d) => d,
@@ -124,4 +125,21 @@ pub fn print_summary(report: &PseudonymiseReport, quiet: bool) {
         report.output,
         rejects.display()
     );
+}
+
+/// Before any work: the output and its reject report may not be one of the
+/// inputs, and replace an existing file only with `--force`.
+fn check_outputs(args: &PseudonymiseArgs) -> anyhow::Result<()> {
+    let mut inputs = vec![
+        ("the extract".to_string(), args.input.clone()),
+        ("the key".to_string(), args.key.clone()),
+    ];
+    if let Some(c) = &args.crosswalk {
+        inputs.push(("the crosswalk".to_string(), c.clone()));
+    }
+    let report = reglink_pseudo::pipeline::report_path(&args.out);
+    for path in [&args.out, &report] {
+        reglink_extract::check_new_file(path, args.force, &inputs)?;
+    }
+    Ok(())
 }

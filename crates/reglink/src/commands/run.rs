@@ -1,10 +1,11 @@
 //! `reglink run STUDY.toml --policy POLICY --out DIR`: link -> tabulate ->
 //! protect -> release bundle; and `reglink verify BUNDLE`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use reglink_extract::{OutputKind, StagedDir};
 use reglink_protect::bundle::{self, Input, Provenance};
 use reglink_protect::{Flag, Policy, Release};
 use reglink_tabulate::CellTable;
@@ -25,10 +26,42 @@ pub fn load_policy(arg: &str) -> anyhow::Result<Policy> {
     }
 }
 
+/// What `reglink run` writes: the release bundle, proved by its manifest.
+pub const OUTPUT: OutputKind = OutputKind {
+    command: "reglink run",
+    manifest: bundle::MANIFEST,
+};
+
+/// The checker report: per-cell reasons for the data holder's output
+/// checkers, kept beside the release and never in it.
+pub const CHECKER_OUTPUT: OutputKind = OutputKind {
+    command: "reglink run",
+    manifest: "manifest.json",
+};
+
+/// The checker report's folder for a release at `out`: `OUT.checker` beside it.
+pub fn checker_dir(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".checker");
+    out.with_file_name(name)
+}
+
 pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
-    let policy = load_policy(&args.policy)?;
     let started = Instant::now();
-    let (study, linked, tables) = super::link::link_tables(&args.study, quiet)?;
+    let policy = load_policy(&args.policy)?;
+    let study = reglink_link::Study::load(&args.study)?;
+    // Both outputs are checked before any work.
+    let mut inputs = super::link::study_inputs(&study);
+    if Path::new(&args.policy).is_file() {
+        inputs.push(("the policy".to_string(), PathBuf::from(&args.policy)));
+    }
+    let checker = checker_dir(&args.out);
+    let staged = StagedDir::create(&args.out, &OUTPUT, &inputs)?;
+    let staged_checker = StagedDir::create(&checker, &CHECKER_OUTPUT, &inputs)?;
+    let (linked, tables) = super::link::link_tables(&study, quiet)?;
     crate::ui::warnings(quiet, &linked.report.warnings, None);
     let release = release(
         &args.study,
@@ -36,7 +69,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
         &linked,
         &tables,
         &policy,
-        &args.out,
+        staged,
+        staged_checker,
         quiet,
     )?;
     print_release(&tables, &release, &args.out, quiet);
@@ -49,15 +83,17 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     super::check_sources(&linked.report, args.allow_empty)
 }
 
-/// Protects `tables` under `policy` and writes the bundle to `out`
-/// atomically (a temporary directory beside it, then a rename).
+/// Protects `tables` under `policy`, writes the bundle into `staged` and
+/// the checker report into `checker`, and moves both into place.
+#[allow(clippy::too_many_arguments)]
 pub fn release(
     study_path: &Path,
     study_name: &str,
     linked: &reglink_link::Linked,
     tables: &[CellTable],
     policy: &Policy,
-    out: &Path,
+    staged: StagedDir,
+    checker: StagedDir,
     quiet: bool,
 ) -> anyhow::Result<Release> {
     let spinner = crate::ui::row_spinner(quiet, "protecting");
@@ -83,11 +119,34 @@ pub fn release(
             })
             .collect(),
     };
-    let tmp = super::link::temp_beside(out, ".reglink-release-")?;
-    bundle::write(tmp.path(), tables, &release, policy, &provenance)?;
-    super::link::replace_dir_marked(tmp, out, bundle::MANIFEST, "reglink run")?;
+    bundle::write(staged.path(), tables, &release, policy, &provenance)?;
+    write_checker_report(checker.path(), tables, &release, policy, &provenance)?;
+    staged.commit()?;
+    checker.commit()?;
     crate::ui::warnings(quiet, &release.warnings, None);
     Ok(release)
+}
+
+/// The checker report's files, then its manifest.
+fn write_checker_report(
+    dir: &Path,
+    tables: &[CellTable],
+    release: &Release,
+    policy: &Policy,
+    provenance: &Provenance,
+) -> anyhow::Result<()> {
+    let text = reglink_protect::checker_report(tables, release, policy, provenance);
+    reglink_extract::write_atomic(dir.join("checker-report.json"), text.as_bytes())?;
+    reglink_extract::write_manifest(
+        dir,
+        &CHECKER_OUTPUT,
+        serde_json::json!({
+            "tool": provenance.tool,
+            "study": provenance.study,
+            "contents": "INTERNAL: why each cell of the release beside this folder is suppressed. For the data holder's output checkers only; never publish it.",
+        }),
+    )?;
+    Ok(())
 }
 
 /// Per table: cells, and how many counts are published or suppressed.
