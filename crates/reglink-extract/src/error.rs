@@ -1,39 +1,6 @@
 use std::path::PathBuf;
 
-/// `text` with every run of ten or more digits (with `-`, `+` or spaces
-/// between them) replaced by `[number withheld]`.
-///
-/// Column names are printed in errors, and a file exported without its
-/// header row has a personnummer where a name should be.
-fn withheld(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let mut digits = 0;
-    let flush = |out: &mut String, run: &mut String, digits: &mut usize| {
-        let trimmed = run.trim_end_matches(['-', '+', ' ']);
-        if *digits >= 10 {
-            out.push_str("[number withheld]");
-        } else {
-            out.push_str(trimmed);
-        }
-        out.push_str(&run[trimmed.len()..]);
-        run.clear();
-        *digits = 0;
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-            digits += 1;
-        } else if !run.is_empty() && matches!(c, '-' | '+' | ' ') {
-            run.push(c);
-        } else {
-            flush(&mut out, &mut run, &mut digits);
-            out.push(c);
-        }
-    }
-    flush(&mut out, &mut run, &mut digits);
-    out
-}
+use reglink_pnr::withhold_numbers as withheld;
 
 /// Everything that can go wrong while reading an extract or writing an output file.
 ///

@@ -107,8 +107,10 @@ mod format;
 mod luhn;
 mod parse;
 mod pnr;
+mod redact;
 
 pub use date::Date;
 pub use error::PnrError;
 pub use format::Form;
 pub use pnr::{Pnr, Sex};
+pub use redact::{WITHHELD, withhold_numbers};

@@ -20,6 +20,7 @@
 //! are protected: by primary and secondary suppression, by random rounding
 //! to a base with margins that add up, or by the cell key method.
 
+use reglink_pnr::withhold_numbers;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -249,40 +250,6 @@ impl Policy {
         }
         Ok(policy)
     }
-}
-
-/// `message` with every run of ten or more digits (with `-`, `+` or spaces
-/// between them) replaced by `[number withheld]`: the TOML parser quotes the
-/// line it stopped at, and a personnummer pasted into a policy file must not
-/// reach the screen or a log.
-fn withhold_numbers(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut run = String::new();
-    let mut digits = 0;
-    let flush = |out: &mut String, run: &mut String, digits: &mut usize| {
-        let trimmed = run.trim_end_matches(['-', '+', ' ']);
-        if *digits >= 10 {
-            out.push_str("[number withheld]");
-        } else {
-            out.push_str(trimmed);
-        }
-        out.push_str(&run[trimmed.len()..]);
-        run.clear();
-        *digits = 0;
-    };
-    for c in message.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-            digits += 1;
-        } else if !run.is_empty() && matches!(c, '-' | '+' | ' ') {
-            run.push(c);
-        } else {
-            flush(&mut out, &mut run, &mut digits);
-            out.push(c);
-        }
-    }
-    flush(&mut out, &mut run, &mut digits);
-    out
 }
 
 #[derive(Debug, Deserialize)]
