@@ -42,7 +42,16 @@ impl AtomicFile {
             .tempfile_in(&dir)
             .map_err(|source| ExtractError::Output {
                 path: target.clone(),
-                source,
+                // tempfile's message names the temporary file, which the
+                // user never asked for: say it in terms of the target.
+                source: if dir.is_dir() {
+                    std::io::Error::from(source.kind())
+                } else {
+                    std::io::Error::new(
+                        source.kind(),
+                        format!("the folder {} does not exist", dir.display()),
+                    )
+                },
             })?;
         let registration = crate::cleanup::register(tmp.path());
         Ok(AtomicFile {
@@ -138,5 +147,9 @@ mod tests {
             other => panic!("unexpected error {other:?}"),
         }
         assert!(err.to_string().contains("out.bin"));
+        assert!(
+            !err.to_string().contains(".reglink-") && err.to_string().contains("does not exist"),
+            "the temporary name leaks: {err}"
+        );
     }
 }
