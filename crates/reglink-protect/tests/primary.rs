@@ -136,6 +136,12 @@ proptest! {
             if published(flags.persons[c]) {
                 prop_assert!(cell.persons >= policy.threshold || (cell.persons == 0 && !policy.zeros_disclosive));
             }
+            // Nothing of nobody is published where zeros are disclosive.
+            if policy.zeros_disclosive {
+                prop_assert!(!published(flags.measures[0][c]) || cell.den > 0);
+                prop_assert!(!published(flags.measures[1][c]) || !cell.contributions.is_empty());
+                prop_assert!(!published(flags.measures[2][c]) || cell.median_n > 0);
+            }
             if published(flags.measures[0][c]) {
                 prop_assert!(published(flags.persons[c]));
                 for x in [cell.num, cell.den] {

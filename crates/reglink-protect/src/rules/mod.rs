@@ -177,6 +177,18 @@ pub fn primary(table: &CellTable, policy: &Policy) -> PrimaryFlags {
                     if persons[c] != Flag::Published {
                         return persons[c];
                     }
+                    // A value of nobody (a share whose denominator is 0, a
+                    // sum, mean or median without contributors) is written
+                    // empty, which says that nobody in the group has the
+                    // attribute: where zeros are disclosive it is a zero.
+                    let contributors = match &m.values {
+                        Values::Count(v) => v[c],
+                        Values::Share { den, .. } => den[c],
+                        Values::Sum { n, .. } | Values::Median { n, .. } => n[c],
+                    };
+                    if contributors == 0 && policy.zeros_disclosive {
+                        return Flag::Zero;
+                    }
                     match &m.values {
                         Values::Count(v) => count_flag(v[c], policy),
                         Values::Share { num, den } => {
