@@ -95,8 +95,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     }
 
     let study_path = out.join("study.toml");
-    std::fs::write(&study_path, EXAMPLE_STUDY)
-        .with_context(|| format!("{}: cannot write", study_path.display()))?;
+    reglink_extract::write_atomic(&study_path, EXAMPLE_STUDY.as_bytes())?;
     say(format!(
         "\n4/5 linking and tabulating the example study {} (overlap, equal terms, exits, durations, outcomes, amounts)",
         study_path.display()
@@ -105,8 +104,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     super::link::print_summary(&outcome, quiet);
 
     let policy_path = out.join("policy.toml");
-    std::fs::write(&policy_path, EXAMPLE_POLICY)
-        .with_context(|| format!("{}: cannot write", policy_path.display()))?;
+    reglink_extract::write_atomic(&policy_path, EXAMPLE_POLICY.as_bytes())?;
     let policy =
         reglink_protect::Policy::parse(&policy_path.display().to_string(), EXAMPLE_POLICY)?;
     let release_dir = out.join("release");
