@@ -413,7 +413,11 @@ fn unreadable_values_are_rejected_with_their_rows_not_dropped() {
     let (dir, study) = study_variant("bad-dates.toml", |s| {
         s.replace("start = \"startdatum\"", "start = \"kommun\"")
     });
-    link_quietly(dir.path(), &study, "out").success();
+    // A source without a usable row: the output is written, and the exit
+    // code (3) says that it is not a result.
+    let run = link_quietly(dir.path(), &study, "out");
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-empty"), "{}", run.stderr);
     let report = json(&dir.path().join("out/linkage-report.json"));
     let af = &report["sources"]["af"];
     assert_eq!(af["rows_used"], 0);
