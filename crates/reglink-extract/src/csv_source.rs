@@ -243,6 +243,14 @@ impl CsvSource {
                 column: format!("#{}", i + 1),
             })?;
             let name = name.trim_start_matches('\u{feff}').trim().to_string();
+            // An extract exported without its header row has a person's
+            // number here; as a column name it would travel into outputs.
+            if reglink_pnr::withhold_numbers(&name) != name {
+                return Err(ExtractError::HeaderLooksLikeData {
+                    path: path.to_path_buf(),
+                    column: i + 1,
+                });
+            }
             if !seen.insert(name.clone()) {
                 return Err(ExtractError::DuplicateColumn {
                     path: path.to_path_buf(),

@@ -151,6 +151,17 @@ pub enum ExtractError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A name in a CSV header could be a personnummer: the file most likely has
+    /// no header row, so its first row was read as one. The name is never shown.
+    #[error(
+        "{path}: the name of column {column} in the header looks like a personal identity number"
+    )]
+    HeaderLooksLikeData {
+        /// The file.
+        path: PathBuf,
+        /// 1-based position of the column in the header.
+        column: usize,
+    },
 }
 
 impl ExtractError {
@@ -170,6 +181,9 @@ impl ExtractError {
             ExtractError::FieldTooLarge { .. } => Some(
                 "a quote opened and never closed makes the rest of the file one field; check the export",
             ),
+            ExtractError::HeaderLooksLikeData { .. } => {
+                Some("the file seems to have no header row; add a first line naming the columns")
+            }
             _ => None,
         }
     }

@@ -334,14 +334,47 @@ fn a_file_without_its_header_row_never_prints_its_first_row() {
         "nohead.csv",
         b"19900101-0017,0180\n199001010017,0181\n",
     );
-    let reader = ExtractReader::open(&p).unwrap();
-    let msg = reader.column_index("personnr").unwrap_err().to_string();
-    assert!(msg.contains("personnr") && msg.contains("0180"), "{msg}");
-    assert!(!msg.contains("19900101") && !msg.contains("0017"), "{msg}");
-    let p = write(&dir, "dup.csv", b"199001010017,199001010017\n1,2\n");
-    let msg = ExtractReader::open(&p).unwrap_err().to_string();
+    let err = ExtractReader::open(&p).unwrap_err();
     assert!(
-        msg.contains("more than once") && !msg.contains("19900101"),
+        matches!(err, ExtractError::HeaderLooksLikeData { column: 1, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("nohead.csv") && msg.contains("column 1"),
         "{msg}"
     );
+    assert!(!msg.contains("19900101") && !msg.contains("0017"), "{msg}");
+    assert!(err.hint().unwrap().contains("no header row"));
+    let p = write(&dir, "dup.csv", b"199001010017,199001010017\n1,2\n");
+    let msg = ExtractReader::open(&p).unwrap_err().to_string();
+    assert!(!msg.contains("19900101"), "{msg}");
+}
+
+#[test]
+fn a_header_name_that_could_be_a_number_is_refused_wherever_it_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every written form; the number is in the third column, behind a BOM in one case.
+    for (i, number) in [
+        "199001010017",
+        "900101-0017",
+        "19900101+0017",
+        "900101 0017",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = write(
+            &dir,
+            &format!("n{i}.csv"),
+            format!("\u{feff}kommun;belopp;{number}\n0180;1;2\n").as_bytes(),
+        );
+        match ExtractReader::open(&p) {
+            Err(ExtractError::HeaderLooksLikeData { column, .. }) => assert_eq!(column, 3),
+            other => panic!("{number:?}: unexpected {other:?}"),
+        }
+    }
+    // Short numbers are ordinary column names (years, codes).
+    let p = write(&dir, "years.csv", b"kommun,2023,2024\n0180,1,2\n");
+    assert_eq!(ExtractReader::open(&p).unwrap().schema().fields().len(), 3);
 }

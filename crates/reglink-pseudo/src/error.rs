@@ -122,6 +122,22 @@ pub enum PseudoError {
         /// The underlying error.
         source: arrow_schema::ArrowError,
     },
+    /// The identifier column's name, as given, could be a personnummer.
+    #[error(
+        "{path}: the identifier column given looks like a personal identity number, not a column name"
+    )]
+    IdColumnLooksLikeNumber {
+        /// The extract.
+        path: PathBuf,
+    },
+    /// A column of the extract is named like a personnummer.
+    #[error("{path}: the name of column {column} looks like a personal identity number")]
+    ColumnNameLooksLikeNumber {
+        /// The extract.
+        path: PathBuf,
+        /// 1-based position of the column.
+        column: usize,
+    },
 }
 
 impl PseudoError {
@@ -142,6 +158,13 @@ impl PseudoError {
             PseudoError::CrosswalkConflict { .. } | PseudoError::CrosswalkCycle { .. } => Some(
                 "the crosswalk must map each old number to exactly one newer number; ask the register holder for a corrected file"
                     .to_string(),
+            ),
+            PseudoError::IdColumnLooksLikeNumber { .. } => Some(
+                "pass the name of the column that holds the numbers; if the extract has no header row, add one"
+                    .to_string(),
+            ),
+            PseudoError::ColumnNameLooksLikeNumber { .. } => Some(
+                "rename the column; a column name is copied into the pseudonymised output".to_string(),
             ),
             PseudoError::ReservedColumn { .. } => {
                 Some("is this file already pseudonymised? pseudonymise the raw extract".to_string())

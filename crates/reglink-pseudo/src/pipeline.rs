@@ -111,14 +111,33 @@ pub fn pseudonymise(
     crosswalk: Option<&Crosswalk>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<PseudonymiseReport, PseudoError> {
+    // A number passed as the column name would be written into the output's
+    // metadata and the reject report.
+    if could_be_a_number(&opts.id_column) {
+        return Err(PseudoError::IdColumnLooksLikeNumber {
+            path: opts.input.clone(),
+        });
+    }
     if same_file(&opts.input, &opts.output) {
         return Err(PseudoError::OutputIsInput {
             path: opts.output.clone(),
         });
     }
     let reader = ExtractReader::with_batch_size(&opts.input, opts.batch_size)?;
-    let id_index = reader.column_index(&opts.id_column)?;
     let in_schema = reader.schema();
+    // Column names are copied into the output. A CSV header is checked as it
+    // is read; a Parquet file's names are checked here.
+    if let Some(i) = in_schema
+        .fields()
+        .iter()
+        .position(|f| could_be_a_number(f.name()))
+    {
+        return Err(PseudoError::ColumnNameLooksLikeNumber {
+            path: opts.input.clone(),
+            column: i + 1,
+        });
+    }
+    let id_index = reader.column_index(&opts.id_column)?;
     check_id_type(&opts.input, &opts.id_column, in_schema.field(id_index))?;
     let out_schema = output_schema(opts, key, &in_schema, id_index)?;
 
@@ -279,6 +298,11 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
+}
+
+/// Whether `name` holds something that could be a personnummer.
+fn could_be_a_number(name: &str) -> bool {
+    reglink_pnr::withhold_numbers(name) != name
 }
 
 fn check_id_type(path: &Path, column: &str, field: &Field) -> Result<(), PseudoError> {

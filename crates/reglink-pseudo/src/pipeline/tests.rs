@@ -357,6 +357,88 @@ fn a_reserved_output_column_in_the_input_is_refused() {
     no_outputs(dir.path());
 }
 
+/// A Parquet extract with one text column called `name` holding `values`.
+fn parquet_with_column(path: &Path, name: &str, values: Vec<&str>) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(name, DataType::Utf8, true),
+        Field::new("kommun", DataType::Utf8, true),
+    ]));
+    let n = values.len();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(values)),
+            Arc::new(StringArray::from(vec!["0180"; n])),
+        ],
+    )
+    .unwrap();
+    let mut w = ArrowWriter::try_new(fs::File::create(path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn an_id_column_that_could_be_a_number_is_refused_before_anything_is_written() {
+    // A CSV without its header row: its first row's number is the "column name".
+    let dir = tempfile::tempdir().unwrap();
+    let number = "197909134277";
+    for id_column in [number, "790913-4277"] {
+        let err = run(
+            dir.path(),
+            &format!("{number},0180\n198112189876,0181\n"),
+            |o| o.id_column = id_column.to_string(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, PseudoError::IdColumnLooksLikeNumber { .. }),
+            "{err:?}"
+        );
+        let msg = format!("{err} {}", err.hint().unwrap());
+        assert!(
+            msg.contains("in.csv") && msg.contains("header row"),
+            "{msg}"
+        );
+        assert!(!msg.contains("4277"), "{msg}");
+        no_outputs(dir.path());
+    }
+    // The same through a Parquet extract whose column carries the number as its name.
+    let input = dir.path().join("in.parquet");
+    parquet_with_column(&input, number, vec!["198112189876"]);
+    let opts =
+        PseudonymiseOptions::new(&input, dir.path().join("out.parquet"), number, reference());
+    let err = pseudonymise(&opts, &study_key(), None, &|_| {}).unwrap_err();
+    assert!(
+        matches!(err, PseudoError::IdColumnLooksLikeNumber { .. }),
+        "{err:?}"
+    );
+    assert!(!dir.path().join("out.parquet").exists());
+}
+
+#[test]
+fn a_parquet_column_named_like_a_number_is_refused() {
+    // Column names are copied into the output, so a number there would leak.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.parquet");
+    parquet_with_column(&input, "19790913-4277", vec!["198112189876"]);
+    for passthrough in [true, false] {
+        let mut opts = PseudonymiseOptions::new(
+            &input,
+            dir.path().join("out.parquet"),
+            "kommun",
+            reference(),
+        );
+        opts.passthrough = passthrough;
+        let err = pseudonymise(&opts, &study_key(), None, &|_| {}).unwrap_err();
+        match &err {
+            PseudoError::ColumnNameLooksLikeNumber { column, .. } => assert_eq!(*column, 1),
+            other => panic!("unexpected error {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("in.parquet") && !msg.contains("4277"), "{msg}");
+        assert!(!dir.path().join("out.parquet").exists());
+    }
+}
+
 #[test]
 fn parquet_input_with_integer_ids_works() {
     let dir = tempfile::tempdir().unwrap();
