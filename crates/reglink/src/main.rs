@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod ui;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -54,14 +55,40 @@ fn report_stale_temporaries() {
     }
 }
 
-/// On a panic: say where, never what (a panic message can quote a value of
-/// the data), remove this run's temporary files, and exit with 101.
+/// On a panic: remove this run's temporary files, say where, never what (a
+/// panic message can quote a value of the data), and exit with 101.
+///
+/// `print!` panics when it cannot write (stdout on a full disk or a closed
+/// pipe): that is no bug but an error like any other, reported as such with
+/// exit code 2. The message is written without `eprint!`, whose own panic on a
+/// closed stderr would abort the process before the exit code is set.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("{}", panic_message(info.location()));
         reglink_extract::cleanup::remove_registered();
-        std::process::exit(101);
+        let (line, code) = match failed_print(info.payload()) {
+            Some(line) => (line, i32::from(ui::exit::ERROR)),
+            None => (panic_message(info.location()), 101),
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
+        std::process::exit(code);
     }));
+}
+
+/// The error line for the panic of a `print!` that could not write, if
+/// `payload` is one: std's own message, which holds the stream's name and
+/// the operating system's error, never the text being printed.
+fn failed_print(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())?;
+    let (stream, reason) = [
+        ("failed printing to stdout: ", "standard output"),
+        ("failed printing to stderr: ", "standard error"),
+    ]
+    .into_iter()
+    .find_map(|(prefix, stream)| Some((stream, text.strip_prefix(prefix)?)))?;
+    Some(format!("error: cannot write to {stream} ({reason})"))
 }
 
 /// The one line printed for a panic: its location only.
@@ -79,7 +106,22 @@ fn panic_message(location: Option<&std::panic::Location<'_>>) -> String {
 mod tests {
     use std::sync::Mutex;
 
-    use super::panic_message;
+    use super::{failed_print, panic_message};
+
+    #[test]
+    fn a_print_that_cannot_write_is_an_error_not_a_bug() {
+        let full = String::from("failed printing to stdout: No space left on device (os error 28)");
+        assert_eq!(
+            failed_print(&full).as_deref(),
+            Some("error: cannot write to standard output (No space left on device (os error 28))")
+        );
+        let closed = String::from("failed printing to stderr: Broken pipe (os error 32)");
+        assert!(failed_print(&closed).unwrap().contains("standard error"));
+        // Any other panic stays an internal error, its message withheld.
+        assert_eq!(failed_print(&String::from("bad value 19900101-0017")), None);
+        assert_eq!(failed_print(&"index out of bounds"), None);
+        assert_eq!(failed_print(&17u32), None);
+    }
 
     #[test]
     fn a_panic_prints_its_location_and_never_its_payload() {

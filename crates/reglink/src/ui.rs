@@ -65,16 +65,16 @@ pub fn warnings(quiet: bool, warnings: &[String], listed_in: Option<&std::path::
     }
     if !quiet {
         for w in warnings {
-            eprintln!("warning: {w}");
+            to_stderr(&format!("warning: {w}"));
         }
         return;
     }
     let n = warnings.len();
     let s = if n == 1 { "" } else { "s" };
-    match listed_in {
-        Some(path) => eprintln!("warning: {n} warning{s}, listed in {}", path.display()),
-        None => eprintln!("warning: {n} warning{s}; run without --quiet to see them"),
-    }
+    to_stderr(&match listed_in {
+        Some(path) => format!("warning: {n} warning{s}, listed in {}", path.display()),
+        None => format!("warning: {n} warning{s}; run without --quiet to see them"),
+    });
 }
 
 /// A row counter on stderr; hidden with `--quiet` or when stderr is not a terminal.
@@ -95,8 +95,15 @@ pub fn row_spinner(quiet: bool, label: &str) -> ProgressBar {
 /// Prints an error chain and the first hint any layer offers.
 pub fn print_error(err: &anyhow::Error) {
     for line in error_lines(err) {
-        eprintln!("{line}");
+        to_stderr(&line);
     }
+}
+
+/// Writes one line to stderr. A closed or full stderr is ignored, not a panic:
+/// the exit code still tells what happened.
+fn to_stderr(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The lines [`print_error`] prints. A cause whose text the line above
@@ -212,7 +219,7 @@ impl reglink_link::Progress for StageBars {
         {
             bar.finish_and_clear();
             if !self.quiet {
-                eprintln!("{name}: {:.1?}", started.elapsed());
+                to_stderr(&format!("{name}: {:.1?}", started.elapsed()));
             }
         }
     }
