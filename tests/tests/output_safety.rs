@@ -355,3 +355,41 @@ fn a_temporary_left_by_a_killed_run_is_removed_and_named_by_the_next() {
         assert!(r.stderr.contains("interrupted run"), "{}", r.stderr);
     }
 }
+
+#[test]
+fn one_commands_output_is_never_replaced_by_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = working_folder(dir.path());
+    run_into(&work, "release").success();
+    reglink(&work, &["--quiet", "synth", "--out", "synthetic"]).success();
+    let before = snapshot(dir.path());
+    for args in [
+        vec!["synth", "--out", "release"],
+        vec!["synth", "--out", "release.checker"],
+        vec!["link", "study.toml", "--out", "release"],
+        vec![
+            "run",
+            "study.toml",
+            "--policy",
+            "policy.toml",
+            "--out",
+            "synthetic",
+        ],
+        vec![
+            "run",
+            "study.toml",
+            "--policy",
+            "policy.toml",
+            "--out",
+            "release.checker",
+        ],
+    ] {
+        let r = reglink(&work, &args).failure();
+        assert!(
+            r.stderr.contains("is not an output of"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(snapshot(dir.path()), before, "{args:?} changed files");
+    }
+}

@@ -17,8 +17,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Paths to remove if the process is interrupted, by registration id.
-static REGISTRY: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
+/// What to do with a registered path if the process is interrupted.
+#[derive(Debug, Clone)]
+enum Action {
+    /// Remove it: a temporary file or staging directory.
+    Remove(PathBuf),
+    /// An earlier output set aside while its replacement is moved in: put it
+    /// back if the target is empty again, else remove it (the new output is
+    /// in place, and the set-aside one was proven reglink's).
+    Restore { aside: PathBuf, target: PathBuf },
+}
+
+/// Registered paths, by registration id.
+static REGISTRY: Mutex<Vec<(u64, Action)>> = Mutex::new(Vec::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// Stale temporaries found by this process, for the binary to report.
 static NOTICES: Mutex<Vec<Stale>> = Mutex::new(Vec::new());
@@ -54,29 +65,56 @@ impl Drop for Registration {
 }
 
 impl Registration {
-    /// Removes the registered path now (a run that failed half-way) and
-    /// unregisters it.
+    /// Carries out the registered action now (a run that failed half-way)
+    /// and unregisters it.
     pub fn remove(self) {
-        let path = {
+        let action = {
             let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
             reg.iter()
                 .find(|(id, _)| *id == self.0)
-                .map(|(_, p)| p.clone())
+                .map(|(_, a)| a.clone())
         };
-        if let Some(path) = path {
-            remove_path(&path);
+        if let Some(action) = action {
+            carry_out(&action);
         }
     }
 }
 
-/// Registers `path` (a file or a directory) for removal by [`remove_registered`].
-pub fn register(path: &Path) -> Registration {
+fn push(action: Action) -> Registration {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     REGISTRY
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push((id, path.to_path_buf()));
+        .push((id, action));
     Registration(id)
+}
+
+/// Registers `path` (a file or a directory) for removal by [`remove_registered`].
+pub fn register(path: &Path) -> Registration {
+    push(Action::Remove(path.to_path_buf()))
+}
+
+/// Registers an earlier output set aside at `aside` while a new one is moved
+/// to `target`: on a signal it is put back if `target` is gone, and removed
+/// if the new output is already in place.
+pub fn register_restore(aside: &Path, target: &Path) -> Registration {
+    push(Action::Restore {
+        aside: aside.to_path_buf(),
+        target: target.to_path_buf(),
+    })
+}
+
+fn carry_out(action: &Action) -> bool {
+    match action {
+        Action::Remove(path) => remove_path(path),
+        Action::Restore { aside, target } => {
+            if std::fs::symlink_metadata(target).is_err() {
+                std::fs::rename(aside, target).is_ok()
+            } else {
+                remove_path(aside)
+            }
+        }
+    }
 }
 
 /// Removes every registered path. Called by the binary's signal handler just
@@ -87,21 +125,39 @@ pub fn remove_registered() -> usize {
 }
 
 fn remove_registered_where(pick: impl Fn(u64) -> bool) -> usize {
-    let paths: Vec<PathBuf> = {
+    let mut actions: Vec<Action> = {
         let mut reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
         let (picked, kept) = reg.drain(..).partition(|(id, _)| pick(*id));
         *reg = kept;
-        picked.into_iter().map(|(_, p): (u64, PathBuf)| p).collect()
+        picked.into_iter().map(|(_, a): (u64, Action)| a).collect()
     };
-    paths.iter().filter(|p| remove_path(p)).count()
+    // Temporaries first, so that a target they stood for is empty again
+    // before an earlier output is put back there.
+    actions.sort_by_key(|a| matches!(a, Action::Restore { .. }));
+    actions.iter().filter(|a| carry_out(a)).count()
 }
 
+/// Removes a file, or a directory with everything in it. Another thread of
+/// the process may still be writing into a directory being removed (a
+/// signal arrives while the main thread works), so removal is retried until
+/// the directory is gone, for up to about a second.
 fn remove_path(path: &Path) -> bool {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path).is_ok(),
-        Ok(_) => std::fs::remove_file(path).is_ok(),
-        Err(_) => false,
+    for _ in 0..50 {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                let _ = std::fs::remove_dir_all(path);
+            }
+            Ok(_) => {
+                let _ = std::fs::remove_file(path);
+            }
+            Err(_) => return true,
+        }
+        if std::fs::symlink_metadata(path).is_err() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    false
 }
 
 /// The prefix of every temporary name for `target` made by this process:
@@ -122,15 +178,26 @@ pub fn temp_name(target_name: &str, role: &str, random: &str) -> String {
     format!("{}{random}{SUFFIX}", temp_prefix(target_name, role))
 }
 
-/// The role and process id of a temporary name of `target_name`, if `name`
-/// is one.
-fn owner<'a>(name: &'a str, target_name: &str) -> Option<(&'a str, u32)> {
-    let rest = name.strip_prefix('.')?.strip_prefix(target_name)?;
-    let rest = rest.strip_prefix(MARK)?.strip_suffix(SUFFIX)?;
-    let (role, rest) = rest.split_once('-')?;
-    let (pid, _random) = rest.split_once('-')?;
-    Some((role, pid.parse().ok()?))
+/// The target name, role and process id of a temporary name made by
+/// [`temp_prefix`] (`.NAME.reglink-ROLE-PID-RANDOM.tmp`), if `name` is one.
+fn parse_temp(name: &str) -> Option<(&str, &str, u32)> {
+    let rest = name.strip_prefix('.')?.strip_suffix(SUFFIX)?;
+    let (rest, random) = rest.rsplit_once('-')?;
+    let (rest, pid) = rest.rsplit_once('-')?;
+    let (rest, role) = rest.rsplit_once('-')?;
+    let target = rest.strip_suffix(MARK.trim_end_matches('-'))?;
+    let plausible = !target.is_empty()
+        && matches!(role, "tmp" | "old")
+        && !random.is_empty()
+        && random.chars().all(|c| c.is_ascii_alphanumeric());
+    plausible.then_some((target, role, pid.parse().ok()?))
 }
+
+/// How long a staging temporary of another target must have lain untouched
+/// before a run removes it: its process id may belong to another PID
+/// namespace (a container writing into the same folder), where it may still
+/// be running.
+const OTHER_TARGET_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Whether process `pid` is still running. Where that cannot be told (no
 /// `/proc`), every process counts as running, so nothing is removed.
@@ -142,12 +209,14 @@ fn alive(pid: u32) -> bool {
     !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
-/// Finds the temporaries of `target` (a file or directory path) that a run
-/// killed before it could clean up left in `target`'s directory: names made
-/// by [`temp_prefix`] for this target whose process no longer runs. Staging
-/// temporaries are removed; set-aside earlier outputs are only reported
-/// (see [`Stale::removed`]). Each is recorded for [`take_notices`]. Errors
-/// are ignored: a stale file that cannot be removed is no worse than before.
+/// Finds the temporaries that runs killed before they could clean up left
+/// in `target`'s folder: names made by [`temp_prefix`] whose process no
+/// longer runs. Staging temporaries of `target` itself are removed, and
+/// those of other names in the folder once they have lain untouched for an
+/// hour ([`OTHER_TARGET_AGE`]); the rest, and every earlier output set aside
+/// for replacement, are only reported (see [`Stale::removed`]). Each is
+/// recorded once for [`take_notices`]. Errors are ignored: a stale file that
+/// cannot be removed is no worse than before.
 pub fn remove_stale(target: &Path) {
     let Some(name) = target.file_name().and_then(|n| n.to_str()) else {
         return;
@@ -161,23 +230,30 @@ pub fn remove_stale(target: &Path) {
     };
     for entry in entries.flatten() {
         let file_name = entry.file_name();
-        let Some(entry_name) = file_name.to_str() else {
-            continue;
-        };
-        let Some((role, pid)) = owner(entry_name, name) else {
+        let Some((of, role, pid)) = file_name.to_str().and_then(parse_temp) else {
             continue;
         };
         if alive(pid) {
             continue;
         }
-        let removed = role == "tmp" && remove_path(&entry.path());
-        NOTICES
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Stale {
-                path: entry.path(),
-                removed,
-            });
+        let untouched = || {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age >= OTHER_TARGET_AGE)
+        };
+        let removable = role == "tmp" && (of == name || untouched());
+        let removed = removable && remove_path(&entry.path());
+        let mut notices = NOTICES.lock().unwrap_or_else(|e| e.into_inner());
+        let stale = Stale {
+            path: entry.path(),
+            removed,
+        };
+        if !notices.contains(&stale) {
+            notices.push(stale);
+        }
     }
 }
 
@@ -191,21 +267,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn owner_reads_only_names_made_for_this_target() {
+    fn temporary_names_are_read_back_and_nothing_else_is() {
         let name = temp_name("eb.parquet", "tmp", "AbC123");
         assert_eq!(
-            owner(&name, "eb.parquet"),
-            Some(("tmp", std::process::id())),
+            parse_temp(&name),
+            Some(("eb.parquet", "tmp", std::process::id())),
             "{name}"
         );
-        assert_eq!(owner(&name, "eb"), None);
-        assert_eq!(owner(&name, "af.parquet"), None);
-        assert_eq!(owner(".eb.parquet.tmp", "eb.parquet"), None);
-        assert_eq!(owner("eb.parquet", "eb.parquet"), None);
         assert_eq!(
-            owner(".eb.parquet.reglink-old-12-x.tmp", "eb.parquet"),
-            Some(("old", 12))
+            parse_temp(".eb.parquet.reglink-old-12-x.tmp"),
+            Some(("eb.parquet", "old", 12))
         );
+        assert_eq!(
+            parse_temp(".my-file.reglink-tmp-12-x9.tmp"),
+            Some(("my-file", "tmp", 12))
+        );
+        for other in [
+            ".eb.parquet.tmp",
+            "eb.parquet",
+            ".eb.reglink-new-12-x.tmp",
+            ".eb.reglink-tmp-12-.tmp",
+            ".eb.reglink-tmp-x-y.tmp",
+            ".reglink-tmp-12-x.tmp",
+        ] {
+            assert_eq!(parse_temp(other), None, "{other}");
+        }
     }
 
     #[test]
@@ -218,6 +304,7 @@ mod tests {
         // A pid far above any Linux pid_max is never running.
         let dead = dir.path().join(".out.parquet.reglink-tmp-999999999-zz.tmp");
         let mine = dir.path().join(temp_name("out.parquet", "tmp", "yy"));
+        // Another target's fresh temporary of a dead process: only named.
         let other_target = dir.path().join(".other.reglink-tmp-999999999-zz.tmp");
         let user_file = dir.path().join(".out.parquet.tmp");
         for p in [&dead, &mine, &other_target, &user_file] {
@@ -237,7 +324,10 @@ mod tests {
             "an earlier output set aside is only reported"
         );
         assert!(mine.exists(), "a running process's temporary stays");
-        assert!(other_target.exists(), "another target's temporary stays");
+        assert!(
+            other_target.exists(),
+            "another target's fresh temporary stays"
+        );
         assert!(user_file.exists(), "a name reglink does not make stays");
         // Other tests may add notices of their own targets: keep ours.
         let mut notices: Vec<Stale> = take_notices()
@@ -245,7 +335,7 @@ mod tests {
             .filter(|n| n.path.starts_with(dir.path()))
             .collect();
         notices.sort();
-        let mut expected = vec![
+        let mut expected: Vec<Stale> = vec![
             Stale {
                 path: dead,
                 removed: true,
@@ -256,6 +346,10 @@ mod tests {
             },
             Stale {
                 path: set_aside,
+                removed: false,
+            },
+            Stale {
+                path: other_target,
                 removed: false,
             },
         ];
@@ -284,5 +378,36 @@ mod tests {
         assert!(!file.exists());
         assert!(!sub.exists());
         assert!(kept.exists(), "an unregistered path is left alone");
+    }
+
+    #[test]
+    fn a_set_aside_output_is_put_back_or_removed_on_a_signal() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("release");
+        let aside = dir.path().join(".release.reglink-old-1-a.tmp");
+        std::fs::create_dir(&aside).unwrap();
+        std::fs::write(aside.join("t.csv"), "old").unwrap();
+        // Interrupted before the new output was in place: put back.
+        let staging = dir.path().join(".release.reglink-tmp-1-b.tmp");
+        std::fs::create_dir(&staging).unwrap();
+        let r = register_restore(&aside, &target);
+        let t = register(&staging);
+        let removed = remove_registered_where(|id| id == r.0 || id == t.0);
+        assert_eq!(removed, 2);
+        assert_eq!(
+            std::fs::read_to_string(target.join("t.csv")).unwrap(),
+            "old"
+        );
+        assert!(!aside.exists() && !staging.exists());
+
+        // Interrupted after it: the set-aside copy goes.
+        std::fs::create_dir(&aside).unwrap();
+        let r = register_restore(&aside, &target);
+        remove_registered_where(|id| id == r.0);
+        assert!(!aside.exists());
+        assert_eq!(
+            std::fs::read_to_string(target.join("t.csv")).unwrap(),
+            "old"
+        );
     }
 }

@@ -21,7 +21,7 @@
 //! ```
 //! use reglink_extract::{OutputKind, StagedDir};
 //! # let dir = tempfile::tempdir().unwrap();
-//! let kind = OutputKind { command: "reglink demo", manifest: "manifest.json" };
+//! let kind = OutputKind { command: "reglink demo", output: "demo", manifest: "manifest.json" };
 //! let out = dir.path().join("out");
 //! let staged = StagedDir::create(&out, &kind, &[]).unwrap();
 //! std::fs::write(staged.path().join("table.csv"), "a,b\n").unwrap();
@@ -43,6 +43,10 @@ use crate::fingerprint_file;
 pub struct OutputKind {
     /// The command, as errors name it (`reglink link`).
     pub command: &'static str,
+    /// What the folder is (`release`, `checker report`): written into the
+    /// manifest as `output`, so that one command never replaces another's
+    /// folder even where their manifests share a file name.
+    pub output: &'static str,
     /// The manifest's file name at the top of the directory.
     pub manifest: &'static str,
 }
@@ -199,6 +203,11 @@ pub fn prove_ours(dir: &Path, kind: &OutputKind) -> Result<(), String> {
             kind.manifest
         ));
     };
+    match manifest["output"].as_str() {
+        Some(o) if o == kind.output => {}
+        Some(o) => return Err(format!("it is a {o}, not a {}", kind.output)),
+        None => return Err(format!("its `{}` does not say what it is", kind.manifest)),
+    }
     let mut listed: BTreeMap<String, &str> = BTreeMap::new();
     for f in files {
         let (Some(path), Some(hash)) = (f["path"].as_str(), f["blake3"].as_str()) else {
@@ -304,6 +313,7 @@ pub fn write_manifest(
         .expect("manifest fields are a JSON object");
     obj.entry("tool")
         .or_insert_with(|| format!("reglink {}", env!("CARGO_PKG_VERSION")).into());
+    obj.insert("output".into(), kind.output.into());
     obj.insert("files".into(), files.into());
     let mut text = serde_json::to_string_pretty(&fields).expect("JSON");
     text.push('\n');
@@ -348,9 +358,21 @@ fn parent_of(target: &Path) -> PathBuf {
     }
 }
 
+/// `path` without a trailing separator or `.` parts (`release/` is
+/// `release`), so that a symbolic link is seen as the link, not followed.
+fn plain(path: &Path) -> PathBuf {
+    let p: PathBuf = path.components().collect();
+    if p.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        p
+    }
+}
+
 /// Checks an existing `target` before any work: a directory that is empty
 /// or provably an unchanged output of `kind`.
 pub fn check_replaceable(target: &Path, kind: &OutputKind) -> Result<(), OutputError> {
+    let target = &plain(target);
     let meta = match std::fs::symlink_metadata(target) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -361,6 +383,9 @@ pub fn check_replaceable(target: &Path, kind: &OutputKind) -> Result<(), OutputE
         command: kind.command,
         reason,
     };
+    if meta.file_type().is_symlink() {
+        return Err(not_ours("it is a symbolic link".into()));
+    }
     if !meta.is_dir() {
         return Err(not_ours("it is not a directory".into()));
     }
@@ -384,6 +409,7 @@ impl StagedDir {
         kind: &OutputKind,
         inputs: &[(String, PathBuf)],
     ) -> Result<StagedDir, OutputError> {
+        let target = &plain(target);
         check_holds_no_input(target, inputs)?;
         let name = target_name(target)?;
         check_replaceable(target, kind)?;
@@ -436,43 +462,80 @@ impl StagedDir {
             rename_in()?;
             return Ok(target.clone());
         }
-        // Nothing is removed before the new output is in place.
-        let aside = set_aside_proven(target, &self.kind)?;
-        if let Err(e) = rename_in() {
-            let _ = std::fs::rename(&aside, target);
-            return Err(e);
-        }
-        std::fs::remove_dir_all(&aside).map_err(io(target, "cannot remove the earlier output"))?;
+        // Nothing is removed before the new output is in place, and a
+        // signal on the way puts the old one back.
+        let aside = SetAside::new(target, &self.kind)?;
+        rename_in()?;
+        aside.discard()?;
         Ok(target.clone())
     }
 }
 
-/// Renames the existing `target` aside and proves that the set-aside folder
-/// is empty or an unchanged output of `kind`, so that what is proven is what
-/// is later removed (the folder may have changed since an earlier check). If
-/// the proof fails the folder is put back.
-fn set_aside_proven(target: &Path, kind: &OutputKind) -> Result<PathBuf, OutputError> {
-    let name = target_name(target)?;
-    let aside = tempfile::Builder::new()
-        .prefix(&cleanup::temp_prefix(&name, "old"))
-        .suffix(cleanup::temp_suffix())
-        .tempdir_in(parent_of(target))
-        .map_err(io(target, "cannot create a directory beside it"))?
-        .keep();
-    // `rename` onto an empty directory replaces it on Unix.
-    std::fs::rename(target, &aside).map_err(io(target, "cannot move the earlier output aside"))?;
-    match check_replaceable(&aside, kind) {
-        Ok(()) => Ok(aside),
-        Err(e) => {
-            let _ = std::fs::rename(&aside, target);
-            Err(match e {
-                OutputError::NotOurs { reason, .. } => OutputError::NotOurs {
-                    out: target.to_path_buf(),
-                    command: kind.command,
-                    reason,
-                },
-                other => other,
-            })
+/// An earlier output renamed aside (`.NAME.reglink-old-PID-XXXX.tmp`) and
+/// proven there to be empty or an unchanged output of its kind, so that what
+/// is proven is what is later removed (the folder may have changed since an
+/// earlier check). Dropped, or on a signal while the target is empty, it is
+/// put back; [`SetAside::discard`] removes it once its replacement is in.
+#[derive(Debug)]
+pub struct SetAside {
+    aside: PathBuf,
+    target: PathBuf,
+    registration: Option<Registration>,
+}
+
+impl SetAside {
+    /// Sets the existing folder `target` aside and proves it is `kind`'s;
+    /// if the proof fails it is put back and the error says why.
+    pub fn new(target: &Path, kind: &OutputKind) -> Result<SetAside, OutputError> {
+        let target = plain(target);
+        let name = target_name(&target)?;
+        let aside = tempfile::Builder::new()
+            .prefix(&cleanup::temp_prefix(&name, "old"))
+            .suffix(cleanup::temp_suffix())
+            .tempdir_in(parent_of(&target))
+            .map_err(io(&target, "cannot create a directory beside it"))?
+            .keep();
+        // Registered before the rename: a signal before it removes the empty
+        // `aside`, one after it puts the folder back.
+        let registration = cleanup::register_restore(&aside, &target);
+        let set_aside = SetAside {
+            aside,
+            target,
+            registration: Some(registration),
+        };
+        // `rename` onto an empty directory replaces it on Unix.
+        if let Err(e) = std::fs::rename(&set_aside.target, &set_aside.aside) {
+            return Err(io(
+                &set_aside.target,
+                "cannot move the earlier output aside",
+            )(e));
+        }
+        match check_replaceable(&set_aside.aside, kind) {
+            Ok(()) => Ok(set_aside),
+            Err(OutputError::NotOurs { reason, .. }) => Err(OutputError::NotOurs {
+                out: set_aside.target.clone(),
+                command: kind.command,
+                reason,
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Removes the set-aside folder: its replacement is in place.
+    pub fn discard(mut self) -> Result<(), OutputError> {
+        self.registration = None;
+        let aside = std::mem::take(&mut self.aside);
+        std::fs::remove_dir_all(&aside)
+            .map_err(io(&self.target, "cannot remove the earlier output"))
+    }
+}
+
+impl Drop for SetAside {
+    fn drop(&mut self) {
+        if let Some(registration) = self.registration.take() {
+            // Put back if the target is free again; else (a replacement is
+            // in place and the proof held) it is removed.
+            registration.remove();
         }
     }
 }
@@ -483,11 +546,10 @@ fn set_aside_proven(target: &Path, kind: &OutputKind) -> Result<PathBuf, OutputE
 /// the proof fails it is put back. A missing target is fine.
 pub fn remove_output(target: &Path, kind: &OutputKind) -> Result<(), OutputError> {
     check_replaceable(target, kind)?;
-    if std::fs::symlink_metadata(target).is_err() {
+    if std::fs::symlink_metadata(plain(target)).is_err() {
         return Ok(());
     }
-    let aside = set_aside_proven(target, kind)?;
-    std::fs::remove_dir_all(&aside).map_err(io(target, "cannot remove the earlier output"))
+    SetAside::new(target, kind)?.discard()
 }
 
 impl Drop for StagedDir {

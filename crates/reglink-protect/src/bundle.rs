@@ -45,6 +45,10 @@ use crate::{Flag, Policy, ProtectError, PublicFlag};
 /// The manifest's name; it also marks a directory as a reglink release.
 pub const MANIFEST: &str = "manifest.json";
 
+/// What the manifest says the folder is (`output`), so that no other
+/// command's folder is ever taken for a release.
+pub const OUTPUT: &str = "release";
+
 /// One pseudonymised input as the manifest lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Input {
@@ -374,6 +378,7 @@ pub fn write(
     }
     let manifest = json!({
         "tool": provenance.tool,
+        "output": OUTPUT,
         "study": provenance.study,
         "study_file": provenance.study_file,
         "study_file_blake3": provenance.study_blake3,

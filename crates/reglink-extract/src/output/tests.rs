@@ -2,6 +2,7 @@ use super::*;
 
 const KIND: OutputKind = OutputKind {
     command: "reglink test",
+    output: "test output",
     manifest: "manifest.json",
 };
 
@@ -244,5 +245,51 @@ fn resolved_spellings_of_one_place_are_equal() {
     assert_eq!(
         resolved(&dir.path().join("a/./b/../c")),
         resolved(&dir.path().join("a/c"))
+    );
+}
+
+#[test]
+fn another_commands_output_is_never_taken_for_this_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    write_output(&out, &[("t.csv", "1\n")]).unwrap();
+    let other = OutputKind {
+        command: "reglink other",
+        output: "other output",
+        manifest: "manifest.json",
+    };
+    let before = listing(dir.path());
+    let err = StagedDir::create(&out, &other, &[]).unwrap_err();
+    assert!(err.to_string().contains("it is a test output"), "{err}");
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_as_the_output_is_refused_with_or_without_a_slash() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    write_output(&real, &[("t.csv", "1\n")]).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let before = listing(dir.path());
+    for spelling in [link.clone(), dir.path().join("link/")] {
+        let err = StagedDir::create(&spelling, &KIND, &[]).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn a_failed_swap_puts_the_earlier_output_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    write_output(&out, &[("old.csv", "1\n")]).unwrap();
+    let set_aside = SetAside::new(&out, &KIND).unwrap();
+    assert!(!out.exists(), "the earlier output is aside");
+    drop(set_aside); // the new output never came
+    assert_eq!(
+        listing(dir.path()),
+        ["release/", "release/manifest.json", "release/old.csv"]
     );
 }

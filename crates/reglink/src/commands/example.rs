@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use reglink_extract::{OutputKind, StagedDir};
+use reglink_extract::{OutputKind, SetAside, StagedDir};
 use reglink_pseudo::{Crosswalk, MasterKey, PseudonymiseOptions, PseudonymiseReport};
 use reglink_synth::{Format, Options, Preset};
 
@@ -140,32 +140,42 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
 /// What `reglink example` writes, and the manifest that proves it.
 const OUTPUT: OutputKind = OutputKind {
     command: "reglink example",
+    output: "example folder",
     manifest: MANIFEST,
 };
 
-/// An example folder being written in place: removed again if the run fails
-/// or is interrupted, unless [`ExampleDir::finish`] wrote its manifest.
+/// An example folder being written in place. An earlier example there is
+/// set aside (proven unchanged first) and removed only once the new one is
+/// finished; if the run fails or is interrupted, the new folder is removed
+/// and the earlier one put back.
 struct ExampleDir {
     path: PathBuf,
     /// Registered for removal on a signal, and removed on drop until the
     /// manifest is written.
     unfinished: Option<reglink_extract::cleanup::Registration>,
+    earlier: Option<SetAside>,
 }
 
 impl ExampleDir {
-    /// Creates `out`, after removing an earlier, unchanged `reglink example`
+    /// Creates `out`, setting aside an earlier, unchanged `reglink example`
     /// output there; anything else in the way is an error.
     fn prepare(out: &Path) -> anyhow::Result<ExampleDir> {
-        reglink_extract::remove_output(out, &OUTPUT)?;
+        reglink_extract::check_replaceable(out, &OUTPUT)?;
+        let earlier = match std::fs::symlink_metadata(out) {
+            Ok(_) => Some(SetAside::new(out, &OUTPUT)?),
+            Err(_) => None,
+        };
         std::fs::create_dir_all(out)
             .with_context(|| format!("{}: cannot create directory", out.display()))?;
         Ok(ExampleDir {
             path: out.to_path_buf(),
             unfinished: Some(reglink_extract::cleanup::register(out)),
+            earlier,
         })
     }
 
-    /// Writes the manifest that lets a later run replace the folder.
+    /// Writes the manifest that lets a later run replace the folder, and
+    /// removes the earlier example.
     fn finish(mut self, seed: u64) -> anyhow::Result<()> {
         reglink_extract::write_manifest(
             &self.path,
@@ -173,6 +183,9 @@ impl ExampleDir {
             serde_json::json!({ "made_by": "reglink example", "seed": seed }),
         )?;
         self.unfinished = None;
+        if let Some(earlier) = self.earlier.take() {
+            earlier.discard()?;
+        }
         Ok(())
     }
 }
@@ -182,6 +195,8 @@ impl Drop for ExampleDir {
         if let Some(registration) = self.unfinished.take() {
             registration.remove();
         }
+        // The target is free again: dropping puts the earlier example back.
+        self.earlier.take();
     }
 }
 

@@ -15,6 +15,7 @@ use crate::ui;
 /// What `reglink link` writes, and the manifest that proves it wrote it.
 pub const OUTPUT: OutputKind = OutputKind {
     command: "reglink link",
+    output: "link output",
     manifest: "link.json",
 };
 

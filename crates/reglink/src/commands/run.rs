@@ -29,6 +29,7 @@ pub fn load_policy(arg: &str) -> anyhow::Result<Policy> {
 /// What `reglink run` writes: the release bundle, proved by its manifest.
 pub const OUTPUT: OutputKind = OutputKind {
     command: "reglink run",
+    output: bundle::OUTPUT,
     manifest: bundle::MANIFEST,
 };
 
@@ -36,6 +37,7 @@ pub const OUTPUT: OutputKind = OutputKind {
 /// checkers, kept beside the release and never in it.
 pub const CHECKER_OUTPUT: OutputKind = OutputKind {
     command: "reglink run",
+    output: "checker report",
     manifest: "manifest.json",
 };
 

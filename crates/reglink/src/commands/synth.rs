@@ -9,6 +9,7 @@ use crate::cli::SynthArgs;
 /// What `reglink synth` writes, and the manifest that proves it.
 pub const OUTPUT: OutputKind = OutputKind {
     command: "reglink synth",
+    output: "synthetic extract folder",
     manifest: "manifest.json",
 };
 
