@@ -585,3 +585,27 @@ fn swedish_amounts_are_read_exactly_and_rounding_is_counted() {
         }
     }
 }
+
+/// Populations that differ in name only are named in a warning: disclosure
+/// control protects them as separate populations.
+#[test]
+fn populations_with_the_same_members_are_warned_about() {
+    let report = json(&example().join("link/linkage-report.json"));
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    let same: Vec<&&str> = warnings
+        .iter()
+        .filter(|w| w.contains("have the same members"))
+        .collect();
+    assert_eq!(same.len(), 1, "{warnings:?}");
+    assert!(
+        same[0]
+            .starts_with("populations eb_adults and eb_adults_2023 have the same members in 2023:"),
+        "{}",
+        same[0]
+    );
+}

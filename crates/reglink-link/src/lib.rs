@@ -309,6 +309,34 @@ fn build_report(
         }
         report.sources.insert(source.name.clone(), r);
     }
+    // Two populations with the same members in a year are protected as
+    // separate populations: their tables can then reveal each other's
+    // suppressed cells.
+    for (pi, pop) in study.populations.iter().enumerate() {
+        for (qi, other) in study.populations.iter().enumerate().skip(pi + 1) {
+            let same: Vec<String> = pop
+                .years
+                .iter()
+                .enumerate()
+                .filter_map(|(yi, y)| {
+                    let yj = other.years.iter().position(|z| z == y)?;
+                    let n = counts.population_years[pi][yi];
+                    (n > 0
+                        && n == counts.population_years[qi][yj]
+                        && counts.population_members[pi][yi] == counts.population_members[qi][yj])
+                        .then(|| y.to_string())
+                })
+                .collect();
+            if !same.is_empty() {
+                report.warnings.push(format!(
+                    "populations {} and {} have the same members in {}: disclosure control protects them as separate populations, so a table of one can reveal cells suppressed in a table of the other; define the population once and use it in both tables",
+                    pop.name,
+                    other.name,
+                    same.join(", ")
+                ));
+            }
+        }
+    }
     for (pi, pop) in study.populations.iter().enumerate() {
         let mut p = PopulationReport {
             without_age: counts.without_age[pi],

@@ -73,6 +73,11 @@ pub(crate) struct Counts {
     pub by_muni_year: [HashMap<(u32, i32), [u64; 4], ahash::RandomState>; 3],
     /// Per population: person-years per year index, and left out for lack of age.
     pub population_years: Vec<Vec<u64>>,
+    /// Per population and year: the wrapping sum of the members' pseudonyms,
+    /// which tells populations with the same members apart from others
+    /// (pseudonyms are uniform, so unequal sets collide with chance 2^-128).
+    /// Never written anywhere.
+    pub population_members: Vec<Vec<u128>>,
     pub without_age: Vec<u64>,
 }
 
@@ -96,6 +101,8 @@ impl Counts {
         for (p, years) in o.population_years.iter().enumerate() {
             for (y, n) in years.iter().enumerate() {
                 self.population_years[p][y] += n;
+                self.population_members[p][y] =
+                    self.population_members[p][y].wrapping_add(o.population_members[p][y]);
             }
             self.without_age[p] += o.without_age[p];
         }
@@ -146,6 +153,11 @@ pub(crate) const BUCKET_COUNT: u64 = BUCKETS as u64;
 fn empty_counts(study: &Study) -> Counts {
     Counts {
         population_years: study
+            .populations
+            .iter()
+            .map(|p| vec![0; p.years.len()])
+            .collect(),
+        population_members: study
             .populations
             .iter()
             .map(|p| vec![0; p.years.len()])
@@ -424,6 +436,8 @@ fn link_bucket(
                     continue;
                 }
                 counts.population_years[pi][yi] += 1;
+                counts.population_members[pi][yi] =
+                    counts.population_members[pi][yi].wrapping_add(person);
                 let f = &mut frames[pi];
                 f.len += 1;
                 f.record_key.push(record_key);
