@@ -11,7 +11,8 @@
 //! 5. under rounding and the cell key method, a share or a mean is computed
 //!    from protected counts only (the published persons where they are its
 //!    denominator), so that no ratio of published values gives back an
-//!    unprotected count, and a share stays in `[0, 100]`;
+//!    unprotected count, and a share stays in `[0, 100]`; it is flagged
+//!    like its counts (rounded or perturbed), while a sum stays exact;
 //! 6. every value is rounded once, here, to the decimals its column
 //!    publishes ([`Column::decimals`]); the bundle writes that same value
 //!    to CSV and Parquet.
@@ -156,6 +157,12 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
     let ptable = match policy.method {
         Method::CellKey { max, variance } => Some(PTable::new(max, variance)),
         _ => None,
+    };
+    // The flag of a value computed from counts protected by the method.
+    let protected_flag = match policy.method {
+        Method::Suppression => Flag::Published,
+        Method::Rounding { .. } => Flag::Rounded,
+        Method::CellKey { .. } => Flag::Perturbed,
     };
     let mut warnings = Vec::new();
     for r in &reports {
@@ -311,9 +318,19 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                         let quantity = measure.of.as_deref().unwrap_or(&measure.name);
                         protect_count(n, &format!("{quantity}:n")).0
                     };
+                    // A sum is exact in every method; a mean divided by a
+                    // rounded or perturbed count says so in its flag.
+                    let shown = if *mean && !counts_suppressed {
+                        protected_flag
+                    } else {
+                        Flag::Published
+                    };
                     let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = (0..cells)
                         .map(|c| {
                             let f = base_flag(c, suppressed_atom(&atoms.measures[m], c));
+                            if f != Flag::Published {
+                                return (None, f);
+                            }
                             let value = if *mean {
                                 divisor[c]
                                     .filter(|&d| d > 0)
@@ -321,7 +338,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                             } else {
                                 Some(sum[c] as f64)
                             };
-                            ((f == Flag::Published).then_some(value).flatten(), f)
+                            (value, shown)
                         })
                         .unzip();
                     Column::of_measure(measure, (values, fl), usize::from(*mean))

@@ -225,6 +225,31 @@ proptest! {
     }
 
     #[test]
+    fn a_value_computed_from_protected_counts_is_flagged_like_them(t in random_table(), m in method(), threshold in 0u64..12) {
+        let release = protect(std::slice::from_ref(&t), &policy(m, threshold));
+        let protected = match m {
+            Method::Suppression => Flag::Published,
+            Method::Rounding { .. } => Flag::Rounded,
+            Method::CellKey { .. } => Flag::Perturbed,
+        };
+        for column in &release.tables[0].columns {
+            // Counts, shares and means are computed from protected counts;
+            // sums and medians are exact in every method.
+            let expected = match column.kind.as_str() {
+                "persons" | "share" | "mean" => protected,
+                _ => Flag::Published,
+            };
+            for (c, (v, f)) in column.values.iter().zip(&column.flags).enumerate() {
+                if matches!(f, Flag::Published | Flag::Rounded | Flag::Perturbed) {
+                    prop_assert_eq!(*f, expected, "{} cell {} ({:?}) under {:?}", column.name, c, v, m);
+                } else {
+                    prop_assert!(v.is_none(), "{} cell {c}: a suppressed value is shown", column.name);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_value_is_rounded_to_its_decimals(t in random_table(), m in method(), threshold in 0u64..12) {
         let release = protect(std::slice::from_ref(&t), &policy(m, threshold));
         for c in &release.tables[0].columns {
