@@ -188,7 +188,9 @@ impl CsvSource {
         let peek = buffered.fill_buf().map_err(io_err)?;
         let first_line_end = peek.iter().position(|&b| b == b'\n').unwrap_or(peek.len());
         let header_line = &peek[..first_line_end];
-        if peek.iter().all(|b| b.is_ascii_whitespace()) {
+        // A byte-order mark alone is no header either.
+        let content = peek.strip_prefix(b"\xef\xbb\xbf").unwrap_or(peek);
+        if content.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(ExtractError::Empty {
                 path: path.to_path_buf(),
             });

@@ -100,9 +100,9 @@ pub enum ExtractError {
     },
     /// A column the caller asked for is not in the file.
     #[error(
-        "{path}: no column `{}`; the file has: {}",
+        "{path}: no column `{}`; {}",
         withheld(column),
-        withheld(&available.join(", "))
+        the_file_has(available)
     )]
     MissingColumn {
         /// The file.
@@ -162,6 +162,15 @@ pub enum ExtractError {
         /// 1-based position of the column in the header.
         column: usize,
     },
+}
+
+/// The columns a file has, for [`ExtractError::MissingColumn`].
+fn the_file_has(available: &[String]) -> String {
+    if available.is_empty() {
+        "the file has no columns".to_string()
+    } else {
+        format!("the file has: {}", withheld(&available.join(", ")))
+    }
 }
 
 impl ExtractError {

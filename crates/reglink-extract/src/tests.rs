@@ -65,6 +65,33 @@ fn empty_file_is_an_error() {
 }
 
 #[test]
+fn a_file_of_only_a_byte_order_mark_is_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("bom.csv", &b"\xef\xbb\xbf"[..]),
+        ("bom-line.csv", &b"\xef\xbb\xbf\r\n"[..]),
+    ] {
+        let p = write(&dir, name, bytes);
+        let err = ExtractReader::open(&p).unwrap_err();
+        assert!(matches!(err, ExtractError::Empty { .. }), "{name}: {err:?}");
+        assert!(err.to_string().contains("the file is empty"), "{err}");
+    }
+}
+
+#[test]
+fn a_missing_column_of_a_file_without_columns_says_so() {
+    let err = ExtractError::MissingColumn {
+        path: "x.parquet".into(),
+        column: "personnr".into(),
+        available: Vec::new(),
+    };
+    assert_eq!(
+        err.to_string(),
+        "x.parquet: no column `personnr`; the file has no columns"
+    );
+}
+
+#[test]
 fn header_only_csv_has_no_batches() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(&dir, "h.csv", b"a,b\n");
