@@ -18,8 +18,8 @@ pub enum PseudoError {
     /// A study name must not be blank: it separates one study's pseudonyms from another's.
     #[error("the study name is empty")]
     EmptyStudyName,
-    /// `key new` would overwrite a file.
-    #[error("{path}: already exists; refusing to overwrite a key file")]
+    /// `key new` would overwrite a file (a key or anything else).
+    #[error("{path}: already exists; refusing to overwrite an existing file")]
     KeyFileExists {
         /// The key file.
         path: PathBuf,
@@ -149,7 +149,7 @@ impl PseudoError {
                 Some(format!("run `chmod 600 {}`", path.display()))
             }
             PseudoError::KeyFileExists { .. } => Some(
-                "reglink never overwrites a key: pick another path, or delete the old key deliberately"
+                "pick another path for the new key; if the file is an old key, delete it deliberately"
                     .to_string(),
             ),
             PseudoError::KeyFileLength { .. } => {

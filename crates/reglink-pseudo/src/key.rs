@@ -80,8 +80,24 @@ impl MasterKey {
         ))
     }
 
-    /// Writes the key to a new file with mode 0600. Refuses to overwrite.
+    /// Writes the key to a new file with mode 0600, creating its folder (mode
+    /// 0700) if there is none. Refuses to overwrite any existing file.
     pub fn write_new_file(&self, path: &Path) -> Result<(), PseudoError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let mut folder = std::fs::DirBuilder::new();
+            folder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                folder.mode(0o700);
+            }
+            folder
+                .create(parent)
+                .map_err(|source| PseudoError::KeyFileIo {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+        }
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -188,6 +204,32 @@ mod tests {
             Err(PseudoError::KeyFileExists { .. })
         ));
         assert_eq!(MasterKey::load(&path).unwrap().id(), key.id());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_key_gets_its_folder_and_never_replaces_any_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/2026/study.key");
+        let key = MasterKey::generate().unwrap();
+        key.write_new_file(&path).unwrap();
+        assert_eq!(MasterKey::load(&path).unwrap().id(), key.id());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let folder = std::fs::metadata(path.parent().unwrap()).unwrap();
+        assert_eq!(folder.permissions().mode() & 0o777, 0o700);
+        // Any existing file, key or not, is left alone, and the message says so.
+        let data = dir.path().join("eb.csv");
+        std::fs::write(&data, "personnr\n").unwrap();
+        let err = key.write_new_file(&data).unwrap_err();
+        assert!(matches!(err, PseudoError::KeyFileExists { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .ends_with("eb.csv: already exists; refusing to overwrite an existing file"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&data).unwrap(), "personnr\n");
     }
 
     #[cfg(unix)]
