@@ -100,6 +100,9 @@ pub fn to_decimals(x: f64, decimals: usize) -> f64 {
     (x * scale).round() / scale + 0.0
 }
 
+/// The salt of every count of persons: the same people get the same draw.
+const PERSONS: &str = "persons";
+
 fn share_value(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| 100.0 * num as f64 / den as f64)
 }
@@ -187,7 +190,12 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
         };
         // Counts of persons.
         let keys = &table.record_key_sum;
-        let protect_count = |values: &[u64], name: &str| -> (Vec<Option<u64>>, Vec<Flag>) {
+        // `keys` are the cell keys of the people counted; a count of the
+        // same people with the same salt gets the same value in every table.
+        let protect_count = |values: &[u64],
+                             keys: &[u32],
+                             name: &str|
+         -> (Vec<Option<u64>>, Vec<Flag>) {
             match policy.method {
                 Method::Suppression => unreachable!("suppressed counts are read from the model"),
                 Method::Rounding { base } => {
@@ -221,7 +229,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                 })
                 .unzip()
         } else {
-            protect_count(&table.persons, "persons")
+            protect_count(&table.persons, keys, PERSONS)
         };
         let hidden = |c: usize| persons_values[c].is_none();
         let mut columns = vec![Column {
@@ -264,13 +272,16 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                             })
                             .unzip()
                     } else {
-                        let (vals, fl) = protect_count(v, &measure.name);
+                        let (vals, fl) = protect_count(v, keys, &measure.name);
                         (vals.into_iter().map(|x| x.map(|x| x as f64)).collect(), fl)
                     };
                     Column::of_measure(measure, (values, fl), 0)
                 }
-                Values::Share { num, den } => {
-                    let quantity = measure.of.as_deref().unwrap_or(&measure.name);
+                Values::Share {
+                    num,
+                    den,
+                    keys: share_keys,
+                } => {
                     let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = if counts_suppressed {
                         (0..cells)
                             .map(|c| {
@@ -284,16 +295,19 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                             })
                             .unzip()
                     } else {
-                        // The numerator is a protected count of its own; the
-                        // denominator is the published count of persons where
-                        // it is the cell's persons, else protected too. The
+                        // The numerator and the denominator are counts of
+                        // persons, protected with their own people's cell keys
+                        // exactly as a count of the same people is in any
+                        // other table (so two tables never give two noisy
+                        // copies of one number); the denominator is the cell's
+                        // published persons where it is that count. The
                         // numerator is capped at the denominator: a share of
-                        // two independently protected counts could exceed 100 %.
-                        let (n, fl) = protect_count(num, &format!("{quantity}:num"));
+                        // two protected counts could exceed 100 %.
+                        let (n, fl) = protect_count(num, &share_keys.num, PERSONS);
                         let d = if *den == table.persons {
                             persons_values.clone()
                         } else {
-                            protect_count(den, &format!("{quantity}:den")).0
+                            protect_count(den, &share_keys.den, PERSONS).0
                         };
                         (
                             (0..cells).map(|c| protected_share(n[c], d[c])).collect(),
@@ -316,7 +330,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                         persons_values.clone()
                     } else {
                         let quantity = measure.of.as_deref().unwrap_or(&measure.name);
-                        protect_count(n, &format!("{quantity}:n")).0
+                        protect_count(n, keys, &format!("{quantity}:n")).0
                     };
                     // A sum is exact in every method; a mean divided by a
                     // rounded or perturbed count says so in its flag.

@@ -100,6 +100,10 @@ fn table(cells: &[Cell]) -> CellTable {
                 values: Values::Share {
                     num: cells.iter().map(|c| c.num).collect(),
                     den: cells.iter().map(|c| c.den).collect(),
+                    keys: reglink_tabulate::ShareKeys {
+                        num: vec![0; cells.len()],
+                        den: vec![0; cells.len()],
+                    },
                 },
             },
             MeasureValues {

@@ -33,7 +33,7 @@ mod table;
 mod write;
 
 pub use cube::{Dimension, Shape, TOTAL, UNKNOWN};
-pub use table::{CellTable, MeasureValues, TOP, Values, tabulate};
+pub use table::{CellTable, MeasureValues, ShareKeys, TOP, Values, tabulate};
 
 /// Errors writing cell tables.
 #[derive(Debug, thiserror::Error)]

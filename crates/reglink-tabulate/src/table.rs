@@ -58,6 +58,11 @@ pub enum Values {
         num: Vec<u64>,
         /// Persons with yes or no.
         den: Vec<u64>,
+        /// Cell keys of the numerator's and the denominator's contributors
+        /// (wrapping sums of their record keys), so that the cell key
+        /// method perturbs them exactly as it perturbs a count of the same
+        /// people in any other table.
+        keys: ShareKeys,
     },
     /// Sum (and mean) of a number.
     Sum {
@@ -79,6 +84,15 @@ pub enum Values {
     },
 }
 
+/// Cell keys of a share's numerator and denominator.
+#[derive(Debug, Clone, Default)]
+pub struct ShareKeys {
+    /// Per cell: the record-key sum of the persons with yes.
+    pub num: Vec<u32>,
+    /// Per cell: the record-key sum of the persons with yes or no.
+    pub den: Vec<u32>,
+}
+
 impl Values {
     /// Whether the measure adds up over the margins (households do not: one
     /// household can span categories).
@@ -96,7 +110,7 @@ struct Acc {
 
 enum MeasureAcc {
     None,
-    Share(Vec<u64>, Vec<u64>),
+    Share(Vec<u64>, Vec<u64>, ShareKeys),
     Sum(Vec<i64>, Vec<u64>, Vec<[i64; TOP]>, Vec<u8>),
 }
 
@@ -184,7 +198,14 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
             .measures
             .iter()
             .map(|m| match m.kind {
-                MeasureKind::Share(_) => MeasureAcc::Share(vec![0; cells], vec![0; cells]),
+                MeasureKind::Share(_) => MeasureAcc::Share(
+                    vec![0; cells],
+                    vec![0; cells],
+                    ShareKeys {
+                        num: vec![0; cells],
+                        den: vec![0; cells],
+                    },
+                ),
                 MeasureKind::Sum(_) | MeasureKind::Mean(_) => MeasureAcc::Sum(
                     vec![0; cells],
                     vec![0; cells],
@@ -215,12 +236,16 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
                 }
                 for (m, measure) in table.measures.iter().enumerate() {
                     match (&mut acc.measures[m], measure.kind) {
-                        (MeasureAcc::Share(num, den), MeasureKind::Share(v)) => {
+                        (MeasureAcc::Share(num, den, keys), MeasureKind::Share(v)) => {
                             let b = boolean(v)[row];
                             if b != MISSING_BOOL {
                                 for &c in &touched {
                                     den[c] += 1;
-                                    num[c] += u64::from(b);
+                                    keys.den[c] = keys.den[c].wrapping_add(key);
+                                    if b == 1 {
+                                        num[c] += 1;
+                                        keys.num[c] = keys.num[c].wrapping_add(key);
+                                    }
                                 }
                             }
                         }
@@ -252,10 +277,12 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
         }
         for (a, b) in total.measures.iter_mut().zip(part.measures) {
             match (a, b) {
-                (MeasureAcc::Share(n1, d1), MeasureAcc::Share(n2, d2)) => {
+                (MeasureAcc::Share(n1, d1, k1), MeasureAcc::Share(n2, d2, k2)) => {
                     for c in 0..cells {
                         n1[c] += n2[c];
                         d1[c] += d2[c];
+                        k1.num[c] = k1.num[c].wrapping_add(k2.num[c]);
+                        k1.den[c] = k1.den[c].wrapping_add(k2.den[c]);
                     }
                 }
                 (MeasureAcc::Sum(s1, c1, t1, f1), MeasureAcc::Sum(s2, c2, t2, f2)) => {
@@ -290,8 +317,8 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
                         for_each_cell_of_row(row, &mut anc, f)
                     })),
                 ),
-                (MeasureKind::Share(v), MeasureAcc::Share(num, den)) => {
-                    ("share", of(v), Values::Share { num, den })
+                (MeasureKind::Share(v), MeasureAcc::Share(num, den, keys)) => {
+                    ("share", of(v), Values::Share { num, den, keys })
                 }
                 (MeasureKind::Sum(v), MeasureAcc::Sum(sum, n, top, _)) => (
                     "sum",

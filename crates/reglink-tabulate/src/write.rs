@@ -53,7 +53,7 @@ impl CellTable {
                 // A `persons` measure named `persons` is the `persons` column itself.
                 Values::Count(_) if m.kind == "persons" && m.name == "persons" => {}
                 Values::Count(v) => add(m.name.clone(), DataType::UInt64, false, u64s(v)),
-                Values::Share { num, den } => {
+                Values::Share { num, den, .. } => {
                     add(
                         format!("{}_num", m.name),
                         DataType::UInt64,

@@ -135,7 +135,9 @@ fn additive(t: &CellTable, cell: usize) -> Vec<i128> {
     let mut v = vec![i128::from(t.persons[cell])];
     for m in &t.measures {
         match &m.values {
-            Values::Share { num, den } => v.extend([i128::from(num[cell]), i128::from(den[cell])]),
+            Values::Share { num, den, .. } => {
+                v.extend([i128::from(num[cell]), i128::from(den[cell])])
+            }
             Values::Sum { sum, n, .. } => v.extend([i128::from(sum[cell]), i128::from(n[cell])]),
             _ => {}
         }
@@ -187,7 +189,7 @@ proptest! {
             }
         }
         // Shares never exceed their denominator, which never exceeds the persons.
-        let Values::Share { num, den } = &t.measures[2].values else { unreachable!() };
+        let Values::Share { num, den, .. } = &t.measures[2].values else { unreachable!() };
         for c in 0..t.shape.cells() {
             prop_assert!(num[c] <= den[c] && den[c] <= t.persons[c]);
         }

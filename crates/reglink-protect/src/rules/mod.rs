@@ -191,7 +191,7 @@ pub fn primary(table: &CellTable, policy: &Policy) -> PrimaryFlags {
                     }
                     match &m.values {
                         Values::Count(v) => count_flag(v[c], policy),
-                        Values::Share { num, den } => {
+                        Values::Share { num, den, .. } => {
                             if threshold::breaks(den[c], policy.threshold)
                                 || threshold::breaks(num[c], policy.threshold)
                             {
