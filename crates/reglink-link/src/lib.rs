@@ -48,6 +48,8 @@ pub use report::{
     LinkageReport, MunicipalityYear, PopulationReport, RejectCount, SourceReport, UnknownCodes,
 };
 pub use study::Study;
+#[doc(hidden)]
+pub use load::col::read_text_cells;
 
 use load::{NO_CODE, SourceData};
 use study::{Concept, SourceKind};

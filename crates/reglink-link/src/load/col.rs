@@ -390,6 +390,29 @@ pub(crate) fn parse_number(text: &str) -> Result<Number, Bad> {
     })
 }
 
+/// Reads each of `cells` as an extract's text cell is read: as a code, a
+/// month, a date and a number. Returns how many readings succeeded. Not part
+/// of the API: it exists so that fuzzing can reach the cell readers without
+/// writing Parquet files (`fuzz/fuzz_targets/cell_text.rs`).
+#[doc(hidden)]
+pub fn read_text_cells(cells: &[&str]) -> usize {
+    let array: ArrayRef = std::sync::Arc::new(arrow_array::StringArray::from(cells.to_vec()));
+    let mut ok = 0;
+    let mut buf = String::new();
+    for want in [Want::Code, Want::Month, Want::Date, Want::Number] {
+        let col = Col::new(&array, want).expect("text holds every kind of value");
+        for i in 0..cells.len() {
+            ok += usize::from(match want {
+                Want::Code => col.code(i, &mut buf).is_ok(),
+                Want::Month => col.month(i).is_ok(),
+                Want::Date => col.date(i).is_ok(),
+                Want::Number => col.number_exact(i).is_ok(),
+            });
+        }
+    }
+    ok
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
