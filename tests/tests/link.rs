@@ -423,12 +423,18 @@ fn unreadable_values_are_rejected_with_their_rows_not_dropped() {
     assert_eq!(af["rows_used"], 0);
     assert_eq!(af["rows_rejected"], af["rows_read"]);
     assert_eq!(af["rejected"]["start_invalid"]["first_rows"][0], 1);
+    // The warning says where the rejected rows are listed.
+    let rows = af["rows_rejected"].as_u64().unwrap();
+    let expected =
+        format!("source af: {rows} rows rejected (see `rejected` in the linkage report)");
     assert!(
         report["warnings"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|w| w.as_str().unwrap().contains("source af"))
+            .any(|w| w.as_str().unwrap() == expected),
+        "{}",
+        report["warnings"]
     );
 }
 

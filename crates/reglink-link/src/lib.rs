@@ -299,13 +299,13 @@ fn build_report(
         }
         if rejected > 0 {
             report.warnings.push(format!(
-                "source {}: {rejected} rows rejected (see rejected)",
+                "source {}: {rejected} rows rejected (see `rejected` in the linkage report)",
                 source.name
             ));
         }
         if data.stats.rounded > 0 {
             report.warnings.push(format!(
-                "source {}: {} amounts had a fraction of a krona and were rounded half to even (see values_rounded)",
+                "source {}: {} amounts had a fraction of a krona and were rounded half to even (see `values_rounded` in the linkage report)",
                 source.name, data.stats.rounded
             ));
         }
