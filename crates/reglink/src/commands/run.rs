@@ -15,14 +15,32 @@ use crate::cli::{RunArgs, VerifyArgs};
 /// Reads `--policy`: a policy file, or the name of a preset.
 pub fn load_policy(arg: &str) -> anyhow::Result<Policy> {
     let path = Path::new(arg);
-    if path.is_file() {
+    let meta = std::fs::metadata(path);
+    if meta.as_ref().is_ok_and(|m| m.is_file()) {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{}: cannot read the policy", path.display()))?;
+        if text.trim().is_empty() {
+            bail!(
+                "{}: the policy file is empty (it must name at least a preset: acro, abs, lenient)",
+                path.display()
+            );
+        }
         return Ok(Policy::parse(&path.display().to_string(), &text)?);
     }
-    match Policy::preset(arg) {
-        Some(p) => Ok(p),
-        None => bail!("{arg}: no such policy file, and not a preset (acro, abs, lenient)"),
+    if let Some(p) = Policy::preset(arg) {
+        return Ok(p);
+    }
+    match meta {
+        Ok(m) if m.is_dir() => bail!(
+            "{arg}: is a folder, not a policy file (pass a policy file or a preset: acro, abs, lenient)"
+        ),
+        Ok(_) => bail!(
+            "{arg}: is not a regular file, so not a policy file (pass a policy file or a preset: acro, abs, lenient)"
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{arg}: no such policy file, and not a preset (acro, abs, lenient)")
+        }
+        Err(e) => Err(e).with_context(|| format!("{arg}: cannot read the policy")),
     }
 }
 
