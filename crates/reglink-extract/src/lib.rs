@@ -46,8 +46,8 @@ pub use atomic::{AtomicFile, write_atomic};
 pub use error::ExtractError;
 pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_file};
 pub use output::{
-    OutputError, OutputKind, SetAside, StagedDir, check_holds_no_input, check_new_file, check_replaceable,
-    file_entries, prove_ours, remove_output, resolved, write_manifest,
+    OutputError, OutputKind, SetAside, StagedDir, check_holds_no_input, check_new_file,
+    check_replaceable, file_entries, prove_ours, remove_output, resolved, write_manifest,
 };
 
 /// Rows per batch unless the caller says otherwise: large enough to amortise

@@ -44,12 +44,12 @@ pub use error::LinkError;
 pub use frame::{
     Column, Frame, MISSING_BOOL, MISSING_CATEGORY, MISSING_NUMBER, NO_HOUSEHOLD, PopulationFrame,
 };
+#[doc(hidden)]
+pub use load::col::read_text_cells;
 pub use report::{
     LinkageReport, MunicipalityYear, PopulationReport, RejectCount, SourceReport, UnknownCodes,
 };
 pub use study::Study;
-#[doc(hidden)]
-pub use load::col::read_text_cells;
 
 use load::{NO_CODE, SourceData};
 use study::{Concept, SourceKind};
