@@ -365,17 +365,13 @@ pub fn write(
     files.push(rel);
 
     files.sort();
-    let mut hashes = Vec::with_capacity(files.len());
-    for rel in &files {
-        let path = dir.join(rel);
-        let fp = reglink_extract::fingerprint_file(&path).map_err(|e| err(&path, e))?;
-        let bytes = std::fs::metadata(&path).map_err(|e| err(&path, e))?.len();
-        hashes.push(json!({
-            "path": rel.to_string_lossy().replace('\\', "/"),
-            "blake3": fp.as_str(),
-            "bytes": bytes,
-        }));
-    }
+    // Every file below `dir` with its hash, as every reglink manifest lists them.
+    let kind = reglink_extract::OutputKind {
+        command: "reglink run",
+        output: OUTPUT,
+        manifest: MANIFEST,
+    };
+    let hashes = reglink_extract::file_entries(dir, &kind).map_err(|e| err(dir, e))?;
     let manifest = json!({
         "tool": provenance.tool,
         "output": OUTPUT,
