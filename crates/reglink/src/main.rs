@@ -30,7 +30,8 @@ fn main() -> ExitCode {
 fn remove_temporaries_on_signal() {
     let installed = ctrlc::set_handler(|| {
         reglink_extract::cleanup::remove_registered();
-        eprintln!("interrupted: temporary files removed");
+        // Never panic here: stderr may be closed, and the exit must happen.
+        let _ = writeln!(std::io::stderr(), "interrupted: temporary files removed");
         std::process::exit(130);
     });
     if let Err(e) = installed {
