@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "reglink",
+    bin_name = "reglink",
     version,
     about,
     long_about = None,
