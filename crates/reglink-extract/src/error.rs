@@ -143,6 +143,14 @@ pub enum ExtractError {
         /// The underlying error.
         source: arrow_schema::ArrowError,
     },
+    /// A Parquet file is not one `reglink pseudonymise` wrote.
+    #[error("{path}: not a pseudonymised file: {problem}")]
+    NotPseudonymised {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or wrong.
+        problem: crate::pseudonymised::SchemaProblem,
+    },
     /// An output file could not be created, written or moved into place.
     #[error("{path}: cannot write: {source}")]
     Output {

@@ -36,6 +36,7 @@ mod error;
 mod fingerprint;
 mod output;
 mod parquet_source;
+pub mod pseudonymised;
 
 use std::path::{Path, PathBuf};
 
