@@ -37,16 +37,15 @@ use reglink_pnr::{Date, Pnr, Sex};
 use crate::report::{PseudonymiseReport, RejectTally};
 use crate::{Crosswalk, PSEUDONYM_LEN, PseudoError, RejectReason, StudyKey};
 
-/// Name of the pseudonym column in every pseudonymised file.
-pub const PSEUDONYM_COLUMN: &str = "pseudonym";
-/// Name of the record-key column (cell key method).
-pub const RECORD_KEY_COLUMN: &str = "record_key";
-/// Derived column: birth year from the number.
-pub const BIRTH_YEAR_COLUMN: &str = "birth_year";
-/// Derived column: birth month from the number.
-pub const BIRTH_MONTH_COLUMN: &str = "birth_month";
-/// Derived column: legal sex from the number, coded as SCB does (1 man, 2 woman).
-pub const SEX_COLUMN: &str = "sex";
+use reglink_extract::pseudonymised;
+/// Column names of the output, defined once in [`reglink_extract::pseudonymised`].
+pub use reglink_extract::pseudonymised::{
+    BIRTH_MONTH as BIRTH_MONTH_COLUMN, BIRTH_YEAR as BIRTH_YEAR_COLUMN,
+    PSEUDONYM as PSEUDONYM_COLUMN, RECORD_KEY as RECORD_KEY_COLUMN, SEX as SEX_COLUMN,
+};
+
+// The file's pseudonym column holds exactly one pseudonym per row.
+const _: () = assert!(PSEUDONYM_LEN == pseudonymised::PSEUDONYM_BYTES);
 
 /// Rows handed to one rayon task: large enough to amortise scheduling,
 /// small enough to balance two to many cores.
@@ -339,24 +338,39 @@ fn output_schema(
         if i == id_index {
             fields.push(Field::new(
                 PSEUDONYM_COLUMN,
-                DataType::FixedSizeBinary(PSEUDONYM_LEN as i32),
+                pseudonymised::PSEUDONYM_TYPE,
                 false,
             ));
         } else {
             fields.push(field.as_ref().clone());
         }
     }
-    fields.push(Field::new(RECORD_KEY_COLUMN, DataType::UInt32, false));
+    fields.push(Field::new(
+        RECORD_KEY_COLUMN,
+        pseudonymised::RECORD_KEY_TYPE,
+        false,
+    ));
     if opts.derive_columns {
-        fields.push(Field::new(BIRTH_YEAR_COLUMN, DataType::Int32, false));
-        fields.push(Field::new(BIRTH_MONTH_COLUMN, DataType::Int8, false));
-        fields.push(Field::new(SEX_COLUMN, DataType::Int8, false));
+        fields.push(Field::new(
+            BIRTH_YEAR_COLUMN,
+            pseudonymised::BIRTH_YEAR_TYPE,
+            false,
+        ));
+        fields.push(Field::new(
+            BIRTH_MONTH_COLUMN,
+            pseudonymised::BIRTH_MONTH_TYPE,
+            false,
+        ));
+        fields.push(Field::new(SEX_COLUMN, pseudonymised::SEX_TYPE, false));
     }
     let metadata: std::collections::HashMap<String, String> = [
-        ("reglink.pseudonym", "keyed-blake3-128"),
-        ("reglink.key_id", &key.master_id().to_string()),
-        ("reglink.study", key.study()),
-        ("reglink.source_id_column", opts.id_column.as_str()),
+        (
+            pseudonymised::PSEUDONYM_SCHEME_KEY,
+            pseudonymised::PSEUDONYM_SCHEME,
+        ),
+        (pseudonymised::KEY_ID_KEY, &key.master_id().to_string()),
+        (pseudonymised::STUDY_KEY, key.study()),
+        (pseudonymised::SOURCE_ID_COLUMN_KEY, opts.id_column.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
