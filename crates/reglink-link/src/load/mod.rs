@@ -19,6 +19,9 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use rayon::prelude::*;
 
+use reglink_extract::ExtractError;
+use reglink_extract::pseudonymised::{self, SchemaProblem};
+
 use crate::LinkError;
 use crate::report::RejectCount;
 use crate::study::{Concept, SourceKind, Study};
@@ -209,23 +212,31 @@ pub(crate) fn load_source(study: &Study, source_id: usize) -> Result<SourceData,
         ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(|e| perr(e.to_string()))?;
     let schema = builder.schema().clone();
     let field_index = |name: &str| schema.fields().iter().position(|f| f.name() == name);
-    let pseudonym = field_index("pseudonym")
-        .filter(|&i| schema.field(i).data_type() == &DataType::FixedSizeBinary(16))
-        .ok_or_else(|| not_pseudonymised("has no 16-byte pseudonym column"))?;
-    let record_key = field_index("record_key")
-        .filter(|&i| schema.field(i).data_type() == &DataType::UInt32)
-        .ok_or_else(|| not_pseudonymised("has no record_key column"))?;
-    let key_id = schema
-        .metadata()
-        .get("reglink.key_id")
-        .cloned()
-        .ok_or_else(|| not_pseudonymised("has no key id in its metadata"))?;
-    let pseudonym_study = schema
-        .metadata()
-        .get("reglink.study")
-        .cloned()
-        .unwrap_or_default();
-    let birth = field_index("birth_year").zip(field_index("sex"));
+    let pseudonymised::Layout {
+        pseudonym,
+        record_key,
+        birth_year,
+        sex,
+        key_id,
+        study: pseudonym_study,
+        ..
+    } = pseudonymised::check(path, &schema).map_err(|e| match e {
+        ExtractError::NotPseudonymised { problem, .. } => not_pseudonymised(match problem {
+            SchemaProblem::MissingMetadata { .. } => "has no key id in its metadata",
+            SchemaProblem::MissingColumn { column, .. }
+            | SchemaProblem::ColumnType { column, .. }
+                if column == pseudonymised::RECORD_KEY =>
+            {
+                "has no record_key column"
+            }
+            _ => "has no 16-byte pseudonym column",
+        }),
+        other => LinkError::Extract {
+            source_name: source.name.clone(),
+            error: Box::new(other),
+        },
+    })?;
+    let birth = birth_year.zip(sex);
 
     // Mapped columns: check presence and type up front, naming source and column.
     let mut mapped: Vec<(Concept, usize)> = Vec::new();
