@@ -177,3 +177,5 @@ fn a_period_that_is_not_months_names_the_line_not_the_value() {
         );
     }
 }
+
+mod messages;
