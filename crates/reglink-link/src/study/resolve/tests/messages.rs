@@ -153,6 +153,38 @@ fn table(dimensions: &str, measures: &str) -> String {
     )
 }
 
+/// A variable of every kind, each with every key it takes, a population and
+/// a table that computes them all.
+fn all_kinds() -> String {
+    let v = |name: &str, body: &str| var(name, body);
+    let mut text = [
+                v("v01", "kind = \"band\"\nof = \"v03\"\nbands = [\"-0\", \"1-5\", \"6+\"]"),
+                v("v02", "kind = \"code\"\nsource = \"lisa\"\ncolumn = \"employment\"\ncodelist = \"employment\"\nlevel = \"code\"\nrollup = false\noffset = 1"),
+                v("v03", "kind = \"eb_months\""),
+                v("v04", "kind = \"long_term\"\nmin_months = 12"),
+                v("v05", "kind = \"eb_amount\""),
+                v("v06", "kind = \"household_type\""),
+                v("v07", "kind = \"at_af_during_eb\""),
+                v("v08", "kind = \"af_programme\"\ngroups = []"),
+                v("v09", "kind = \"benefit_group\""),
+                v("v10", "kind = \"af_entry\""),
+                v("v11", "kind = \"af_exit\"\nwithin_months = 120"),
+                v("v12", "kind = \"af_registration_days\""),
+                v("v13", "kind = \"days_to_programme\"\ngroups = [\"guarantee\"]"),
+                v("v14", "kind = \"programme_days\""),
+                v("v15", "kind = \"eb_spell_months\"\nmax_gap = 0"),
+                v("v16", "kind = \"eb_entry\"\nmonths = 60"),
+                v("v17", "kind = \"status_after\"\nmonths = 1"),
+                v("v18", "kind = \"lisa_value\"\ncolumn = \"unemployment_benefit\"\noffset = -5"),
+                v("v19", "kind = \"self_supporting\"\noffset = 5\nemployed = [\"employed\", \"not_employed\"]"),
+        v("v20", "kind = \"code\"\nsource = \"af\"\ncolumn = \"municipality\"\ncodelist = \"kommun\"\nrollup = true"),
+        v("v21", "kind = \"code\"\nsource = \"eb\"\ncolumn = \"municipality\"\nlevel = \"group\""),
+            ]
+    .concat();
+    text.push_str("\n[populations.all]\nsource = \"eb\"\nyears = [2023]\nage = [18, 64]\nrequire = [\"v04\"]\n\n[[tables]]\nname = \"all\"\npopulation = \"all\"\ndimensions = [\"v01\", \"v02\", \"v06\", \"v07\", \"v08\", \"v09\", \"v10\", \"v11\", \"v16\", \"v17\", \"v19\", \"v20\", \"v21\"]\nmeasures = [{ name = \"persons\", kind = \"persons\" }, { name = \"h\", kind = \"households\" }, { name = \"a\", kind = \"sum\", of = \"v05\" }, { name = \"b\", kind = \"mean\", of = \"v12\" }, { name = \"c\", kind = \"median\", of = \"v13\" }, { name = \"d\", kind = \"sum\", of = \"v14\" }, { name = \"e\", kind = \"sum\", of = \"v15\" }, { name = \"f\", kind = \"sum\", of = \"v18\" }, { name = \"g\", kind = \"share\", of = \"v07\" }]\n");
+    text
+}
+
 /// (sources, what follows them, the outcome).
 fn cases() -> Vec<(&'static str, String, &'static str)> {
     let v = |name: &str, body: &str| var(name, body);
@@ -307,28 +339,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         // Every kind with its keys, all at once
         (
             ALL,
-            [
-                v("v01", "kind = \"band\"\nof = \"v03\"\nbands = [\"-0\", \"1-5\", \"6+\"]"),
-                v("v02", "kind = \"code\"\nsource = \"lisa\"\ncolumn = \"employment\"\ncodelist = \"employment\"\nlevel = \"code\"\nrollup = false\noffset = 1"),
-                v("v03", "kind = \"eb_months\""),
-                v("v04", "kind = \"long_term\"\nmin_months = 12"),
-                v("v05", "kind = \"eb_amount\""),
-                v("v06", "kind = \"household_type\""),
-                v("v07", "kind = \"at_af_during_eb\""),
-                v("v08", "kind = \"af_programme\"\ngroups = []"),
-                v("v09", "kind = \"benefit_group\""),
-                v("v10", "kind = \"af_entry\""),
-                v("v11", "kind = \"af_exit\"\nwithin_months = 120"),
-                v("v12", "kind = \"af_registration_days\""),
-                v("v13", "kind = \"days_to_programme\"\ngroups = [\"guarantee\"]"),
-                v("v14", "kind = \"programme_days\""),
-                v("v15", "kind = \"eb_spell_months\"\nmax_gap = 0"),
-                v("v16", "kind = \"eb_entry\"\nmonths = 60"),
-                v("v17", "kind = \"status_after\"\nmonths = 1"),
-                v("v18", "kind = \"lisa_value\"\ncolumn = \"unemployment_benefit\"\noffset = -5"),
-                v("v19", "kind = \"self_supporting\"\noffset = 5\nemployed = [\"employed\", \"not_employed\"]"),
-            ]
-            .concat(),
+            all_kinds(),
             "ok",
         ),
         // [populations]
@@ -420,4 +431,45 @@ fn the_header_complains_with_its_line() {
         };
         assert_eq!(got, expected);
     }
+}
+
+/// What a resolved study holds, in words: every variable's kind, type and
+/// categories, the code lists each source reads and the columns linking
+/// reads, and what each population computes.
+fn describe(study: &Study) -> String {
+    let mut out = String::new();
+    for v in &study.variables {
+        out.push_str(&format!("{} {:?} {:?}", v.name, v.ty, v.kind));
+        if let Some(c) = &v.categories {
+            out.push_str(&format!(
+                " {:?} {:?} {:?} {:?}",
+                c.codes, c.labels, c.group_of, c.groups
+            ));
+        }
+        out.push('\n');
+    }
+    for (i, s) in study.sources.iter().enumerate() {
+        out.push_str(&format!(
+            "{} {:?} {:?}\n",
+            s.name,
+            s.codelists,
+            study.needed_concepts(i)
+        ));
+    }
+    for p in &study.populations {
+        out.push_str(&format!("{} {:?}\n", p.name, p.needs));
+    }
+    out
+}
+
+#[test]
+fn every_kind_resolves_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in CODE_LISTS {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let text = format!("{HEADER}{EB}{AF}{LISA}\n{}", all_kinds());
+    let study = Study::parse(&dir.path().join("study.toml"), &text).unwrap();
+    let got = describe(&study);
+    assert_eq!(got, include_str!("every_kind.txt"));
 }
