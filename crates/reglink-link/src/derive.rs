@@ -622,3 +622,6 @@ fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32), ahash::
     }
     table
 }
+
+#[cfg(test)]
+mod tests;
