@@ -3,7 +3,8 @@
 //! - `link_overlap`: read EB and AF, link on pseudonyms and derive the
 //!   variables of the overlap study (`benches/studies/overlap.toml`),
 //! - `tabulate_overlap`: the overlap cell table with every margin, from the
-//!   linked frame.
+//!   linked frame, as `reglink link` and `reglink run` tabulate
+//!   (`reglink_release::tabulate`).
 //!
 //! `cargo bench -p reglink-benches --bench link`. The side-by-side comparison
 //! against DuckDB on the national preset is `benches/compare_link.py`.
@@ -61,7 +62,7 @@ fn link(c: &mut Criterion) {
     let frame = &linked.frame.populations[study.tables[0].population];
     group.throughput(Throughput::Elements(frame.len as u64));
     group.bench_function("tabulate_overlap", |b| {
-        b.iter(|| reglink_tabulate::tabulate(&study, black_box(frame), 0))
+        b.iter(|| reglink_release::tabulate(&study, black_box(&linked), &reglink_link::NoProgress))
     });
     group.finish();
 }

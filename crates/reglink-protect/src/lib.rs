@@ -28,15 +28,12 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod bundle;
-pub mod checker;
 pub mod perturb;
 mod policy;
 pub mod release;
 pub mod rules;
 pub mod secondary;
 
-pub use checker::checker_report;
 pub use policy::{Dominance, Method, Policy};
 pub use release::{Release, ReleasedTable, protect};
 pub use rules::{Flag, PrimaryFlags, PublicFlag, primary};

@@ -140,7 +140,9 @@ impl std::fmt::Display for CrosswalkContext {
 fn hint(err: &anyhow::Error) -> Option<String> {
     let crosswalk = err.downcast_ref::<CrosswalkContext>().is_some();
     err.chain().find_map(|e| {
-        if let Some(e) = e.downcast_ref::<reglink_pseudo::PseudoError>() {
+        if let Some(e) = e.downcast_ref::<reglink_release::ReleaseError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<reglink_pseudo::PseudoError>() {
             if crosswalk {
                 e.crosswalk_hint()
             } else {
@@ -159,9 +161,12 @@ fn hint(err: &anyhow::Error) -> Option<String> {
 }
 
 /// Progress of `link`'s stages on stderr: a bar per stage, a line when it ends.
+/// As an [`reglink_release::Observer`], it also prints the linkage's
+/// warnings when linking ends and shows a spinner while protecting.
 pub struct StageBars {
     quiet: bool,
     current: std::sync::Mutex<Option<(String, ProgressBar, std::time::Instant)>>,
+    protecting: std::sync::Mutex<Option<ProgressBar>>,
 }
 
 impl StageBars {
@@ -169,6 +174,29 @@ impl StageBars {
         StageBars {
             quiet,
             current: std::sync::Mutex::new(None),
+            protecting: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl reglink_release::Observer for StageBars {
+    fn linked(&self, linked: &reglink_link::Linked) {
+        warnings(self.quiet, &linked.report.warnings, None);
+    }
+
+    fn protecting(&self) {
+        let spinner = row_spinner(self.quiet, "protecting");
+        *self.protecting.lock().unwrap_or_else(|e| e.into_inner()) = Some(spinner);
+    }
+
+    fn protected(&self) {
+        if let Some(spinner) = self
+            .protecting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            spinner.finish_and_clear();
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use reglink_extract::{OutputKind, SetAside, StagedDir};
+use reglink_extract::{OutputKind, SetAside};
 use reglink_pseudo::{Crosswalk, MasterKey, PseudonymiseOptions, PseudonymiseReport};
 use reglink_synth::{Format, Options, Preset};
 
@@ -113,27 +113,17 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
         policy_path.display(),
         policy.preset
     ));
-    let inputs = super::link::study_inputs(&reglink_link::Study::load(&study_path)?);
-    let staged = StagedDir::create(&release_dir, &super::run::OUTPUT, &inputs)?;
-    let checker = StagedDir::create(
-        &super::run::checker_dir(&release_dir),
-        &super::run::CHECKER_OUTPUT,
-        &inputs,
+    let tabulated = &outcome.tabulated;
+    let dirs = reglink_release::ReleaseDirs::create(
+        &release_dir,
+        &reglink_release::study_inputs(&tabulated.study),
     )?;
-    let release = super::run::release(
-        &study_path,
-        "eb-af-example",
-        &outcome.linked,
-        &outcome.tables,
-        &policy,
-        staged,
-        checker,
-        quiet,
-    )?;
+    let release = reglink_release::release(tabulated, &policy, dirs, &ui::StageBars::new(quiet))?;
+    ui::warnings(quiet, &release.warnings, None);
     if !quiet {
-        print_table(&outcome.tables, &release)?;
+        print_table(&tabulated.tables, &release)?;
     }
-    super::run::print_release(&outcome.tables, &release, &release_dir, quiet);
+    super::run::print_release(&tabulated.tables, &release, &release_dir, quiet);
     example_dir.finish(args.seed)
 }
 

@@ -1,7 +1,7 @@
 //! The checker report: why each value of a release is suppressed.
 //!
 //! A released table marks a hidden value only as `suppressed`
-//! ([`crate::PublicFlag`]); the reason (which primary rule, or secondary
+//! ([`reglink_protect::PublicFlag`]); the reason (which primary rule, or secondary
 //! suppression) would give the value away. The data holder's output checkers
 //! still need the reasons to review a release, so [`checker_report`] writes
 //! them, cell by cell, into a JSON document that is kept beside the bundle,
@@ -24,13 +24,16 @@
 //!
 //! It holds no value of any cell: coordinates and reasons only.
 
+use std::path::Path;
+
+use reglink_protect::release::Release;
+use reglink_protect::rules::threshold;
+use reglink_protect::{Flag, Policy};
 use reglink_tabulate::CellTable;
 use serde_json::{Map, Value, json};
 
+use crate::ReleaseError;
 use crate::bundle::Provenance;
-use crate::release::Release;
-use crate::rules::threshold;
-use crate::{Flag, Policy};
 
 /// The first field of the report, so that nobody mistakes it for part of a
 /// release.
@@ -139,4 +142,27 @@ pub fn checker_report(
     let mut text = serde_json::to_string_pretty(&report).expect("JSON");
     text.push('\n');
     text
+}
+
+/// Writes the checker report into the empty directory `dir`: the report,
+/// then its manifest, which says it is internal.
+pub fn write(
+    dir: &Path,
+    tables: &[CellTable],
+    release: &Release,
+    policy: &Policy,
+    provenance: &Provenance,
+) -> Result<(), ReleaseError> {
+    let text = checker_report(tables, release, policy, provenance);
+    reglink_extract::write_atomic(dir.join("checker-report.json"), text.as_bytes())?;
+    reglink_extract::write_manifest(
+        dir,
+        &crate::run::CHECKER_OUTPUT,
+        json!({
+            "tool": provenance.tool,
+            "study": provenance.study,
+            "contents": "INTERNAL: why each cell of the release beside this folder is suppressed. For the data holder's output checkers only; never publish it.",
+        }),
+    )?;
+    Ok(())
 }

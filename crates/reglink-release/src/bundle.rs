@@ -18,11 +18,11 @@
 //! their flags and the description of the tables.
 //!
 //! A flag is one of `published`, `rounded`, `perturbed`, `suppressed`
-//! ([`crate::PublicFlag`]): a suppressed value never says why it is
+//! ([`PublicFlag`]): a suppressed value never says why it is
 //! suppressed, since the reason gives it away (a cell hidden as a zero is
 //! 0, one hidden under the threshold is below it, one hidden to protect
 //! another is not). The reasons, cell by cell, are in the checker report
-//! ([`crate::checker_report`]), which is written beside the bundle for the data
+//! ([`crate::checker::checker_report`]), which is written beside the bundle for the data
 //! holder's output checkers and never into it.
 
 use std::fmt::Write as _;
@@ -35,12 +35,14 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use reglink_protect::release::{Column, Release, ReleasedTable};
+use reglink_protect::secondary::FamilyReport;
+use reglink_protect::{Flag, Method, Policy, PublicFlag};
 use reglink_tabulate::CellTable;
 use serde_json::json;
 
-use crate::release::{Column, Release, ReleasedTable};
-use crate::secondary::FamilyReport;
-use crate::{Flag, Policy, ProtectError, PublicFlag};
+use crate::ReleaseError;
+use crate::error::file_error;
 
 /// The manifest's name; it also marks a directory as a reglink release.
 pub const MANIFEST: &str = "manifest.json";
@@ -73,13 +75,6 @@ pub struct Provenance {
     pub study_blake3: String,
     /// The inputs.
     pub inputs: Vec<Input>,
-}
-
-fn err(path: &Path, e: impl std::fmt::Display) -> ProtectError {
-    ProtectError::Write {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
 }
 
 /// How a value is written: the number, `..` when suppressed, empty when no
@@ -134,7 +129,12 @@ fn csv(table: &CellTable, released: &ReleasedTable) -> String {
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 throughout")
 }
 
-fn batch(table: &CellTable, released: &ReleasedTable) -> Result<RecordBatch, String> {
+/// The released table as one Arrow batch: codes and labels of every
+/// dimension, then each column's values (null where suppressed) and flags.
+fn batch(
+    table: &CellTable,
+    released: &ReleasedTable,
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let cells = table.shape.cells();
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
@@ -173,7 +173,7 @@ fn batch(table: &CellTable, released: &ReleasedTable) -> Result<RecordBatch, Str
         arrays.push(Arc::new(values.finish()));
         arrays.push(Arc::new(flags.finish()));
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| e.to_string())
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
 }
 
 /// Cells of `c` with public flag `f`.
@@ -215,22 +215,24 @@ fn public_families(families: &[FamilyReport]) -> serde_json::Value {
         .collect()
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ProtectError> {
-    reglink_extract::write_atomic(path, bytes).map_err(|e| err(path, e))?;
+/// Writes one file of the bundle atomically.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError> {
+    reglink_extract::write_atomic(path, bytes).map_err(file_error(path))?;
     Ok(())
 }
 
-fn write_parquet(path: &Path, batch: &RecordBatch, tool: &str) -> Result<(), ProtectError> {
-    let file = reglink_extract::AtomicFile::create(path).map_err(|e| err(path, e))?;
+/// Writes one table of the bundle as Parquet, atomically.
+fn write_parquet(path: &Path, batch: &RecordBatch, tool: &str) -> Result<(), ReleaseError> {
+    let file = reglink_extract::AtomicFile::create(path).map_err(file_error(path))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(tool.to_string())
         .build();
     let mut writer =
-        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| err(path, e))?;
-    writer.write(batch).map_err(|e| err(path, e))?;
-    let file = writer.into_inner().map_err(|e| err(path, e))?;
-    file.commit().map_err(|e| err(path, e))?;
+        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(file_error(path))?;
+    writer.write(batch).map_err(file_error(path))?;
+    let file = writer.into_inner().map_err(file_error(path))?;
+    file.commit().map_err(file_error(path))?;
     Ok(())
 }
 
@@ -251,9 +253,9 @@ pub fn summary(
         policy.preset,
         policy.threshold,
         match policy.method {
-            crate::Method::Suppression => "suppression".to_string(),
-            crate::Method::Rounding { base } => format!("rounding to base {base}"),
-            crate::Method::CellKey { max, variance } =>
+            Method::Suppression => "suppression".to_string(),
+            Method::Rounding { base } => format!("rounding to base {base}"),
+            Method::CellKey { max, variance } =>
                 format!("cell key, max {max}, variance {variance}"),
         }
     );
@@ -317,9 +319,9 @@ pub fn write(
     release: &Release,
     policy: &Policy,
     provenance: &Provenance,
-) -> Result<Vec<PathBuf>, ProtectError> {
+) -> Result<Vec<PathBuf>, ReleaseError> {
     let tables_dir = dir.join("tables");
-    std::fs::create_dir_all(&tables_dir).map_err(|e| err(&tables_dir, e))?;
+    std::fs::create_dir_all(&tables_dir).map_err(file_error(&tables_dir))?;
     let mut files: Vec<PathBuf> = Vec::new();
     let policy_json = serde_json::to_value(policy).expect("a policy serialises");
     for (table, released) in tables.iter().zip(&release.tables) {
@@ -327,7 +329,7 @@ pub fn write(
         write_file(&dir.join(&rel), csv(table, released).as_bytes())?;
         files.push(rel);
 
-        let b = batch(table, released).map_err(|e| err(&tables_dir, e))?;
+        let b = batch(table, released).map_err(file_error(&tables_dir))?;
         let rel = PathBuf::from("tables").join(format!("{}.parquet", table.name));
         write_parquet(&dir.join(&rel), &b, &provenance.tool)?;
         files.push(rel);
@@ -371,7 +373,7 @@ pub fn write(
         output: OUTPUT,
         manifest: MANIFEST,
     };
-    let hashes = reglink_extract::file_entries(dir, &kind).map_err(|e| err(dir, e))?;
+    let hashes = reglink_extract::file_entries(dir, &kind).map_err(file_error(dir))?;
     let manifest = json!({
         "tool": provenance.tool,
         "output": OUTPUT,
@@ -394,10 +396,10 @@ pub fn write(
 
 /// Checks a bundle against its manifest: every listed file exists with its
 /// hash, and no other file is there. Returns the problems found.
-pub fn verify(dir: &Path) -> Result<Vec<String>, ProtectError> {
+pub fn verify(dir: &Path) -> Result<Vec<String>, ReleaseError> {
     let path = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|e| err(&path, e))?;
-    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(&path, e))?;
+    let text = std::fs::read_to_string(&path).map_err(file_error(&path))?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(file_error(&path))?;
     let mut problems = Vec::new();
     let mut listed = std::collections::BTreeSet::new();
     for f in manifest["files"].as_array().into_iter().flatten() {
@@ -412,8 +414,8 @@ pub fn verify(dir: &Path) -> Result<Vec<String>, ProtectError> {
     }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(|e| err(&d, e))? {
-            let entry = entry.map_err(|e| err(&d, e))?;
+        for entry in std::fs::read_dir(&d).map_err(file_error(&d))? {
+            let entry = entry.map_err(file_error(&d))?;
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);

@@ -1,0 +1,140 @@
+//! [`ReleaseError`]: everything that can end a link or a release.
+
+use std::path::PathBuf;
+
+use reglink_extract::{ExtractError, OutputError};
+use reglink_link::LinkError;
+use reglink_protect::ProtectError;
+use reglink_tabulate::TabulateError;
+
+/// Why a stage of the pipeline failed. The errors of the stages it calls
+/// pass through unchanged (same message, same causes); the others name the
+/// file or folder concerned and keep the error that caused them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReleaseError {
+    /// The study file is wrong, or linking its sources failed.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// An output folder was refused or could not be put in place.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// An input could not be read or an output file written.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    /// A cell table could not be written.
+    #[error(transparent)]
+    Tabulate(#[from] TabulateError),
+    /// The policy file is wrong.
+    #[error(transparent)]
+    Policy(#[from] ProtectError),
+    /// `--policy` names a file that cannot be read.
+    #[error("{}: cannot read the policy", path.display())]
+    PolicyUnreadable {
+        /// The policy file, as given.
+        path: PathBuf,
+        /// Why it cannot be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The policy file holds nothing.
+    #[error(
+        "{}: the policy file is empty (it must name at least a preset: acro, abs, lenient)",
+        path.display()
+    )]
+    PolicyEmpty {
+        /// The policy file.
+        path: PathBuf,
+    },
+    /// `--policy` names a folder.
+    #[error(
+        "{}: is a folder, not a policy file (pass a policy file or a preset: acro, abs, lenient)",
+        path.display()
+    )]
+    PolicyIsFolder {
+        /// The folder, as given.
+        path: PathBuf,
+    },
+    /// `--policy` names a device, a socket or another file that is not a regular file.
+    #[error(
+        "{}: is not a regular file, so not a policy file (pass a policy file or a preset: acro, abs, lenient)",
+        path.display()
+    )]
+    PolicyNotAFile {
+        /// The path, as given.
+        path: PathBuf,
+    },
+    /// `--policy` is neither an existing file nor a preset's name.
+    #[error("{}: no such policy file, and not a preset (acro, abs, lenient)", path.display())]
+    NoSuchPolicy {
+        /// The path, as given.
+        path: PathBuf,
+    },
+    /// A folder of the output could not be created.
+    #[error("{}: cannot create directory", path.display())]
+    CreateDir {
+        /// The folder, as the user will find it (never a temporary name).
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of a release bundle or checker report could not be written,
+    /// or a bundle being verified could not be read.
+    #[error("{}: {source}", path.display())]
+    BundleFile {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: FileError,
+    },
+}
+
+/// The cause of a [`ReleaseError::BundleFile`]: the error of the library
+/// that failed, kept as it is.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileError {
+    /// The file system.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// Writing a file atomically, or hashing one.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    /// Listing the files of a folder for its manifest.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// Encoding a table as Parquet.
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Building a table's Arrow batch.
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// Reading a bundle's manifest.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+impl ReleaseError {
+    /// A one-line hint for the user, where the error this one passes
+    /// through has one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReleaseError::Link(e) => e.hint().map(str::to_string),
+            ReleaseError::Output(e) => e.hint().map(str::to_string),
+            ReleaseError::Extract(e) => e.hint().map(str::to_string),
+            _ => None,
+        }
+    }
+}
+
+/// The [`ReleaseError::BundleFile`] of `path`, for `map_err`.
+pub(crate) fn file_error<E: Into<FileError>>(
+    path: &std::path::Path,
+) -> impl FnOnce(E) -> ReleaseError + '_ {
+    move |source| ReleaseError::BundleFile {
+        path: path.to_path_buf(),
+        source: source.into(),
+    }
+}

@@ -1,0 +1,146 @@
+//! The link stage: a study's sources linked and its tables tabulated, in
+//! memory ([`link_and_tabulate`]) or written to a folder as `reglink link`
+//! does ([`link`]).
+
+use std::path::{Path, PathBuf};
+
+use reglink_extract::{OutputKind, StagedDir};
+use reglink_link::{Linked, Progress, Study};
+use reglink_tabulate::CellTable;
+use serde_json::json;
+
+use crate::ReleaseError;
+
+/// What `reglink link` writes, and the manifest that proves it wrote it.
+pub const OUTPUT: OutputKind = OutputKind {
+    command: "reglink link",
+    output: "link output",
+    manifest: "link.json",
+};
+
+/// A study linked and tabulated in memory: what disclosure control starts
+/// from.
+#[derive(Debug)]
+pub struct Tabulated {
+    /// The study, loaded and checked.
+    pub study: Study,
+    /// The linkage: its report and the inputs' fingerprints (the frame of
+    /// person-years stays in memory and is never written).
+    pub linked: Linked,
+    /// One cell table per table of the study, in the study's order.
+    pub tables: Vec<CellTable>,
+}
+
+/// What [`link`] wrote.
+#[derive(Debug)]
+pub struct LinkOutcome {
+    /// The linked study and its cell tables.
+    pub tabulated: Tabulated,
+    /// The folder they were written to.
+    pub out: PathBuf,
+}
+
+/// The files a study reads, as `(role, path)`: an output may be none of
+/// them and contain none of them.
+pub fn study_inputs(study: &Study) -> Vec<(String, PathBuf)> {
+    let mut inputs = vec![("the study file".to_string(), study.path.clone())];
+    for s in &study.sources {
+        inputs.push((format!("source `{}`", s.name), s.path.clone()));
+    }
+    for c in &study.codelists {
+        inputs.push((format!("code list `{}`", c.name), c.path.clone()));
+    }
+    inputs
+}
+
+/// Tabulates every table of `study` from its linkage, reporting the
+/// `tabulating` stage to `progress`.
+pub fn tabulate(study: &Study, linked: &Linked, progress: &dyn Progress) -> Vec<CellTable> {
+    progress.stage("tabulating", Some(study.tables.len() as u64));
+    let mut tables = Vec::with_capacity(study.tables.len());
+    for (t, table) in study.tables.iter().enumerate() {
+        tables.push(reglink_tabulate::tabulate(
+            study,
+            &linked.frame.populations[table.population],
+            t,
+        ));
+        progress.set(t as u64 + 1);
+    }
+    progress.finish();
+    tables
+}
+
+/// Links a loaded study and tabulates its tables in memory.
+pub fn link_and_tabulate(study: Study, progress: &dyn Progress) -> Result<Tabulated, ReleaseError> {
+    let linked = reglink_link::link(&study, progress)?;
+    let tables = tabulate(&study, &linked, progress);
+    Ok(Tabulated {
+        study,
+        linked,
+        tables,
+    })
+}
+
+/// `reglink link`: loads the study at `study_path`, links and tabulates it
+/// into `out` (`cells/`, `linkage-report.json`, `link.json`), replacing an
+/// earlier, unchanged `reglink link` output there. `out` is checked before
+/// any work; nothing is in place until everything is written.
+pub fn link(
+    study_path: &Path,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<LinkOutcome, ReleaseError> {
+    let study = Study::load(study_path)?;
+    let staged = StagedDir::create(out, &OUTPUT, &study_inputs(&study))?;
+    let tabulated = link_and_tabulate(study, progress)?;
+    write_link_output(&staged, out, study_path, &tabulated)?;
+    staged.commit()?;
+    Ok(LinkOutcome {
+        tabulated,
+        out: out.to_path_buf(),
+    })
+}
+
+/// Writes the cell tables, the linkage report and the manifest into the
+/// staged folder of `reglink link` for `out`.
+fn write_link_output(
+    staged: &StagedDir,
+    out: &Path,
+    study_path: &Path,
+    tabulated: &Tabulated,
+) -> Result<(), ReleaseError> {
+    let Tabulated {
+        study,
+        linked,
+        tables,
+    } = tabulated;
+    let cells_dir = staged.path().join("cells");
+    std::fs::create_dir(&cells_dir).map_err(|source| ReleaseError::CreateDir {
+        path: out.join("cells"),
+        source,
+    })?;
+    for cells in tables {
+        cells.write(&cells_dir)?;
+    }
+
+    let mut report =
+        serde_json::to_string_pretty(&linked.report).expect("a linkage report serialises");
+    report.push('\n');
+    reglink_extract::write_atomic(staged.path().join("linkage-report.json"), report.as_bytes())?;
+    let study_fingerprint = reglink_extract::fingerprint_file(study_path)?;
+    let manifest = json!({
+        "tool": format!("reglink {}", env!("CARGO_PKG_VERSION")),
+        "study": study.name,
+        "study_file": study_path.display().to_string(),
+        "study_file_blake3": study_fingerprint.as_str(),
+        "sources": linked.inputs.iter().map(|i| json!({
+            "name": i.name,
+            "path": i.path.display().to_string(),
+            "blake3": i.fingerprint,
+            "key_id": i.key_id,
+        })).collect::<Vec<_>>(),
+        "tables": study.tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+    });
+    reglink_extract::write_manifest(staged.path(), &OUTPUT, manifest)?;
+    Ok(())
+}

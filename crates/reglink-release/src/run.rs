@@ -1,0 +1,150 @@
+//! The whole pipeline: a study, a policy and an output folder in, a release
+//! bundle and its checker report out ([`run`]); and the release of an
+//! already linked study ([`release`]), which `reglink example` uses.
+
+use std::path::{Path, PathBuf};
+
+use reglink_extract::{OutputKind, StagedDir};
+use reglink_protect::{Policy, Release};
+
+use crate::bundle::{self, Input, Provenance};
+use crate::link::{Tabulated, link_and_tabulate, study_inputs};
+use crate::{Observer, ReleaseError, load_policy, policy_file};
+
+/// What `reglink run` writes: the release bundle, proved by its manifest.
+pub const OUTPUT: OutputKind = OutputKind {
+    command: "reglink run",
+    output: bundle::OUTPUT,
+    manifest: bundle::MANIFEST,
+};
+
+/// The checker report: per-cell reasons for the data holder's output
+/// checkers, kept beside the release and never in it.
+pub const CHECKER_OUTPUT: OutputKind = OutputKind {
+    command: "reglink run",
+    output: "checker report",
+    manifest: "manifest.json",
+};
+
+/// The checker report's folder for a release at `out`: `OUT.checker` beside it.
+pub fn checker_dir(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".checker");
+    out.with_file_name(name)
+}
+
+/// What [`run`] is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions<'a> {
+    /// The study file.
+    pub study: &'a Path,
+    /// `--policy`: a policy file, or the name of a preset.
+    pub policy: &'a str,
+    /// The release bundle's folder; the checker report goes to
+    /// [`checker_dir`] of it.
+    pub out: &'a Path,
+}
+
+/// What [`run`] wrote.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The linked study and its (unprotected) cell tables.
+    pub tabulated: Tabulated,
+    /// The tables as released.
+    pub release: Release,
+    /// The release bundle's folder.
+    pub out: PathBuf,
+    /// The checker report's folder.
+    pub checker: PathBuf,
+}
+
+/// The two folders a release writes, both checked and staged before any
+/// work: the bundle, and the checker report beside it.
+#[derive(Debug)]
+pub struct ReleaseDirs {
+    bundle: StagedDir,
+    checker: StagedDir,
+}
+
+impl ReleaseDirs {
+    /// Checks `out` and [`checker_dir`] of it (neither may be or hold one of
+    /// `inputs`; an existing one must be an unchanged output of `reglink
+    /// run`) and stages both.
+    pub fn create(out: &Path, inputs: &[(String, PathBuf)]) -> Result<ReleaseDirs, ReleaseError> {
+        let bundle = StagedDir::create(out, &OUTPUT, inputs)?;
+        let checker = StagedDir::create(&checker_dir(out), &CHECKER_OUTPUT, inputs)?;
+        Ok(ReleaseDirs { bundle, checker })
+    }
+}
+
+/// `reglink run`: loads the policy and the study, checks both outputs,
+/// links and tabulates, protects every table under the policy, and writes
+/// the release bundle into `out` and the checker report beside it.
+pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutcome, ReleaseError> {
+    let policy = load_policy(options.policy)?;
+    let study = reglink_link::Study::load(options.study)?;
+    let mut inputs = study_inputs(&study);
+    if let Some(file) = policy_file(options.policy) {
+        inputs.push(("the policy".to_string(), file));
+    }
+    let dirs = ReleaseDirs::create(options.out, &inputs)?;
+    let tabulated = link_and_tabulate(study, observer)?;
+    observer.linked(&tabulated.linked);
+    let release = release(&tabulated, &policy, dirs, observer)?;
+    Ok(RunOutcome {
+        tabulated,
+        release,
+        out: options.out.to_path_buf(),
+        checker: checker_dir(options.out),
+    })
+}
+
+/// Protects the tables of `tabulated` under `policy`, writes the bundle and
+/// the checker report into `dirs`, and moves both into place.
+pub fn release(
+    tabulated: &Tabulated,
+    policy: &Policy,
+    dirs: ReleaseDirs,
+    observer: &dyn Observer,
+) -> Result<Release, ReleaseError> {
+    let tables = &tabulated.tables;
+    observer.protecting();
+    let release = reglink_protect::protect(tables, policy);
+    observer.protected();
+    let provenance = provenance(tabulated)?;
+    bundle::write(dirs.bundle.path(), tables, &release, policy, &provenance)?;
+    crate::checker::write(dirs.checker.path(), tables, &release, policy, &provenance)?;
+    dirs.bundle.commit()?;
+    dirs.checker.commit()?;
+    Ok(release)
+}
+
+/// Where a release comes from, as its manifest says: the tool, the study
+/// and its file's hash, and every input's hash and key id.
+fn provenance(tabulated: &Tabulated) -> Result<Provenance, ReleaseError> {
+    let study_path = &tabulated.study.path;
+    Ok(Provenance {
+        tool: format!("reglink {}", env!("CARGO_PKG_VERSION")),
+        study: tabulated.study.name.clone(),
+        study_file: study_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        study_blake3: reglink_extract::fingerprint_file(study_path)?
+            .as_str()
+            .to_string(),
+        inputs: tabulated
+            .linked
+            .inputs
+            .iter()
+            .map(|i| Input {
+                name: i.name.clone(),
+                blake3: i.fingerprint.clone(),
+                key_id: i.key_id.clone(),
+            })
+            .collect(),
+    })
+}

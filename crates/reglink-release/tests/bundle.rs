@@ -1,0 +1,377 @@
+//! The release bundle of a protected table: its CSV and Parquet carry the
+//! same values with public flags only, a suppressed value reads the same
+//! whatever the reason, and the checker report keeps the reasons.
+
+use std::collections::HashMap;
+
+use arrow_array::{Array, Float64Array, StringArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use reglink_link::study::Categories;
+use reglink_protect::{Flag, Method, Policy, protect};
+use reglink_release::bundle::{self, Provenance};
+use reglink_release::checker::checker_report;
+use reglink_tabulate::{CellTable, Dimension, MeasureValues, Shape, TOP, Values};
+
+/// One inner cell (every dimension at a category).
+#[derive(Debug, Clone)]
+struct Inner {
+    persons: u64,
+    /// A share's numerator and denominator (at most `persons`).
+    num: u64,
+    den: u64,
+    /// The number behind a sum and a mean, one contribution per person with a value.
+    contributions: Vec<i64>,
+    key: u32,
+}
+
+/// A table of two dimensions (`a` with `a` categories, `b` with `b`) whose
+/// margins are the sums of their inner cells.
+fn table(a: usize, b: usize, inner: &[Inner]) -> CellTable {
+    let dim = |name: &str, n: usize| {
+        let codes: Vec<String> = (0..n).map(|i| format!("{name}{i}")).collect();
+        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+        Dimension::new(name, &Categories::plain(&refs), false)
+    };
+    let dims = vec![dim("a", a), dim("b", b)];
+    let shape = Shape::new(&dims);
+    let cells = shape.cells();
+    let mut persons = vec![0u64; cells];
+    let mut keys = vec![0u32; cells];
+    let (mut num, mut den) = (vec![0u64; cells], vec![0u64; cells]);
+    // The numerator's and the denominator's people have keys of their own.
+    let mut share_keys = reglink_tabulate::ShareKeys {
+        num: vec![0; cells],
+        den: vec![0; cells],
+    };
+    let (mut sum, mut n) = (vec![0i64; cells], vec![0u64; cells]);
+    let mut values: Vec<Vec<i64>> = vec![Vec::new(); cells];
+    let mut ancestors: Vec<Vec<u32>> = vec![Vec::new(); 2];
+    for (i, x) in inner.iter().enumerate() {
+        dims[0].ancestors((i / b) as u32, &mut ancestors[0]);
+        dims[1].ancestors((i % b) as u32, &mut ancestors[1]);
+        shape.for_each_cell(&ancestors, &mut |c| {
+            persons[c] += x.persons;
+            keys[c] = keys[c].wrapping_add(x.key);
+            num[c] += x.num;
+            den[c] += x.den;
+            share_keys.num[c] = share_keys.num[c].wrapping_add(x.key.rotate_left(7));
+            share_keys.den[c] = share_keys.den[c].wrapping_add(x.key.rotate_left(13));
+            sum[c] += x.contributions.iter().sum::<i64>();
+            n[c] += x.contributions.len() as u64;
+            values[c].extend(&x.contributions);
+        });
+    }
+    let top: Vec<[i64; TOP]> = values
+        .iter_mut()
+        .map(|v| {
+            v.sort_unstable_by(|x, y| y.cmp(x));
+            let mut t = [0i64; TOP];
+            for (slot, x) in t.iter_mut().zip(v.iter()) {
+                *slot = *x;
+            }
+            t
+        })
+        .collect();
+    let medians: Vec<Option<f64>> = values
+        .iter()
+        .map(|v| (!v.is_empty()).then(|| v[v.len() / 2] as f64 + 0.5))
+        .collect();
+    let measure = |name: &str, kind: &'static str, values: Values| MeasureValues {
+        name: name.into(),
+        kind,
+        of: Some(name.into()),
+        values,
+    };
+    CellTable {
+        name: "t".into(),
+        title: None,
+        population: "p".into(),
+        years: vec![2023],
+        dimensions: dims,
+        shape,
+        persons,
+        record_key_sum: keys,
+        measures: vec![
+            measure(
+                "share",
+                "share",
+                Values::Share {
+                    num,
+                    den,
+                    keys: share_keys,
+                },
+            ),
+            measure(
+                "amount",
+                "sum",
+                Values::Sum {
+                    sum: sum.clone(),
+                    n: n.clone(),
+                    mean: false,
+                    top: top.clone(),
+                },
+            ),
+            measure(
+                "amount_mean",
+                "mean",
+                Values::Sum {
+                    sum,
+                    n: n.clone(),
+                    mean: true,
+                    top,
+                },
+            ),
+            measure(
+                "amount_median",
+                "median",
+                Values::Median { median: medians, n },
+            ),
+        ],
+    }
+}
+
+fn policy(method: Method, threshold: u64) -> Policy {
+    let mut p = Policy::preset("lenient").expect("a preset");
+    p.threshold = threshold;
+    p.min_median_contributors = threshold;
+    p.method = method;
+    p
+}
+
+fn provenance() -> Provenance {
+    Provenance {
+        tool: "reglink test".into(),
+        study: "s".into(),
+        study_file: "s.toml".into(),
+        study_blake3: "0".repeat(64),
+        inputs: Vec::new(),
+    }
+}
+
+/// A fixed table with shares of 1/3 and 2/3 and small cells, so that every
+/// rule and full-precision value turn up.
+fn fixed_table() -> CellTable {
+    let inner: Vec<Inner> = [(30, 10), (3, 1), (0, 0), (45, 30), (12, 4), (7, 7)]
+        .iter()
+        .enumerate()
+        .map(|(i, &(persons, num))| Inner {
+            persons,
+            num,
+            den: persons,
+            contributions: (0..persons as i64).map(|x| 100 + 7 * x).collect(),
+            key: 0x9e37_79b9u32.wrapping_mul(i as u32 + 1),
+        })
+        .collect();
+    table(3, 2, &inner)
+}
+
+/// The bundle's CSV of table `t` as (header, rows).
+fn read_csv(dir: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(dir.join("tables/t.csv")).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn read_parquet(dir: &std::path::Path) -> arrow_array::RecordBatch {
+    let file = std::fs::File::open(dir.join("tables/t.parquet")).unwrap();
+    let mut reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    reader.next().unwrap().unwrap()
+}
+
+#[test]
+fn csv_and_parquet_carry_the_same_values_and_only_public_flags() {
+    let t = fixed_table();
+    for m in [
+        Method::Suppression,
+        Method::Rounding { base: 5 },
+        Method::CellKey {
+            max: 2,
+            variance: 1.0,
+        },
+    ] {
+        let policy = policy(m, 10);
+        let release = protect(std::slice::from_ref(&t), &policy);
+        let dir = tempfile::tempdir().unwrap();
+        bundle::write(
+            dir.path(),
+            std::slice::from_ref(&t),
+            &release,
+            &policy,
+            &provenance(),
+        )
+        .unwrap();
+        let (header, rows) = read_csv(dir.path());
+        let batch = read_parquet(dir.path());
+        let mut compared = 0;
+        for (i, name) in header.iter().enumerate() {
+            let array = batch
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("{m:?}: no Parquet column {name}"));
+            if let Some(values) = array.as_any().downcast_ref::<Float64Array>() {
+                for (r, row) in rows.iter().enumerate() {
+                    let parquet = (!values.is_null(r)).then(|| values.value(r));
+                    let csv = match row[i].as_str() {
+                        ".." | "" => None,
+                        v => Some(v.parse::<f64>().unwrap()),
+                    };
+                    assert_eq!(parquet, csv, "{m:?}: {name}, row {r}");
+                    compared += usize::from(csv.is_some());
+                }
+            } else if name.ends_with("_flag") {
+                let flags = array.as_any().downcast_ref::<StringArray>().unwrap();
+                for (r, row) in rows.iter().enumerate() {
+                    assert_eq!(flags.value(r), row[i], "{m:?}: {name}, row {r}");
+                    assert!(
+                        ["published", "rounded", "perturbed", "suppressed"]
+                            .contains(&row[i].as_str()),
+                        "{m:?}: {name}, row {r}: flag {}",
+                        row[i]
+                    );
+                }
+            }
+        }
+        assert!(compared > 10, "{m:?}: only {compared} values compared");
+        // No rule's name is counted or listed anywhere in the bundle (the
+        // policy's own parameters, such as `threshold`, aside).
+        let rules: Vec<&str> = Flag::ALL
+            .iter()
+            .filter(|f| f.suppressed())
+            .map(|f| f.as_str())
+            .collect();
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("tables/t.json")).unwrap(),
+        )
+        .unwrap();
+        for (column, counts) in meta["flags"].as_object().unwrap() {
+            for flag in counts.as_object().unwrap().keys() {
+                assert!(
+                    ["published", "rounded", "perturbed", "suppressed"].contains(&flag.as_str()),
+                    "{m:?}: t.json counts the flag {flag} of {column}"
+                );
+            }
+        }
+        let mut manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        manifest.as_object_mut().unwrap().remove("policy");
+        let text = manifest.to_string();
+        for rule in &rules {
+            assert!(
+                !text.contains(&format!("\"{rule}\"")),
+                "{m:?}: manifest.json names the rule {rule}: {text}"
+            );
+        }
+        let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        for rule in &rules {
+            assert!(
+                !summary.contains(&format!("`{rule}`")) && !summary.contains(&format!(" {rule} |")),
+                "{m:?}: summary.md names the rule {rule}:\n{summary}"
+            );
+        }
+        let manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        for family in manifest["secondary_suppression"].as_array().unwrap() {
+            let mut keys: Vec<&str> = family
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            assert_eq!(keys, ["cells", "family", "suppressed"], "{m:?}");
+        }
+    }
+}
+
+#[test]
+fn a_suppressed_value_reads_the_same_whatever_the_reason() {
+    let t = fixed_table();
+    let policy = policy(Method::Suppression, 10);
+    let release = protect(std::slice::from_ref(&t), &policy);
+    // The release holds cells suppressed by a primary rule and by secondary
+    // suppression ...
+    let reasons: HashMap<Flag, usize> =
+        release.tables[0].columns[0]
+            .flags
+            .iter()
+            .fold(HashMap::new(), |mut m, f| {
+                *m.entry(*f).or_default() += 1;
+                m
+            });
+    assert!(reasons.contains_key(&Flag::Threshold), "{reasons:?}");
+    assert!(reasons.contains_key(&Flag::Secondary), "{reasons:?}");
+    // ... and the bundle shows them alike.
+    let dir = tempfile::tempdir().unwrap();
+    bundle::write(
+        dir.path(),
+        std::slice::from_ref(&t),
+        &release,
+        &policy,
+        &provenance(),
+    )
+    .unwrap();
+    let (header, rows) = read_csv(dir.path());
+    let (value, flag) = (
+        header.iter().position(|h| h == "persons").unwrap(),
+        header.iter().position(|h| h == "persons_flag").unwrap(),
+    );
+    let flags = &release.tables[0].columns[0].flags;
+    for (r, row) in rows.iter().enumerate() {
+        if flags[r].suppressed() {
+            assert_eq!(
+                (row[value].as_str(), row[flag].as_str()),
+                ("..", "suppressed")
+            );
+        }
+    }
+    // The checker report keeps the reasons, marked internal.
+    let report = checker_report(std::slice::from_ref(&t), &release, &policy, &provenance());
+    let json: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert!(
+        json["internal"]
+            .as_str()
+            .unwrap()
+            .contains("not for publication")
+    );
+    assert!(report.trim_start().starts_with("{\n  \"internal\""));
+    let persons = &json["tables"][0]["columns"][0];
+    assert_eq!(persons["name"], "persons");
+    let listed = persons["suppressed"].as_array().unwrap();
+    assert_eq!(
+        listed.len(),
+        flags.iter().filter(|f| f.suppressed()).count()
+    );
+    for entry in listed {
+        let cell = entry["cell"].as_object().unwrap();
+        let position = |d: usize, name: &str| {
+            let code = cell[name].as_str().unwrap();
+            (0..t.dimensions[d].positions())
+                .find(|&p| t.dimensions[d].position(p).0 == code)
+                .unwrap()
+        };
+        let (a, b) = (position(0, "a"), position(1, "b"));
+        let c = (0..t.shape.cells())
+            .find(|&c| t.shape.position(c, 0) == a && t.shape.position(c, 1) == b)
+            .unwrap();
+        assert_eq!(entry["reason"], flags[c].as_str());
+    }
+    assert_eq!(
+        json["reasons"]["threshold"].as_u64().unwrap() as usize,
+        release.tables[0]
+            .columns
+            .iter()
+            .flat_map(|c| &c.flags)
+            .filter(|f| **f == Flag::Threshold)
+            .count()
+    );
+}
