@@ -28,6 +28,7 @@ use parquet::file::reader::ChunkReader;
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::statistics::{Statistics, ValueStatistics};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescriptor;
 
 use super::rle;
 
@@ -67,16 +68,7 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
     if !matches!(codec, Compression::UNCOMPRESSED | Compression::SNAPPY) {
         return Ok(Filtered::Unsupported);
     }
-    let plain = match descr.physical_type() {
-        PhysicalType::INT32 | PhysicalType::FLOAT => Some(Plain::Fixed(4)),
-        PhysicalType::INT64 | PhysicalType::DOUBLE => Some(Plain::Fixed(8)),
-        PhysicalType::INT96 => Some(Plain::Fixed(12)),
-        PhysicalType::FIXED_LEN_BYTE_ARRAY => {
-            usize::try_from(descr.type_length()).ok().map(Plain::Fixed)
-        }
-        PhysicalType::BYTE_ARRAY => Some(Plain::LengthPrefixed),
-        PhysicalType::BOOLEAN => None,
-    };
+    let plain = plain_layout(descr);
 
     let mut pages = SerializedPageReader::new(reader, meta, keep.len(), None)?;
     let mut sink = TrackedWrite::new(Vec::new());
@@ -86,24 +78,148 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
     let mut row = 0usize;
 
     while let Some(page) = pages.get_next_page()? {
-        match page {
-            Page::DictionaryPage {
-                buf,
+        if let Page::DictionaryPage {
+            buf,
+            num_values,
+            encoding,
+            is_sorted,
+        } = page
+        {
+            let page = Page::DictionaryPage {
+                buf: compress(codec, &buf)?,
                 num_values,
                 encoding,
                 is_sorted,
-            } => {
-                let uncompressed = buf.len();
-                let page = Page::DictionaryPage {
-                    buf: compress(codec, &buf)?,
-                    num_values,
-                    encoding,
-                    is_sorted,
-                };
-                let spec = writer.write_page(CompressedPage::new(page, uncompressed))?;
-                chunk.dictionary_offset.get_or_insert(spec.offset as i64);
-                chunk.add(&spec, encoding);
-            }
+            };
+            let spec = writer.write_page(CompressedPage::new(page, buf.len()))?;
+            chunk.dictionary_offset.get_or_insert(spec.offset as i64);
+            chunk.add(&spec, encoding);
+            continue;
+        }
+        let Some(data) = DataPage::parse(&page, nullable, keep, &mut row)? else {
+            return Ok(Filtered::Unsupported);
+        };
+        let Some(kept) = scratch.filter(
+            data.levels,
+            data.values,
+            data.encoding,
+            plain,
+            data.keep,
+            &mut chunk,
+        )?
+        else {
+            return Ok(Filtered::Unsupported);
+        };
+        if kept == 0 {
+            continue;
+        }
+        let (page, uncompressed) = data.rewritten(codec, kept, &scratch)?;
+        let spec = writer.write_page(CompressedPage::new(page, uncompressed))?;
+        chunk.data(&spec, data.encoding, kept);
+    }
+    if row != keep.len() {
+        return Err(corrupt("the pages hold fewer rows than the row group"));
+    }
+    writer.close()?;
+    let bytes = Bytes::from(sink.into_inner()?);
+    let close = close_chunk(meta, nullable, &mut chunk, bytes.len())?;
+    Ok(Filtered::Chunk(bytes, Box::new(close)))
+}
+
+/// How the PLAIN values of a column of `descr`'s physical type are laid out;
+/// `None` for BOOLEAN, whose PLAIN values are bit-packed.
+fn plain_layout(descr: &ColumnDescriptor) -> Option<Plain> {
+    match descr.physical_type() {
+        PhysicalType::INT32 | PhysicalType::FLOAT => Some(Plain::Fixed(4)),
+        PhysicalType::INT64 | PhysicalType::DOUBLE => Some(Plain::Fixed(8)),
+        PhysicalType::INT96 => Some(Plain::Fixed(12)),
+        PhysicalType::FIXED_LEN_BYTE_ARRAY => {
+            usize::try_from(descr.type_length()).ok().map(Plain::Fixed)
+        }
+        PhysicalType::BYTE_ARRAY => Some(Plain::LengthPrefixed),
+        PhysicalType::BOOLEAN => None,
+    }
+}
+
+/// The metadata of the rewritten chunk of `meta`, `len` bytes long, from the
+/// totals of the pages written.
+fn close_chunk(
+    meta: &ColumnChunkMetaData,
+    nullable: bool,
+    chunk: &mut ChunkTotals,
+    len: usize,
+) -> Result<ColumnCloseResult, ParquetError> {
+    let mut encodings = std::mem::take(&mut chunk.encodings);
+    if nullable && !encodings.contains(&Encoding::RLE) {
+        encodings.push(Encoding::RLE);
+    }
+    let mut builder = ColumnChunkMetaData::builder(meta.column_descr_ptr())
+        .set_compression(meta.compression())
+        .set_encodings(encodings)
+        .set_num_values(chunk.rows as i64)
+        .set_total_compressed_size(chunk.compressed as i64)
+        .set_total_uncompressed_size(chunk.uncompressed as i64)
+        .set_data_page_offset(chunk.data_offset.unwrap_or(0))
+        .set_dictionary_page_offset(chunk.dictionary_offset);
+    if let Some(stats) = meta.statistics() {
+        builder = builder.set_statistics(narrowed(stats, chunk.dropped_nulls));
+    }
+    Ok(ColumnCloseResult {
+        bytes_written: len as u64,
+        rows_written: chunk.rows,
+        metadata: builder.build()?,
+        bloom_filter: None,
+        column_index: None,
+        offset_index: chunk.offset_index(),
+    })
+}
+
+/// Where a data page keeps its definition levels and what of it is
+/// compressed: the one thing in which data pages v1 and v2 differ here.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    /// Data page v1: the levels (behind a 4-byte length, when the column is
+    /// nullable) and the values, compressed together.
+    V1 {
+        def_level_encoding: Encoding,
+        rep_level_encoding: Encoding,
+    },
+    /// Data page v2: the levels first, never compressed, their length in the
+    /// page header; only the values compressed.
+    V2,
+}
+
+/// A data page of either layout taken apart, decompressed.
+struct DataPage<'a> {
+    layout: Layout,
+    encoding: Encoding,
+    /// The page's entries of the row group's `keep`.
+    keep: &'a [bool],
+    /// The RLE definition levels of a nullable column, without a length
+    /// prefix; `None` for a required column.
+    levels: Option<&'a [u8]>,
+    /// The encoded values.
+    values: &'a [u8],
+}
+
+impl<'a> DataPage<'a> {
+    /// Takes a data page of a flat column apart; `row` is the row group's row
+    /// the page starts at, and is moved past the page. `None` for what this
+    /// module does not handle: v1 levels not in RLE, v2 repetition levels or
+    /// a v2 page whose rows and values differ.
+    fn parse(
+        page: &'a Page,
+        nullable: bool,
+        keep: &'a [bool],
+        row: &mut usize,
+    ) -> Result<Option<DataPage<'a>>, ParquetError> {
+        let page_keep = |row: &mut usize, rows: u32| {
+            let rows = rows as usize;
+            let page = page_rows(keep, *row, rows);
+            *row += rows;
+            page
+        };
+        match page {
             Page::DataPage {
                 buf,
                 num_values,
@@ -112,38 +228,76 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
                 rep_level_encoding,
                 statistics: _,
             } => {
-                let rows = num_values as usize;
-                let keep = page_rows(keep, row, rows)?;
-                row += rows;
-                let (defs_len, levels) = if nullable {
-                    if def_level_encoding != Encoding::RLE {
-                        return Ok(Filtered::Unsupported);
+                let keep = page_keep(row, *num_values)?;
+                let (levels, values) = if nullable {
+                    if *def_level_encoding != Encoding::RLE {
+                        return Ok(None);
                     }
                     let len = buf
                         .get(..4)
                         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
                         .ok_or_else(|| corrupt("a page too short for its levels"))?;
-                    (len, buf.get(4..4 + len).ok_or_else(|| corrupt("levels"))?)
+                    let levels = buf.get(4..4 + len).ok_or_else(|| corrupt("levels"))?;
+                    (Some(levels), &buf[4 + len..])
                 } else {
-                    (0, &[][..])
+                    (None, &buf[..])
                 };
-                let values = &buf[if nullable { 4 + defs_len } else { 0 }..];
-                let Some(kept) = scratch.filter(
-                    nullable.then_some(levels),
-                    values,
-                    encoding,
-                    plain,
+                let layout = Layout::V1 {
+                    def_level_encoding: *def_level_encoding,
+                    rep_level_encoding: *rep_level_encoding,
+                };
+                Ok(Some(DataPage {
+                    layout,
+                    encoding: *encoding,
                     keep,
-                    &mut chunk,
-                )?
-                else {
-                    return Ok(Filtered::Unsupported);
-                };
-                if kept == 0 {
-                    continue;
+                    levels,
+                    values,
+                }))
+            }
+            Page::DataPageV2 {
+                buf,
+                num_values,
+                encoding,
+                num_rows,
+                def_levels_byte_len,
+                rep_levels_byte_len,
+                ..
+            } => {
+                if num_values != num_rows || *rep_levels_byte_len != 0 {
+                    return Ok(None);
                 }
+                let keep = page_keep(row, *num_rows)?;
+                let defs_end = *def_levels_byte_len as usize;
+                let levels = buf.get(..defs_end).ok_or_else(|| corrupt("levels"))?;
+                Ok(Some(DataPage {
+                    layout: Layout::V2,
+                    encoding: *encoding,
+                    keep,
+                    levels: nullable.then_some(levels),
+                    values: &buf[defs_end..],
+                }))
+            }
+            Page::DictionaryPage { .. } => Ok(None),
+        }
+    }
+
+    /// The page in the same layout holding the `kept` rows that `scratch`
+    /// filtered from this one, compressed with `codec`, and its uncompressed
+    /// size.
+    fn rewritten(
+        &self,
+        codec: Compression,
+        kept: usize,
+        scratch: &Scratch,
+    ) -> Result<(Page, usize), ParquetError> {
+        let encoding = self.encoding;
+        match self.layout {
+            Layout::V1 {
+                def_level_encoding,
+                rep_level_encoding,
+            } => {
                 let mut out = Vec::with_capacity(scratch.values.len() + scratch.levels.len() + 4);
-                if nullable {
+                if self.levels.is_some() {
                     out.extend_from_slice(&(scratch.levels.len() as u32).to_le_bytes());
                     out.extend_from_slice(&scratch.levels);
                 }
@@ -156,40 +310,9 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
                     rep_level_encoding,
                     statistics: None,
                 };
-                let spec = writer.write_page(CompressedPage::new(page, out.len()))?;
-                chunk.data(&spec, encoding, kept);
+                Ok((page, out.len()))
             }
-            Page::DataPageV2 {
-                buf,
-                num_values,
-                encoding,
-                num_rows,
-                def_levels_byte_len,
-                rep_levels_byte_len,
-                ..
-            } => {
-                let rows = num_rows as usize;
-                if num_values != num_rows || rep_levels_byte_len != 0 {
-                    return Ok(Filtered::Unsupported);
-                }
-                let keep = page_rows(keep, row, rows)?;
-                row += rows;
-                let defs_end = def_levels_byte_len as usize;
-                let levels = buf.get(..defs_end).ok_or_else(|| corrupt("levels"))?;
-                let Some(kept) = scratch.filter(
-                    nullable.then_some(levels),
-                    &buf[defs_end..],
-                    encoding,
-                    plain,
-                    keep,
-                    &mut chunk,
-                )?
-                else {
-                    return Ok(Filtered::Unsupported);
-                };
-                if kept == 0 {
-                    continue;
-                }
+            Layout::V2 => {
                 let compressed = compress(codec, &scratch.values)?;
                 let mut out = Vec::with_capacity(scratch.levels.len() + compressed.len());
                 out.extend_from_slice(&scratch.levels);
@@ -205,42 +328,10 @@ pub(crate) fn filter_chunk<R: ChunkReader + 'static>(
                     is_compressed: codec != Compression::UNCOMPRESSED,
                     statistics: None,
                 };
-                let uncompressed = scratch.levels.len() + scratch.values.len();
-                let spec = writer.write_page(CompressedPage::new(page, uncompressed))?;
-                chunk.data(&spec, encoding, kept);
+                Ok((page, scratch.levels.len() + scratch.values.len()))
             }
         }
     }
-    if row != keep.len() {
-        return Err(corrupt("the pages hold fewer rows than the row group"));
-    }
-    writer.close()?;
-    let bytes = Bytes::from(sink.into_inner()?);
-
-    let mut encodings = std::mem::take(&mut chunk.encodings);
-    if nullable && !encodings.contains(&Encoding::RLE) {
-        encodings.push(Encoding::RLE);
-    }
-    let mut builder = ColumnChunkMetaData::builder(meta.column_descr_ptr())
-        .set_compression(codec)
-        .set_encodings(encodings)
-        .set_num_values(chunk.rows as i64)
-        .set_total_compressed_size(chunk.compressed as i64)
-        .set_total_uncompressed_size(chunk.uncompressed as i64)
-        .set_data_page_offset(chunk.data_offset.unwrap_or(0))
-        .set_dictionary_page_offset(chunk.dictionary_offset);
-    if let Some(stats) = meta.statistics() {
-        builder = builder.set_statistics(narrowed(stats, chunk.dropped_nulls));
-    }
-    let close = ColumnCloseResult {
-        bytes_written: bytes.len() as u64,
-        rows_written: chunk.rows,
-        metadata: builder.build()?,
-        bloom_filter: None,
-        column_index: None,
-        offset_index: chunk.offset_index(),
-    };
-    Ok(Filtered::Chunk(bytes, Box::new(close)))
 }
 
 fn corrupt(what: &str) -> ParquetError {
@@ -359,101 +450,141 @@ impl Scratch {
         } else {
             rows
         };
-        let is_present = |defs: &[u32], r: usize| defs.is_empty() || defs[r] == 1;
 
         match (encoding, plain) {
             (Encoding::PLAIN, Some(Plain::Fixed(width))) => {
-                if values.len() < present * width {
-                    return Err(corrupt("fewer values than levels"));
-                }
-                // Rejected rows are rare: copy the stretches between them.
-                let mut at = 0;
-                let mut from = 0;
-                for (r, &k) in keep.iter().enumerate() {
-                    if is_present(&self.defs, r) {
-                        if !k {
-                            self.values.extend_from_slice(&values[from..at]);
-                            from = at + width;
-                        }
-                        at += width;
-                    }
-                }
-                self.values.extend_from_slice(&values[from..at]);
+                self.filter_fixed(values, width, present, keep)?;
             }
             (Encoding::PLAIN, Some(Plain::LengthPrefixed)) => {
-                let mut at = 0;
-                let mut from = 0;
-                for (r, &k) in keep.iter().enumerate() {
-                    if is_present(&self.defs, r) {
-                        let len = values
-                            .get(at..at + 4)
-                            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-                            .ok_or_else(|| corrupt("fewer values than levels"))?;
-                        let end = at + 4 + len;
-                        if end > values.len() {
-                            return Err(corrupt("a value past the end of the page"));
-                        }
-                        if !k {
-                            self.values.extend_from_slice(&values[from..at]);
-                            from = end;
-                        }
-                        at = end;
-                    }
-                }
-                self.values.extend_from_slice(&values[from..at]);
+                self.filter_length_prefixed(values, keep)?;
             }
             (Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY, _) => {
-                let bit_width = match values.first() {
-                    Some(w) => *w,
-                    None if present == 0 => 0,
-                    None => return Err(corrupt("no index bit width")),
-                };
-                self.values.push(bit_width);
-                if levels.is_none() {
-                    // Every row has an index: splice the stream.
-                    if present > 0 {
-                        rle::splice(&values[1..], bit_width, keep, &mut self.values)
-                            .map_err(corrupt)?;
-                    }
-                } else {
-                    self.indices.clear();
-                    self.kept_indices.clear();
-                    if present > 0 {
-                        rle::decode(&values[1..], bit_width, present, &mut self.indices)
-                            .map_err(corrupt)?;
-                    }
-                    let mut next = 0;
-                    for (&d, &k) in self.defs.iter().zip(keep) {
-                        if d == 1 {
-                            if k {
-                                self.kept_indices.push(self.indices[next]);
-                            }
-                            next += 1;
-                        }
-                    }
-                    rle::encode(&self.kept_indices, bit_width, &mut self.values);
-                }
+                self.filter_indices(values, present, levels.is_none(), keep)?;
             }
             _ => return Ok(None),
         }
 
         let kept = keep.iter().filter(|k| **k).count();
         if levels.is_some() {
-            for (&d, &k) in self.defs.iter().zip(keep) {
-                if k {
-                    self.kept_defs.push(d);
-                    if d == 0 {
-                        self.nulls += 1;
-                    }
-                } else if d == 0 {
-                    chunk.dropped_nulls += 1;
-                }
-            }
-            rle::encode(&self.kept_defs, 1, &mut self.levels);
+            self.filter_levels(keep, chunk);
         } else if nullable {
             rle::rle_run(1, kept, 1, &mut self.levels);
         }
         Ok(Some(kept))
+    }
+
+    /// Whether row `r` of the page has a value (every row has one when
+    /// `defs` is empty).
+    fn is_present(&self, r: usize) -> bool {
+        self.defs.is_empty() || self.defs[r] == 1
+    }
+
+    /// Copies the kept ones of `present` PLAIN values `width` bytes wide.
+    fn filter_fixed(
+        &mut self,
+        values: &[u8],
+        width: usize,
+        present: usize,
+        keep: &[bool],
+    ) -> Result<(), ParquetError> {
+        if values.len() < present * width {
+            return Err(corrupt("fewer values than levels"));
+        }
+        // Rejected rows are rare: copy the stretches between them.
+        let mut at = 0;
+        let mut from = 0;
+        for (r, &k) in keep.iter().enumerate() {
+            if self.is_present(r) {
+                if !k {
+                    self.values.extend_from_slice(&values[from..at]);
+                    from = at + width;
+                }
+                at += width;
+            }
+        }
+        self.values.extend_from_slice(&values[from..at]);
+        Ok(())
+    }
+
+    /// Copies the kept PLAIN values that each follow their 4-byte length.
+    fn filter_length_prefixed(&mut self, values: &[u8], keep: &[bool]) -> Result<(), ParquetError> {
+        let mut at = 0;
+        let mut from = 0;
+        for (r, &k) in keep.iter().enumerate() {
+            if self.is_present(r) {
+                let len = values
+                    .get(at..at + 4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                    .ok_or_else(|| corrupt("fewer values than levels"))?;
+                let end = at + 4 + len;
+                if end > values.len() {
+                    return Err(corrupt("a value past the end of the page"));
+                }
+                if !k {
+                    self.values.extend_from_slice(&values[from..at]);
+                    from = end;
+                }
+                at = end;
+            }
+        }
+        self.values.extend_from_slice(&values[from..at]);
+        Ok(())
+    }
+
+    /// Re-packs the kept ones of `present` dictionary indices (a bit width,
+    /// then the RLE / bit-packed hybrid stream) at the same bit width;
+    /// `every_row` says each row has an index, so the stream is spliced.
+    fn filter_indices(
+        &mut self,
+        values: &[u8],
+        present: usize,
+        every_row: bool,
+        keep: &[bool],
+    ) -> Result<(), ParquetError> {
+        let bit_width = match values.first() {
+            Some(w) => *w,
+            None if present == 0 => 0,
+            None => return Err(corrupt("no index bit width")),
+        };
+        self.values.push(bit_width);
+        if every_row {
+            if present > 0 {
+                rle::splice(&values[1..], bit_width, keep, &mut self.values).map_err(corrupt)?;
+            }
+            return Ok(());
+        }
+        self.indices.clear();
+        self.kept_indices.clear();
+        if present > 0 {
+            rle::decode(&values[1..], bit_width, present, &mut self.indices).map_err(corrupt)?;
+        }
+        let mut next = 0;
+        for (&d, &k) in self.defs.iter().zip(keep) {
+            if d == 1 {
+                if k {
+                    self.kept_indices.push(self.indices[next]);
+                }
+                next += 1;
+            }
+        }
+        rle::encode(&self.kept_indices, bit_width, &mut self.values);
+        Ok(())
+    }
+
+    /// Encodes the kept rows' definition levels, counting the nulls kept
+    /// and, in `chunk`, those dropped.
+    fn filter_levels(&mut self, keep: &[bool], chunk: &mut ChunkTotals) {
+        for (&d, &k) in self.defs.iter().zip(keep) {
+            if k {
+                self.kept_defs.push(d);
+                if d == 0 {
+                    self.nulls += 1;
+                }
+            } else if d == 0 {
+                chunk.dropped_nulls += 1;
+            }
+        }
+        rle::encode(&self.kept_defs, 1, &mut self.levels);
     }
 }
 
