@@ -8,16 +8,16 @@
 //! each person to the population builders and the report counters. Results
 //! are gathered in bucket order, so the output does not depend on threads.
 
+mod bucket;
+
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::derive::{Ctx, EbMonth, LinkedPerson, Registration, Spell, Value};
-use crate::frame::{
-    Column, MISSING_BOOL, MISSING_CATEGORY, MISSING_NUMBER, NO_HOUSEHOLD, PopulationFrame,
-};
-use crate::load::{NO_NUMBER, SourceData};
-use crate::study::{Categories, Concept, SourceKind, Study, VarType};
+use crate::derive::Ctx;
+use crate::frame::{Column, PopulationFrame};
+use crate::load::SourceData;
+use crate::study::{Categories, SourceKind, Study, VarType};
 
 /// Number of buckets (top bits of the pseudonym).
 const BUCKET_BITS: u32 = 10;
@@ -130,7 +130,7 @@ pub(crate) fn link(
     let parts: Vec<(Vec<PopulationFrame>, Counts)> = (0..BUCKETS)
         .into_par_iter()
         .map(|b| {
-            let out = link_bucket(study, data, offsets, ctx, b);
+            let out = bucket::link_bucket(study, data, offsets, ctx, b);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(n);
             out
@@ -212,258 +212,6 @@ fn append_frame(into: &mut PopulationFrame, mut from: PopulationFrame) {
             _ => unreachable!("same layout"),
         }
     }
-}
-
-fn link_bucket(
-    study: &Study,
-    data: &[Option<&SourceData>; 3],
-    offsets: &[Option<Vec<usize>>; 3],
-    ctx: &Ctx<'_>,
-    b: usize,
-) -> (Vec<PopulationFrame>, Counts) {
-    // This bucket's rows of each source, sorted by (person, time, file order).
-    // The bucket is one contiguous, cache-sized stretch of every column.
-    let mut persons: Vec<Vec<u128>> = vec![Vec::new(); 3];
-    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); 3];
-    for s in 0..3 {
-        if let (Some(d), Some(off)) = (data[s], &offsets[s]) {
-            let mut keys: Vec<(u128, u64)> = (off[b]..off[b + 1])
-                .map(|i| {
-                    // Flipping the sign bit orders negative times first.
-                    let t = (d.time[i] as u32) ^ 0x8000_0000;
-                    (d.person[i], (u64::from(t) << 32) | i as u64)
-                })
-                .collect();
-            keys.sort_unstable();
-            persons[s] = keys.iter().map(|k| k.0).collect();
-            rows[s] = keys.iter().map(|k| k.1 as u32).collect();
-        }
-    }
-    let mut frames = empty_frames(study, None);
-    let mut counts = empty_counts(study);
-    let mut pos = [0usize; 3];
-    let mut eb: Vec<EbMonth> = Vec::new();
-    let mut af: Vec<Spell> = Vec::new();
-    let mut regs: Vec<Registration> = Vec::new();
-    let mut lisa: Vec<(i32, u32)> = Vec::new();
-    let mut values: Vec<Value> = vec![Value::Missing; study.variables.len()];
-    let mut seen: Vec<(u32, i32)> = Vec::new();
-    loop {
-        // The next person: the smallest pseudonym at the head of any source.
-        let mut next: Option<u128> = None;
-        for s in 0..3 {
-            if let Some(&p) = persons[s].get(pos[s]) {
-                next = Some(next.map_or(p, |n: u128| n.min(p)));
-            }
-        }
-        let Some(person) = next else { break };
-        let mut slices: [&[u32]; 3] = [&[], &[], &[]];
-        for s in 0..3 {
-            let start = pos[s];
-            let mut end = start;
-            while end < persons[s].len() && persons[s][end] == person {
-                end += 1;
-            }
-            slices[s] = &rows[s][start..end];
-            pos[s] = end;
-        }
-        let present: [bool; 3] = [
-            !slices[0].is_empty(),
-            !slices[1].is_empty(),
-            !slices[2].is_empty(),
-        ];
-
-        // Person attributes: the first source with derived birth data.
-        let (mut birth_year, mut sex, mut record_key) = (0i32, 0u8, 0u32);
-        for s in 0..3 {
-            if let (Some(d), Some(&i)) = (data[s], slices[s].first()) {
-                record_key = d.record_key[i as usize];
-                if d.has_birth && birth_year == 0 {
-                    birth_year = d.birth_year[i as usize];
-                    sex = d.sex[i as usize];
-                }
-            }
-        }
-
-        // EB: one entry per month; the row with the largest amount leads.
-        eb.clear();
-        if let Some(d) = data[0] {
-            let amount = d.numbers(Concept::Amount);
-            for &i in slices[0] {
-                let i = i as usize;
-                let a = amount.map_or(NO_NUMBER, |a| a[i]);
-                match eb.last_mut() {
-                    Some(last) if last.month == d.time[i] => {
-                        counts.duplicates[0] += 1;
-                        if a != NO_NUMBER {
-                            let lead_amount = amount.map_or(NO_NUMBER, |am| am[last.row as usize]);
-                            if lead_amount == NO_NUMBER || a > lead_amount {
-                                last.row = i as u32;
-                            }
-                            last.amount = if last.amount == NO_NUMBER {
-                                a
-                            } else {
-                                last.amount + a
-                            };
-                        }
-                    }
-                    _ => eb.push(EbMonth {
-                        month: d.time[i],
-                        row: i as u32,
-                        amount: a,
-                    }),
-                }
-            }
-        }
-        // AF: identical spells count once; registrations chain on transfers.
-        af.clear();
-        if let Some(d) = data[1] {
-            let programme = d.codes(Concept::Programme);
-            let category = d.codes(Concept::Category);
-            for &i in slices[1] {
-                let i = i as usize;
-                let same = |j: usize| {
-                    d.time[j] == d.time[i]
-                        && d.end[j] == d.end[i]
-                        && programme.is_none_or(|p| p[j] == p[i])
-                        && category.is_none_or(|c| c[j] == c[i])
-                };
-                if af
-                    .iter()
-                    .rev()
-                    .take_while(|s| d.time[s.row as usize] == d.time[i])
-                    .any(|s| same(s.row as usize))
-                {
-                    counts.duplicates[1] += 1;
-                    continue;
-                }
-                af.push(Spell {
-                    start: d.time[i],
-                    end: d.end[i],
-                    row: i as u32,
-                });
-            }
-            for w in af.windows(2) {
-                if w[1].start <= w[0].end {
-                    counts.overlapping_spells += 1;
-                }
-            }
-        }
-        ctx.registrations(&af, &mut regs);
-        // LISA: the first row of each year.
-        lisa.clear();
-        if let Some(d) = data[2] {
-            for &i in slices[2] {
-                let y = d.time[i as usize];
-                if lisa.last().is_some_and(|(ly, _)| *ly == y) {
-                    counts.duplicates[2] += 1;
-                } else {
-                    lisa.push((y, i));
-                }
-            }
-        }
-
-        let linked = LinkedPerson {
-            birth_year,
-            sex,
-            eb: &eb,
-            af: &af,
-            regs: &regs,
-            lisa: &lisa,
-        };
-
-        // Report counters.
-        for s in 0..3 {
-            if !present[s] {
-                continue;
-            }
-            counts.persons[s] += 1;
-            if birth_year == 0 {
-                counts.without_birth[s] += 1;
-            }
-            for (t, &there) in present.iter().enumerate() {
-                if there {
-                    counts.matched[s][t] += 1;
-                }
-            }
-            ctx.municipality_years(s, &linked, &mut seen);
-            seen.sort_unstable();
-            seen.dedup();
-            for &key in &seen {
-                let e = counts.by_muni_year[s].entry(key).or_default();
-                e[0] += 1;
-                for t in 0..3 {
-                    if present[t] {
-                        e[1 + t] += 1;
-                    }
-                }
-            }
-        }
-
-        // Populations.
-        for (pi, pop) in study.populations.iter().enumerate() {
-            for (yi, &year) in pop.years.iter().enumerate() {
-                if !ctx.member(pop.source, &linked, year) {
-                    continue;
-                }
-                for v in values.iter_mut() {
-                    *v = Value::Missing;
-                }
-                let mut keep = true;
-                for &v in &pop.needs {
-                    values[v] = if v == 0 {
-                        Value::Cat(yi as u32)
-                    } else {
-                        ctx.eval(v, &linked, year, &values)
-                    };
-                }
-                if let Some((lo, hi)) = pop.age {
-                    match values[2] {
-                        Value::Num(age) if age >= lo && age <= hi => {}
-                        Value::Num(_) => keep = false,
-                        _ => {
-                            keep = false;
-                            counts.without_age[pi] += 1;
-                        }
-                    }
-                }
-                for &r in &pop.require {
-                    if !matches!(values[r], Value::Bool(true)) {
-                        keep = false;
-                    }
-                }
-                if !keep {
-                    continue;
-                }
-                counts.population_years[pi][yi] += 1;
-                counts.population_members[pi][yi] =
-                    counts.population_members[pi][yi].wrapping_add(person);
-                let f = &mut frames[pi];
-                f.len += 1;
-                f.record_key.push(record_key);
-                f.household
-                    .push(ctx.household(&linked, year).unwrap_or(NO_HOUSEHOLD));
-                for (v, column) in f.columns.iter_mut() {
-                    let value = values[*v];
-                    match column {
-                        Column::Category { values, .. } => values.push(match value {
-                            Value::Cat(c) => c,
-                            _ => MISSING_CATEGORY,
-                        }),
-                        Column::Number(values) => values.push(match value {
-                            Value::Num(n) => n,
-                            _ => MISSING_NUMBER,
-                        }),
-                        Column::Bool(values) => values.push(match value {
-                            Value::Bool(b) => u8::from(b),
-                            _ => MISSING_BOOL,
-                        }),
-                    }
-                }
-            }
-        }
-    }
-    (frames, counts)
 }
 
 /// Categories of `year` in a population: its years.
