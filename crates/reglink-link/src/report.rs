@@ -5,9 +5,13 @@
 //! (a municipality code, a programme code) identify nobody; values longer
 //! than a code could be are not listed, only counted.
 
+mod build;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+pub(crate) use build::build_report;
 
 /// Rows rejected for one reason.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]

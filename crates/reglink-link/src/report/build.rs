@@ -1,0 +1,301 @@
+//! Building the linkage report from the loaded sources and the link counters.
+//!
+//! Warnings come in a fixed order: per source (in the study file's order) its
+//! months without rows, municipalities where nobody matches, rejected rows
+//! and rounded amounts; then populations with the same members; then empty
+//! populations.
+
+use std::collections::BTreeMap;
+
+use super::{LinkageReport, MunicipalityYear, PopulationReport, SourceReport, UnknownCodes};
+use crate::Input;
+use crate::link::{self, Counts};
+use crate::load::{self, NO_CODE, SourceData};
+use crate::study::{Concept, Source, SourceKind, Study};
+
+/// Unknown codes up to this length are listed by value in the report. Real
+/// codes are 1-4 characters; a personnummer (10 or more characters) put in a
+/// code column by mistake is never listed, only counted.
+const MAX_LISTED_CODE: usize = 8;
+
+/// A municipality-year with at least this many persons and no match in
+/// another source gets a warning.
+const WARN_UNMATCHED_PERSONS: u64 = 20;
+
+/// `YYYY-MM` of month index `m`.
+fn month_name(m: i32) -> String {
+    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
+/// The linkage report of a run.
+pub(crate) fn build_report(
+    study: &Study,
+    loaded: &[SourceData],
+    inputs: &[Input],
+    counts: &Counts,
+) -> LinkageReport {
+    let mut report = LinkageReport {
+        study: study.name.clone(),
+        period: [month_name(study.first_month), month_name(study.last_month)],
+        ..LinkageReport::default()
+    };
+    let slots = Slots::of(study);
+    for ((source, data), input) in study.sources.iter().zip(loaded).zip(inputs) {
+        let r = source_report(
+            study,
+            source,
+            data,
+            input,
+            counts,
+            &slots,
+            &mut report.warnings,
+        );
+        report.sources.insert(source.name.clone(), r);
+    }
+    same_members_warnings(study, counts, &mut report.warnings);
+    for (pi, pop) in study.populations.iter().enumerate() {
+        let mut p = PopulationReport {
+            without_age: counts.without_age[pi],
+            ..PopulationReport::default()
+        };
+        for (yi, &y) in pop.years.iter().enumerate() {
+            p.person_years.insert(y, counts.population_years[pi][yi]);
+        }
+        if p.person_years.values().all(|&n| n == 0) {
+            report.warnings.push(format!(
+                "population {} is empty: its tables have only zero cells",
+                pop.name
+            ));
+        }
+        report.populations.insert(pop.name.clone(), p);
+    }
+    report
+}
+
+/// The study's sources by their slot in the per-kind counters.
+struct Slots<'a>(Vec<(usize, &'a str)>);
+
+impl<'a> Slots<'a> {
+    fn of(study: &'a Study) -> Slots<'a> {
+        Slots(
+            study
+                .sources
+                .iter()
+                .map(|s| (link::slot(s.kind), s.name.as_str()))
+                .collect(),
+        )
+    }
+
+    /// The sources other than the one in slot `s`: their slot and name.
+    fn others(&self, s: usize) -> impl Iterator<Item = (usize, &'a str)> + '_ {
+        self.0.iter().copied().filter(move |&(t, _)| t != s)
+    }
+}
+
+/// The report of one source; its warnings are appended to `warnings`.
+fn source_report(
+    study: &Study,
+    source: &Source,
+    data: &SourceData,
+    input: &Input,
+    counts: &Counts,
+    slots: &Slots<'_>,
+    warnings: &mut Vec<String>,
+) -> SourceReport {
+    let s = link::slot(source.kind);
+    let rejected: u64 = data.stats.rejected.values().map(|r| r.rows).sum();
+    let mut r = SourceReport {
+        kind: source.kind.name().to_string(),
+        path: source.path.display().to_string(),
+        fingerprint: input.fingerprint.clone(),
+        key_id: input.key_id.clone(),
+        rows_read: data.stats.rows_read,
+        rows_used: data.len() as u64 - counts.duplicates[s],
+        rows_rejected: rejected,
+        rejected: data.stats.rejected.clone(),
+        rows_outside_period: data.stats.outside_period,
+        values_rounded: data.stats.rounded,
+        duplicates: counts.duplicates[s],
+        distinct_persons: counts.persons[s],
+        persons_without_birth_date: counts.without_birth[s],
+        overlapping_spells: (source.kind == SourceKind::Af).then_some(counts.overlapping_spells),
+        unknown_codes: unknown_codes(study, source, data),
+        rows_by_period: rows_by_period(study, source, data, warnings),
+        ..SourceReport::default()
+    };
+    for (t, name) in slots.others(s) {
+        r.matched.insert(name.to_string(), counts.matched[s][t]);
+    }
+    if let Some(dictionary) = data.dictionary(Concept::Municipality) {
+        r.by_municipality_year = municipality_years(source, dictionary, counts, slots, warnings);
+    }
+    if rejected > 0 {
+        warnings.push(format!(
+            "source {}: {rejected} rows rejected (see `rejected` in the linkage report)",
+            source.name
+        ));
+    }
+    if data.stats.rounded > 0 {
+        warnings.push(format!(
+            "source {}: {} amounts had a fraction of a krona and were rounded half to even (see `values_rounded` in the linkage report)",
+            source.name, data.stats.rounded
+        ));
+    }
+    r
+}
+
+/// Per code concept with a code list: used rows whose code is not in the list.
+fn unknown_codes(
+    study: &Study,
+    source: &Source,
+    data: &SourceData,
+) -> BTreeMap<String, UnknownCodes> {
+    let mut out = BTreeMap::new();
+    for &(concept, list) in &source.codelists {
+        let (Some(codes), Some(dictionary)) = (data.codes(concept), data.dictionary(concept))
+        else {
+            continue;
+        };
+        let codelist = &study.codelists[list];
+        let known: Vec<bool> = dictionary
+            .iter()
+            .map(|c| codelist.find(c).is_some())
+            .collect();
+        let mut per_code = vec![0u64; dictionary.len()];
+        for &c in codes {
+            if c != NO_CODE && !known[c as usize] {
+                per_code[c as usize] += 1;
+            }
+        }
+        let rows: u64 = per_code.iter().sum();
+        if rows == 0 {
+            continue;
+        }
+        let codes = per_code
+            .iter()
+            .zip(dictionary)
+            .filter(|(n, code)| **n > 0 && code.chars().count() <= MAX_LISTED_CODE)
+            .map(|(n, code)| (code.clone(), *n))
+            .collect();
+        let unknown = UnknownCodes {
+            codelist: codelist.name.clone(),
+            rows,
+            codes,
+        };
+        out.insert(concept.name().to_string(), unknown);
+    }
+    out
+}
+
+/// Used rows per month (EB rows, AF spell starts) or year (LISA); an EB
+/// month of the study period without rows gets a warning.
+fn rows_by_period(
+    study: &Study,
+    source: &Source,
+    data: &SourceData,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, u64> {
+    let mut by_period: BTreeMap<i32, u64> = BTreeMap::new();
+    for &t in &data.time {
+        let key = if source.kind == SourceKind::Af {
+            load::month_of_day(t)
+        } else {
+            t
+        };
+        *by_period.entry(key).or_default() += 1;
+    }
+    if source.kind == SourceKind::Eb {
+        for m in study.first_month..=study.last_month {
+            if !by_period.contains_key(&m) {
+                warnings.push(format!(
+                    "source {}: no rows for the month {}",
+                    source.name,
+                    month_name(m)
+                ));
+            }
+        }
+    }
+    by_period
+        .into_iter()
+        .map(|(k, v)| {
+            let name = if source.kind == SourceKind::Lisa {
+                k.to_string()
+            } else {
+                month_name(k)
+            };
+            (name, v)
+        })
+        .collect()
+}
+
+/// Persons per municipality and year, sorted, with their matches in the
+/// other sources; a municipality-year where nobody matches gets a warning.
+fn municipality_years(
+    source: &Source,
+    dictionary: &[String],
+    counts: &Counts,
+    slots: &Slots<'_>,
+    warnings: &mut Vec<String>,
+) -> Vec<MunicipalityYear> {
+    let s = link::slot(source.kind);
+    let mut rows: Vec<MunicipalityYear> = counts.by_muni_year[s]
+        .iter()
+        .map(|(&(m, year), v)| {
+            let mut my = MunicipalityYear {
+                municipality: dictionary[m as usize].clone(),
+                year,
+                persons: v[0],
+                ..MunicipalityYear::default()
+            };
+            for (t, name) in slots.others(s) {
+                my.matched.insert(name.to_string(), v[1 + t]);
+                my.match_rate
+                    .insert(name.to_string(), v[1 + t] as f64 / v[0].max(1) as f64);
+            }
+            my
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.municipality, a.year).cmp(&(&b.municipality, b.year)));
+    for my in &rows {
+        for (other, &n) in &my.matched {
+            if n == 0 && my.persons >= WARN_UNMATCHED_PERSONS {
+                warnings.push(format!(
+                    "source {}: none of the {} persons in municipality {} in {} is found in {other}",
+                    source.name, my.persons, my.municipality, my.year
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// Two populations with the same members in a year are protected as
+/// separate populations: their tables can then reveal each other's
+/// suppressed cells. One warning per pair of populations, naming the years.
+fn same_members_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
+    for (pi, pop) in study.populations.iter().enumerate() {
+        for (qi, other) in study.populations.iter().enumerate().skip(pi + 1) {
+            let same: Vec<String> = pop
+                .years
+                .iter()
+                .enumerate()
+                .filter_map(|(yi, y)| {
+                    let yj = other.years.iter().position(|z| z == y)?;
+                    let n = counts.population_years[pi][yi];
+                    (n > 0
+                        && n == counts.population_years[qi][yj]
+                        && counts.population_members[pi][yi] == counts.population_members[qi][yj])
+                        .then(|| y.to_string())
+                })
+                .collect();
+            if !same.is_empty() {
+                warnings.push(format!(
+                    "populations {} and {} have the same members in {}: disclosure control protects them as separate populations, so a table of one can reveal cells suppressed in a table of the other; define the population once and use it in both tables",
+                    pop.name,
+                    other.name,
+                    same.join(", ")
+                ));
+            }
+        }
+    }
+}
