@@ -198,7 +198,7 @@ fn print_summary(reports: &[(&str, PseudonymiseReport)], dir: &Path) -> anyhow::
     );
     let mut persons: Vec<HashSet<u128>> = Vec::new();
     for (name, report) in reports {
-        let set = pseudonym_set(Path::new(&report.output))?;
+        let set = reglink_extract::pseudonymised::pseudonym_set(Path::new(&report.output))?;
         println!(
             "{:<6} {:>9} {:>9} {:>9} {:>11} {:>9}",
             name,
@@ -230,10 +230,6 @@ fn print_summary(reports: &[(&str, PseudonymiseReport)], dir: &Path) -> anyhow::
         dir.display()
     );
     Ok(())
-}
-
-fn pseudonym_set(path: &Path) -> anyhow::Result<HashSet<u128>> {
-    super::inspect::pseudonyms(path)
 }
 
 /// Prints the equal-terms table (2023, both sexes) from the release, as a
