@@ -67,6 +67,7 @@ pub enum LinkError {
         /// The source's name in the study file.
         source_name: String,
         /// The underlying error (names the file).
+        #[source]
         error: Box<reglink_extract::ExtractError>,
     },
     /// A source is not a pseudonymised Parquet file.
@@ -111,15 +112,27 @@ pub enum LinkError {
         /// What would do.
         expected: &'static str,
     },
-    /// Reading Parquet failed.
-    #[error("source {source_name} ({path}): {message}")]
+    /// The Parquet file could not be opened as Parquet or a row group not decoded.
+    #[error("source {source_name} ({path}): {error}")]
     Parquet {
         /// The source's name in the study file.
         source_name: String,
         /// The file.
         path: PathBuf,
-        /// The reader's message.
-        message: String,
+        /// The reader's error.
+        #[source]
+        error: parquet::errors::ParquetError,
+    },
+    /// A batch of the Parquet file could not be read into Arrow.
+    #[error("source {source_name} ({path}): {error}")]
+    Arrow {
+        /// The source's name in the study file.
+        source_name: String,
+        /// The file.
+        path: PathBuf,
+        /// The reader's error.
+        #[source]
+        error: arrow_schema::ArrowError,
     },
 }
 

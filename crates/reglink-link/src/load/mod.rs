@@ -212,7 +212,7 @@ fn read_row_group(source: &Source, plan: &Plan, rg: usize) -> Result<Chunk, Link
     let mut chunk = Chunk::new(&plan.layout);
     let mut row = plan.first_rows[rg];
     for batch in reader {
-        let batch = batch.map_err(|e| plan::parquet_error(source, e))?;
+        let batch = batch.map_err(|e| plan::arrow_error(source, e))?;
         chunk.push_batch(&plan.layout, &batch, row);
         row += batch.num_rows() as u64;
     }

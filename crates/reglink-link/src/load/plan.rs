@@ -5,9 +5,10 @@
 use std::fs::File;
 use std::sync::Arc;
 
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::errors::ParquetError;
 use reglink_extract::pseudonymised::{self, SchemaProblem};
 use reglink_extract::{ExtractError, Format};
 
@@ -135,12 +136,21 @@ pub(super) fn open(source: &Source) -> Result<File, LinkError> {
     })
 }
 
-/// A reading error of the source's Parquet file.
-pub(super) fn parquet_error(source: &Source, error: impl ToString) -> LinkError {
+/// [`LinkError::Parquet`] for `source`.
+pub(super) fn parquet_error(source: &Source, error: ParquetError) -> LinkError {
     LinkError::Parquet {
         source_name: source.name.clone(),
         path: source.path.clone(),
-        message: error.to_string(),
+        error,
+    }
+}
+
+/// [`LinkError::Arrow`] for `source`.
+pub(super) fn arrow_error(source: &Source, error: ArrowError) -> LinkError {
+    LinkError::Arrow {
+        source_name: source.name.clone(),
+        path: source.path.clone(),
+        error,
     }
 }
 
