@@ -1,16 +1,48 @@
 //! Derived variables: the value of each variable for one person-year.
 //!
+//! [`Ctx`] holds what every evaluator needs besides the person: the sources,
+//! the code maps and the household composition table. [`Ctx::eval`] calls
+//! the variable's evaluator, one function per kind, named after it, in the
+//! files beside this one grouped by the register they read (`general.rs`:
+//! the built-in variables, bands and codes; `eb.rs`, `af.rs`, `lisa.rs`);
+//! the table of kinds (`study/kinds.rs`) pairs each kind with its evaluator.
+//!
 //! Every definition here is written out in `docs/study-file.md`; the tests
 //! check the engine against an independent implementation of that page.
+
+/// Binds what a variable's keys resolved to, in an evaluator of its kind
+/// (the table of kinds gives each kind its own evaluator).
+macro_rules! params {
+    ($kind:expr, $pattern:pat) => {
+        let $pattern = $kind else {
+            unreachable!("the table of kinds pairs each evaluator with its own kind")
+        };
+    };
+}
+
+mod af;
+mod eb;
+mod general;
+mod lisa;
 
 use std::collections::HashMap;
 
 use crate::link::{slot, year_categories};
 use crate::load::{
-    NO_CODE, NO_NUMBER, OPEN, ROLE_APPLICANT, ROLE_CHILD, ROLE_CO_APPLICANT, SourceData,
+    NO_CODE, OPEN, ROLE_APPLICANT, ROLE_CHILD, ROLE_CO_APPLICANT, SourceData,
     month_first_day, month_of_day,
 };
 use crate::study::{Categories, Concept, Month, SourceKind, Study, TRANSFER_GROUP, VarId, VarKind};
+
+pub(crate) use af::{
+    af_entry, af_exit, af_programme, af_registration_days, days_to_programme, programme_days,
+};
+pub(crate) use eb::{
+    at_af_during_eb, eb_amount, eb_entry, eb_months, eb_spell_months, household_type, long_term,
+    status_after,
+};
+pub(crate) use general::{age, band, code, sex, year};
+pub(crate) use lisa::{benefit_group, lisa_value, self_supporting};
 
 /// One EB month of a person (duplicates merged).
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +90,24 @@ pub(crate) enum Value {
     Num(i64),
     Bool(bool),
 }
+
+/// One variable for one person-year: what an evaluator is asked.
+pub(crate) struct Query<'q> {
+    /// The variable.
+    pub v: VarId,
+    /// Its kind, with what its keys resolved to.
+    pub kind: &'q VarKind,
+    /// The person.
+    pub p: &'q LinkedPerson<'q>,
+    /// The year.
+    pub year: i32,
+    /// The variables computed before it (a band reads its number here).
+    pub values: &'q [Value],
+}
+
+/// A kind's evaluator: the value of one variable of the kind for one
+/// person-year.
+pub(crate) type Eval = fn(&Ctx<'_>, &Query<'_>) -> Value;
 
 /// Everything derivation needs besides the person: the sources, code maps
 /// and the household composition table.
@@ -328,8 +378,9 @@ impl<'a> Ctx<'a> {
             .find(|r| (from..=to).contains(&p.af[r.first as usize].start))
     }
 
-    /// Computes variable `v` for the person in `year`. `values` holds the
-    /// variables computed before it (bands read their number from there).
+    /// Computes variable `v` for the person in `year` with its kind's
+    /// evaluator. `values` holds the variables computed before it (bands read
+    /// their number from there).
     pub(crate) fn eval(
         &self,
         v: VarId,
@@ -338,238 +389,14 @@ impl<'a> Ctx<'a> {
         values: &[Value],
     ) -> Value {
         let var = &self.study.variables[v];
-        let bool_value = Value::Bool;
-        match &var.kind {
-            // The caller knows the year's index among the population's years.
-            VarKind::Year => unreachable!("year is set by the caller"),
-            VarKind::Sex => match p.sex {
-                1 => Value::Cat(0),
-                2 => Value::Cat(1),
-                _ => Value::Missing,
-            },
-            VarKind::Age => {
-                if p.birth_year > 0 {
-                    Value::Num(i64::from(year - p.birth_year))
-                } else {
-                    Value::Missing
-                }
-            }
-            VarKind::Band { of, bands } => match values[*of] {
-                Value::Num(x) => bands
-                    .iter()
-                    .position(|b| b.contains(x))
-                    .map_or(Value::Missing, |i| Value::Cat(i as u32)),
-                _ => Value::Missing,
-            },
-            VarKind::Code {
-                source,
-                concept,
-                offset,
-                ..
-            } => {
-                let map = self.code_maps[v].as_deref().unwrap_or(&[]);
-                let row = match self.study.sources[*source].kind {
-                    SourceKind::Eb => self.eb_in_year(p, year).last().map(|e| (self.eb, e.row)),
-                    SourceKind::Af => {
-                        p.af.iter()
-                            .rev()
-                            .find(|sp| self.covers_year(sp, year))
-                            .map(|sp| (self.af, sp.row))
-                    }
-                    SourceKind::Lisa => self.lisa_row(p, year + offset).map(|r| (self.lisa, r)),
-                };
-                let code = row.and_then(|(d, r)| d?.codes(*concept).map(|c| c[r as usize]));
-                match code {
-                    Some(c) if c != NO_CODE && map[c as usize] != NO_CODE => {
-                        Value::Cat(map[c as usize])
-                    }
-                    _ => Value::Missing,
-                }
-            }
-            VarKind::EbMonths => Value::Num(self.eb_in_year(p, year).len() as i64),
-            VarKind::LongTerm { min_months } => {
-                bool_value(self.eb_in_year(p, year).len() >= *min_months as usize)
-            }
-            VarKind::EbAmount => {
-                let months = self.eb_in_year(p, year);
-                if months.is_empty() {
-                    return Value::Missing;
-                }
-                Value::Num(
-                    months
-                        .iter()
-                        .filter(|e| e.amount != NO_NUMBER)
-                        .map(|e| e.amount)
-                        .sum(),
-                )
-            }
-            VarKind::HouseholdType => {
-                let Some(last) = self.eb_in_year(p, year).last() else {
-                    return Value::Missing;
-                };
-                let Some(h) = self.household(p, year) else {
-                    return Value::Missing;
-                };
-                match self.households.get(&(h, last.month)) {
-                    Some(&(adults, children)) if adults > 0 => {
-                        Value::Cat(2 * u32::from(adults >= 2) + u32::from(children > 0))
-                    }
-                    _ => Value::Missing,
-                }
-            }
-            VarKind::AtAfDuringEb => bool_value(
-                self.eb_in_year(p, year)
-                    .iter()
-                    .any(|e| p.af.iter().any(|sp| self.covers_month(sp, e.month))),
-            ),
-            VarKind::AfProgramme { codes } => bool_value(
-                p.af.iter()
-                    .any(|sp| self.covers_year(sp, year) && self.programme_matches(sp, codes)),
-            ),
-            VarKind::BenefitGroup => {
-                if !self.eb_in_year(p, year).is_empty() {
-                    return Value::Cat(0);
-                }
-                let benefit = self.lisa_row(p, year).and_then(|r| {
-                    self.lisa?
-                        .numbers(Concept::UnemploymentBenefit)
-                        .map(|b| b[r as usize])
-                });
-                match benefit {
-                    Some(b) if b != NO_NUMBER && b > 0 => Value::Cat(1),
-                    _ => Value::Cat(2),
-                }
-            }
-            VarKind::AfEntry => bool_value(self.first_registration_in(p, year).is_some()),
-            VarKind::AfExit { within_months } => {
-                let Some(reg) = self.first_registration_in(p, year) else {
-                    return Value::Missing;
-                };
-                let start = p.af[reg.first as usize].start;
-                let last = p.af[reg.last as usize];
-                let horizon = add_months(start, *within_months);
-                let n_groups = self.exit_category.len() as u32;
-                if last.end != OPEN && last.end <= horizon {
-                    let code = self
-                        .af
-                        .and_then(|d| d.codes(Concept::Exit))
-                        .map_or(NO_CODE, |e| e[last.row as usize]);
-                    let group = match (&self.exit_group, code) {
-                        (Some(g), c) if c != NO_CODE => g[c as usize],
-                        _ => NO_CODE,
-                    };
-                    match self.exit_category.get(&group) {
-                        Some(&c) => Value::Cat(c),
-                        None => Value::Missing,
-                    }
-                } else if horizon > self.period_last_day {
-                    Value::Cat(n_groups + 1)
-                } else {
-                    Value::Cat(n_groups)
-                }
-            }
-            VarKind::AfRegistrationDays => {
-                let Some(reg) = self.first_registration_in(p, year) else {
-                    return Value::Missing;
-                };
-                let end = p.af[reg.last as usize].end;
-                if end == OPEN {
-                    Value::Missing
-                } else {
-                    Value::Num(i64::from(end - p.af[reg.first as usize].start + 1))
-                }
-            }
-            VarKind::DaysToProgramme { codes } => {
-                let Some(reg) = self.first_registration_in(p, year) else {
-                    return Value::Missing;
-                };
-                let start = p.af[reg.first as usize].start;
-                p.af[reg.first as usize..=reg.last as usize]
-                    .iter()
-                    .find(|sp| self.programme_matches(sp, codes))
-                    .map_or(Value::Missing, |sp| Value::Num(i64::from(sp.start - start)))
-            }
-            VarKind::ProgrammeDays { codes } => {
-                let (from, to) = (
-                    month_first_day(year * 12),
-                    month_first_day(year * 12 + 12) - 1,
-                );
-                let mut days = 0i64;
-                let mut covered_to = i32::MIN; // last day counted so far
-                for sp in p.af.iter().filter(|sp| self.programme_matches(sp, codes)) {
-                    let s = sp.start.max(from).max(covered_to.saturating_add(1));
-                    let e = self.clip(sp.end).min(to);
-                    if e >= s {
-                        days += i64::from(e - s + 1);
-                    }
-                    covered_to = covered_to.max(e);
-                }
-                Value::Num(days)
-            }
-            VarKind::EbSpellMonths { max_gap } => {
-                let in_year = self.eb_in_year(p, year);
-                let Some(first) = in_year.first() else {
-                    return Value::Missing;
-                };
-                let i =
-                    p.eb.iter()
-                        .position(|e| e.month == first.month)
-                        .unwrap_or_else(|| unreachable!());
-                let (mut lo, mut hi) = (i, i);
-                while lo > 0 && p.eb[lo].month - p.eb[lo - 1].month <= max_gap + 1 {
-                    lo -= 1;
-                }
-                while hi + 1 < p.eb.len() && p.eb[hi + 1].month - p.eb[hi].month <= max_gap + 1 {
-                    hi += 1;
-                }
-                Value::Num(i64::from(p.eb[hi].month - p.eb[lo].month + 1))
-            }
-            VarKind::EbEntry { months } => {
-                let Some(first) = self.eb_in_year(p, year).first() else {
-                    return bool_value(false);
-                };
-                let from = first.month - months;
-                bool_value(
-                    from >= self.study.first_month
-                        && months_between(p.eb, from, first.month - 1).is_empty(),
-                )
-            }
-            VarKind::StatusAfter { months } => {
-                let Some(first) = self.eb_in_year(p, year).first() else {
-                    return Value::Missing;
-                };
-                let m = first.month + months;
-                if m > self.study.last_month {
-                    Value::Cat(3)
-                } else if self.has_eb_month(p, m) {
-                    Value::Cat(0)
-                } else if p.af.iter().any(|sp| self.covers_month(sp, m)) {
-                    Value::Cat(1)
-                } else {
-                    Value::Cat(2)
-                }
-            }
-            VarKind::LisaValue { concept, offset } => self
-                .lisa_row(p, year + offset)
-                .and_then(|r| self.lisa?.numbers(*concept).map(|n| n[r as usize]))
-                .filter(|&n| n != NO_NUMBER)
-                .map_or(Value::Missing, Value::Num),
-            VarKind::SelfSupporting { offset, employed } => {
-                let Some(row) = self.lisa_row(p, year + offset) else {
-                    return Value::Missing;
-                };
-                let code = self
-                    .lisa
-                    .and_then(|d| d.codes(Concept::Employment))
-                    .map_or(NO_CODE, |c| c[row as usize]);
-                let listed = match (&self.employment_map, code) {
-                    (Some(m), c) if c != NO_CODE => m[c as usize],
-                    _ => NO_CODE,
-                };
-                let is_employed = listed != NO_CODE && employed.contains(&listed);
-                bool_value(is_employed && self.eb_in_year(p, year + offset).is_empty())
-            }
-        }
+        let query = Query {
+            v,
+            kind: &var.kind,
+            p,
+            year,
+            values,
+        };
+        (var.eval)(self, &query)
     }
 }
 

@@ -2,7 +2,7 @@
 //! the definitions in `docs/study-file.md`.
 
 use super::*;
-use crate::load::ROLE_OTHER;
+use crate::load::{NO_NUMBER, ROLE_OTHER};
 use crate::study::Month;
 
 const CODE_LISTS: [(&str, &str); 4] = [

@@ -5,6 +5,7 @@
 //! population or table uses, so that linking cannot meet an undefined name.
 //! The meaning of each key is documented in `docs/study-file.md`.
 
+mod kinds;
 mod raw;
 mod resolve;
 
@@ -99,31 +100,8 @@ impl Study {
             }
         };
         for v in &self.variables {
-            match &v.kind {
-                VarKind::Code {
-                    source: s, concept, ..
-                } if *s == source => add(kind, *concept),
-                VarKind::EbAmount => add(SourceKind::Eb, Concept::Amount),
-                VarKind::HouseholdType => {
-                    add(SourceKind::Eb, Concept::Household);
-                    add(SourceKind::Eb, Concept::Role);
-                }
-                VarKind::AfProgramme { .. }
-                | VarKind::DaysToProgramme { .. }
-                | VarKind::ProgrammeDays { .. } => add(SourceKind::Af, Concept::Programme),
-                VarKind::BenefitGroup => add(SourceKind::Lisa, Concept::UnemploymentBenefit),
-                VarKind::SelfSupporting { .. } => add(SourceKind::Lisa, Concept::Employment),
-                VarKind::LisaValue { concept, .. } => add(SourceKind::Lisa, *concept),
-                _ => {}
-            }
-            if matches!(
-                v.kind,
-                VarKind::AfEntry
-                    | VarKind::AfExit { .. }
-                    | VarKind::AfRegistrationDays
-                    | VarKind::DaysToProgramme { .. }
-            ) {
-                add(SourceKind::Af, Concept::Exit);
+            for &(k, c) in &v.reads {
+                add(k, c);
             }
         }
         if self
@@ -360,6 +338,10 @@ pub struct Variable {
     pub ty: VarType,
     /// Its categories, for category variables.
     pub categories: Option<Categories>,
+    /// How its value is computed for one person-year (its kind's evaluator).
+    pub(crate) eval: crate::derive::Eval,
+    /// The mapped columns it reads: (register, concept).
+    pub(crate) reads: Vec<(SourceKind, Concept)>,
 }
 
 /// The categories of a category variable, with optional groups (the rollup).
