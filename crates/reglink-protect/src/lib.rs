@@ -1,25 +1,28 @@
-//! Disclosure control of cell tables.
+//! Disclosure control of cell tables: cells in, flags out.
 //!
 //! This crate sees only aggregated cells ([`reglink_tabulate::CellTable`]):
 //! counts, sums, the largest contributions and medians. It never sees a
-//! pseudonym or a row.
+//! pseudonym or a row, and it reads and writes no file: a policy comes in
+//! as text ([`Policy::parse`]) or by name ([`Policy::preset`]), and a
+//! [`Release`] goes out as values and flags in memory.
 //!
 //! ```text
-//!  policy.toml ──► Policy ─┐
+//!  policy text ─► Policy ──┐
 //!  CellTable ──────────────┴─► rules::primary ──► PrimaryFlags (per cell and value: published or which rule)
 //!                                   │
 //!                                   ▼
-//!                    protect: secondary suppression / rounding / cell key
+//!                    protect: secondary suppression (hypercubes, checked with the
+//!                             attacker's LP) / random rounding / cell key
 //!                                   │
-//!                                   ▼  Release (values, and flags that keep their reasons)
-//!                    ┌──────────────┴──────────────┐
-//!        bundle::write (public flags only)   checker_report (reasons, cell by cell)
-//!        the release bundle                  kept by the data holder, never published
+//!                                   ▼
+//!                    Release: per table and column, values (rounded to their
+//!                    published decimals) and flags that keep their reasons
 //! ```
 //!
-//! A released table marks a hidden value only as `suppressed`
-//! ([`PublicFlag`]); the reason ([`Flag`]) would give the value away, so it
-//! goes to the output checkers' report only.
+//! What is written from a [`Release`] is `reglink-release`'s business: a
+//! released table marks a hidden value only as `suppressed` ([`PublicFlag`]);
+//! the reason ([`Flag`]) would give the value away, so it goes to the output
+//! checkers' report only.
 //!
 //! ```
 //! let policy = reglink_protect::Policy::parse("policy.toml", "preset = \"acro\"\nthreshold = 5\n").unwrap();
@@ -38,7 +41,7 @@ pub use policy::{Dominance, Method, Policy};
 pub use release::{Release, ReleasedTable, protect};
 pub use rules::{Flag, PrimaryFlags, PublicFlag, primary};
 
-/// Errors of policy files.
+/// Errors of policy files: the only thing this crate can fail at.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtectError {
@@ -47,7 +50,9 @@ pub enum ProtectError {
     PolicySyntax {
         /// The policy file.
         origin: String,
-        /// The parser's message, which names the line.
+        /// The parser's message, which names the line, with anything that
+        /// could be a personnummer withheld. The parser's error itself is
+        /// not kept as a source: its text quotes the file.
         message: String,
     },
     /// A parameter is impossible.
@@ -58,14 +63,6 @@ pub enum ProtectError {
         /// 1-based line.
         line: usize,
         /// What is wrong.
-        message: String,
-    },
-    /// Writing or reading a bundle file failed.
-    #[error("{path}: {message}")]
-    Write {
-        /// The file.
-        path: String,
-        /// What went wrong.
         message: String,
     },
 }
