@@ -126,17 +126,9 @@ impl Policy {
             origin: origin.to_string(),
             message: withhold_numbers(e.to_string().trim_end()),
         })?;
-        let err = |span: std::ops::Range<usize>, message: String| ProtectError::Policy {
-            origin: origin.to_string(),
-            line: text.as_bytes()[..span.start.min(text.len())]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1,
-            message: withhold_numbers(&message),
-        };
+        let file = PolicyText { origin, text };
         let mut policy = Policy::preset(raw.preset.get_ref()).ok_or_else(|| {
-            err(
+            file.error(
                 raw.preset.span(),
                 format!(
                     "unknown preset {:?} (acro, abs or lenient)",
@@ -144,21 +136,52 @@ impl Policy {
                 ),
             )
         })?;
-        if let Some(t) = raw.threshold {
+        raw.apply_rules(&mut policy, &file)?;
+        raw.apply_method(&mut policy, &file)?;
+        Ok(policy)
+    }
+}
+
+/// A policy file's name and text, for errors that name the line.
+struct PolicyText<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl PolicyText<'_> {
+    /// The error `message` about the value at `span`, on its 1-based line.
+    fn error(&self, span: std::ops::Range<usize>, message: String) -> ProtectError {
+        ProtectError::Policy {
+            origin: self.origin.to_string(),
+            line: self.text.as_bytes()[..span.start.min(self.text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1,
+            message: withhold_numbers(&message),
+        }
+    }
+}
+
+impl RawPolicy {
+    /// Overrides the preset's primary rules: threshold, dominance, p %,
+    /// zeros, class disclosure and the contributors of a median.
+    fn apply_rules(&self, policy: &mut Policy, file: &PolicyText<'_>) -> Result<(), ProtectError> {
+        if let Some(t) = &self.threshold {
             if *t.get_ref() < 0 {
-                return Err(err(t.span(), "threshold must not be negative".into()));
+                return Err(file.error(t.span(), "threshold must not be negative".into()));
             }
             policy.threshold = *t.get_ref() as u64;
         }
-        if let Some(rules) = raw.dominance {
+        if let Some(rules) = &self.dominance {
             policy.dominance.clear();
             for r in rules {
                 let d = r.get_ref();
                 if d.n < 1 {
-                    return Err(err(r.span(), "dominance n must be at least 1".into()));
+                    return Err(file.error(r.span(), "dominance n must be at least 1".into()));
                 }
                 if !(d.k > 0.0 && d.k <= 100.0) {
-                    return Err(err(
+                    return Err(file.error(
                         r.span(),
                         format!("dominance k is a percentage in (0, 100], not {}", d.k),
                     ));
@@ -169,31 +192,37 @@ impl Policy {
                 });
             }
         }
-        if let Some(p) = raw.p_percent {
+        if let Some(p) = &self.p_percent {
             if !(*p.get_ref() > 0.0 && *p.get_ref() <= 100.0) {
-                return Err(err(
+                return Err(file.error(
                     p.span(),
                     format!("p_percent is a percentage in (0, 100], not {}", p.get_ref()),
                 ));
             }
             policy.p_percent = Some(*p.get_ref());
         }
-        if let Some(z) = raw.zeros_disclosive {
+        if let Some(z) = self.zeros_disclosive {
             policy.zeros_disclosive = z;
         }
-        if let Some(c) = raw.class_disclosure {
+        if let Some(c) = self.class_disclosure {
             policy.class_disclosure = c;
         }
-        if let Some(m) = raw.min_median_contributors {
+        if let Some(m) = &self.min_median_contributors {
             if *m.get_ref() < 0 {
-                return Err(err(
+                return Err(file.error(
                     m.span(),
                     "min_median_contributors must not be negative".into(),
                 ));
             }
             policy.min_median_contributors = *m.get_ref() as u64;
         }
-        if let Some(m) = &raw.method {
+        Ok(())
+    }
+
+    /// Sets the method that protects counts and overrides its parameters;
+    /// a parameter of another method than the one chosen is an error.
+    fn apply_method(&self, policy: &mut Policy, file: &PolicyText<'_>) -> Result<(), ProtectError> {
+        if let Some(m) = &self.method {
             policy.method = match m.get_ref().as_str() {
                 "suppression" => Method::Suppression,
                 "rounding" => Method::Rounding { base: 5 },
@@ -202,53 +231,46 @@ impl Policy {
                     variance: 1.0,
                 },
                 other => {
-                    return Err(err(
+                    return Err(file.error(
                         m.span(),
                         format!("unknown method {other:?} (suppression, rounding or cell_key)"),
                     ));
                 }
             };
         }
-        if let Some(b) = raw.rounding_base {
+        if let Some(b) = &self.rounding_base {
             let Method::Rounding { base } = &mut policy.method else {
-                return Err(err(
-                    b.span(),
-                    "rounding_base needs method = \"rounding\"".into(),
-                ));
+                return Err(
+                    file.error(b.span(), "rounding_base needs method = \"rounding\"".into())
+                );
             };
             if *b.get_ref() < 2 {
-                return Err(err(b.span(), "rounding_base must be at least 2".into()));
+                return Err(file.error(b.span(), "rounding_base must be at least 2".into()));
             }
             *base = *b.get_ref() as u64;
         }
-        if let Some(m) = raw.cell_key_max {
+        if let Some(m) = &self.cell_key_max {
             let Method::CellKey { max, .. } = &mut policy.method else {
-                return Err(err(
-                    m.span(),
-                    "cell_key_max needs method = \"cell_key\"".into(),
-                ));
+                return Err(file.error(m.span(), "cell_key_max needs method = \"cell_key\"".into()));
             };
             if !(1..=20).contains(m.get_ref()) {
-                return Err(err(
-                    m.span(),
-                    "cell_key_max must be between 1 and 20".into(),
-                ));
+                return Err(file.error(m.span(), "cell_key_max must be between 1 and 20".into()));
             }
             *max = *m.get_ref() as u32;
         }
-        if let Some(v) = raw.cell_key_variance {
+        if let Some(v) = &self.cell_key_variance {
             let Method::CellKey { variance, .. } = &mut policy.method else {
-                return Err(err(
+                return Err(file.error(
                     v.span(),
                     "cell_key_variance needs method = \"cell_key\"".into(),
                 ));
             };
             if !(*v.get_ref() > 0.0 && v.get_ref().is_finite()) {
-                return Err(err(v.span(), "cell_key_variance must be positive".into()));
+                return Err(file.error(v.span(), "cell_key_variance must be positive".into()));
             }
             *variance = *v.get_ref();
         }
-        Ok(policy)
+        Ok(())
     }
 }
 

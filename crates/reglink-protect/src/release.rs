@@ -21,12 +21,12 @@
 //! A released table shows only [`Flag::public`].
 
 use rayon::prelude::*;
-use reglink_tabulate::{CellTable, Values};
+use reglink_tabulate::{CellTable, MeasureValues, ShareKeys, Values};
 
 use crate::perturb::{cell_key::PTable, rounding, salt, uniform};
-use crate::secondary::model::{Scope, build};
+use crate::secondary::model::{Model, Scope, TableAtoms, build};
 use crate::secondary::{FamilyReport, suppress};
-use crate::{Flag, Method, Policy, primary};
+use crate::{Flag, Method, Policy, PrimaryFlags, primary};
 
 /// One published column: a value and a flag per cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,9 +116,56 @@ fn protected_share(num: Option<u64>, den: Option<u64>) -> Option<f64> {
 
 /// Protects every table of a release under `policy`.
 pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
-    let flags: Vec<_> = tables.par_iter().map(|t| primary(t, policy)).collect();
-    let pairs: Vec<_> = tables.iter().zip(&flags).collect();
+    let flags: Vec<PrimaryFlags> = tables.par_iter().map(|t| primary(t, policy)).collect();
     let counts_suppressed = policy.method == Method::Suppression;
+    let (model, families) = suppress_secondary(tables, &flags, policy, counts_suppressed);
+    let ptable = match policy.method {
+        Method::CellKey { max, variance } => Some(PTable::new(max, variance)),
+        _ => None,
+    };
+    let mut warnings = unprotected_warnings(&families);
+    let protection = Protection {
+        policy,
+        model: &model,
+        ptable: ptable.as_ref(),
+        counts_suppressed,
+    };
+    let mut out = Vec::with_capacity(tables.len());
+    for (t, table) in tables.iter().enumerate() {
+        let released = TableJob {
+            protection: &protection,
+            table,
+            primary: &flags[t],
+            atoms: &model.tables[t],
+            cells: table.shape.cells(),
+        }
+        .release();
+        if table.shape.cells() > 0 && released.columns[0].values.iter().all(Option::is_none) {
+            // One message whatever the reason: saying that the threshold is
+            // above the whole population would tell that the (suppressed)
+            // total is below it. The checker report says which it is.
+            warnings.push(every_cell_suppressed(&table.name));
+        }
+        out.push(released);
+    }
+    Release {
+        tables: out,
+        families,
+        warnings,
+        ptable,
+    }
+}
+
+/// Builds the attacker's model of all tables from their primary flags and
+/// runs secondary suppression per family (in parallel); returns the model,
+/// whose families now mark every suppressed atom, and a report per family.
+fn suppress_secondary(
+    tables: &[CellTable],
+    flags: &[PrimaryFlags],
+    policy: &Policy,
+    counts_suppressed: bool,
+) -> (Model, Vec<FamilyReport>) {
+    let pairs: Vec<_> = tables.iter().zip(flags).collect();
     let mut model = build(
         &pairs,
         policy,
@@ -127,12 +174,26 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
             sums: true,
         },
     );
+    let homes = family_homes(&model.tables, model.families.len());
+    let reports = model
+        .families
+        .par_iter_mut()
+        .zip(&homes)
+        .map(|(family, homes)| {
+            let homes: Vec<(&CellTable, &[u32])> =
+                homes.iter().map(|(t, a)| (&tables[*t], *a)).collect();
+            suppress(family, &homes)
+        })
+        .collect();
+    (model, reports)
+}
 
-    // Each family's home tables, then suppression per family.
-    let homes: Vec<Vec<(usize, &[u32])>> = (0..model.families.len())
+/// Each family's home tables: per family, every (table, atom of each cell)
+/// where one of the table's columns belongs to it.
+fn family_homes(tables: &[TableAtoms], families: usize) -> Vec<Vec<(usize, &[u32])>> {
+    (0..families)
         .map(|f| {
-            model
-                .tables
+            tables
                 .iter()
                 .enumerate()
                 .flat_map(|(t, atoms)| {
@@ -145,240 +206,286 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
                 })
                 .collect()
         })
-        .collect();
-    let reports: Vec<FamilyReport> = model
-        .families
-        .par_iter_mut()
-        .zip(&homes)
-        .map(|(family, homes)| {
-            let homes: Vec<(&CellTable, &[u32])> =
-                homes.iter().map(|(t, a)| (&tables[*t], *a)).collect();
-            suppress(family, &homes)
-        })
-        .collect();
+        .collect()
+}
 
-    let ptable = match policy.method {
-        Method::CellKey { max, variance } => Some(PTable::new(max, variance)),
-        _ => None,
-    };
-    // The flag of a value computed from counts protected by the method.
-    let protected_flag = match policy.method {
-        Method::Suppression => Flag::Published,
-        Method::Rounding { .. } => Flag::Rounded,
-        Method::CellKey { .. } => Flag::Perturbed,
-    };
-    let mut warnings = Vec::new();
-    for r in &reports {
-        // How many, and which, is for the checker report: the bundle only
-        // says that the family needs its checkers' attention.
-        if r.unprotected > 0 {
-            warnings.push(format!(
+/// The bundle's warning for every family with cells that could not be
+/// protected. How many, and which, is for the checker report: the bundle
+/// only says that the family needs its checkers' attention.
+fn unprotected_warnings(families: &[FamilyReport]) -> Vec<String> {
+    families
+        .iter()
+        .filter(|r| r.unprotected > 0)
+        .map(|r| {
+            format!(
                 "{}: some suppressed cells could not be given their full protection interval even with everything around them suppressed; the checker report names them",
                 r.family
-            ));
-        }
-    }
+            )
+        })
+        .collect()
+}
 
-    let mut out = Vec::with_capacity(tables.len());
-    for (t, table) in tables.iter().enumerate() {
-        let cells = table.shape.cells();
-        let atoms = &model.tables[t];
-        let suppressed_atom = |entry: &Option<(usize, Vec<u32>)>, c: usize| {
-            entry
-                .as_ref()
-                .is_some_and(|(f, a)| model.families[*f].suppressed[a[c] as usize])
-        };
-        // Counts of persons.
-        let keys = &table.record_key_sum;
-        // `keys` are the cell keys of the people counted; a count of the
-        // same people with the same salt gets the same value in every table.
-        let protect_count = |values: &[u64],
-                             keys: &[u32],
-                             name: &str|
-         -> (Vec<Option<u64>>, Vec<Flag>) {
-            match policy.method {
-                Method::Suppression => unreachable!("suppressed counts are read from the model"),
-                Method::Rounding { base } => {
-                    let r = rounding::round(table, values, keys, base, salt(name));
-                    (
-                        r.into_iter().map(Some).collect(),
-                        vec![Flag::Rounded; cells],
-                    )
-                }
-                Method::CellKey { .. } => {
-                    let p = ptable.as_ref().expect("cell key table");
-                    let s = salt(name);
-                    let v = (0..cells)
-                        .map(|c| Some(p.perturb(values[c], uniform(keys[c], s))))
-                        .collect();
-                    (v, vec![Flag::Perturbed; cells])
-                }
-            }
-        };
-        let (persons_values, persons_flags): (Vec<Option<u64>>, Vec<Flag>) = if counts_suppressed {
-            (0..cells)
-                .map(|c| {
-                    let f = flags[t].persons[c];
-                    if f != Flag::Published {
-                        (None, f)
-                    } else if suppressed_atom(&atoms.persons, c) {
-                        (None, Flag::Secondary)
-                    } else {
-                        (Some(table.persons[c]), Flag::Published)
-                    }
-                })
-                .unzip()
-        } else {
-            protect_count(&table.persons, keys, PERSONS)
-        };
-        let hidden = |c: usize| persons_values[c].is_none();
+/// What protecting each table needs from the release as a whole.
+struct Protection<'a> {
+    policy: &'a Policy,
+    /// The attacker's model, its suppressed atoms decided.
+    model: &'a Model,
+    /// The perturbation table, with the cell key method.
+    ptable: Option<&'a PTable>,
+    /// Counts are suppressed (not rounded or perturbed).
+    counts_suppressed: bool,
+}
+
+/// Values and flags of one column, cell by cell.
+type Protected<T> = (Vec<Option<T>>, Vec<Flag>);
+
+/// One table being protected.
+struct TableJob<'a> {
+    protection: &'a Protection<'a>,
+    table: &'a CellTable,
+    /// Its primary flags.
+    primary: &'a PrimaryFlags,
+    /// Its columns' atoms in the model.
+    atoms: &'a TableAtoms,
+    cells: usize,
+}
+
+impl TableJob<'_> {
+    /// The table as released: `persons`, then every measure except a
+    /// repeated `persons`.
+    fn release(&self) -> ReleasedTable {
+        let persons = self.persons();
         let mut columns = vec![Column {
             name: "persons".into(),
             kind: "persons".into(),
             of: None,
-            values: persons_values.iter().map(|v| v.map(|x| x as f64)).collect(),
-            flags: persons_flags.clone(),
+            values: persons.0.iter().map(|v| v.map(|x| x as f64)).collect(),
+            flags: persons.1.clone(),
             decimals: 0,
         }];
-        if persons_values.iter().all(Option::is_none) && cells > 0 {
-            // One message whatever the reason: saying that the threshold is
-            // above the whole population would tell that the (suppressed)
-            // total is below it. The checker report says which it is.
-            warnings.push(every_cell_suppressed(&table.name));
-        }
-
-        for (m, measure) in table.measures.iter().enumerate() {
-            let primary_flags = &flags[t].measures[m];
-            // The flag of a magnitude or share value before its own value is decided.
-            let base_flag = |c: usize, own_suppressed: bool| -> Flag {
-                if primary_flags[c] != Flag::Published {
-                    primary_flags[c]
-                } else if hidden(c) || own_suppressed {
-                    Flag::Secondary
-                } else {
-                    Flag::Published
-                }
-            };
+        for (m, measure) in self.table.measures.iter().enumerate() {
             let column = match &measure.values {
                 Values::Count(_) if measure.kind == "persons" => continue,
-                Values::Count(v) => {
-                    // Households: not additive, so no secondary pattern of
-                    // their own; hidden with the cell's count.
-                    let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = if counts_suppressed {
-                        (0..cells)
-                            .map(|c| {
-                                let f = base_flag(c, false);
-                                ((f == Flag::Published).then_some(v[c] as f64), f)
-                            })
-                            .unzip()
-                    } else {
-                        let (vals, fl) = protect_count(v, keys, &measure.name);
-                        (vals.into_iter().map(|x| x.map(|x| x as f64)).collect(), fl)
-                    };
-                    Column::of_measure(measure, (values, fl), 0)
-                }
-                Values::Share {
-                    num,
-                    den,
-                    keys: share_keys,
-                } => {
-                    let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = if counts_suppressed {
-                        (0..cells)
-                            .map(|c| {
-                                let f = base_flag(c, suppressed_atom(&atoms.measures[m], c));
-                                (
-                                    (f == Flag::Published)
-                                        .then(|| share_value(num[c], den[c]))
-                                        .flatten(),
-                                    f,
-                                )
-                            })
-                            .unzip()
-                    } else {
-                        // The numerator and the denominator are counts of
-                        // persons, protected with their own people's cell keys
-                        // exactly as a count of the same people is in any
-                        // other table (so two tables never give two noisy
-                        // copies of one number); the denominator is the cell's
-                        // published persons where it is that count. The
-                        // numerator is capped at the denominator: a share of
-                        // two protected counts could exceed 100 %.
-                        let (n, fl) = protect_count(num, &share_keys.num, PERSONS);
-                        let d = if *den == table.persons {
-                            persons_values.clone()
-                        } else {
-                            protect_count(den, &share_keys.den, PERSONS).0
-                        };
-                        (
-                            (0..cells).map(|c| protected_share(n[c], d[c])).collect(),
-                            fl,
-                        )
-                    };
-                    Column::of_measure(measure, (values, fl), 1)
+                Values::Count(v) => self.households(m, measure, v, &persons.0),
+                Values::Share { num, den, keys } => {
+                    self.share(m, measure, (num, den, keys), &persons.0)
                 }
                 Values::Sum { sum, n, mean, .. } => {
-                    // The count a mean divides by. Under suppression it is
-                    // exact (sum / mean gives it back, but it is at least the
-                    // threshold wherever the mean is published). Under
-                    // rounding or the cell key it is a protected count, as
-                    // a share's: the published persons where every
-                    // contributor has a value, else protected on its own, so
-                    // that sum / mean does not undo the method.
-                    let divisor: Vec<Option<u64>> = if !*mean || counts_suppressed {
-                        n.iter().copied().map(Some).collect()
-                    } else if *n == table.persons {
-                        persons_values.clone()
-                    } else {
-                        let quantity = measure.of.as_deref().unwrap_or(&measure.name);
-                        protect_count(n, keys, &format!("{quantity}:n")).0
-                    };
-                    // A sum is exact in every method; a mean divided by a
-                    // rounded or perturbed count says so in its flag.
-                    let shown = if *mean && !counts_suppressed {
-                        protected_flag
-                    } else {
-                        Flag::Published
-                    };
-                    let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = (0..cells)
-                        .map(|c| {
-                            let f = base_flag(c, suppressed_atom(&atoms.measures[m], c));
-                            if f != Flag::Published {
-                                return (None, f);
-                            }
-                            let value = if *mean {
-                                divisor[c]
-                                    .filter(|&d| d > 0)
-                                    .map(|d| sum[c] as f64 / d as f64)
-                            } else {
-                                Some(sum[c] as f64)
-                            };
-                            (value, shown)
-                        })
-                        .unzip();
-                    Column::of_measure(measure, (values, fl), usize::from(*mean))
+                    self.sum(m, measure, (sum, n, *mean), &persons.0)
                 }
                 Values::Median { median, .. } => {
-                    let (values, fl): (Vec<Option<f64>>, Vec<Flag>) = (0..cells)
+                    let (values, flags): Protected<f64> = (0..self.cells)
                         .map(|c| {
-                            let f = base_flag(c, false);
+                            let f = self.base_flag(m, c, &persons.0, false);
                             ((f == Flag::Published).then_some(median[c]).flatten(), f)
                         })
                         .unzip();
-                    Column::of_measure(measure, (values, fl), 1)
+                    Column::of_measure(measure, (values, flags), 1)
                 }
             };
             columns.push(column);
         }
-        out.push(ReleasedTable {
-            name: table.name.clone(),
+        ReleasedTable {
+            name: self.table.name.clone(),
             columns,
-        });
+        }
     }
-    Release {
-        tables: out,
-        families: reports,
-        warnings,
-        ptable,
+
+    /// Whether the atom of cell `c` of a column (`entry`) is suppressed.
+    fn suppressed_atom(&self, entry: Option<&(usize, Vec<u32>)>, c: usize) -> bool {
+        entry.is_some_and(|(f, a)| self.protection.model.families[*f].suppressed[a[c] as usize])
+    }
+
+    /// The flag of a value of measure `m` before its own value is decided:
+    /// its primary flag, else secondary if the cell's count is hidden or its
+    /// own atom is suppressed.
+    fn base_flag(&self, m: usize, c: usize, persons: &[Option<u64>], own_suppressed: bool) -> Flag {
+        let primary = self.primary.measures[m][c];
+        if primary != Flag::Published {
+            primary
+        } else if persons[c].is_none() || own_suppressed {
+            Flag::Secondary
+        } else {
+            Flag::Published
+        }
+    }
+
+    /// A count of persons rounded or perturbed. `keys` are the cell keys of
+    /// the people counted; a count of the same people with the same salt
+    /// gets the same value in every table.
+    fn protect_count(&self, values: &[u64], keys: &[u32], name: &str) -> Protected<u64> {
+        let cells = self.cells;
+        match self.protection.policy.method {
+            Method::Suppression => unreachable!("suppressed counts are read from the model"),
+            Method::Rounding { base } => {
+                let r = rounding::round(self.table, values, keys, base, salt(name));
+                (
+                    r.into_iter().map(Some).collect(),
+                    vec![Flag::Rounded; cells],
+                )
+            }
+            Method::CellKey { .. } => {
+                let p = self.protection.ptable.expect("cell key table");
+                let s = salt(name);
+                let v = (0..cells)
+                    .map(|c| Some(p.perturb(values[c], uniform(keys[c], s))))
+                    .collect();
+                (v, vec![Flag::Perturbed; cells])
+            }
+        }
+    }
+
+    /// The persons column: primary and secondary suppression from the
+    /// model, or the method's protected counts.
+    fn persons(&self) -> Protected<u64> {
+        let table = self.table;
+        if !self.protection.counts_suppressed {
+            return self.protect_count(&table.persons, &table.record_key_sum, PERSONS);
+        }
+        (0..self.cells)
+            .map(|c| {
+                let f = self.primary.persons[c];
+                if f != Flag::Published {
+                    (None, f)
+                } else if self.suppressed_atom(self.atoms.persons.as_ref(), c) {
+                    (None, Flag::Secondary)
+                } else {
+                    (Some(table.persons[c]), Flag::Published)
+                }
+            })
+            .unzip()
+    }
+
+    /// Households: not additive, so no secondary pattern of their own;
+    /// hidden with the cell's count, or protected like a count.
+    fn households(
+        &self,
+        m: usize,
+        measure: &MeasureValues,
+        v: &[u64],
+        persons: &[Option<u64>],
+    ) -> Column {
+        let (values, flags): Protected<f64> = if self.protection.counts_suppressed {
+            (0..self.cells)
+                .map(|c| {
+                    let f = self.base_flag(m, c, persons, false);
+                    ((f == Flag::Published).then_some(v[c] as f64), f)
+                })
+                .unzip()
+        } else {
+            let (vals, flags) = self.protect_count(v, &self.table.record_key_sum, &measure.name);
+            (
+                vals.into_iter().map(|x| x.map(|x| x as f64)).collect(),
+                flags,
+            )
+        };
+        Column::of_measure(measure, (values, flags), 0)
+    }
+
+    /// A share in percent: exact where published under suppression, else
+    /// computed from protected counts.
+    fn share(
+        &self,
+        m: usize,
+        measure: &MeasureValues,
+        (num, den, keys): (&[u64], &[u64], &ShareKeys),
+        persons: &[Option<u64>],
+    ) -> Column {
+        let (values, flags): Protected<f64> = if self.protection.counts_suppressed {
+            (0..self.cells)
+                .map(|c| {
+                    let own = self.suppressed_atom(self.atoms.measures[m].as_ref(), c);
+                    let f = self.base_flag(m, c, persons, own);
+                    (
+                        (f == Flag::Published)
+                            .then(|| share_value(num[c], den[c]))
+                            .flatten(),
+                        f,
+                    )
+                })
+                .unzip()
+        } else {
+            // The numerator and the denominator are counts of persons,
+            // protected with their own people's cell keys exactly as a count
+            // of the same people is in any other table (so two tables never
+            // give two noisy copies of one number); the denominator is the
+            // cell's published persons where it is that count. The numerator
+            // is capped at the denominator: a share of two protected counts
+            // could exceed 100 %.
+            let (n, flags) = self.protect_count(num, &keys.num, PERSONS);
+            let d = if den == self.table.persons.as_slice() {
+                persons.to_vec()
+            } else {
+                self.protect_count(den, &keys.den, PERSONS).0
+            };
+            (
+                (0..self.cells)
+                    .map(|c| protected_share(n[c], d[c]))
+                    .collect(),
+                flags,
+            )
+        };
+        Column::of_measure(measure, (values, flags), 1)
+    }
+
+    /// A sum, exact in every method, or a mean.
+    fn sum(
+        &self,
+        m: usize,
+        measure: &MeasureValues,
+        (sum, n, mean): (&[i64], &[u64], bool),
+        persons: &[Option<u64>],
+    ) -> Column {
+        let counts_suppressed = self.protection.counts_suppressed;
+        // The count a mean divides by. Under suppression it is exact (sum /
+        // mean gives it back, but it is at least the threshold wherever the
+        // mean is published). Under rounding or the cell key it is a
+        // protected count, as a share's: the published persons where every
+        // contributor has a value, else protected on its own, so that sum /
+        // mean does not undo the method.
+        let divisor: Vec<Option<u64>> = if !mean || counts_suppressed {
+            n.iter().copied().map(Some).collect()
+        } else if n == self.table.persons.as_slice() {
+            persons.to_vec()
+        } else {
+            let quantity = measure.of.as_deref().unwrap_or(&measure.name);
+            self.protect_count(n, &self.table.record_key_sum, &format!("{quantity}:n"))
+                .0
+        };
+        // A sum is exact in every method; a mean divided by a rounded or
+        // perturbed count says so in its flag.
+        let shown = if mean && !counts_suppressed {
+            protected_flag(self.protection.policy.method)
+        } else {
+            Flag::Published
+        };
+        let (values, flags): Protected<f64> = (0..self.cells)
+            .map(|c| {
+                let own = self.suppressed_atom(self.atoms.measures[m].as_ref(), c);
+                let f = self.base_flag(m, c, persons, own);
+                if f != Flag::Published {
+                    return (None, f);
+                }
+                let value = if mean {
+                    divisor[c]
+                        .filter(|&d| d > 0)
+                        .map(|d| sum[c] as f64 / d as f64)
+                } else {
+                    Some(sum[c] as f64)
+                };
+                (value, shown)
+            })
+            .unzip();
+        Column::of_measure(measure, (values, flags), usize::from(mean))
+    }
+}
+
+/// The flag of a value computed from counts protected by `method`.
+fn protected_flag(method: Method) -> Flag {
+    match method {
+        Method::Suppression => Flag::Published,
+        Method::Rounding { .. } => Flag::Rounded,
+        Method::CellKey { .. } => Flag::Perturbed,
     }
 }
 
