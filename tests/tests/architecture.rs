@@ -1,0 +1,132 @@
+//! The crate layout of ARCHITECTURE.md, checked against every crate's
+//! `Cargo.toml`: one stage per crate, dependencies only on earlier stages,
+//! disclosure control without I/O, a binary without data formats.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The stages in data-flow order. A crate may depend only on crates of an
+/// earlier stage; crates of one stage are independent of each other.
+const STAGES: &[&[&str]] = &[
+    &["reglink-pnr"],
+    &["reglink-extract"],
+    &["reglink-pseudo", "reglink-synth"],
+    &["reglink-link"],
+    &["reglink-tabulate"],
+    &["reglink-protect"],
+    &["reglink-release"],
+    &["reglink"],
+];
+
+/// Crates that read or write files or data formats.
+const IO_CRATES: &[&str] = &[
+    "arrow-array",
+    "arrow-buffer",
+    "arrow-schema",
+    "arrow-select",
+    "parquet",
+    "csv",
+    "bytes",
+    "snap",
+    "tempfile",
+    "serde_json",
+    "reglink-extract",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Every crate under `crates/` with the names of its normal dependencies.
+fn crates() -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for entry in fs::read_dir(root().join("crates")).unwrap() {
+        let dir = entry.unwrap().path();
+        let text = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let manifest: toml::Table = text.parse().unwrap();
+        let name = manifest["package"]["name"].as_str().unwrap().to_string();
+        assert_eq!(
+            dir.file_name().unwrap().to_str().unwrap(),
+            name,
+            "a crate's folder is named exactly like its package"
+        );
+        let deps = manifest
+            .get("dependencies")
+            .and_then(|d| d.as_table())
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        out.insert(name, deps);
+    }
+    out
+}
+
+fn stage_of(name: &str) -> Option<usize> {
+    STAGES.iter().position(|s| s.contains(&name))
+}
+
+#[test]
+fn every_crate_has_a_stage_and_depends_only_on_earlier_stages() {
+    let crates = crates();
+    for (name, deps) in &crates {
+        let stage = stage_of(name).unwrap_or_else(|| {
+            panic!("{name} is in no stage: add it to STAGES and ARCHITECTURE.md")
+        });
+        for dep in deps.iter().filter(|d| crates.contains_key(*d)) {
+            let dep_stage = stage_of(dep).unwrap();
+            assert!(
+                dep_stage < stage,
+                "{name} (stage {stage}) depends on {dep} (stage {dep_stage}): data flows one way"
+            );
+        }
+    }
+}
+
+#[test]
+fn disclosure_control_sees_cells_and_does_no_io() {
+    let crates = crates();
+    let protect = &crates["reglink-protect"];
+    for dep in protect {
+        assert!(
+            !IO_CRATES.contains(&dep.as_str()),
+            "reglink-protect depends on {dep}: writing belongs in reglink-release"
+        );
+    }
+    assert!(protect.iter().any(|d| d == "reglink-tabulate"));
+}
+
+#[test]
+fn the_binary_holds_no_data_format() {
+    let crates = crates();
+    for dep in &crates["reglink"] {
+        assert!(
+            !dep.starts_with("arrow") && dep != "parquet" && dep != "csv",
+            "the binary depends on {dep}: reading and writing data belongs in the library crates"
+        );
+    }
+}
+
+/// The key-holding crate is depended on by nothing that links, tabulates,
+/// protects or releases: those stages never see a key.
+#[test]
+fn only_the_binary_uses_the_key_holding_crate() {
+    for (name, deps) in crates() {
+        if deps.iter().any(|d| d == "reglink-pseudo") {
+            assert_eq!(name, "reglink", "{name} depends on reglink-pseudo");
+        }
+    }
+}
+
+#[test]
+fn the_stage_list_matches_the_crates() {
+    let crates = crates();
+    for name in STAGES.iter().flat_map(|s| s.iter()) {
+        assert!(
+            crates.contains_key(*name),
+            "{name} is listed but not in crates/"
+        );
+    }
+}
