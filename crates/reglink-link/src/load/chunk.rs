@@ -25,7 +25,7 @@ use crate::study::{Concept, SourceKind};
 /// indices into it ([`NO_CODE`] where missing).
 #[derive(Default)]
 pub(super) struct LocalCodes {
-    index: HashMap<String, u32, ahash::RandomState>,
+    index: HashMap<String, u32>,
     pub dictionary: Vec<String>,
     pub values: Vec<u32>,
 }
