@@ -238,113 +238,15 @@ pub(crate) fn household(
         HouseholdKind::Couple | HouseholdKind::CoupleWithChildren
     );
 
-    let head_age = match kind {
-        HouseholdKind::Single => band(rng, &SINGLE_AGES),
-        HouseholdKind::Couple => band(rng, &COUPLE_AGES),
-        _ => 22 + rng.int(0, 17) + rng.int(0, 17),
-    };
-    let head_female = match kind {
-        HouseholdKind::Single => rng.chance(if head_age >= 75 { 0.62 } else { 0.5 }),
-        HouseholdKind::SingleParent => rng.chance(0.76),
-        _ => false, // set below with the partner
-    };
-
-    // Migration background of the household.
-    let foreign_p =
-        (FOREIGN_SHARE * municipality.foreign_factor * if head_age >= 65 { 0.65 } else { 1.0 })
-            .min(0.85);
-    let head_region = if rng.chance(foreign_p) {
-        foreign_region(rng)
-    } else {
-        Region::Sweden
-    };
-    let head_years =
-        (head_region != Region::Sweden).then(|| years_in_sweden(rng, head_region, head_age));
-    let recent = head_years.is_some_and(|y| y <= 5);
-    let z = rng.normal() + region_shift(head_region) + if recent { 0.45 } else { 0.0 };
-
+    let (head, z) = head(rng, kind, municipality);
     let mut sketches = Vec::with_capacity(6);
-    let head_immigration = head_years.map(|y| REFERENCE_YEAR - y);
-    let head_arrival = head_immigration.map_or(i32::MIN, |y| jan_first(y) + rng.int(0, 364));
-    sketches.push(Sketch {
-        female: head_female,
-        age: head_age,
-        region: head_region,
-        immigration_year: head_immigration,
-        arrival: head_arrival,
-        role: Role::Applicant,
-        z: 0.75 * z + 0.65 * rng.normal(),
-    });
-
+    sketches.push(head);
     if two_adults {
-        let same_sex = rng.chance(0.03);
-        let head_is_female = same_sex && rng.chance(0.5);
-        sketches[0].female = head_is_female;
-        let partner_female = if same_sex { head_is_female } else { true };
-        let (lo, hi) = if with_children { (20, 62) } else { (18, 104) };
-        let partner_age = (f64::from(head_age) + 3.5 * rng.normal()).round() as i32;
-        let partner_age = partner_age.clamp(lo, hi);
-        let (region, immigration_year, arrival) = if head_region != Region::Sweden {
-            if rng.chance(0.72) {
-                let y = (head_immigration.unwrap_or(REFERENCE_YEAR) + rng.int(-3, 3))
-                    .clamp(REFERENCE_YEAR - partner_age, REFERENCE_YEAR);
-                let arrival = if y == head_immigration.unwrap_or(y) {
-                    head_arrival
-                } else {
-                    jan_first(y) + rng.int(0, 364)
-                };
-                (head_region, Some(y), arrival)
-            } else {
-                (Region::Sweden, None, i32::MIN)
-            }
-        } else if rng.chance(0.07) {
-            let region = foreign_region(rng);
-            let y = REFERENCE_YEAR - years_in_sweden(rng, region, partner_age);
-            (region, Some(y), jan_first(y) + rng.int(0, 364))
-        } else {
-            (Region::Sweden, None, i32::MIN)
-        };
-        sketches.push(Sketch {
-            female: partner_female,
-            age: partner_age,
-            region,
-            immigration_year,
-            arrival,
-            role: Role::CoApplicant,
-            z: 0.75 * z + 0.65 * rng.normal(),
-        });
+        let partner = partner(rng, &mut sketches[0], with_children, z);
+        sketches.push(partner);
     }
-
     if with_children {
-        let count = if kind == HouseholdKind::SingleParent {
-            1 + rng.weighted(&[0.56, 0.33, 0.11])
-        } else {
-            1 + rng.weighted(&[0.43, 0.42, 0.12, 0.03])
-        };
-        let youngest_parent = sketches.iter().map(|s| s.age).min().unwrap_or(head_age);
-        let oldest_child = (youngest_parent - 19).clamp(0, 17);
-        // The family arrived with the first parent who came from abroad.
-        let family = sketches
-            .iter()
-            .find(|s| s.immigration_year.is_some())
-            .map(|s| (s.region, s.immigration_year, s.arrival));
-        for _ in 0..count {
-            let age = rng.int(0, oldest_child);
-            let born = REFERENCE_YEAR - age;
-            let (region, immigration_year, arrival) = match family {
-                Some((region, Some(y), arrival)) if born < y => (region, Some(y), arrival),
-                _ => (Region::Sweden, None, i32::MIN),
-            };
-            sketches.push(Sketch {
-                female: rng.chance(0.487),
-                age,
-                region,
-                immigration_year,
-                arrival,
-                role: Role::Child,
-                z,
-            });
-        }
+        children(rng, kind, z, &mut sketches);
     }
 
     let members = sketches
@@ -352,6 +254,124 @@ pub(crate) fn household(
         .map(|s| person(rng, alloc, s, true))
         .collect();
     Household { kind, members, z }
+}
+
+/// The applicant of a household of `kind` in `municipality`: age, sex (of a
+/// single adult; a couple's are set with the partner) and migration
+/// background, and the household's latent score `z`, returned beside.
+fn head(rng: &mut impl Draw, kind: HouseholdKind, municipality: &Municipality) -> (Sketch, f64) {
+    let age = match kind {
+        HouseholdKind::Single => band(rng, &SINGLE_AGES),
+        HouseholdKind::Couple => band(rng, &COUPLE_AGES),
+        _ => 22 + rng.int(0, 17) + rng.int(0, 17),
+    };
+    let female = match kind {
+        HouseholdKind::Single => rng.chance(if age >= 75 { 0.62 } else { 0.5 }),
+        HouseholdKind::SingleParent => rng.chance(0.76),
+        _ => false, // set with the partner
+    };
+
+    // Migration background of the household.
+    let foreign_p =
+        (FOREIGN_SHARE * municipality.foreign_factor * if age >= 65 { 0.65 } else { 1.0 })
+            .min(0.85);
+    let region = if rng.chance(foreign_p) {
+        foreign_region(rng)
+    } else {
+        Region::Sweden
+    };
+    let years = (region != Region::Sweden).then(|| years_in_sweden(rng, region, age));
+    let recent = years.is_some_and(|y| y <= 5);
+    let z = rng.normal() + region_shift(region) + if recent { 0.45 } else { 0.0 };
+
+    let immigration_year = years.map(|y| REFERENCE_YEAR - y);
+    let arrival = immigration_year.map_or(i32::MIN, |y| jan_first(y) + rng.int(0, 364));
+    let head = Sketch {
+        female,
+        age,
+        region,
+        immigration_year,
+        arrival,
+        role: Role::Applicant,
+        z: 0.75 * z + 0.65 * rng.normal(),
+    };
+    (head, z)
+}
+
+/// The co-applicant beside `head` (whose sex it sets: most couples are a
+/// man and a woman); partners of a migrant mostly came with them.
+fn partner(rng: &mut impl Draw, head: &mut Sketch, with_children: bool, z: f64) -> Sketch {
+    let same_sex = rng.chance(0.03);
+    let head_is_female = same_sex && rng.chance(0.5);
+    head.female = head_is_female;
+    let female = if same_sex { head_is_female } else { true };
+    let (lo, hi) = if with_children { (20, 62) } else { (18, 104) };
+    let age = (f64::from(head.age) + 3.5 * rng.normal()).round() as i32;
+    let age = age.clamp(lo, hi);
+    let (region, immigration_year, arrival) = if head.region != Region::Sweden {
+        if rng.chance(0.72) {
+            let y = (head.immigration_year.unwrap_or(REFERENCE_YEAR) + rng.int(-3, 3))
+                .clamp(REFERENCE_YEAR - age, REFERENCE_YEAR);
+            let arrival = if y == head.immigration_year.unwrap_or(y) {
+                head.arrival
+            } else {
+                jan_first(y) + rng.int(0, 364)
+            };
+            (head.region, Some(y), arrival)
+        } else {
+            (Region::Sweden, None, i32::MIN)
+        }
+    } else if rng.chance(0.07) {
+        let region = foreign_region(rng);
+        let y = REFERENCE_YEAR - years_in_sweden(rng, region, age);
+        (region, Some(y), jan_first(y) + rng.int(0, 364))
+    } else {
+        (Region::Sweden, None, i32::MIN)
+    };
+    Sketch {
+        female,
+        age,
+        region,
+        immigration_year,
+        arrival,
+        role: Role::CoApplicant,
+        z: 0.75 * z + 0.65 * rng.normal(),
+    }
+}
+
+/// Adds the children of a household of `kind` to the `parents`' sketches:
+/// at least 19 years younger than the youngest parent, born abroad (and
+/// arrived with the family) only if born before the family came.
+fn children(rng: &mut impl Draw, kind: HouseholdKind, z: f64, parents: &mut Vec<Sketch>) {
+    let count = if kind == HouseholdKind::SingleParent {
+        1 + rng.weighted(&[0.56, 0.33, 0.11])
+    } else {
+        1 + rng.weighted(&[0.43, 0.42, 0.12, 0.03])
+    };
+    let youngest_parent = parents.iter().map(|s| s.age).min().unwrap_or(0);
+    let oldest_child = (youngest_parent - 19).clamp(0, 17);
+    // The family arrived with the first parent who came from abroad.
+    let family = parents
+        .iter()
+        .find(|s| s.immigration_year.is_some())
+        .map(|s| (s.region, s.immigration_year, s.arrival));
+    for _ in 0..count {
+        let age = rng.int(0, oldest_child);
+        let born = REFERENCE_YEAR - age;
+        let (region, immigration_year, arrival) = match family {
+            Some((region, Some(y), arrival)) if born < y => (region, Some(y), arrival),
+            _ => (Region::Sweden, None, i32::MIN),
+        };
+        parents.push(Sketch {
+            female: rng.chance(0.487),
+            age,
+            region,
+            immigration_year,
+            arrival,
+            role: Role::Child,
+            z,
+        });
+    }
 }
 
 /// A single adult who immigrates in `year`, after the reference year: appears
