@@ -160,23 +160,40 @@ pub(crate) fn generate(
 ) -> Result<ChunkOutput, SynthError> {
     let mut rng = chunk_rng(seed, plan.index);
     let rng = &mut rng;
+    let households = draw_households(rng, geo, plan);
+    let residents = assign_eb(rng, geo, preset, plan, households);
+    let ctx = Ctx {
+        geo,
+        ids: RawIds {
+            reference: extraction_date(),
+            invalid_rate: INVALID_RATE,
+        },
+        horizon: extraction_date().days_since_epoch(),
+    };
+    let mut registers = Registers::new();
+    for r in &residents {
+        registers.household(rng, &ctx, r);
+    }
+    registers.finish(format)
+}
+
+/// The households of the chunk with their lives: those living in the
+/// municipality in the reference year, then the newcomers of each later
+/// year.
+fn draw_households(
+    rng: &mut impl Draw,
+    geo: &Geography,
+    plan: &ChunkPlan,
+) -> Vec<(Household, Life)> {
     let mut alloc = IdAllocator::new(plan.lo, plan.hi);
     let municipality = &geo.municipalities[plan.municipality];
-    let horizon = extraction_date().days_since_epoch();
-    let ids = RawIds {
-        reference: extraction_date(),
-        invalid_rate: INVALID_RATE,
-    };
-    let id_base = (i64::from(plan.index) + 1) * 10_000_000;
-
-    // Households living here in the reference year, then newcomers.
-    let mut residents = Vec::new();
+    let mut households = Vec::new();
     let mut persons = 0u32;
     while persons < plan.persons {
         let household = population::household(rng, &mut alloc, municipality);
         persons += household.members.len() as u32;
         let life = life::draw(rng, geo, &household, plan.municipality, i32::MIN);
-        residents.push((household, life));
+        households.push((household, life));
     }
     for year in REFERENCE_YEAR + 1..=LAST_YEAR {
         let expected = f64::from(plan.persons) * NEWCOMER_RATE;
@@ -185,13 +202,25 @@ pub(crate) fn generate(
             let household = population::newcomer(rng, &mut alloc, year);
             let from = household.head().arrival;
             let life = life::draw(rng, geo, &household, plan.municipality, from);
-            residents.push((household, life));
+            households.push((household, life));
         }
     }
+    households
+}
 
-    // EB, household by household and year by year.
+/// Decides each household's EB case year by year (a latent propensity that
+/// carries over, the local rate where it lives then) and numbers the
+/// households.
+fn assign_eb(
+    rng: &mut impl Draw,
+    geo: &Geography,
+    preset: Preset,
+    plan: &ChunkPlan,
+    households: Vec<(Household, Life)>,
+) -> Vec<Resident> {
     let shift = preset.eb_log_odds_shift();
-    let residents: Vec<Resident> = residents
+    let id_base = (i64::from(plan.index) + 1) * 10_000_000;
+    households
         .into_iter()
         .enumerate()
         .map(|(i, (household, life))| {
@@ -214,37 +243,85 @@ pub(crate) fn generate(
                 eb: cases,
             }
         })
-        .collect();
+        .collect()
+}
 
-    let mut summary = ChunkSummary {
-        eb_years: YEARS
-            .map(|year| EbYear {
-                year,
-                ..EbYear::default()
-            })
-            .to_vec(),
-        ..ChunkSummary::default()
-    };
-    let mut eb_rows = EbRows::new();
-    let mut af_rows = AfRows::new();
-    let mut lisa_rows = LisaRows::new();
+/// What every household of a chunk is written with.
+struct Ctx<'a> {
+    geo: &'a Geography,
+    /// How identity numbers are written (forms, invalid ones).
+    ids: RawIds,
+    /// The extraction date (days since the epoch): open spells end there.
+    horizon: i32,
+}
 
-    for r in &residents {
+/// The chunk's rows of the three registers as they are written, and what
+/// they add up to.
+struct Registers {
+    eb: EbRows,
+    af: AfRows,
+    lisa: LisaRows,
+    summary: ChunkSummary,
+}
+
+impl Registers {
+    /// No rows yet; a count per register year.
+    fn new() -> Registers {
+        Registers {
+            eb: EbRows::new(),
+            af: AfRows::new(),
+            lisa: LisaRows::new(),
+            summary: ChunkSummary {
+                eb_years: YEARS
+                    .map(|year| EbYear {
+                        year,
+                        ..EbYear::default()
+                    })
+                    .to_vec(),
+                ..ChunkSummary::default()
+            },
+        }
+    }
+
+    /// Writes the rows of household `r`: its EB rows, then each member's AF
+    /// spells and LISA rows.
+    fn household(&mut self, rng: &mut impl Draw, ctx: &Ctx<'_>, r: &Resident) {
         let hh = &r.household;
-        let n_adults = hh.adults().len();
-        summary.households += 1;
-        summary.persons += hh.members.len() as u64;
-        summary
+        self.summary.households += 1;
+        self.summary.persons += hh.members.len() as u64;
+        self.summary
             .crosswalk
             .extend(hh.members.iter().flat_map(|p| p.ids.entries()));
+        self.eb_rows(rng, ctx, r);
+        for i in 0..hh.members.len() {
+            let insured = af::insured(rng, &hh.members[i]);
+            let spells = af_spells(rng, r, i, insured, ctx.horizon);
+            self.af_rows(rng, ctx, r, i, &spells);
+            self.lisa_rows(rng, ctx, r, i, insured, &spells);
+        }
+    }
 
-        // EB rows.
+    /// The EB rows of household `r`, year by year, and the yearly counts of
+    /// recipients.
+    fn eb_rows(&mut self, rng: &mut impl Draw, ctx: &Ctx<'_>, r: &Resident) {
+        let hh = &r.household;
+        let n_adults = hh.adults().len();
         let mut eb_seen = vec![false; hh.members.len()];
         for (k, year) in YEARS.into_iter().enumerate() {
             let Some(case) = &r.eb[k] else { continue };
             let mut months = vec![0u32; hh.members.len()];
-            eb_rows.push_household(rng, &ids, geo, hh, &r.life, case, year, r.id, &mut months);
-            let counts = &mut summary.eb_years[k];
+            self.eb.push_household(
+                rng,
+                &ctx.ids,
+                ctx.geo,
+                hh,
+                &r.life,
+                case,
+                year,
+                r.id,
+                &mut months,
+            );
+            let counts = &mut self.summary.eb_years[k];
             counts.households += 1;
             counts.persons += months.iter().filter(|m| **m > 0).count() as u64;
             let adults = &months[..n_adults];
@@ -254,83 +331,129 @@ pub(crate) fn generate(
                 *all |= *now > 0;
             }
         }
-        summary.eb.persons += eb_seen.iter().filter(|s| **s).count() as u64;
+        self.summary.eb.persons += eb_seen.iter().filter(|s| **s).count() as u64;
+    }
 
-        // AF spells, person by person.
-        for (i, person) in hh.members.iter().enumerate() {
-            let insured = af::insured(rng, person);
-            let spells = af_spells(rng, r, i, insured, horizon);
-            for spell in &spells {
-                let place = r.life.municipality_at(spell.start);
-                af_rows.push(rng, &ids, person, spell, &geo.municipalities[place].code);
-            }
-            summary.af.persons += u64::from(!spells.is_empty());
+    /// The AF rows of member `i` of `r` (its `spells`), and the counts of
+    /// EB adults at AF while paid and of adults at AF in the reference
+    /// year.
+    fn af_rows(
+        &mut self,
+        rng: &mut impl Draw,
+        ctx: &Ctx<'_>,
+        r: &Resident,
+        i: usize,
+        spells: &[Spell],
+    ) {
+        let person = &r.household.members[i];
+        for spell in spells {
+            let place = r.life.municipality_at(spell.start);
+            let kommun = &ctx.geo.municipalities[place].code;
+            self.af.push(rng, &ctx.ids, person, spell, kommun);
+        }
+        let summary = &mut self.summary;
+        summary.af.persons += u64::from(!spells.is_empty());
 
-            // EB adults at AF at the same time, and the population at AF.
-            for (k, year) in YEARS.into_iter().enumerate() {
-                let Some(case) = &r.eb[k] else { continue };
-                if i < n_adults
-                    && recipient_in(r, i, case, year)
-                    && at_af_while_paid(&spells, case, year)
-                {
-                    summary.eb_years[k].adults_at_af += 1;
-                }
+        let n_adults = r.household.adults().len();
+        for (k, year) in YEARS.into_iter().enumerate() {
+            let Some(case) = &r.eb[k] else { continue };
+            if i < n_adults
+                && recipient_in(r, i, case, year)
+                && at_af_while_paid(spells, case, year)
+            {
+                summary.eb_years[k].adults_at_af += 1;
             }
-            let (first, last) = (jan_first(REFERENCE_YEAR), day_of(REFERENCE_YEAR, 12, 31));
-            if (18..=64).contains(&person.age()) && r.life.present_during(i, first, last) {
-                summary.adults += 1;
-                let overlaps = spells
-                    .iter()
-                    .any(|s| s.start <= last && s.end.unwrap_or(horizon) >= first);
-                summary.adults_at_af += u64::from(overlaps);
-            }
-
-            // LISA rows.
-            let earner = Earner::new(rng, insured);
-            let mut in_lisa = false;
-            for (k, year) in YEARS.into_iter().enumerate() {
-                let dec31 = day_of(year, 12, 31);
-                if person.age_in(year) < 16 || !r.life.present_on(i, dec31) {
-                    continue;
-                }
-                let mut facts = YearFacts::default();
-                facts.add_spells(&spells, year, horizon);
-                if let Some(case) = &r.eb[k]
-                    && person.role != Role::Child
-                {
-                    facts.eb_months = case.months.count_ones();
-                    facts.eb_november = case.paid_in(10);
-                    facts.eb_amount = case.total() / n_adults as i64;
-                }
-                if person.role != Role::Child {
-                    let children = hh.members[n_adults..]
-                        .iter()
-                        .filter(|c| c.age_in(year) < 16)
-                        .count() as i64;
-                    facts.child_benefit = CHILD_BENEFIT * children / n_adults as i64;
-                }
-                let kommun = &geo.municipalities[r.life.municipality_at(dec31)].code;
-                lisa_rows.push(rng, &ids, person, &earner, year, kommun, &facts);
-                in_lisa = true;
-            }
-            summary.lisa.persons += u64::from(in_lisa);
+        }
+        let (first, last) = (jan_first(REFERENCE_YEAR), day_of(REFERENCE_YEAR, 12, 31));
+        if (18..=64).contains(&person.age()) && r.life.present_during(i, first, last) {
+            summary.adults += 1;
+            let overlaps = spells
+                .iter()
+                .any(|s| s.start <= last && s.end.unwrap_or(ctx.horizon) >= first);
+            summary.adults_at_af += u64::from(overlaps);
         }
     }
 
-    summary.eb.rows = eb_rows.len() as u64;
-    summary.af.rows = af_rows.len() as u64;
-    summary.lisa.rows = lisa_rows.len() as u64;
-    summary.af_broken = af_rows.broken;
-    summary.af_open = af_rows.open;
-    summary.eb.stats = std::mem::take(&mut eb_rows.stats);
-    summary.af.stats = std::mem::take(&mut af_rows.stats);
-    summary.lisa.stats = std::mem::take(&mut lisa_rows.stats);
-    Ok(ChunkOutput {
-        eb: Encoded::new(eb_rows.finish()?, format),
-        af: Encoded::new(af_rows.finish()?, format),
-        lisa: Encoded::new(lisa_rows.finish()?, format),
-        summary,
-    })
+    /// The LISA rows of member `i` of `r`: one per year in which the member
+    /// is 16 or older and lives in Sweden on 31 December.
+    fn lisa_rows(
+        &mut self,
+        rng: &mut impl Draw,
+        ctx: &Ctx<'_>,
+        r: &Resident,
+        i: usize,
+        insured: bool,
+        spells: &[Spell],
+    ) {
+        let person = &r.household.members[i];
+        let earner = Earner::new(rng, insured);
+        let mut in_lisa = false;
+        for (k, year) in YEARS.into_iter().enumerate() {
+            let dec31 = day_of(year, 12, 31);
+            if person.age_in(year) < 16 || !r.life.present_on(i, dec31) {
+                continue;
+            }
+            let facts = year_facts(r, i, k, year, spells, ctx.horizon);
+            let kommun = &ctx.geo.municipalities[r.life.municipality_at(dec31)].code;
+            self.lisa
+                .push(rng, &ctx.ids, person, &earner, year, kommun, &facts);
+            in_lisa = true;
+        }
+        self.summary.lisa.persons += u64::from(in_lisa);
+    }
+
+    /// The summary's row counts and id statistics, and the three tables
+    /// encoded for `format`.
+    fn finish(mut self, format: Format) -> Result<ChunkOutput, SynthError> {
+        let summary = &mut self.summary;
+        summary.eb.rows = self.eb.len() as u64;
+        summary.af.rows = self.af.len() as u64;
+        summary.lisa.rows = self.lisa.len() as u64;
+        summary.af_broken = self.af.broken;
+        summary.af_open = self.af.open;
+        summary.eb.stats = std::mem::take(&mut self.eb.stats);
+        summary.af.stats = std::mem::take(&mut self.af.stats);
+        summary.lisa.stats = std::mem::take(&mut self.lisa.stats);
+        Ok(ChunkOutput {
+            eb: Encoded::new(self.eb.finish()?, format, "eb")?,
+            af: Encoded::new(self.af.finish()?, format, "af")?,
+            lisa: Encoded::new(self.lisa.finish()?, format, "lisa")?,
+            summary: self.summary,
+        })
+    }
+}
+
+/// What LISA's year `year` (the `k`-th register year) records of member `i`
+/// of `r` besides earnings: AF days from `spells`, EB received, child
+/// benefit (adults share both equally).
+fn year_facts(
+    r: &Resident,
+    i: usize,
+    k: usize,
+    year: i32,
+    spells: &[Spell],
+    horizon: i32,
+) -> YearFacts {
+    let hh = &r.household;
+    let person = &hh.members[i];
+    let n_adults = hh.adults().len();
+    let mut facts = YearFacts::default();
+    facts.add_spells(spells, year, horizon);
+    if let Some(case) = &r.eb[k]
+        && person.role != Role::Child
+    {
+        facts.eb_months = case.months.count_ones();
+        facts.eb_november = case.paid_in(10);
+        facts.eb_amount = case.total() / n_adults as i64;
+    }
+    if person.role != Role::Child {
+        let children = hh.members[n_adults..]
+            .iter()
+            .filter(|c| c.age_in(year) < 16)
+            .count() as i64;
+        facts.child_benefit = CHILD_BENEFIT * children / n_adults as i64;
+    }
+    facts
 }
 
 /// Whether member `i` of `r` has an EB row in `year` under `case`.

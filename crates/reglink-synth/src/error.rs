@@ -44,6 +44,16 @@ pub enum SynthError {
         source: ArrowError,
     },
 
+    /// Encoding rows as CSV failed (a bug: the text is written to memory).
+    #[error("cannot encode the {table} rows as CSV: {source}")]
+    Csv {
+        /// The table: `eb`, `af` or `lisa`, or `header`.
+        table: &'static str,
+        /// The underlying error.
+        #[source]
+        source: csv::Error,
+    },
+
     /// Serialising the report failed.
     #[error("cannot serialise the generation report: {0}")]
     Json(#[from] serde_json::Error),

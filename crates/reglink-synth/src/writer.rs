@@ -3,10 +3,11 @@
 //! file of the run is complete ([`Staged::persist_all`]). A failure drops the
 //! temporary files, so it leaves nothing half-written behind.
 //!
-//! CSV is encoded from the same record batches the Parquet writer gets, so
-//! both formats hold the same values: text as is (quoted only when it holds a
-//! comma, quote or line break), integers in decimal, dates as `YYYY-MM-DD`,
-//! null as an empty field.
+//! CSV is encoded by `csv::Writer` from the same record batches the Parquet
+//! writer gets, so both formats hold the same values: text as is (quoted only
+//! when it holds a comma, quote or line break), integers in decimal, dates as
+//! `YYYY-MM-DD`, null as an empty field; comma-separated, lines ending in
+//! `\n`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -39,14 +40,19 @@ pub(crate) enum Encoded {
 }
 
 impl Encoded {
-    /// Encodes `batch` for `format`.
-    pub(crate) fn new(batch: RecordBatch, format: Format) -> Encoded {
+    /// Encodes `batch`, rows of `table`, for `format`.
+    pub(crate) fn new(
+        batch: RecordBatch,
+        format: Format,
+        table: &'static str,
+    ) -> Result<Encoded, SynthError> {
         match format {
-            Format::Parquet => Encoded::Batch(batch),
+            Format::Parquet => Ok(Encoded::Batch(batch)),
             Format::Csv => {
-                let mut out = Vec::with_capacity(batch.num_rows() * 64);
-                encode_csv(&batch, &mut out);
-                Encoded::Csv(out)
+                let out = Vec::with_capacity(batch.num_rows() * 64);
+                let out =
+                    encode_csv(&batch, out).map_err(|source| SynthError::Csv { table, source })?;
+                Ok(Encoded::Csv(out))
             }
         }
     }
@@ -151,8 +157,11 @@ impl TableWriter {
         let inner = match format {
             Format::Csv => {
                 let mut file = file;
-                let header: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                writeln!(file, "{}", header.join(","))
+                let header = csv_header(&schema).map_err(|source| SynthError::Csv {
+                    table: "header",
+                    source,
+                })?;
+                file.write_all(&header)
                     .map_err(|e| SynthError::io(&staged.target, e))?;
                 Inner::Csv(file)
             }
@@ -220,71 +229,83 @@ impl TableWriter {
     }
 }
 
+/// A CSV writer into `out`: comma-separated, quoting only the fields that
+/// hold a comma, a quote or a line break (quotes doubled), every line ending
+/// in `\n`. (It would also quote an empty field that is a whole line; every
+/// table has several columns.)
+fn csv_writer(out: Vec<u8>) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .delimiter(b',')
+        .quote_style(csv::QuoteStyle::Necessary)
+        .double_quote(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 16)
+        .from_writer(out)
+}
+
+/// The header line of a CSV file of `schema`: its column names.
+fn csv_header(schema: &SchemaRef) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv_writer(Vec::new());
+    writer.write_record(schema.fields().iter().map(|f| f.name().as_bytes()))?;
+    writer.into_inner().map_err(|e| e.into_error().into())
+}
+
 /// Appends `batch` as CSV lines to `out`.
-pub(crate) fn encode_csv(batch: &RecordBatch, out: &mut Vec<u8>) {
+pub(crate) fn encode_csv(batch: &RecordBatch, out: Vec<u8>) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv_writer(out);
     let columns = batch.columns();
+    let mut text = [0u8; 20];
     for row in 0..batch.num_rows() {
-        for (c, column) in columns.iter().enumerate() {
-            if c > 0 {
-                out.push(b',');
-            }
+        for column in columns {
             if column.is_null(row) {
+                writer.write_field(b"")?;
                 continue;
             }
-            match column.data_type() {
-                DataType::Utf8 => push_text(out, column.as_string::<i32>().value(row)),
-                DataType::Int32 => push_int(
-                    out,
-                    i64::from(column.as_primitive::<Int32Type>().value(row)),
-                ),
-                DataType::Int64 => push_int(out, column.as_primitive::<Int64Type>().value(row)),
+            let field: &[u8] = match column.data_type() {
+                DataType::Utf8 => column.as_string::<i32>().value(row).as_bytes(),
+                DataType::Int32 => {
+                    let value = i64::from(column.as_primitive::<Int32Type>().value(row));
+                    int_text(value, &mut text)
+                }
+                DataType::Int64 => {
+                    int_text(column.as_primitive::<Int64Type>().value(row), &mut text)
+                }
                 DataType::Date32 => {
-                    push_date(out, column.as_primitive::<Date32Type>().value(row));
+                    date_text(column.as_primitive::<Date32Type>().value(row), &mut text)
                 }
                 other => unreachable!("no {other} columns in the synthetic tables"),
-            }
+            };
+            writer.write_field(field)?;
         }
-        out.push(b'\n');
+        writer.write_record(None::<&[u8]>)?;
     }
+    writer.into_inner().map_err(|e| e.into_error().into())
 }
 
-fn push_text(out: &mut Vec<u8>, text: &str) {
-    if text.contains([',', '"', '\n', '\r']) {
-        out.push(b'"');
-        for b in text.bytes() {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(text.as_bytes());
-    }
-}
-
-fn push_int(out: &mut Vec<u8>, value: i64) {
-    if value < 0 {
-        out.push(b'-');
-    }
+/// `value` in decimal, written into the end of `buf`.
+fn int_text(value: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut v = value.unsigned_abs();
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+    let mut at = buf.len();
     loop {
         at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
+        buf[at] = b'0' + (v % 10) as u8;
         v /= 10;
         if v == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+    if value < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
-fn push_date(out: &mut Vec<u8>, days: i32) {
+/// The date `days` after 1970-01-01 as `YYYY-MM-DD`, written into `buf`.
+fn date_text(days: i32, buf: &mut [u8; 20]) -> &[u8] {
     let date = Date::from_days_since_epoch(days);
     let (y, m, d) = (date.year(), date.month(), date.day());
-    let mut text = [0u8; 10];
+    let text = &mut buf[..10];
     text[0] = b'0' + (y / 1000 % 10) as u8;
     text[1] = b'0' + (y / 100 % 10) as u8;
     text[2] = b'0' + (y / 10 % 10) as u8;
@@ -295,7 +316,7 @@ fn push_date(out: &mut Vec<u8>, days: i32) {
     text[7] = b'-';
     text[8] = b'0' + d / 10;
     text[9] = b'0' + d % 10;
-    out.extend_from_slice(&text);
+    &buf[..10]
 }
 
 #[cfg(test)]
@@ -329,8 +350,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let mut out = Vec::new();
-        encode_csv(&batch, &mut out);
+        let out = encode_csv(&batch, Vec::new()).unwrap();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(out.as_slice());
