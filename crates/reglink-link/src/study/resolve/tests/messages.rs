@@ -153,34 +153,60 @@ fn table(dimensions: &str, measures: &str) -> String {
     )
 }
 
+/// A variable of every kind, each with every key it takes (`code` three
+/// times, for its levels and a code list its source does not give).
+const ALL_KINDS: [(&str, &str); 21] = [
+    (
+        "v01",
+        "kind = \"band\"\nof = \"v03\"\nbands = [\"-0\", \"1-5\", \"6+\"]",
+    ),
+    (
+        "v02",
+        "kind = \"code\"\nsource = \"lisa\"\ncolumn = \"employment\"\ncodelist = \"employment\"\nlevel = \"code\"\nrollup = false\noffset = 1",
+    ),
+    ("v03", "kind = \"eb_months\""),
+    ("v04", "kind = \"long_term\"\nmin_months = 12"),
+    ("v05", "kind = \"eb_amount\""),
+    ("v06", "kind = \"household_type\""),
+    ("v07", "kind = \"at_af_during_eb\""),
+    ("v08", "kind = \"af_programme\"\ngroups = []"),
+    ("v09", "kind = \"benefit_group\""),
+    ("v10", "kind = \"af_entry\""),
+    ("v11", "kind = \"af_exit\"\nwithin_months = 120"),
+    ("v12", "kind = \"af_registration_days\""),
+    (
+        "v13",
+        "kind = \"days_to_programme\"\ngroups = [\"guarantee\"]",
+    ),
+    ("v14", "kind = \"programme_days\""),
+    ("v15", "kind = \"eb_spell_months\"\nmax_gap = 0"),
+    ("v16", "kind = \"eb_entry\"\nmonths = 60"),
+    ("v17", "kind = \"status_after\"\nmonths = 1"),
+    (
+        "v18",
+        "kind = \"lisa_value\"\ncolumn = \"unemployment_benefit\"\noffset = -5",
+    ),
+    (
+        "v19",
+        "kind = \"self_supporting\"\noffset = 5\nemployed = [\"employed\", \"not_employed\"]",
+    ),
+    (
+        "v20",
+        "kind = \"code\"\nsource = \"af\"\ncolumn = \"municipality\"\ncodelist = \"kommun\"\nrollup = true",
+    ),
+    (
+        "v21",
+        "kind = \"code\"\nsource = \"eb\"\ncolumn = \"municipality\"\nlevel = \"group\"",
+    ),
+];
+
 /// A variable of every kind, each with every key it takes, a population and
 /// a table that computes them all.
 fn all_kinds() -> String {
-    let v = |name: &str, body: &str| var(name, body);
-    let mut text = [
-                v("v01", "kind = \"band\"\nof = \"v03\"\nbands = [\"-0\", \"1-5\", \"6+\"]"),
-                v("v02", "kind = \"code\"\nsource = \"lisa\"\ncolumn = \"employment\"\ncodelist = \"employment\"\nlevel = \"code\"\nrollup = false\noffset = 1"),
-                v("v03", "kind = \"eb_months\""),
-                v("v04", "kind = \"long_term\"\nmin_months = 12"),
-                v("v05", "kind = \"eb_amount\""),
-                v("v06", "kind = \"household_type\""),
-                v("v07", "kind = \"at_af_during_eb\""),
-                v("v08", "kind = \"af_programme\"\ngroups = []"),
-                v("v09", "kind = \"benefit_group\""),
-                v("v10", "kind = \"af_entry\""),
-                v("v11", "kind = \"af_exit\"\nwithin_months = 120"),
-                v("v12", "kind = \"af_registration_days\""),
-                v("v13", "kind = \"days_to_programme\"\ngroups = [\"guarantee\"]"),
-                v("v14", "kind = \"programme_days\""),
-                v("v15", "kind = \"eb_spell_months\"\nmax_gap = 0"),
-                v("v16", "kind = \"eb_entry\"\nmonths = 60"),
-                v("v17", "kind = \"status_after\"\nmonths = 1"),
-                v("v18", "kind = \"lisa_value\"\ncolumn = \"unemployment_benefit\"\noffset = -5"),
-                v("v19", "kind = \"self_supporting\"\noffset = 5\nemployed = [\"employed\", \"not_employed\"]"),
-        v("v20", "kind = \"code\"\nsource = \"af\"\ncolumn = \"municipality\"\ncodelist = \"kommun\"\nrollup = true"),
-        v("v21", "kind = \"code\"\nsource = \"eb\"\ncolumn = \"municipality\"\nlevel = \"group\""),
-            ]
-    .concat();
+    let mut text: String = ALL_KINDS
+        .iter()
+        .map(|(name, body)| var(name, body))
+        .collect();
     text.push_str("\n[populations.all]\nsource = \"eb\"\nyears = [2023]\nage = [18, 64]\nrequire = [\"v04\"]\n\n[[tables]]\nname = \"all\"\npopulation = \"all\"\ndimensions = [\"v01\", \"v02\", \"v06\", \"v07\", \"v08\", \"v09\", \"v10\", \"v11\", \"v16\", \"v17\", \"v19\", \"v20\", \"v21\"]\nmeasures = [{ name = \"persons\", kind = \"persons\" }, { name = \"h\", kind = \"households\" }, { name = \"a\", kind = \"sum\", of = \"v05\" }, { name = \"b\", kind = \"mean\", of = \"v12\" }, { name = \"c\", kind = \"median\", of = \"v13\" }, { name = \"d\", kind = \"sum\", of = \"v14\" }, { name = \"e\", kind = \"sum\", of = \"v15\" }, { name = \"f\", kind = \"sum\", of = \"v18\" }, { name = \"g\", kind = \"share\", of = \"v07\" }]\n");
     text
 }
@@ -472,4 +498,64 @@ fn every_kind_resolves_as_before() {
     let study = Study::parse(&dir.path().join("study.toml"), &text).unwrap();
     let got = describe(&study);
     assert_eq!(got, include_str!("every_kind.txt"));
+}
+
+/// The table of kinds and the resolve functions agree: every key a kind
+/// takes is accepted, every required one is needed (leaving it out is the
+/// "needs" complaint), every other one may be left out, and a key of
+/// another kind is refused.
+#[test]
+fn the_table_of_kinds_says_what_resolve_does() {
+    use crate::study::kinds::KINDS;
+    let all: Vec<&str> = KINDS.iter().flat_map(|k| k.keys).copied().collect();
+    for kind in &KINDS {
+        let written = format!("kind = \"{}\"", kind.name);
+        let sets =
+            |body: &str, key: &str| body.lines().any(|l| l.starts_with(&format!("{key} = ")));
+        let (name, body) = ALL_KINDS
+            .iter()
+            .chain(&[("v22", "kind = \"programme_days\"\ngroups = [\"training\"]")])
+            .find(|(_, body)| {
+                body.lines().next() == Some(written.as_str())
+                    && kind.keys.iter().all(|k| sets(body, k))
+            })
+            .unwrap_or_else(|| panic!("a {} variable with every key", kind.name));
+        // The variables it may refer to.
+        let others: String = ALL_KINDS
+            .iter()
+            .filter(|(n, _)| n != name)
+            .map(|(n, b)| var(n, b))
+            .collect();
+        let outcome_without = |key: &str| {
+            let lines: Vec<&str> = body
+                .lines()
+                .filter(|l| !l.starts_with(&format!("{key} = ")))
+                .collect();
+            assert!(lines.len() < body.lines().count(), "{name} sets {key}");
+            outcome(ALL, &(others.clone() + &var(name, &lines.join("\n"))))
+        };
+        for key in kind.keys {
+            let got = outcome_without(key);
+            if kind.required.contains(key) {
+                let needs = format!(": a {} variable needs {key}", kind.name);
+                assert!(got.ends_with(&needs), "{} without {key}: {got}", kind.name);
+            } else {
+                assert_eq!(got, "ok", "{} without {key}", kind.name);
+            }
+        }
+        for key in all.iter().filter(|k| !kind.keys.contains(k)) {
+            let value = match *key {
+                "rollup" => "true",
+                "bands" | "groups" | "employed" => "[]",
+                "of" | "source" | "column" | "codelist" | "level" => "\"x\"",
+                _ => "1",
+            };
+            let got = outcome(
+                ALL,
+                &(others.clone() + &var(name, &format!("{body}\n{key} = {value}"))),
+            );
+            let refused = format!(": a {} variable has no key \"{key}\"", kind.name);
+            assert!(got.ends_with(&refused), "{} with {key}: {got}", kind.name);
+        }
+    }
 }
