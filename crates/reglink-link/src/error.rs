@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use reglink_extract::{Hint, Hinted};
+
 /// Errors of study files, code lists and linking.
 ///
 /// Study-file errors name the line; source errors name the source, the file
@@ -68,7 +70,7 @@ pub enum LinkError {
         source_name: String,
         /// The underlying error (names the file).
         #[source]
-        error: Box<reglink_extract::ExtractError>,
+        error: reglink_extract::ExtractError,
     },
     /// A source is not a pseudonymised Parquet file.
     #[error("source {source_name} ({path}): {message}")]
@@ -137,20 +139,29 @@ pub enum LinkError {
 }
 
 impl LinkError {
-    /// A short hint for the user, where one helps.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            LinkError::NotPseudonymised { .. } => Some(
-                "link reads the Parquet files written by `reglink pseudonymise`; pseudonymise each extract first",
-            ),
-            LinkError::MissingColumn { .. } => Some(
-                "map reglink's concepts to the extract's own names under [sources.NAME.columns]",
-            ),
-            LinkError::Study { .. } | LinkError::StudySyntax { .. } => {
-                Some("docs/study-file.md describes every key of a study file")
+    /// A short hint for the user, where one helps. (An extract's error
+    /// inside [`LinkError::Extract`] offers its own, as the next error of
+    /// the chain.)
+    pub fn hint(&self) -> Option<Hint> {
+        let text = match self {
+            LinkError::NotPseudonymised { .. } => {
+                "link reads the Parquet files written by `reglink pseudonymise`; pseudonymise each extract first"
             }
-            _ => None,
-        }
+            LinkError::MissingColumn { .. } => {
+                "map reglink's concepts to the extract's own names under [sources.NAME.columns]"
+            }
+            LinkError::Study { .. } | LinkError::StudySyntax { .. } => {
+                "docs/study-file.md describes every key of a study file"
+            }
+            _ => return None,
+        };
+        Some(Hint::fixed(text))
+    }
+}
+
+impl Hinted for LinkError {
+    fn hint(&self) -> Option<Hint> {
+        LinkError::hint(self)
     }
 }
 

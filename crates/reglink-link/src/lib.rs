@@ -36,6 +36,8 @@ mod link;
 mod load;
 mod report;
 pub mod study;
+#[cfg(test)]
+mod testutil;
 
 pub use codelist::CodeList;
 pub use error::LinkError;
@@ -105,7 +107,7 @@ pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError>
         let fingerprint = reglink_extract::fingerprint_file(&source.path).map_err(|error| {
             LinkError::Extract {
                 source_name: source.name.clone(),
-                error: Box::new(error),
+                error,
             }
         })?;
         progress.finish();

@@ -9,6 +9,8 @@
 mod chunk;
 pub(crate) mod col;
 mod plan;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -129,10 +129,10 @@ pub(super) fn plan(study: &Study, source_id: usize) -> Result<Plan, LinkError> {
 pub(super) fn open(source: &Source) -> Result<File, LinkError> {
     File::open(&source.path).map_err(|e| LinkError::Extract {
         source_name: source.name.clone(),
-        error: Box::new(ExtractError::Io {
+        error: ExtractError::Io {
             path: source.path.clone(),
             source: e,
-        }),
+        },
     })
 }
 
@@ -184,7 +184,7 @@ fn check_pseudonymised(
         }
         other => LinkError::Extract {
             source_name: source.name.clone(),
-            error: Box::new(other),
+            error: other,
         },
     })
 }
