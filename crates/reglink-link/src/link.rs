@@ -9,6 +9,8 @@
 //! are gathered in bucket order, so the output does not depend on threads.
 
 mod bucket;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 
