@@ -157,16 +157,19 @@ fn lisa_keeps_the_first_row_of_each_year() {
     assert_eq!(lisa, [(2022, 0), (2023, 1), (2024, 3)]);
 }
 
-/// EB rows (person, month, kommun, amount) written in the given order.
-fn write_eb(dir: &StudyDir, rows: &[(u64, &str, &str, &str)]) {
+/// An EB row: person, month, kommun, amount.
+type EbRow = (u64, &'static str, &'static str, &'static str);
+
+/// EB rows written in the given order.
+fn write_eb(dir: &StudyDir, rows: &[EbRow]) {
     let ids: Vec<Option<u64>> = rows.iter().map(|r| Some(r.0)).collect();
     let mut columns = keyed(&ids);
-    let text = |f: &dyn Fn(&(u64, &str, &str, &str)) -> String| -> ArrayRef {
+    let text = |f: fn(&EbRow) -> &'static str| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
     };
-    columns.push(("period", text(&|r| r.1.to_string())));
-    columns.push(("kommun", text(&|r| r.2.to_string())));
-    columns.push(("belopp", text(&|r| r.3.to_string())));
+    columns.push(("period", text(|r| r.1)));
+    columns.push(("kommun", text(|r| r.2)));
+    columns.push(("belopp", text(|r| r.3)));
     write_parquet(&dir.path("eb.parquet"), columns, META, 4);
 }
 
@@ -188,7 +191,7 @@ fn outcome(dir: &StudyDir, threads: usize) -> (String, String) {
 #[test]
 fn the_result_depends_neither_on_threads_nor_on_the_order_of_persons_in_the_file() {
     // 300 persons over many buckets, some with a duplicate month.
-    let mut rows: Vec<(u64, &str, &str, &str)> = Vec::new();
+    let mut rows: Vec<EbRow> = Vec::new();
     for p in 0..300u64 {
         let kommun = if p % 3 == 0 { "0180" } else { "0380" };
         rows.push((p, "202303", kommun, if p % 2 == 0 { "100" } else { "250" }));
@@ -205,7 +208,7 @@ fn the_result_depends_neither_on_threads_nor_on_the_order_of_persons_in_the_file
 
     // The same rows with the persons in another order; each person's own rows
     // keep their order (it decides which duplicate leads).
-    let mut by_person: Vec<Vec<(u64, &str, &str, &str)>> = vec![Vec::new(); 300];
+    let mut by_person: Vec<Vec<EbRow>> = vec![Vec::new(); 300];
     for r in &rows {
         by_person[r.0 as usize].push(*r);
     }
