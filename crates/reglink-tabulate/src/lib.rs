@@ -35,7 +35,8 @@ mod write;
 pub use cube::{Dimension, Shape, TOTAL, UNKNOWN};
 pub use table::{CellTable, MeasureValues, ShareKeys, TOP, Values, tabulate};
 
-/// Errors writing cell tables.
+/// Errors writing cell tables. Each keeps the error that caused it as its
+/// source.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TabulateError {
@@ -43,9 +44,40 @@ pub enum TabulateError {
     #[error(transparent)]
     Extract(#[from] reglink_extract::ExtractError),
     /// Building the Arrow batch failed.
-    #[error("cannot build the cell table: {0}")]
-    Arrow(String),
+    #[error("cannot build the cell table: {source}")]
+    Arrow {
+        /// What Arrow reported.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// Encoding the JSON description failed.
+    #[error("cannot build the cell table: {source}")]
+    Json {
+        /// What serde_json reported.
+        #[source]
+        source: serde_json::Error,
+    },
     /// Encoding Parquet failed.
-    #[error("cannot write the cell table as Parquet: {0}")]
-    Parquet(String),
+    #[error("cannot write the cell table as Parquet: {source}")]
+    Parquet {
+        /// What the Parquet writer reported.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_keep_their_cause_and_their_message() {
+        let e = super::TabulateError::Parquet {
+            source: parquet::errors::ParquetError::General("disk full".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot write the cell table as Parquet: Parquet error: disk full"
+        );
+        let source = std::error::Error::source(&e).unwrap();
+        assert!(source.is::<parquet::errors::ParquetError>());
+    }
 }

@@ -1,7 +1,7 @@
 //! Computing one cell table from a population frame.
 
 use rayon::prelude::*;
-use reglink_link::study::{MeasureKind, Study};
+use reglink_link::study::{Measure, MeasureKind, Study, VarId};
 use reglink_link::{
     Column, MISSING_BOOL, MISSING_CATEGORY, MISSING_NUMBER, NO_HOUSEHOLD, PopulationFrame,
 };
@@ -101,26 +101,37 @@ impl Values {
     }
 }
 
-/// Accumulators of one chunk of rows.
-struct Acc {
-    persons: Vec<u64>,
-    keys: Vec<u32>,
-    measures: Vec<MeasureAcc>,
-}
-
-enum MeasureAcc {
-    None,
-    Share(Vec<u64>, Vec<u64>, ShareKeys),
-    Sum(Vec<i64>, Vec<u64>, Vec<[i64; TOP]>, Vec<u8>),
-}
-
 /// Computes table `t` of the study from its population's frame.
 pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
     let table = &study.tables[t];
     let population = &study.populations[table.population];
-    let dims: Vec<Dimension> = table
-        .dimensions
+    let dims = dimensions(study, frame, &table.dimensions);
+    let shape = Shape::new(&dims);
+    let map = CellMap::new(frame, &table.dimensions, &dims, &shape);
+    let total = accumulate(frame, &table.measures, &map);
+    let measures = table
+        .measures
         .iter()
+        .zip(total.measures)
+        .map(|(m, acc)| measure_values(study, frame, &map, m, acc, &total.contributors))
+        .collect();
+    CellTable {
+        name: table.name.clone(),
+        title: table.title.clone(),
+        population: population.name.clone(),
+        years: population.years.clone(),
+        dimensions: dims,
+        shape,
+        persons: total.contributors.persons,
+        record_key_sum: total.contributors.keys,
+        measures,
+    }
+}
+
+/// The table's dimensions, one per variable in `vars`: a category's code
+/// list, or `no`/`yes`; with `unknown` when a row of the frame has no value.
+fn dimensions(study: &Study, frame: &PopulationFrame, vars: &[VarId]) -> Vec<Dimension> {
+    vars.iter()
         .map(|&v| {
             let column = frame
                 .column(v)
@@ -138,84 +149,282 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
                 Column::Number(_) => unreachable!("numbers are not dimensions"),
             }
         })
-        .collect();
-    let shape = Shape::new(&dims);
-    let cells = shape.cells();
-    let n = frame.len;
+        .collect()
+}
 
-    // Per row, its category in each dimension.
-    let leaf: Vec<Vec<u32>> = table
-        .dimensions
-        .iter()
-        .zip(&dims)
-        .map(|(&v, d)| match frame.column(v) {
-            Some(Column::Category { values, .. }) => values
-                .iter()
-                .map(|&c| {
-                    if c == MISSING_CATEGORY {
-                        d.unknown.unwrap_or(0)
-                    } else {
-                        c
-                    }
-                })
-                .collect(),
-            Some(Column::Bool(values)) => values
-                .iter()
-                .map(|&b| {
-                    if b == MISSING_BOOL {
-                        d.unknown.unwrap_or(0)
-                    } else {
-                        u32::from(b)
-                    }
-                })
-                .collect(),
-            _ => unreachable!(),
-        })
-        .collect();
-    let for_each_cell_of_row = |row: usize, anc: &mut Vec<Vec<u32>>, f: &mut dyn FnMut(usize)| {
-        for (d, dim) in dims.iter().enumerate() {
-            dim.ancestors(leaf[d][row], &mut anc[d]);
-        }
-        shape.for_each_cell(anc, &mut |c| f(c));
-    };
-
-    let number = |v| match frame.column(v) {
+/// The numbers of variable `v`.
+fn number(frame: &PopulationFrame, v: VarId) -> &[i64] {
+    match frame.column(v) {
         Some(Column::Number(x)) => x.as_slice(),
         _ => unreachable!("checked by the study"),
-    };
-    let boolean = |v| match frame.column(v) {
+    }
+}
+
+/// The yes/no values of variable `v`.
+fn boolean(frame: &PopulationFrame, v: VarId) -> &[u8] {
+    match frame.column(v) {
         Some(Column::Bool(x)) => x.as_slice(),
         _ => unreachable!("checked by the study"),
-    };
+    }
+}
 
-    // Counts, shares, sums: one pass over rows in parallel chunks.
+/// Which cells each row of a frame contributes to: its category in every
+/// dimension, and every cell over those categories' ancestors.
+struct CellMap<'a> {
+    dims: &'a [Dimension],
+    shape: &'a Shape,
+    /// Per dimension, per row: the row's category (missing values in
+    /// `unknown`).
+    leaf: Vec<Vec<u32>>,
+}
+
+impl<'a> CellMap<'a> {
+    /// The map of `frame`'s rows into the cells of `dims` (the dimensions of
+    /// the variables `vars`).
+    fn new(
+        frame: &PopulationFrame,
+        vars: &[VarId],
+        dims: &'a [Dimension],
+        shape: &'a Shape,
+    ) -> CellMap<'a> {
+        let leaf = vars
+            .iter()
+            .zip(dims)
+            .map(|(&v, d)| {
+                let unknown = d.unknown.unwrap_or(0);
+                match frame.column(v) {
+                    Some(Column::Category { values, .. }) => values
+                        .iter()
+                        .map(|&c| if c == MISSING_CATEGORY { unknown } else { c })
+                        .collect(),
+                    Some(Column::Bool(values)) => values
+                        .iter()
+                        .map(|&b| {
+                            if b == MISSING_BOOL {
+                                unknown
+                            } else {
+                                u32::from(b)
+                            }
+                        })
+                        .collect(),
+                    _ => unreachable!("dimensions are categories or yes/no"),
+                }
+            })
+            .collect();
+        CellMap { dims, shape, leaf }
+    }
+
+    /// The number of cells.
+    fn cells(&self) -> usize {
+        self.shape.cells()
+    }
+
+    /// Scratch space for [`CellMap::for_each_cell`].
+    fn scratch(&self) -> Vec<Vec<u32>> {
+        vec![Vec::new(); self.dims.len()]
+    }
+
+    /// Calls `f` with every cell `row` contributes to; `anc` is scratch space
+    /// from [`CellMap::scratch`].
+    fn for_each_cell(&self, row: usize, anc: &mut [Vec<u32>], f: &mut impl FnMut(usize)) {
+        for (d, dim) in self.dims.iter().enumerate() {
+            dim.ancestors(self.leaf[d][row], &mut anc[d]);
+        }
+        self.shape.for_each_cell(anc, f);
+    }
+}
+
+/// The contributors of every cell: their number and the wrapping sum of
+/// their record keys (the cell key).
+struct Contributors {
+    persons: Vec<u64>,
+    keys: Vec<u32>,
+}
+
+impl Contributors {
+    fn new(cells: usize) -> Contributors {
+        Contributors {
+            persons: vec![0; cells],
+            keys: vec![0; cells],
+        }
+    }
+
+    /// Counts a row with record key `key` in the `touched` cells.
+    fn add(&mut self, touched: &[usize], key: u32) {
+        for &c in touched {
+            self.persons[c] += 1;
+            self.keys[c] = self.keys[c].wrapping_add(key);
+        }
+    }
+
+    fn merge(&mut self, other: &Contributors) {
+        for (c, (&n, &k)) in other.persons.iter().zip(&other.keys).enumerate() {
+            self.persons[c] += n;
+            self.keys[c] = self.keys[c].wrapping_add(k);
+        }
+    }
+}
+
+/// A share's numerator and denominator per cell, with their cell keys.
+struct ShareAcc {
+    num: Vec<u64>,
+    den: Vec<u64>,
+    keys: ShareKeys,
+}
+
+impl ShareAcc {
+    fn new(cells: usize) -> ShareAcc {
+        ShareAcc {
+            num: vec![0; cells],
+            den: vec![0; cells],
+            keys: ShareKeys {
+                num: vec![0; cells],
+                den: vec![0; cells],
+            },
+        }
+    }
+
+    /// Counts a row with value `b` (no, yes or missing) and record key `key`
+    /// in the `touched` cells: missing values count in neither part.
+    fn add(&mut self, touched: &[usize], b: u8, key: u32) {
+        if b == MISSING_BOOL {
+            return;
+        }
+        for &c in touched {
+            self.den[c] += 1;
+            self.keys.den[c] = self.keys.den[c].wrapping_add(key);
+            if b == 1 {
+                self.num[c] += 1;
+                self.keys.num[c] = self.keys.num[c].wrapping_add(key);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &ShareAcc) {
+        for c in 0..self.num.len() {
+            self.num[c] += other.num[c];
+            self.den[c] += other.den[c];
+            self.keys.num[c] = self.keys.num[c].wrapping_add(other.keys.num[c]);
+            self.keys.den[c] = self.keys.den[c].wrapping_add(other.keys.den[c]);
+        }
+    }
+}
+
+/// A sum per cell with its contributors and largest contributions.
+struct SumAcc {
+    sum: Vec<i64>,
+    n: Vec<u64>,
+    top: Vec<[i64; TOP]>,
+    /// How many entries of `top` are filled.
+    filled: Vec<u8>,
+}
+
+impl SumAcc {
+    fn new(cells: usize) -> SumAcc {
+        SumAcc {
+            sum: vec![0; cells],
+            n: vec![0; cells],
+            top: vec![[0; TOP]; cells],
+            filled: vec![0; cells],
+        }
+    }
+
+    /// Adds value `x` to the `touched` cells, unless it is missing.
+    fn add(&mut self, touched: &[usize], x: i64) {
+        if x == MISSING_NUMBER {
+            return;
+        }
+        for &c in touched {
+            self.sum[c] += x;
+            self.n[c] += 1;
+            push_top(&mut self.top[c], &mut self.filled[c], x);
+        }
+    }
+
+    fn merge(&mut self, other: &SumAcc) {
+        for c in 0..self.sum.len() {
+            self.sum[c] += other.sum[c];
+            self.n[c] += other.n[c];
+            for &x in &other.top[c][..other.filled[c] as usize] {
+                push_top(&mut self.top[c], &mut self.filled[c], x);
+            }
+        }
+    }
+}
+
+/// What one pass over the rows accumulates for a measure; persons,
+/// households and medians are computed apart.
+enum MeasureAcc {
+    None,
+    Share(ShareAcc),
+    Sum(SumAcc),
+}
+
+/// Accumulators of one chunk of rows.
+struct Acc {
+    contributors: Contributors,
+    measures: Vec<MeasureAcc>,
+}
+
+impl Acc {
+    fn new(measures: &[Measure], cells: usize) -> Acc {
+        Acc {
+            contributors: Contributors::new(cells),
+            measures: measures
+                .iter()
+                .map(|m| match m.kind {
+                    MeasureKind::Share(_) => MeasureAcc::Share(ShareAcc::new(cells)),
+                    MeasureKind::Sum(_) | MeasureKind::Mean(_) => {
+                        MeasureAcc::Sum(SumAcc::new(cells))
+                    }
+                    _ => MeasureAcc::None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds row `row` of `frame` to the `touched` cells.
+    fn add(
+        &mut self,
+        frame: &PopulationFrame,
+        measures: &[Measure],
+        row: usize,
+        touched: &[usize],
+    ) {
+        let key = frame.record_key[row];
+        self.contributors.add(touched, key);
+        for (acc, measure) in self.measures.iter_mut().zip(measures) {
+            match (acc, measure.kind) {
+                (MeasureAcc::Share(share), MeasureKind::Share(v)) => {
+                    share.add(touched, boolean(frame, v)[row], key);
+                }
+                (MeasureAcc::Sum(sum), MeasureKind::Sum(v) | MeasureKind::Mean(v)) => {
+                    sum.add(touched, number(frame, v)[row]);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &Acc) {
+        self.contributors.merge(&other.contributors);
+        for (a, b) in self.measures.iter_mut().zip(&other.measures) {
+            match (a, b) {
+                (MeasureAcc::Share(a), MeasureAcc::Share(b)) => a.merge(b),
+                (MeasureAcc::Sum(a), MeasureAcc::Sum(b)) => a.merge(b),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Contributors, shares and sums of every cell: one pass over the rows in
+/// parallel chunks, merged in chunk order.
+fn accumulate(frame: &PopulationFrame, measures: &[Measure], map: &CellMap<'_>) -> Acc {
+    let n = frame.len;
+    let cells = map.cells();
     let threads = rayon::current_num_threads().max(1);
     let chunk = (n / (threads * 2)).max(16 * 1024);
-    let new_acc = || Acc {
-        persons: vec![0; cells],
-        keys: vec![0; cells],
-        measures: table
-            .measures
-            .iter()
-            .map(|m| match m.kind {
-                MeasureKind::Share(_) => MeasureAcc::Share(
-                    vec![0; cells],
-                    vec![0; cells],
-                    ShareKeys {
-                        num: vec![0; cells],
-                        den: vec![0; cells],
-                    },
-                ),
-                MeasureKind::Sum(_) | MeasureKind::Mean(_) => MeasureAcc::Sum(
-                    vec![0; cells],
-                    vec![0; cells],
-                    vec![[0; TOP]; cells],
-                    vec![0; cells],
-                ),
-                _ => MeasureAcc::None,
-            })
-            .collect(),
-    };
     let ranges: Vec<(usize, usize)> = (0..n)
         .step_by(chunk.max(1))
         .map(|s| (s, (s + chunk).min(n)))
@@ -223,151 +432,72 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
     let partial: Vec<Acc> = ranges
         .par_iter()
         .map(|&(from, to)| {
-            let mut acc = new_acc();
-            let mut anc: Vec<Vec<u32>> = vec![Vec::new(); dims.len()];
+            let mut acc = Acc::new(measures, cells);
+            let mut anc = map.scratch();
             let mut touched: Vec<usize> = Vec::new();
             for row in from..to {
                 touched.clear();
-                for_each_cell_of_row(row, &mut anc, &mut |c| touched.push(c));
-                let key = frame.record_key[row];
-                for &c in &touched {
-                    acc.persons[c] += 1;
-                    acc.keys[c] = acc.keys[c].wrapping_add(key);
-                }
-                for (m, measure) in table.measures.iter().enumerate() {
-                    match (&mut acc.measures[m], measure.kind) {
-                        (MeasureAcc::Share(num, den, keys), MeasureKind::Share(v)) => {
-                            let b = boolean(v)[row];
-                            if b != MISSING_BOOL {
-                                for &c in &touched {
-                                    den[c] += 1;
-                                    keys.den[c] = keys.den[c].wrapping_add(key);
-                                    if b == 1 {
-                                        num[c] += 1;
-                                        keys.num[c] = keys.num[c].wrapping_add(key);
-                                    }
-                                }
-                            }
-                        }
-                        (
-                            MeasureAcc::Sum(sum, cnt, top, filled),
-                            MeasureKind::Sum(v) | MeasureKind::Mean(v),
-                        ) => {
-                            let x = number(v)[row];
-                            if x != MISSING_NUMBER {
-                                for &c in &touched {
-                                    sum[c] += x;
-                                    cnt[c] += 1;
-                                    push_top(&mut top[c], &mut filled[c], x);
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+                map.for_each_cell(row, &mut anc, &mut |c| touched.push(c));
+                acc.add(frame, measures, row, &touched);
             }
             acc
         })
         .collect();
-    let mut total = new_acc();
-    for part in partial {
-        for c in 0..cells {
-            total.persons[c] += part.persons[c];
-            total.keys[c] = total.keys[c].wrapping_add(part.keys[c]);
-        }
-        for (a, b) in total.measures.iter_mut().zip(part.measures) {
-            match (a, b) {
-                (MeasureAcc::Share(n1, d1, k1), MeasureAcc::Share(n2, d2, k2)) => {
-                    for c in 0..cells {
-                        n1[c] += n2[c];
-                        d1[c] += d2[c];
-                        k1.num[c] = k1.num[c].wrapping_add(k2.num[c]);
-                        k1.den[c] = k1.den[c].wrapping_add(k2.den[c]);
-                    }
-                }
-                (MeasureAcc::Sum(s1, c1, t1, f1), MeasureAcc::Sum(s2, c2, t2, f2)) => {
-                    for c in 0..cells {
-                        s1[c] += s2[c];
-                        c1[c] += c2[c];
-                        for &x in &t2[c][..f2[c] as usize] {
-                            push_top(&mut t1[c], &mut f1[c], x);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
+    let mut total = Acc::new(measures, cells);
+    for part in &partial {
+        total.merge(part);
     }
+    total
+}
 
-    let measures = table
-        .measures
-        .iter()
-        .zip(total.measures)
-        .map(|(m, acc)| {
-            let of = |v: usize| Some(study.variables[v].name.clone());
-            let (kind, of, values) = match (m.kind, acc) {
-                (MeasureKind::Persons, _) => {
-                    ("persons", None, Values::Count(total.persons.clone()))
-                }
-                (MeasureKind::Households, _) => (
-                    "households",
-                    None,
-                    Values::Count(households(frame, cells, &|row, f| {
-                        let mut anc = vec![Vec::new(); dims.len()];
-                        for_each_cell_of_row(row, &mut anc, f)
-                    })),
-                ),
-                (MeasureKind::Share(v), MeasureAcc::Share(num, den, keys)) => {
-                    ("share", of(v), Values::Share { num, den, keys })
-                }
-                (MeasureKind::Sum(v), MeasureAcc::Sum(sum, n, top, _)) => (
-                    "sum",
-                    of(v),
-                    Values::Sum {
-                        sum,
-                        n,
-                        mean: false,
-                        top,
-                    },
-                ),
-                (MeasureKind::Mean(v), MeasureAcc::Sum(sum, n, top, _)) => (
-                    "mean",
-                    of(v),
-                    Values::Sum {
-                        sum,
-                        n,
-                        mean: true,
-                        top,
-                    },
-                ),
-                (MeasureKind::Median(v), _) => {
-                    let (median, n) = medians(number(v), cells, &|row, f| {
-                        let mut anc = vec![Vec::new(); dims.len()];
-                        for_each_cell_of_row(row, &mut anc, f)
-                    });
-                    ("median", of(v), Values::Median { median, n })
-                }
-                _ => unreachable!("accumulator matches its measure"),
-            };
-            MeasureValues {
-                name: m.name.clone(),
-                kind,
-                of,
-                values,
-            }
-        })
-        .collect();
-
-    CellTable {
-        name: table.name.clone(),
-        title: table.title.clone(),
-        population: population.name.clone(),
-        years: population.years.clone(),
-        dimensions: dims,
-        shape,
-        persons: total.persons,
-        record_key_sum: total.keys,
-        measures,
+/// The values of measure `m` in every cell, from its accumulator `acc`
+/// (households and medians are computed here, from the rows).
+fn measure_values(
+    study: &Study,
+    frame: &PopulationFrame,
+    map: &CellMap<'_>,
+    m: &Measure,
+    acc: MeasureAcc,
+    contributors: &Contributors,
+) -> MeasureValues {
+    let of = |v: usize| Some(study.variables[v].name.clone());
+    let (kind, of, values) = match (m.kind, acc) {
+        (MeasureKind::Persons, _) => ("persons", None, Values::Count(contributors.persons.clone())),
+        (MeasureKind::Households, _) => ("households", None, Values::Count(households(frame, map))),
+        (MeasureKind::Share(v), MeasureAcc::Share(ShareAcc { num, den, keys })) => {
+            ("share", of(v), Values::Share { num, den, keys })
+        }
+        (MeasureKind::Sum(v), MeasureAcc::Sum(SumAcc { sum, n, top, .. })) => (
+            "sum",
+            of(v),
+            Values::Sum {
+                sum,
+                n,
+                mean: false,
+                top,
+            },
+        ),
+        (MeasureKind::Mean(v), MeasureAcc::Sum(SumAcc { sum, n, top, .. })) => (
+            "mean",
+            of(v),
+            Values::Sum {
+                sum,
+                n,
+                mean: true,
+                top,
+            },
+        ),
+        (MeasureKind::Median(v), _) => {
+            let (median, n) = medians(number(frame, v), map);
+            ("median", of(v), Values::Median { median, n })
+        }
+        _ => unreachable!("accumulator matches its measure"),
+    };
+    MeasureValues {
+        name: m.name.clone(),
+        kind,
+        of,
+        values,
     }
 }
 
@@ -387,12 +517,11 @@ fn push_top(top: &mut [i64; TOP], filled: &mut u8, x: i64) {
     }
 }
 
-type RowCells<'a> = dyn Fn(usize, &mut dyn FnMut(usize)) + Sync + 'a;
-
 /// Distinct households per cell: rows grouped by household, each household
 /// counted once in every cell any of its members contributes to. Runs in
 /// parallel over ranges of households.
-fn households(frame: &PopulationFrame, cells: usize, row_cells: &RowCells<'_>) -> Vec<u64> {
+fn households(frame: &PopulationFrame, map: &CellMap<'_>) -> Vec<u64> {
+    let cells = map.cells();
     let mut rows: Vec<(u64, u32)> = (0..frame.len as u32)
         .filter(|&r| frame.household[r as usize] != NO_HOUSEHOLD)
         .map(|r| (frame.household[r as usize], r))
@@ -417,13 +546,14 @@ fn households(frame: &PopulationFrame, cells: usize, row_cells: &RowCells<'_>) -
         .into_par_iter()
         .map(|w| {
             let mut counts = vec![0u64; cells];
+            let mut anc = map.scratch();
             let mut touched: Vec<usize> = Vec::new();
             let mut i = w[0];
             while i < w[1] {
                 let h = rows[i].0;
                 touched.clear();
                 while i < w[1] && rows[i].0 == h {
-                    row_cells(rows[i].1 as usize, &mut |c| touched.push(c));
+                    map.for_each_cell(rows[i].1 as usize, &mut anc, &mut |c| touched.push(c));
                     i += 1;
                 }
                 touched.sort_unstable();
@@ -446,11 +576,13 @@ fn households(frame: &PopulationFrame, cells: usize, row_cells: &RowCells<'_>) -
 }
 
 /// Median per cell of the rows' values (missing values left out).
-fn medians(values: &[i64], cells: usize, row_cells: &RowCells<'_>) -> (Vec<Option<f64>>, Vec<u64>) {
+fn medians(values: &[i64], map: &CellMap<'_>) -> (Vec<Option<f64>>, Vec<u64>) {
+    let cells = map.cells();
     let mut pairs: Vec<(u32, i64)> = Vec::new();
+    let mut anc = map.scratch();
     for (row, &x) in values.iter().enumerate() {
         if x != MISSING_NUMBER {
-            row_cells(row, &mut |c| pairs.push((c as u32, x)));
+            map.for_each_cell(row, &mut anc, &mut |c| pairs.push((c as u32, x)));
         }
     }
     pairs.par_sort_unstable();
@@ -498,5 +630,103 @@ mod tests {
         push_top(&mut top, &mut filled, 4);
         push_top(&mut top, &mut filled, 10);
         assert_eq!((filled, &top[..2]), (2, &[10, 4][..]));
+    }
+
+    /// A frame of one yes/no variable (variable 0) and one number (1), and
+    /// the one dimension of the yes/no variable: no, yes, unknown, total.
+    fn frame(yes: &[u8], numbers: &[i64], households: &[u64]) -> (PopulationFrame, Vec<Dimension>) {
+        let frame = PopulationFrame {
+            len: yes.len(),
+            record_key: (0..yes.len() as u32).map(|k| u32::MAX - k).collect(),
+            household: households.to_vec(),
+            columns: vec![
+                (0, Column::Bool(yes.to_vec())),
+                (1, Column::Number(numbers.to_vec())),
+            ],
+        };
+        let categories = reglink_link::study::Categories::plain(&["no", "yes"]);
+        let dims = vec![Dimension::new(
+            "flag",
+            &categories,
+            yes.contains(&MISSING_BOOL),
+        )];
+        (frame, dims)
+    }
+
+    fn cells_of(map: &CellMap<'_>, row: usize) -> Vec<usize> {
+        let mut touched = Vec::new();
+        map.for_each_cell(row, &mut map.scratch(), &mut |c| touched.push(c));
+        touched
+    }
+
+    #[test]
+    fn a_row_counts_in_its_category_and_the_total_a_missing_value_in_unknown() {
+        let (frame, dims) = frame(&[0, 1, MISSING_BOOL], &[0; 3], &[NO_HOUSEHOLD; 3]);
+        let shape = Shape::new(&dims);
+        let map = CellMap::new(&frame, &[0], &dims, &shape);
+        assert_eq!(map.cells(), 4);
+        assert_eq!(cells_of(&map, 0), [0, 3]);
+        assert_eq!(cells_of(&map, 1), [1, 3]);
+        assert_eq!(cells_of(&map, 2), [2, 3]);
+    }
+
+    #[test]
+    fn contributors_count_rows_and_sum_their_keys_wrapping() {
+        let mut a = Contributors::new(2);
+        a.add(&[0, 1], u32::MAX);
+        let mut b = Contributors::new(2);
+        b.add(&[1], 3);
+        a.merge(&b);
+        assert_eq!(a.persons, [1, 2]);
+        assert_eq!(a.keys, [u32::MAX, 2]);
+    }
+
+    #[test]
+    fn a_share_counts_yes_over_yes_or_no_and_leaves_missing_out() {
+        let mut share = ShareAcc::new(1);
+        share.add(&[0], 1, 10);
+        share.add(&[0], 0, 20);
+        share.add(&[0], MISSING_BOOL, 40);
+        let mut other = ShareAcc::new(1);
+        other.add(&[0], 1, 100);
+        share.merge(&other);
+        assert_eq!((share.num[0], share.den[0]), (2, 3));
+        assert_eq!((share.keys.num[0], share.keys.den[0]), (110, 130));
+    }
+
+    #[test]
+    fn a_sum_keeps_its_largest_contributions_across_merged_chunks() {
+        let mut first = SumAcc::new(1);
+        for x in [4, -20, MISSING_NUMBER] {
+            first.add(&[0], x);
+        }
+        let mut second = SumAcc::new(1);
+        for x in [7, 30, 1] {
+            second.add(&[0], x);
+        }
+        first.merge(&second);
+        assert_eq!((first.sum[0], first.n[0]), (22, 5));
+        assert_eq!((first.top[0], first.filled[0]), ([30, -20, 7], 3));
+    }
+
+    #[test]
+    fn medians_per_cell_of_odd_and_even_counts() {
+        let numbers = [5, 1, MISSING_NUMBER, 3, 8, 2];
+        let (frame, dims) = frame(&[1, 1, 1, 1, 0, 0], &numbers, &[NO_HOUSEHOLD; 6]);
+        let shape = Shape::new(&dims);
+        let map = CellMap::new(&frame, &[0], &dims, &shape);
+        let (median, n) = medians(&numbers, &map);
+        // Cells: no, yes, total (no unknown).
+        assert_eq!(n, [2, 3, 5]);
+        assert_eq!(median, [Some(5.0), Some(3.0), Some(3.0)]);
+    }
+
+    #[test]
+    fn a_household_counts_once_in_every_cell_its_members_touch() {
+        let (frame, dims) = frame(&[0, 1, 1, 1, 0], &[0; 5], &[7, 7, 7, 9, NO_HOUSEHOLD]);
+        let shape = Shape::new(&dims);
+        let map = CellMap::new(&frame, &[0], &dims, &shape);
+        // Cells: no, yes, total.
+        assert_eq!(households(&frame, &map), [1, 2, 2]);
     }
 }

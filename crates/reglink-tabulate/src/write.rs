@@ -113,7 +113,7 @@ impl CellTable {
             }
         }
         let schema = Arc::new(Schema::new(fields));
-        RecordBatch::try_new(schema, columns).map_err(|e| TabulateError::Arrow(e.to_string()))
+        RecordBatch::try_new(schema, columns).map_err(|source| TabulateError::Arrow { source })
     }
 
     /// The description written beside the Parquet file; `columns` are the
@@ -162,13 +162,13 @@ impl CellTable {
             .set_created_by(format!("reglink {}", env!("CARGO_PKG_VERSION")))
             .build();
         let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
-            .map_err(|e| TabulateError::Parquet(e.to_string()))?;
+            .map_err(|source| TabulateError::Parquet { source })?;
         writer
             .write(&batch)
-            .map_err(|e| TabulateError::Parquet(e.to_string()))?;
+            .map_err(|source| TabulateError::Parquet { source })?;
         let file = writer
             .into_inner()
-            .map_err(|e| TabulateError::Parquet(e.to_string()))?;
+            .map_err(|source| TabulateError::Parquet { source })?;
         file.commit()?;
         let json_path = dir.join(format!("{}.json", self.name));
         let columns: Vec<String> = batch
@@ -178,7 +178,7 @@ impl CellTable {
             .map(|f| f.name().clone())
             .collect();
         let mut text = serde_json::to_string_pretty(&self.metadata(&columns))
-            .map_err(|e| TabulateError::Arrow(e.to_string()))?;
+            .map_err(|source| TabulateError::Json { source })?;
         text.push('\n');
         reglink_extract::write_atomic(&json_path, text.as_bytes())?;
         Ok(vec![parquet_path, json_path])
