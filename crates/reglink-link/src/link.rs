@@ -7,6 +7,7 @@
 //! persons in step across the sources, apply the duplicate rules, and hand
 //! each person to the population builders and the report counters. Results
 //! are gathered in bucket order, so the output does not depend on threads.
+//! One bucket's walk and the duplicate rules are in `bucket.rs`.
 
 mod bucket;
 #[cfg(test)]

@@ -5,6 +5,10 @@
 //! a reason and its row number) or counted as outside the study period.
 //! Code columns become dictionary indices; the dictionaries are merged after
 //! the parallel read so the result does not depend on the thread count.
+//!
+//! `plan.rs` decides what to read before any row is read (the schema checked,
+//! the mapped columns found and typed); `chunk.rs` reads one row group a row
+//! at a time; `col.rs` reads a value of any Arrow type a column may have.
 
 mod chunk;
 pub(crate) mod col;
@@ -162,6 +166,7 @@ impl LoadStats {
     }
 }
 
+/// What a concept's column is read as.
 fn want_of(concept: Concept) -> Want {
     match concept {
         Concept::Month => Want::Month,
