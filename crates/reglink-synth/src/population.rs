@@ -575,6 +575,48 @@ mod tests {
     }
 
     #[test]
+    fn partners_are_mostly_a_man_and_a_woman_and_migrants_mostly_come_together() {
+        let mut rng = chunk_rng(5, 0);
+        let (mut same_sex, mut together, mut migrants) = (0, 0, 0);
+        let n = 10_000;
+        for _ in 0..n {
+            let mut head = Sketch {
+                female: true,
+                age: 40,
+                region: Region::Asia,
+                immigration_year: Some(2015),
+                arrival: jan_first(2015) + 100,
+                role: Role::Applicant,
+                z: 0.0,
+            };
+            let partner = partner(&mut rng, &mut head, true, 0.0);
+            assert_eq!(partner.role, Role::CoApplicant);
+            assert!((20..=62).contains(&partner.age));
+            if head.female == partner.female {
+                same_sex += 1;
+            } else {
+                assert!(!head.female, "the head of a mixed couple is the man");
+            }
+            if partner.region == Region::Asia {
+                migrants += 1;
+                together += usize::from(partner.arrival == head.arrival);
+            }
+        }
+        assert!(
+            (150..450).contains(&same_sex),
+            "same-sex couples {same_sex}"
+        );
+        assert!(
+            (6_800..7_600).contains(&migrants),
+            "migrant partners {migrants}"
+        );
+        assert!(
+            together > 0 && together < migrants,
+            "arrived together {together}"
+        );
+    }
+
+    #[test]
     fn children_are_younger_than_their_parents_and_immigrated_with_them() {
         for hh in sample(3_000) {
             let youngest_adult = hh.adults().iter().map(Person::age).min().unwrap();

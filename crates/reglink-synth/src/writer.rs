@@ -362,4 +362,46 @@ mod tests {
         assert_eq!(rows[1], ["a,\"b\"", "", &i64::MIN.to_string(), ""]);
         assert_eq!(rows[2], ["", "-7", "1234567", "1970-01-01"]);
     }
+
+    #[test]
+    fn csv_bytes_quote_only_where_needed_and_end_lines_in_newline() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![
+                    Some("plain"),
+                    Some("say \"hi\""),
+                    Some("a\rb"),
+                    None,
+                ])),
+                Arc::new(Int64Array::from(vec![
+                    Some(-12),
+                    None,
+                    Some(i64::MAX),
+                    None,
+                ])),
+            ],
+        )
+        .unwrap();
+        let out = encode_csv(&batch, b"kept,".to_vec()).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "kept,plain,-12\n\"say \"\"hi\"\"\",\n\"a\rb\",9223372036854775807\n,\n"
+        );
+        assert_eq!(csv_header(&schema).unwrap(), b"id,n\n");
+    }
+
+    #[test]
+    fn numbers_and_dates_as_text() {
+        let mut buf = [0u8; 20];
+        assert_eq!(int_text(0, &mut buf), b"0");
+        assert_eq!(int_text(i64::MIN, &mut buf), b"-9223372036854775808");
+        assert_eq!(int_text(202_301, &mut buf), b"202301");
+        let day = Date::new(1905, 1, 9).unwrap().days_since_epoch();
+        assert_eq!(date_text(day, &mut buf), b"1905-01-09");
+    }
 }
