@@ -183,25 +183,85 @@ fn the_file_has(available: &[String]) -> String {
 
 impl ExtractError {
     /// A one-line hint for the user, where one helps.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            ExtractError::NotUtf8 { .. } => Some(
-                "extracts must be UTF-8; convert a Latin-1 export with `iconv -f latin1 -t utf-8`",
-            ),
+    pub fn hint(&self) -> Option<Hint> {
+        let text = match self {
+            ExtractError::NotUtf8 { .. } => {
+                "extracts must be UTF-8; convert a Latin-1 export with `iconv -f latin1 -t utf-8`"
+            }
             ExtractError::FieldCount { .. } => {
-                Some("a field containing the delimiter must be quoted; check the export settings")
+                "a field containing the delimiter must be quoted; check the export settings"
             }
             ExtractError::MissingColumn { .. } => {
-                Some("column names are case-sensitive; pass the extract's own column name")
+                "column names are case-sensitive; pass the extract's own column name"
             }
-            ExtractError::Empty { .. } => Some("the export may have failed; re-run it"),
-            ExtractError::FieldTooLarge { .. } => Some(
-                "a quote opened and never closed makes the rest of the file one field; check the export",
-            ),
+            ExtractError::Empty { .. } => "the export may have failed; re-run it",
+            ExtractError::FieldTooLarge { .. } => {
+                "a quote opened and never closed makes the rest of the file one field; check the export"
+            }
             ExtractError::HeaderLooksLikeData { .. } => {
-                Some("the file seems to have no header row; add a first line naming the columns")
+                "the file seems to have no header row; add a first line naming the columns"
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        Some(Hint::fixed(text))
+    }
+}
+
+/// A one-line hint for the user, printed as `hint: ...` under an error
+/// where one helps. It is the one type every error of reglink offers its
+/// hint as (through [`Hinted`]); like the error itself, it never quotes a
+/// value of the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint(std::borrow::Cow<'static, str>);
+
+impl Hint {
+    /// A hint that is always the same text.
+    pub const fn fixed(text: &'static str) -> Hint {
+        Hint(std::borrow::Cow::Borrowed(text))
+    }
+
+    /// A hint made for one error (naming its file, say).
+    pub fn new(text: String) -> Hint {
+        Hint(std::borrow::Cow::Owned(text))
+    }
+
+    /// The hint's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Hint {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An error that may say what to do about it. Every error enum of reglink
+/// with hints implements it, so that the binary can ask each error of a
+/// chain the same way; an error that wraps another passes the inner
+/// error's hint on.
+pub trait Hinted: std::error::Error {
+    /// A one-line hint for the user, where one helps.
+    fn hint(&self) -> Option<Hint>;
+}
+
+impl Hinted for ExtractError {
+    fn hint(&self) -> Option<Hint> {
+        ExtractError::hint(self)
+    }
+}
+
+impl Hinted for crate::OutputError {
+    fn hint(&self) -> Option<Hint> {
+        crate::OutputError::hint(self).map(Hint::fixed)
     }
 }

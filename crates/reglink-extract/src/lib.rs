@@ -44,7 +44,7 @@ pub use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 pub use atomic::{AtomicFile, write_atomic};
-pub use error::ExtractError;
+pub use error::{ExtractError, Hint, Hinted};
 pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_file};
 pub use output::{
     OutputError, OutputKind, SetAside, StagedDir, check_holds_no_input, check_new_file,

@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use reglink_extract::{Hint, Hinted};
+
 use crate::RejectReason;
 
 /// Errors of keys, crosswalks and the pseudonymise pipeline.
@@ -12,6 +14,10 @@ pub enum PseudoError {
     /// Reading an extract or writing an output failed.
     #[error(transparent)]
     Extract(#[from] reglink_extract::ExtractError),
+    /// Reading the crosswalk (`--crosswalk`) failed. Its hint speaks of the
+    /// crosswalk's own columns, not of the extract's.
+    #[error("could not read the crosswalk (--crosswalk)")]
+    ReadingCrosswalk(#[source] Box<PseudoError>),
     /// The operating system's random source failed.
     #[error("cannot get random bytes from the operating system: {0}")]
     Random(String),
@@ -142,51 +148,56 @@ pub enum PseudoError {
 
 impl PseudoError {
     /// A one-line hint for the user, where one helps.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            PseudoError::Extract(e) => e.hint().map(str::to_string),
+    pub fn hint(&self) -> Option<Hint> {
+        let text = match self {
+            PseudoError::Extract(e) => return e.hint(),
+            PseudoError::ReadingCrosswalk(e) => return e.crosswalk_hint(),
             PseudoError::KeyFilePermissions { path, .. } => {
-                Some(format!("run `chmod 600 {}`", path.display()))
+                return Some(Hint::new(format!("run `chmod 600 {}`", path.display())));
             }
-            PseudoError::KeyFileExists { .. } => Some(
+            PseudoError::KeyFileExists { .. } => {
                 "pick another path for the new key; if the file is an old key, delete it deliberately"
-                    .to_string(),
-            ),
+            }
             PseudoError::KeyFileLength { .. } => {
-                Some("create key files with `reglink key new --out FILE`".to_string())
+                "create key files with `reglink key new --out FILE`"
             }
-            PseudoError::CrosswalkConflict { .. } | PseudoError::CrosswalkCycle { .. } => Some(
+            PseudoError::CrosswalkConflict { .. } | PseudoError::CrosswalkCycle { .. } => {
                 "the crosswalk must map each old number to exactly one newer number; ask the register holder for a corrected file"
-                    .to_string(),
-            ),
-            PseudoError::IdColumnLooksLikeNumber { .. } => Some(
-                "pass the name of the column that holds the numbers; if the extract has no header row, add one"
-                    .to_string(),
-            ),
-            PseudoError::ColumnNameLooksLikeNumber { .. } => Some(
-                "rename the column; a column name is copied into the pseudonymised output".to_string(),
-            ),
-            PseudoError::ReservedColumn { .. } => {
-                Some("is this file already pseudonymised? pseudonymise the raw extract".to_string())
             }
-            _ => None,
-        }
+            PseudoError::IdColumnLooksLikeNumber { .. } => {
+                "pass the name of the column that holds the numbers; if the extract has no header row, add one"
+            }
+            PseudoError::ColumnNameLooksLikeNumber { .. } => {
+                "rename the column; a column name is copied into the pseudonymised output"
+            }
+            PseudoError::ReservedColumn { .. } => {
+                "is this file already pseudonymised? pseudonymise the raw extract"
+            }
+            _ => return None,
+        };
+        Some(Hint::fixed(text))
     }
 
     /// The hint for an error that came from reading the crosswalk, whose
     /// columns have fixed names: [`PseudoError::hint`] would speak of the
     /// extract and its `--id-column`.
-    pub fn crosswalk_hint(&self) -> Option<String> {
+    fn crosswalk_hint(&self) -> Option<Hint> {
         use reglink_extract::ExtractError;
         match self {
-            PseudoError::Extract(ExtractError::MissingColumn { .. }) => Some(
-                "a crosswalk is a CSV file with the columns `old` and `new` (the old and the new number of a person); rename its header to those".to_string(),
-            ),
-            PseudoError::CrosswalkInvalid { .. } => Some(
-                "every entry must be a valid number; ten-digit numbers are placed in a century by --reference-date".to_string(),
-            ),
+            PseudoError::Extract(ExtractError::MissingColumn { .. }) => Some(Hint::fixed(
+                "a crosswalk is a CSV file with the columns `old` and `new` (the old and the new number of a person); rename its header to those",
+            )),
+            PseudoError::CrosswalkInvalid { .. } => Some(Hint::fixed(
+                "every entry must be a valid number; ten-digit numbers are placed in a century by --reference-date",
+            )),
             _ => self.hint(),
         }
+    }
+}
+
+impl Hinted for PseudoError {
+    fn hint(&self) -> Option<Hint> {
+        PseudoError::hint(self)
     }
 }
 
@@ -205,6 +216,12 @@ mod tests {
         let hint = err.crosswalk_hint().unwrap();
         assert!(hint.contains("`old`") && hint.contains("`new`"), "{hint}");
         // The extract's hint would send the user to --id-column.
-        assert_ne!(Some(hint), err.hint());
+        assert_ne!(Some(&hint), err.hint().as_ref());
+        // Wrapped as an error of reading --crosswalk, it offers the
+        // crosswalk's hint, and so does the chain asked through `Hinted`.
+        let wrapped = crate::PseudoError::ReadingCrosswalk(Box::new(err));
+        assert_eq!(wrapped.hint(), Some(hint.clone()));
+        let hinted: &dyn reglink_extract::Hinted = &wrapped;
+        assert_eq!(hinted.hint(), Some(hint));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use reglink_extract::{ExtractError, OutputError};
+use reglink_extract::{ExtractError, Hint, Hinted, OutputError};
 use reglink_link::LinkError;
 use reglink_protect::ProtectError;
 use reglink_tabulate::TabulateError;
@@ -119,13 +119,19 @@ pub enum FileError {
 impl ReleaseError {
     /// A one-line hint for the user, where the error this one passes
     /// through has one.
-    pub fn hint(&self) -> Option<String> {
+    pub fn hint(&self) -> Option<Hint> {
         match self {
-            ReleaseError::Link(e) => e.hint().map(str::to_string),
-            ReleaseError::Output(e) => e.hint().map(str::to_string),
-            ReleaseError::Extract(e) => e.hint().map(str::to_string),
+            ReleaseError::Link(e) => e.hint(),
+            ReleaseError::Output(e) => Hinted::hint(e),
+            ReleaseError::Extract(e) => e.hint(),
             _ => None,
         }
+    }
+}
+
+impl Hinted for ReleaseError {
+    fn hint(&self) -> Option<Hint> {
+        ReleaseError::hint(self)
     }
 }
 

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use reglink_extract::{Hint, Hinted};
 
 /// The exit codes, documented in `reglink --help` ([`crate::cli::EXIT_CODES`])
 /// and the README.
@@ -126,38 +127,24 @@ fn error_lines(err: &anyhow::Error) -> Vec<String> {
     lines
 }
 
-/// Context for an error reading `--crosswalk`: its hints speak of the
-/// crosswalk, not of the extract.
-#[derive(Debug)]
-pub struct CrosswalkContext;
-
-impl std::fmt::Display for CrosswalkContext {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("could not read the crosswalk (--crosswalk)")
-    }
+/// The first hint any error in `err`'s chain offers.
+fn hint(err: &anyhow::Error) -> Option<Hint> {
+    err.chain().find_map(|e| hinted(e)?.hint())
 }
 
-fn hint(err: &anyhow::Error) -> Option<String> {
-    let crosswalk = err.downcast_ref::<CrosswalkContext>().is_some();
-    err.chain().find_map(|e| {
-        if let Some(e) = e.downcast_ref::<reglink_release::ReleaseError>() {
-            e.hint()
-        } else if let Some(e) = e.downcast_ref::<reglink_pseudo::PseudoError>() {
-            if crosswalk {
-                e.crosswalk_hint()
-            } else {
-                e.hint()
-            }
-        } else if let Some(e) = e.downcast_ref::<reglink_link::LinkError>() {
-            e.hint().map(str::to_string)
-        } else if let Some(e) = e.downcast_ref::<reglink_extract::ExtractError>() {
-            e.hint().map(str::to_string)
-        } else if let Some(e) = e.downcast_ref::<reglink_extract::OutputError>() {
-            e.hint().map(str::to_string)
-        } else {
-            None
-        }
-    })
+/// `e` as an error that may carry a hint: one of the error types of the
+/// library crates the commands call, each of which implements [`Hinted`].
+fn hinted<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Hinted> {
+    fn cast<'a, T: Hinted + 'static>(
+        e: &'a (dyn std::error::Error + 'static),
+    ) -> Option<&'a dyn Hinted> {
+        e.downcast_ref::<T>().map(|e| e as &dyn Hinted)
+    }
+    cast::<reglink_release::ReleaseError>(e)
+        .or_else(|| cast::<reglink_pseudo::PseudoError>(e))
+        .or_else(|| cast::<reglink_link::LinkError>(e))
+        .or_else(|| cast::<reglink_extract::ExtractError>(e))
+        .or_else(|| cast::<reglink_extract::OutputError>(e))
 }
 
 /// Progress of `link`'s stages on stderr: a bar per stage, a line when it ends.
@@ -283,6 +270,40 @@ mod tests {
             error_lines(&err),
             ["error: outer", "  caused by: inner detail"]
         );
+    }
+
+    #[test]
+    fn a_hint_is_found_through_every_layer_of_the_chain() {
+        // An output refused by the release stage: the hint is the output
+        // error's, passed on by ReleaseError under a context.
+        let refused = reglink_extract::OutputError::NotOurs {
+            out: "/tmp/out".into(),
+            command: "reglink run",
+            reason: "a file is not in the manifest".into(),
+        };
+        let expected = Hinted::hint(&refused).expect("a refused output has a hint");
+        let err = anyhow::Error::new(reglink_release::ReleaseError::from(refused))
+            .context("while releasing");
+        assert_eq!(hint(&err), Some(expected.clone()));
+        assert_eq!(
+            error_lines(&err).last().map(String::as_str),
+            Some(format!("hint: {expected}").as_str())
+        );
+        // A crosswalk that cannot be read gets the crosswalk's hint, not
+        // the extract's.
+        let missing = reglink_extract::ExtractError::MissingColumn {
+            path: "cw.csv".into(),
+            column: "old".into(),
+            available: vec!["from".into(), "to".into()],
+        };
+        let extract_hint = missing.hint();
+        let err = anyhow::Error::new(reglink_pseudo::PseudoError::ReadingCrosswalk(Box::new(
+            reglink_pseudo::PseudoError::Extract(missing),
+        )));
+        let found = hint(&err).expect("a crosswalk hint");
+        assert!(found.contains("`old` and `new`"), "{found}");
+        assert_ne!(Some(found), extract_hint);
+        assert_eq!(hint(&anyhow::anyhow!("no hint here")), None);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `reglink pseudonymise`.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use reglink_pnr::Date;
-use reglink_pseudo::{Crosswalk, MasterKey, PseudonymiseOptions, PseudonymiseReport};
+use reglink_pseudo::{Crosswalk, MasterKey, PseudoError, PseudonymiseOptions, PseudonymiseReport};
 
 use crate::cli::PseudonymiseArgs;
 use crate::ui;
@@ -23,7 +23,7 @@ pub fn run(args: &PseudonymiseArgs, quiet: bool) -> anyhow::Result<()> {
         .as_deref()
         .map(|p| Crosswalk::load(p, reference))
         .transpose()
-        .context(ui::CrosswalkContext)?;
+        .map_err(|e| PseudoError::ReadingCrosswalk(Box::new(e)))?;
     let mut opts = PseudonymiseOptions::new(&args.input, &args.out, &args.id_column, reference);
     opts.derive_columns = args.derive;
     opts.batch_size = args.batch_size;
