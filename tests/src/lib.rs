@@ -1,8 +1,16 @@
 //! Helpers for the end-to-end tests of the `reglink` binary.
 //!
-//! The binary is the one `cargo test --workspace` builds beside the test
-//! executables (`target/<profile>/reglink`); the tests run it as a user would
-//! and check exit codes, messages, and the files it leaves behind.
+//! The tests run the tool as a user would and check exit codes, messages,
+//! and the files it leaves behind. The executable is `reglink-cli`, this
+//! package's own one-line copy of `reglink` (`src/bin/reglink-cli.rs`), which
+//! cargo builds before it runs the tests and whose path it hands them as
+//! `CARGO_BIN_EXE_reglink-cli`. That variable exists only while an
+//! integration test is compiled, so the helpers that run the tool are
+//! macros: [`reglink!`], [`pseudonymise!`], [`example!`] and [`reglink_bin!`].
+//!
+//! `REGLINK_BIN=/path/to/reglink cargo test -p reglink-tests` runs the whole
+//! suite against another executable instead, for example a release build or
+//! the binary of an earlier commit (snapshots were made that way).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,63 +18,45 @@ use std::process::{Command, Output};
 /// The date the synthetic extracts are taken, as the CLI spells it.
 pub const REFERENCE_DATE: &str = "2026-06-30";
 
-/// Path of the `reglink` binary next to the running test executable, or
-/// the one the environment variable `REGLINK_BIN` names.
-///
-/// # Panics
-///
-/// If the binary has not been built; `cargo test --workspace` builds it
-/// because `crates/reglink` has integration tests.
-pub fn reglink_bin() -> PathBuf {
-    // A binary named explicitly (for running the tests against a copy while
-    // the sources change) is taken as it is.
-    if let Some(bin) = std::env::var_os("REGLINK_BIN") {
-        return PathBuf::from(bin);
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/reglink
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable lives in target/<profile>/deps");
-    let bin = profile_dir.join(format!("reglink{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} not found: run the tests with `cargo test --workspace`",
-        bin.display()
-    );
-    if let Some(source) = newer_source(&bin) {
-        panic!(
-            "{} is older than {}: run the tests with `cargo test --workspace`, which rebuilds it",
-            bin.display(),
-            source.display()
-        );
-    }
-    bin
+/// The executable the tests run: the one the environment variable
+/// `REGLINK_BIN` names if it is set, else `built` (cargo's build of
+/// `reglink-cli`). Used through [`reglink_bin!`].
+pub fn binary(built: &str) -> PathBuf {
+    std::env::var_os("REGLINK_BIN").map_or_else(|| PathBuf::from(built), PathBuf::from)
 }
 
-/// A source file of the workspace's crates modified after `bin`, if any:
-/// `cargo test -p reglink-tests` alone does not rebuild the binary.
-fn newer_source(bin: &Path) -> Option<PathBuf> {
-    let built = std::fs::metadata(bin).and_then(|m| m.modified()).ok()?;
-    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
-    let mut stack = vec![crates];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs")
-                && entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|m| m > built)
-            {
-                return Some(path);
-            }
-        }
-    }
-    None
+/// Path of the `reglink` executable under test (see [`binary`]).
+#[macro_export]
+macro_rules! reglink_bin {
+    () => {
+        $crate::binary(env!("CARGO_BIN_EXE_reglink-cli"))
+    };
+}
+
+/// `reglink!(cwd, args)`: runs the tool with `args` in `cwd` (see [`run`]).
+#[macro_export]
+macro_rules! reglink {
+    ($cwd:expr, $args:expr $(,)?) => {
+        $crate::run(&$crate::reglink_bin!(), $cwd, $args)
+    };
+}
+
+/// `pseudonymise!(dir, key, input, out, extra)`: `reglink pseudonymise`
+/// with the tests' study name and reference date (see [`pseudonymise_with`]).
+#[macro_export]
+macro_rules! pseudonymise {
+    ($dir:expr, $key:expr, $input:expr, $out:expr, $extra:expr $(,)?) => {
+        $crate::pseudonymise_with(&$crate::reglink_bin!(), $dir, $key, $input, $out, $extra)
+    };
+}
+
+/// `example!()`: the folder of one `reglink example` run shared by the
+/// tests of one test executable (see [`example_with`]).
+#[macro_export]
+macro_rules! example {
+    () => {
+        $crate::example_with(&$crate::reglink_bin!())
+    };
 }
 
 /// The result of one `reglink` run, with its output as text.
@@ -107,13 +97,13 @@ impl Run {
     }
 }
 
-/// Runs `reglink` with `args` in `cwd`.
-pub fn reglink(cwd: &Path, args: &[&str]) -> Run {
+/// Runs the executable `bin` with `args` in `cwd`.
+pub fn run(bin: &Path, cwd: &Path, args: &[&str]) -> Run {
     let Output {
         status,
         stdout,
         stderr,
-    } = Command::new(reglink_bin())
+    } = Command::new(bin)
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
@@ -141,10 +131,17 @@ pub fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Runs `reglink pseudonymise --key KEY --study tests --in INPUT --out OUT`
+/// Runs `bin pseudonymise --key KEY --study tests --in INPUT --out OUT`
 /// with `extra` appended and, unless `extra` gives one, `--reference-date`
 /// [`REFERENCE_DATE`].
-pub fn pseudonymise(dir: &Path, key: &str, input: &str, out: &str, extra: &[&str]) -> Run {
+pub fn pseudonymise_with(
+    bin: &Path,
+    dir: &Path,
+    key: &str,
+    input: &str,
+    out: &str,
+    extra: &[&str],
+) -> Run {
     let mut args = vec![
         "pseudonymise",
         "--key",
@@ -160,18 +157,18 @@ pub fn pseudonymise(dir: &Path, key: &str, input: &str, out: &str, extra: &[&str
         args.extend(["--reference-date", REFERENCE_DATE]);
     }
     args.extend_from_slice(extra);
-    reglink(dir, &args)
+    run(bin, dir, &args)
 }
 
-/// The folder of one `reglink --quiet example --out ex` run (raw/,
+/// The folder of one `bin --quiet example --out ex` run (raw/,
 /// pseudonymised/, study.toml, link/, policy.toml, release/), made once per
 /// test executable and shared by its tests; tests that change something
 /// write their own copies next to it.
-pub fn example() -> &'static Path {
+pub fn example_with(bin: &Path) -> &'static Path {
     static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
     let (_, path) = DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temporary directory");
-        reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
+        run(bin, dir.path(), &["--quiet", "example", "--out", "ex"]).success();
         let path = dir.path().join("ex");
         (dir, path)
     });

@@ -18,7 +18,7 @@ fn full() -> Stdio {
 }
 
 fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(reglink_bin());
+    let mut cmd = Command::new(reglink_bin!());
     cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
     cmd
 }
@@ -39,7 +39,7 @@ fn an_error_with_stderr_full_exits_with_2() {
 #[test]
 fn pseudonymise_with_stdout_full_is_an_error_not_a_bug() {
     let dir = tempfile::tempdir().unwrap();
-    reglink(dir.path(), &["key", "new", "--out", "study.key"]).success();
+    reglink!(dir.path(), &["key", "new", "--out", "study.key"]).success();
     fs::write(
         dir.path().join("eb.csv"),
         "personnr,kommun\n198112189876,0180\n",

@@ -92,7 +92,7 @@ fn ok(run: Run, what: &str) {
 
 #[test]
 fn every_study_of_the_study_file_reference_links() {
-    let ex = example();
+    let ex = example!();
     let studies = studies();
     assert!(studies.len() >= 3, "expected the study and its fragments");
     for (i, (what, text)) in studies.iter().enumerate() {
@@ -100,7 +100,7 @@ fn every_study_of_the_study_file_reference_links() {
         fs::write(ex.join(&file), text).unwrap();
         let out = format!("doc-study-{i}-out");
         ok(
-            reglink(ex, &["-q", "link", &file, "--out", &out]),
+            reglink!(ex, &["-q", "link", &file, "--out", &out]),
             &format!("docs/study-file.md, {what}"),
         );
         assert!(ex.join(&out).join("linkage-report.json").exists());
@@ -109,7 +109,7 @@ fn every_study_of_the_study_file_reference_links() {
 
 #[test]
 fn every_policy_of_the_disclosure_reference_runs() {
-    let ex = example();
+    let ex = example!();
     let policies = blocks("docs/disclosure-control.md", "toml");
     assert!(policies.len() >= 3, "expected a policy per method");
     let study = &studies()[0].1;
@@ -120,7 +120,7 @@ fn every_policy_of_the_disclosure_reference_runs() {
         fs::write(ex.join(&file), text).unwrap();
         let out = format!("doc-policy-{i}-release");
         ok(
-            reglink(
+            reglink!(
                 ex,
                 &[
                     "-q",
@@ -227,7 +227,7 @@ fn the_readme_sequence_runs_on_synthetic_registers() {
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    reglink(
+    reglink!(
         d,
         &[
             "-q", "synth", "--preset", "tiny", "--seed", "5", "--out", "raw",
@@ -252,7 +252,10 @@ fn the_readme_sequence_runs_on_synthetic_registers() {
             .map(|w| w.replacen("/secure/", "secure/", 1))
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ok(reglink(d, &args), &format!("README: `{}`", words.join(" ")));
+        ok(
+            reglink!(d, &args),
+            &format!("README: `{}`", words.join(" ")),
+        );
     }
     assert!(d.join("eb_2024.rejects.json").exists());
     assert!(d.join("linked/cells/recipients.parquet").exists());

@@ -12,13 +12,13 @@ use reglink_tests::{Run, listing, reglink};
 const PNR: &str = "198112189876";
 
 fn new_key(dir: &Path) {
-    reglink(dir, &["key", "new", "--out", "study.key"]).success();
+    reglink!(dir, &["key", "new", "--out", "study.key"]).success();
 }
 
 fn pseudonymise(dir: &Path, input: &str, extra: &[&str]) -> Run {
     let mut args = vec!["--id-column", "personnr"];
     args.extend_from_slice(extra);
-    reglink_tests::pseudonymise(dir, "study.key", input, "out.parquet", &args)
+    reglink_tests::pseudonymise!(dir, "study.key", input, "out.parquet", &args)
 }
 
 #[track_caller]
@@ -145,7 +145,7 @@ fn key_readable_by_others_is_refused() {
 #[test]
 fn key_new_is_0600_prints_only_the_id_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
-    let run = reglink(dir.path(), &["key", "new", "--out", "k.key"]).success();
+    let run = reglink!(dir.path(), &["key", "new", "--out", "k.key"]).success();
     let key = dir.path().join("k.key");
     let bytes = fs::read(&key).unwrap();
     assert_eq!(bytes.len(), 32);
@@ -155,14 +155,14 @@ fn key_new_is_0600_prints_only_the_id_and_refuses_to_overwrite() {
     );
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     assert!(!run.all_output().to_lowercase().contains(&hex[..16]));
-    let id = reglink(dir.path(), &["key", "id", "k.key"]).success();
+    let id = reglink!(dir.path(), &["key", "id", "k.key"]).success();
     assert!(id.stdout.trim().starts_with("rk-"));
     assert!(
         run.stdout.contains(id.stdout.trim()),
         "key new and key id disagree"
     );
 
-    let again = reglink(dir.path(), &["key", "new", "--out", "k.key"]).failure();
+    let again = reglink!(dir.path(), &["key", "new", "--out", "k.key"]).failure();
     assert!(again.stderr.contains("k.key"), "{}", again.stderr);
     assert_eq!(fs::read(&key).unwrap(), bytes, "existing key was touched");
 }
@@ -175,7 +175,7 @@ fn unwritable_output_path_is_an_error_naming_it() {
     let locked = dir.path().join("locked");
     fs::create_dir(&locked).unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
-    let run = reglink_tests::pseudonymise(
+    let run = reglink_tests::pseudonymise!(
         dir.path(),
         "study.key",
         "eb.csv",
@@ -190,7 +190,7 @@ fn unwritable_output_path_is_an_error_naming_it() {
     }
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
 
-    let run = reglink_tests::pseudonymise(
+    let run = reglink_tests::pseudonymise!(
         dir.path(),
         "study.key",
         "eb.csv",
@@ -222,7 +222,7 @@ fn bad_reference_date_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     new_key(dir.path());
     fs::write(dir.path().join("eb.csv"), format!("personnr\n{PNR}\n")).unwrap();
-    let run = reglink_tests::pseudonymise(
+    let run = reglink_tests::pseudonymise!(
         dir.path(),
         "study.key",
         "eb.csv",

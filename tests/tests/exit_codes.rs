@@ -8,7 +8,7 @@ use reglink_tests::{Run, example, pseudonymise, reglink};
 
 /// `reglink key new --out k.key` in `dir`.
 fn new_key(dir: &Path) {
-    reglink(dir, &["key", "new", "--out", "k.key"]).success();
+    reglink!(dir, &["key", "new", "--out", "k.key"]).success();
 }
 
 /// A CSV extract: a header and one row per id.
@@ -53,7 +53,7 @@ fn a_header_only_extract_exits_3_unless_allowed() {
     let d = dir.path();
     new_key(d);
     extract(d, "empty.csv", &[]);
-    let run = pseudonymise(
+    let run = pseudonymise!(
         d,
         "k.key",
         "empty.csv",
@@ -67,7 +67,7 @@ fn a_header_only_extract_exits_3_unless_allowed() {
     assert!(d.join("empty.parquet").exists());
     assert!(d.join("empty.rejects.json").exists());
 
-    let run = pseudonymise(
+    let run = pseudonymise!(
         d,
         "k.key",
         "empty.csv",
@@ -84,7 +84,7 @@ fn a_column_without_one_valid_number_exits_3_and_names_the_reject_report() {
     new_key(d);
     extract(d, "eb.csv", &VALID);
     // `kommun` exists but holds no personnummer: every row is rejected.
-    let run = pseudonymise(
+    let run = pseudonymise!(
         d,
         "k.key",
         "eb.csv",
@@ -100,7 +100,7 @@ fn a_column_without_one_valid_number_exits_3_and_names_the_reject_report() {
     assert!(run.stderr.contains("eb.rejects.json"), "{}", run.stderr);
     assert!(!run.all_output().contains("0180"), "a value was echoed");
     // The right column: every row written, exit 0.
-    let run = pseudonymise(
+    let run = pseudonymise!(
         d,
         "k.key",
         "eb.csv",
@@ -123,7 +123,7 @@ fn more_than_five_percent_rejected_warns_even_when_quiet() {
     ids[0] = "198112189877";
     extract(d, "ten.csv", &ids);
 
-    let run = pseudonymise(
+    let run = pseudonymise!(
         d,
         "k.key",
         "five.csv",
@@ -133,7 +133,7 @@ fn more_than_five_percent_rejected_warns_even_when_quiet() {
     assert_code(&run, 0);
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 
-    let run = reglink(
+    let run = reglink!(
         d,
         &[
             "-q",
@@ -172,7 +172,7 @@ fn a_missing_output_folder_is_named_not_a_temporary_file() {
     let d = dir.path();
     new_key(d);
     extract(d, "eb.csv", &VALID);
-    let run = pseudonymise(
+    let run = pseudonymise!(
         d,
         "k.key",
         "eb.csv",
@@ -194,7 +194,7 @@ fn a_cause_is_printed_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     new_key(d);
-    let run = pseudonymise(
+    let run = pseudonymise!(
         d,
         "k.key",
         "missing.csv",
@@ -219,7 +219,7 @@ fn a_crosswalk_with_the_wrong_header_gets_a_crosswalk_hint() {
     new_key(d);
     extract(d, "eb.csv", &VALID);
     fs::write(d.join("cw.csv"), "from,to\n").unwrap();
-    let run = pseudonymise(
+    let run = pseudonymise!(
         d,
         "k.key",
         "eb.csv",
@@ -238,7 +238,7 @@ fn a_crosswalk_with_the_wrong_header_gets_a_crosswalk_hint() {
 
 #[test]
 fn help_lists_the_exit_codes() {
-    let run = reglink(Path::new("."), &["--help"]).success();
+    let run = reglink!(Path::new("."), &["--help"]).success();
     for line in ["0 ", "1 ", "2 ", "3 ", "101 "] {
         assert!(
             run.stdout.lines().any(|l| l.trim_start().starts_with(line)),
@@ -250,7 +250,7 @@ fn help_lists_the_exit_codes() {
 
 /// A copy of the example folder whose AF extract has no rows.
 fn example_without_af(d: &Path) -> PathBuf {
-    let ex = example();
+    let ex = example!();
     let copy = d.join("ex");
     copy_dir(&ex.join("raw"), &copy.join("raw"));
     copy_dir(&ex.join("pseudonymised"), &copy.join("pseudonymised"));
@@ -261,7 +261,7 @@ fn example_without_af(d: &Path) -> PathBuf {
     fs::remove_file(copy.join("pseudonymised/af.parquet")).unwrap();
     fs::remove_file(copy.join("pseudonymised/af.rejects.json")).unwrap();
     let key = ex.join("example.key").display().to_string();
-    reglink(
+    reglink!(
         &copy,
         &[
             "-q",
@@ -302,7 +302,7 @@ fn a_source_without_a_usable_row_exits_3_from_link_and_run() {
     let dir = tempfile::tempdir().unwrap();
     let copy = example_without_af(dir.path());
 
-    let run = reglink(&copy, &["-q", "link", "study.toml", "--out", "linked"]);
+    let run = reglink!(&copy, &["-q", "link", "study.toml", "--out", "linked"]);
     assert_code(&run, 3);
     assert!(
         run.stderr.contains("no usable row in source af"),
@@ -310,7 +310,7 @@ fn a_source_without_a_usable_row_exits_3_from_link_and_run() {
         run.stderr
     );
     assert!(copy.join("linked/linkage-report.json").exists());
-    let run = reglink(
+    let run = reglink!(
         &copy,
         &[
             "-q",
@@ -323,7 +323,7 @@ fn a_source_without_a_usable_row_exits_3_from_link_and_run() {
     );
     assert_code(&run, 0);
 
-    let run = reglink(
+    let run = reglink!(
         &copy,
         &[
             "-q",
@@ -347,10 +347,10 @@ fn a_source_without_a_usable_row_exits_3_from_link_and_run() {
 fn verify_exits_1_when_the_bundle_does_not_match() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("release");
-    copy_dir(&example().join("release"), &bundle);
-    assert_code(&reglink(dir.path(), &["verify", "release"]), 0);
+    copy_dir(&example!().join("release"), &bundle);
+    assert_code(&reglink!(dir.path(), &["verify", "release"]), 0);
     fs::write(bundle.join("summary.md"), "changed\n").unwrap();
-    let run = reglink(dir.path(), &["verify", "release"]);
+    let run = reglink!(dir.path(), &["verify", "release"]);
     assert_code(&run, 1);
     assert!(run.stderr.contains("summary.md"), "{}", run.stderr);
 }
@@ -377,13 +377,13 @@ fn assert_quiet(run: &Run, output_lines: &[&str]) {
 fn quiet_prints_only_where_the_output_went() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let run = reglink(d, &["-q", "example", "--out", "ex"]).success();
+    let run = reglink!(d, &["-q", "example", "--out", "ex"]).success();
     assert_quiet(
         &run,
         &["cell tables and linkage report:", "release bundle:"],
     );
 
-    let run = reglink(d, &["-q", "link", "ex/study.toml", "--out", "linked"]).success();
+    let run = reglink!(d, &["-q", "link", "ex/study.toml", "--out", "linked"]).success();
     assert_quiet(&run, &["cell tables and linkage report:"]);
     assert!(
         run.stderr.is_empty() || run.stderr.contains("linkage-report.json"),
@@ -391,7 +391,7 @@ fn quiet_prints_only_where_the_output_went() {
         run.stderr
     );
 
-    let run = reglink(
+    let run = reglink!(
         d,
         &[
             "-q",
@@ -406,11 +406,11 @@ fn quiet_prints_only_where_the_output_went() {
     .success();
     assert_quiet(&run, &["release bundle:"]);
 
-    let run = reglink(d, &["-q", "synth", "--out", "raw"]).success();
+    let run = reglink!(d, &["-q", "synth", "--out", "raw"]).success();
     assert_quiet(&run, &["wrote synthetic"]);
 
     // Without -q the same commands say more.
-    let run = reglink(d, &["link", "ex/study.toml", "--out", "linked"]).success();
+    let run = reglink!(d, &["link", "ex/study.toml", "--out", "linked"]).success();
     assert!(run.stdout.lines().count() > 3);
     assert!(run.stderr.contains("linked and tabulated in"));
 }

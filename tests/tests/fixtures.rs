@@ -67,7 +67,7 @@ fn run_case(case: &Path) -> Result<(), String> {
         .map_err(|e| format!("case.json: {e}"))?;
     let dir = tempfile::tempdir().unwrap();
     copy_dir(case, dir.path());
-    reglink(dir.path(), &["key", "new", "--out", "case.key"]).success();
+    reglink!(dir.path(), &["key", "new", "--out", "case.key"]).success();
     let input = if dir.path().join("input.parquet").exists() {
         "input.parquet"
     } else {
@@ -77,7 +77,7 @@ fn run_case(case: &Path) -> Result<(), String> {
     for arg in spec["args"].as_array().ok_or("case.json: `args` missing")? {
         args.push(arg.as_str().ok_or("case.json: `args` must be strings")?);
     }
-    let run = pseudonymise(dir.path(), "case.key", input, "out.parquet", &args);
+    let run = pseudonymise!(dir.path(), "case.key", input, "out.parquet", &args);
     let inputs: Vec<String> = fs::read_dir(case)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

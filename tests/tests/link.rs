@@ -18,7 +18,7 @@ use serde_json::Value;
 
 /// A study in its own folder next to the example's data, with `edit` applied to the example study.
 fn study_variant(name: &str, edit: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf) {
-    let ex = example();
+    let ex = example!();
     let text = fs::read_to_string(ex.join("study.toml")).unwrap();
     let absolute = text
         .replace("\"raw/", &format!("\"{}/raw/", ex.display()))
@@ -34,12 +34,12 @@ fn study_variant(name: &str, edit: impl Fn(&str) -> String) -> (tempfile::TempDi
 
 /// `reglink link STUDY --out OUT` in `dir`.
 fn link(dir: &Path, study: &Path, out: &str) -> Run {
-    reglink(dir, &["link", study.to_str().unwrap(), "--out", out])
+    reglink!(dir, &["link", study.to_str().unwrap(), "--out", out])
 }
 
 /// The same with `--quiet`.
 fn link_quietly(dir: &Path, study: &Path, out: &str) -> Run {
-    reglink(
+    reglink!(
         dir,
         &["--quiet", "link", study.to_str().unwrap(), "--out", out],
     )
@@ -79,7 +79,7 @@ fn strings(batch: &RecordBatch, name: &str) -> Vec<String> {
 
 #[test]
 fn every_row_of_every_source_is_accounted_for() {
-    let report = json(&example().join("link/linkage-report.json"));
+    let report = json(&example!().join("link/linkage-report.json"));
     let sources = report["sources"].as_object().unwrap();
     assert_eq!(sources.len(), 3);
     for (name, s) in sources {
@@ -118,7 +118,7 @@ fn every_row_of_every_source_is_accounted_for() {
 
 #[test]
 fn margins_add_up_and_the_total_is_the_population() {
-    let ex = example();
+    let ex = example!();
     let report = json(&ex.join("link/linkage-report.json"));
     let batch = read_parquet(&ex.join("link/cells/t5_outcomes.parquet"));
     let persons = u64s(&batch, "persons");
@@ -164,7 +164,7 @@ fn margins_add_up_and_the_total_is_the_population() {
 
 #[test]
 fn municipalities_roll_up_to_counties_and_the_nation() {
-    let batch = read_parquet(&example().join("link/cells/t7_amounts.parquet"));
+    let batch = read_parquet(&example!().join("link/cells/t7_amounts.parquet"));
     let (m, level, ht) = (
         strings(&batch, "municipality"),
         batch
@@ -209,7 +209,7 @@ fn municipalities_roll_up_to_counties_and_the_nation() {
 
 #[test]
 fn output_holds_aggregates_only() {
-    let ex = example();
+    let ex = example!();
     // Every pseudonym of the inputs, as raw bytes and as hex.
     let mut needles: Vec<Vec<u8>> = Vec::new();
     for f in ["eb", "af", "lisa"] {
@@ -302,9 +302,9 @@ fn output_holds_aggregates_only() {
 
 #[test]
 fn same_inputs_give_byte_identical_cell_tables_whatever_the_thread_count() {
-    let ex = example();
+    let ex = example!();
     let run = |threads: &str, out: &Path| {
-        let status = std::process::Command::new(reglink_tests::reglink_bin())
+        let status = std::process::Command::new(reglink_tests::reglink_bin!())
             .args(["--quiet", "link", "study.toml", "--out"])
             .arg(out)
             .current_dir(ex)
@@ -460,11 +460,11 @@ fn an_empty_population_gives_zero_cells_and_a_warning() {
 
 #[test]
 fn sources_under_different_keys_are_refused() {
-    let ex = example();
+    let ex = example!();
     let dir = tempfile::tempdir().unwrap();
-    reglink(dir.path(), &["key", "new", "--out", "other.key"]).success();
+    reglink!(dir.path(), &["key", "new", "--out", "other.key"]).success();
     let af = dir.path().join("af.parquet");
-    reglink_tests::pseudonymise(
+    reglink_tests::pseudonymise!(
         dir.path(),
         "other.key",
         ex.join("raw/af.csv").to_str().unwrap(),
@@ -513,7 +513,7 @@ fn an_existing_directory_not_written_by_link_is_left_alone() {
 /// rounded fraction is counted in the linkage report and warned about.
 #[test]
 fn swedish_amounts_are_read_exactly_and_rounding_is_counted() {
-    let ex = example();
+    let ex = example!();
     let dir = tempfile::tempdir().unwrap();
     let mut csv = csv::Reader::from_path(ex.join("raw/eb.csv")).unwrap();
     let header = csv.headers().unwrap().clone();
@@ -536,7 +536,7 @@ fn swedish_amounts_are_read_exactly_and_rounding_is_counted() {
     drop(out);
     let key = ex.join("example.key");
     let crosswalk = ex.join("raw/crosswalk.csv");
-    reglink(
+    reglink!(
         dir.path(),
         &[
             "--quiet",
@@ -596,7 +596,7 @@ fn swedish_amounts_are_read_exactly_and_rounding_is_counted() {
 /// control protects them as separate populations.
 #[test]
 fn populations_with_the_same_members_are_warned_about() {
-    let report = json(&example().join("link/linkage-report.json"));
+    let report = json(&example!().join("link/linkage-report.json"));
     let warnings: Vec<&str> = report["warnings"]
         .as_array()
         .unwrap()

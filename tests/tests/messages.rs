@@ -17,7 +17,7 @@ fn a_policy_that_is_no_policy_file_says_what_it_is() {
         ("empty.toml", "empty.toml: the policy file is empty"),
         ("nothing.toml", "nothing.toml: no such policy file"),
     ] {
-        let run = reglink(
+        let run = reglink!(
             dir.path(),
             &["run", "study.toml", "--policy", policy, "--out", "release"],
         )
@@ -31,7 +31,7 @@ fn a_policy_that_is_no_policy_file_says_what_it_is() {
 fn key_new_refuses_any_existing_file_and_creates_a_missing_folder() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("eb.csv"), "personnr,kommun\n").unwrap();
-    let run = reglink(dir.path(), &["key", "new", "--out", "eb.csv"]).failure();
+    let run = reglink!(dir.path(), &["key", "new", "--out", "eb.csv"]).failure();
     assert!(
         run.stderr
             .contains("eb.csv: already exists; refusing to overwrite an existing file"),
@@ -43,9 +43,9 @@ fn key_new_refuses_any_existing_file_and_creates_a_missing_folder() {
         "personnr,kommun\n"
     );
 
-    reglink(dir.path(), &["key", "new", "--out", "newdir/k.key"]).success();
+    reglink!(dir.path(), &["key", "new", "--out", "newdir/k.key"]).success();
     let key = dir.path().join("newdir/k.key");
     let meta = fs::metadata(&key).unwrap();
     assert_eq!((meta.len(), meta.permissions().mode() & 0o777), (32, 0o600));
-    reglink(dir.path(), &["key", "id", "newdir/k.key"]).success();
+    reglink!(dir.path(), &["key", "id", "newdir/k.key"]).success();
 }

@@ -12,7 +12,7 @@ const FIRST: &str = "197909134277";
 
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    reglink(dir.path(), &["key", "new", "--out", "study.key"]).success();
+    reglink!(dir.path(), &["key", "new", "--out", "study.key"]).success();
     fs::write(
         dir.path().join("eb.csv"),
         format!("{FIRST},0180\n198112189876,0181\n"),
@@ -53,7 +53,7 @@ fn assert_withheld(run: &Run, dir: &Path) {
 #[test]
 fn the_number_as_id_column_is_refused_and_written_nowhere() {
     let dir = setup();
-    let run = reglink_tests::pseudonymise(
+    let run = reglink_tests::pseudonymise!(
         dir.path(),
         "study.key",
         "eb.csv",
@@ -70,7 +70,7 @@ fn the_number_as_id_column_is_refused_and_written_nowhere() {
 fn a_header_row_holding_a_number_names_the_column_position() {
     let dir = setup();
     // The second column's name ("0180") is an ordinary short code; the first is the number.
-    let run = reglink_tests::pseudonymise(
+    let run = reglink_tests::pseudonymise!(
         dir.path(),
         "study.key",
         "eb.csv",

@@ -50,7 +50,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// A working folder as a user has it: raw extracts, pseudonymised extracts,
 /// the study, the policy and the key, copied from the example.
 fn working_folder(parent: &Path) -> PathBuf {
-    let ex = example();
+    let ex = example!();
     let work = parent.join("work");
     fs::create_dir(&work).unwrap();
     for name in ["raw", "pseudonymised"] {
@@ -63,7 +63,7 @@ fn working_folder(parent: &Path) -> PathBuf {
 }
 
 fn run_into(cwd: &Path, out: &str) -> Run {
-    reglink(
+    reglink!(
         cwd,
         &[
             "--quiet",
@@ -92,11 +92,11 @@ fn run_and_link_refuse_an_output_that_is_or_holds_their_inputs() {
             "--out {out}: {}",
             r.stderr
         );
-        let r = reglink(&work, &["--quiet", "link", "study.toml", "--out", out]).failure();
+        let r = reglink!(&work, &["--quiet", "link", "study.toml", "--out", out]).failure();
         assert!(!r.stderr.is_empty(), "--out {out}");
         assert_eq!(snapshot(dir.path()), before, "--out {out} changed files");
     }
-    let r = reglink(
+    let r = reglink!(
         dir.path(),
         &[
             "run",
@@ -134,7 +134,7 @@ fn a_folder_reglink_did_not_write_is_never_emptied() {
         vec!["synth", "--out", "thesis"],
         vec!["example", "--out", "thesis"],
     ] {
-        let r = reglink(&work, &args).failure();
+        let r = reglink!(&work, &args).failure();
         assert!(
             r.stderr.contains("is not an output of"),
             "{args:?}: {}",
@@ -187,7 +187,7 @@ fn a_refused_output_is_refused_before_any_work() {
     fs::write(work.join("taken/file.txt"), "x").unwrap();
     let r = run_into(&work, "taken").failure();
     assert!(r.stderr.contains("taken: exists"), "{}", r.stderr);
-    let r = reglink(&work, &["link", "study.toml", "--out", "taken"]).failure();
+    let r = reglink!(&work, &["link", "study.toml", "--out", "taken"]).failure();
     assert!(r.stderr.contains("taken: exists"), "{}", r.stderr);
 }
 
@@ -196,7 +196,7 @@ fn pseudonymise_replaces_an_existing_output_only_with_force_and_never_an_input()
     let dir = tempfile::tempdir().unwrap();
     let work = working_folder(dir.path());
     let args =
-        |out: &str, extra: &[&str]| pseudonymise(&work, "example.key", "raw/eb.csv", out, extra);
+        |out: &str, extra: &[&str]| pseudonymise!(&work, "example.key", "raw/eb.csv", out, extra);
     fs::write(work.join("eb.parquet"), "not mine to overwrite").unwrap();
     let r = args("eb.parquet", &["--id-column", "personnr"]).failure();
     assert!(r.stderr.contains("--force"), "{}", r.stderr);
@@ -234,22 +234,22 @@ fn pseudonymise_replaces_an_existing_output_only_with_force_and_never_an_input()
 #[test]
 fn synth_and_example_replace_only_their_own_unchanged_output() {
     let dir = tempfile::tempdir().unwrap();
-    reglink(dir.path(), &["--quiet", "synth", "--out", "s"]).success();
-    reglink(
+    reglink!(dir.path(), &["--quiet", "synth", "--out", "s"]).success();
+    reglink!(
         dir.path(),
         &["--quiet", "synth", "--out", "s", "--seed", "7"],
     )
     .success();
     fs::write(dir.path().join("s/eb.csv"), "edited").unwrap();
     let before = snapshot(dir.path());
-    reglink(dir.path(), &["--quiet", "synth", "--out", "s"]).failure();
+    reglink!(dir.path(), &["--quiet", "synth", "--out", "s"]).failure();
     assert_eq!(snapshot(dir.path()), before);
 
-    reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
-    reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
+    reglink!(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
+    reglink!(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
     fs::write(dir.path().join("ex/raw/my-extract.csv"), "mine").unwrap();
     let before = snapshot(dir.path());
-    let r = reglink(dir.path(), &["--quiet", "example", "--out", "ex"]).failure();
+    let r = reglink!(dir.path(), &["--quiet", "example", "--out", "ex"]).failure();
     assert!(r.stderr.contains("my-extract.csv"), "{}", r.stderr);
     assert_eq!(snapshot(dir.path()), before);
 }
@@ -268,7 +268,7 @@ fn temporaries(dir: &Path) -> Vec<String> {
 fn an_interrupted_pseudonymise_leaves_no_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     // An extract large enough to be interrupted mid-way.
-    reglink(
+    reglink!(
         dir.path(),
         &[
             "--quiet",
@@ -281,9 +281,9 @@ fn an_interrupted_pseudonymise_leaves_no_temporary_file() {
     )
     .success();
     let key = dir.path().join("k.key");
-    reglink(dir.path(), &["key", "new", "--out", key.to_str().unwrap()]).success();
+    reglink!(dir.path(), &["key", "new", "--out", key.to_str().unwrap()]).success();
     for signal in ["INT", "TERM"] {
-        let mut child = std::process::Command::new(reglink_bin())
+        let mut child = std::process::Command::new(reglink_bin!())
             .current_dir(dir.path())
             .args([
                 "--quiet",
@@ -342,7 +342,7 @@ fn a_temporary_left_by_a_killed_run_is_removed_and_named_by_the_next() {
     // that no longer runs (no pid is this large).
     let stale = work.join(".eb.parquet.reglink-tmp-999999999-abcdef.tmp");
     fs::write(&stale, "row-level data").unwrap();
-    let r = pseudonymise(
+    let r = pseudonymise!(
         &work,
         "example.key",
         "raw/eb.csv",
@@ -361,7 +361,7 @@ fn one_commands_output_is_never_replaced_by_another() {
     let dir = tempfile::tempdir().unwrap();
     let work = working_folder(dir.path());
     run_into(&work, "release").success();
-    reglink(&work, &["--quiet", "synth", "--out", "synthetic"]).success();
+    reglink!(&work, &["--quiet", "synth", "--out", "synthetic"]).success();
     let before = snapshot(dir.path());
     for args in [
         vec!["synth", "--out", "release"],
@@ -384,7 +384,7 @@ fn one_commands_output_is_never_replaced_by_another() {
             "release.checker",
         ],
     ] {
-        let r = reglink(&work, &args).failure();
+        let r = reglink!(&work, &args).failure();
         assert!(
             r.stderr.contains("is not an output of"),
             "{args:?}: {}",

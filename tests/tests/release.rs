@@ -16,7 +16,7 @@ use serde_json::Value;
 /// `reglink run study.toml --policy POLICY --out OUT` in the example's folder;
 /// `policy` is written to a file first when it is TOML.
 fn run(policy: &str, out: &Path) -> Run {
-    let ex = example();
+    let ex = example!();
     let policy_arg = if policy.contains('=') {
         let path = out.with_extension("policy.toml");
         fs::write(&path, policy).unwrap();
@@ -24,7 +24,7 @@ fn run(policy: &str, out: &Path) -> Run {
     } else {
         policy.to_string()
     };
-    reglink(
+    reglink!(
         ex,
         &[
             "run",
@@ -75,7 +75,7 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_bundle_holds_tables_descriptions_summary_and_manifest_only() {
-    let bundle = example().join("release");
+    let bundle = example!().join("release");
     assert_eq!(listing(&bundle), ["manifest.json", "summary.md", "tables"]);
     let m = manifest(&bundle);
     let names: Vec<&str> = m["tables"]
@@ -148,7 +148,7 @@ fn a_bundle_holds_tables_descriptions_summary_and_manifest_only() {
 
 #[test]
 fn a_suppressed_cell_says_only_that_it_is_suppressed() {
-    let rows = table(&example().join("release"), "t1_overlap");
+    let rows = table(&example!().join("release"), "t1_overlap");
     let count = |flag: &str| rows.iter().filter(|r| r["persons_flag"] == flag).count();
     assert!(count("suppressed") > 0 && count("published") > 0);
     for r in &rows {
@@ -166,7 +166,7 @@ fn a_suppressed_cell_says_only_that_it_is_suppressed() {
     }
     // The reasons are in the checker report beside the release, not in it.
     let report: Value = serde_json::from_str(
-        &fs::read_to_string(example().join("release.checker/checker-report.json")).unwrap(),
+        &fs::read_to_string(example!().join("release.checker/checker-report.json")).unwrap(),
     )
     .unwrap();
     assert!(report["internal"].as_str().unwrap().starts_with("INTERNAL"));
@@ -289,9 +289,9 @@ fn csv_and_parquet_carry_the_same_published_values_under_every_method() {
 #[test]
 fn two_runs_give_byte_identical_bundles_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let ex = example();
+    let ex = example!();
     let go = |threads: &str, out: &Path| {
-        let o = std::process::Command::new(reglink_tests::reglink_bin())
+        let o = std::process::Command::new(reglink_tests::reglink_bin!())
             .args(["--quiet", "run", "study.toml", "--policy", "acro", "--out"])
             .arg(out)
             .current_dir(ex)
@@ -329,7 +329,7 @@ fn verify_accepts_a_bundle_and_names_a_changed_missing_or_extra_file() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("r");
     run("lenient", &bundle).success();
-    let ok = reglink(dir.path(), &["verify", "r"]).success();
+    let ok = reglink!(dir.path(), &["verify", "r"]).success();
     assert!(ok.stdout.contains("every file matches"), "{}", ok.stdout);
 
     let csv = bundle.join("tables/t2_equal_terms.csv");
@@ -337,7 +337,7 @@ fn verify_accepts_a_bundle_and_names_a_changed_missing_or_extra_file() {
     fs::write(&csv, text.replacen("published", "suppressed", 1)).unwrap();
     fs::remove_file(bundle.join("tables/t3_exit_3m.json")).unwrap();
     fs::write(bundle.join("tables/extra.csv"), "a\n").unwrap();
-    let bad = reglink(dir.path(), &["verify", "r"]).failure();
+    let bad = reglink!(dir.path(), &["verify", "r"]).failure();
     let msg = bad.all_output();
     assert!(
         msg.contains("tables/t2_equal_terms.csv: its BLAKE3 hash differs"),

@@ -40,7 +40,7 @@ fn rejects_are_exactly_the_injected_invalid_ids_in_every_register() {
     let d = dir.path();
     for format in ["csv", "parquet"] {
         let raw = format!("raw-{format}");
-        reglink(
+        reglink!(
             d,
             &[
                 "synth", "--preset", "tiny", "--seed", "7", "--format", format, "--out", &raw,
@@ -49,7 +49,7 @@ fn rejects_are_exactly_the_injected_invalid_ids_in_every_register() {
         .success();
         let synth = json(&d.join(&raw).join("synth.json"));
         if !d.join("k.key").exists() {
-            reglink(d, &["key", "new", "--out", "k.key"]).success();
+            reglink!(d, &["key", "new", "--out", "k.key"]).success();
         }
         let mut persons = Vec::new();
         for (register, column) in [
@@ -60,7 +60,7 @@ fn rejects_are_exactly_the_injected_invalid_ids_in_every_register() {
             let input = format!("{raw}/{register}.{format}");
             let out = format!("{raw}-{register}.parquet");
             let crosswalk = format!("{raw}/crosswalk.csv");
-            pseudonymise(
+            pseudonymise!(
                 d,
                 "k.key",
                 &input,
@@ -121,7 +121,7 @@ fn rejects_are_exactly_the_injected_invalid_ids_in_every_register() {
 #[test]
 fn example_runs_end_to_end_and_says_where_the_output_went() {
     let dir = tempfile::tempdir().unwrap();
-    let run = reglink(dir.path(), &["example", "--out", "ex"]).success();
+    let run = reglink!(dir.path(), &["example", "--out", "ex"]).success();
     for needle in [
         "eb",
         "af",
@@ -150,7 +150,7 @@ fn example_runs_end_to_end_and_says_where_the_output_went() {
     }
     // `inspect` describes a pseudonymised file without printing a pseudonym.
     let eb = dir.path().join("ex/pseudonymised/eb.parquet");
-    let inspect = reglink(dir.path(), &["inspect", eb.to_str().unwrap()]).success();
+    let inspect = reglink!(dir.path(), &["inspect", eb.to_str().unwrap()]).success();
     let persons = pseudonyms(&eb).len();
     assert!(
         inspect
@@ -161,11 +161,11 @@ fn example_runs_end_to_end_and_says_where_the_output_went() {
     );
     assert!(inspect.stdout.contains("pseudonym: FixedSizeBinary(16)"));
     // A second run replaces its own directory...
-    reglink(dir.path(), &["example", "--out", "ex"]).success();
+    reglink!(dir.path(), &["example", "--out", "ex"]).success();
     // ...but never a directory it did not make.
     fs::create_dir(dir.path().join("mine")).unwrap();
     fs::write(dir.path().join("mine/data.csv"), "x\n").unwrap();
-    let run = reglink(dir.path(), &["example", "--out", "mine"]).failure();
+    let run = reglink!(dir.path(), &["example", "--out", "mine"]).failure();
     assert!(run.stderr.contains("mine"));
     assert!(dir.path().join("mine/data.csv").exists());
 }

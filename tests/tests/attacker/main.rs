@@ -92,7 +92,7 @@ const RULES: [&str; 7] = [
 /// each of [`POLICIES`]: (policy name, bundle folder).
 fn release_seed(root: &Path, seed: u64) -> Vec<(&'static str, PathBuf)> {
     let out = format!("seed-{seed}");
-    reglink(
+    reglink!(
         root,
         &[
             "--quiet",
@@ -120,7 +120,7 @@ fn release_seed(root: &Path, seed: u64) -> Vec<(&'static str, PathBuf)> {
             let policy_file = format!("attacker-{name}.toml");
             fs::write(ex.join(&policy_file), policy).unwrap();
             let release = format!("attacker-release-{name}");
-            reglink(
+            reglink!(
                 &ex,
                 &[
                     "--quiet",

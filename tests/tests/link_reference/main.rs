@@ -47,21 +47,21 @@ fn check_seed(seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let seed_text = seed.to_string();
-    reglink(
+    reglink!(
         d,
         &[
             "synth", "--preset", "tiny", "--seed", &seed_text, "--format", "csv", "--out", "raw",
         ],
     )
     .success();
-    reglink(d, &["key", "new", "--out", "k.key"]).success();
+    reglink!(d, &["key", "new", "--out", "k.key"]).success();
     fs::create_dir(d.join("pseudonymised")).unwrap();
     for (register, id_column) in [
         ("eb", "personnr"),
         ("af", "personnummer"),
         ("lisa", "PersonNr"),
     ] {
-        pseudonymise(
+        pseudonymise!(
             d,
             "k.key",
             &format!("raw/{register}.csv"),
@@ -79,7 +79,7 @@ fn check_seed(seed: u64) {
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/studies/example/study.toml");
     fs::copy(&fixture, d.join("study.toml")).unwrap();
-    let run = reglink(d, &["link", "study.toml", "--out", "link"]);
+    let run = reglink!(d, &["link", "study.toml", "--out", "link"]);
     assert_eq!(
         run.code,
         Some(0),
