@@ -29,8 +29,8 @@ use std::collections::HashMap;
 
 use crate::link::{slot, year_categories};
 use crate::load::{
-    NO_CODE, OPEN, ROLE_APPLICANT, ROLE_CHILD, ROLE_CO_APPLICANT, SourceData,
-    month_first_day, month_of_day,
+    NO_CODE, OPEN, ROLE_APPLICANT, ROLE_CHILD, ROLE_CO_APPLICANT, SourceData, month_first_day,
+    month_of_day,
 };
 use crate::study::{Categories, Concept, Month, SourceKind, Study, TRANSFER_GROUP, VarId, VarKind};
 
@@ -50,7 +50,7 @@ pub(crate) struct EbMonth {
     pub month: Month,
     /// The leading row: the one with the largest amount.
     pub row: u32,
-    /// Sum of the month's amounts, [`NO_NUMBER`] if none known.
+    /// Sum of the month's amounts, [`NO_NUMBER`](crate::load::NO_NUMBER) if none known.
     pub amount: i64,
 }
 
