@@ -4,6 +4,10 @@
 //! reads the code lists it names, and resolves every name a variable,
 //! population or table uses, so that linking cannot meet an undefined name.
 //! The meaning of each key is documented in `docs/study-file.md`.
+//!
+//! `raw.rs` mirrors the TOML; `kinds.rs` is the table of variable kinds
+//! (name, type, keys, what each reads, its resolve function and evaluator);
+//! `resolve.rs` and the files under `resolve/` check the file part by part.
 
 mod kinds;
 mod raw;
@@ -385,7 +389,9 @@ impl Band {
     }
 }
 
-/// How a variable is computed; see `docs/study-file.md` for each.
+/// How a variable is computed: its kind with what its keys resolved to; see
+/// `docs/study-file.md` for each. The table of kinds (`study/kinds.rs`) says
+/// how each kind is written, resolved and evaluated.
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub enum VarKind {
