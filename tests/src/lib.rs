@@ -174,3 +174,62 @@ pub fn example_with(bin: &Path) -> &'static Path {
     });
     path
 }
+
+/// Whether `text` holds anything written like a personnummer: ten or more
+/// digits in a row, or six digits, `-` or `+`, and four digits. What reglink
+/// prints must never do.
+pub fn looks_like_a_number(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits_at = |i: usize, n: usize| {
+        bytes
+            .get(i..i + n)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    };
+    (0..bytes.len()).any(|i| {
+        let starts_a_run = i == 0 || !bytes[i - 1].is_ascii_digit();
+        starts_a_run
+            && (digits_at(i, 10)
+                || (digits_at(i, 6)
+                    && matches!(bytes.get(i + 6), Some(b'-' | b'+'))
+                    && digits_at(i + 7, 4)))
+    })
+}
+
+/// Copies the folder `from` into `to` (which must exist), sub-folders too.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            std::fs::create_dir(&target).expect("create dir");
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_a_number;
+
+    #[test]
+    fn numbers_in_every_written_form_are_found() {
+        for text in [
+            "198112189876",
+            "row 3: 8112189876 is bad",
+            "811218-9876",
+            "x 811218+9876.",
+        ] {
+            assert!(looks_like_a_number(text), "{text}");
+        }
+        for text in [
+            "row 101, column 3",
+            "12345-6789",
+            "2026-06-30",
+            "rk-1a2b3c4d",
+        ] {
+            assert!(!looks_like_a_number(text), "{text}");
+        }
+    }
+}

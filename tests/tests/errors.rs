@@ -1,6 +1,8 @@
-//! Bad input through the binary: every error kind gives a clear message that
-//! names the file (and row and column where there is one), a non-zero exit,
-//! no partial output, and never the personnummer or key.
+//! Bad keys and output paths through the binary: a clear message that names
+//! the file, a non-zero exit, no partial output, and never the personnummer
+//! or key. Errors in an extract or crosswalk themselves are cases under
+//! `fixtures/pseudonymise/` (run by `fixtures.rs`); study-file and policy
+//! errors are cases under `fixtures/errors/` (run by `error_cases.rs`).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -51,71 +53,6 @@ fn assert_mentions(run: &Run, needles: &[&str]) {
         "output leaks a personnummer:\n{}",
         run.all_output()
     );
-}
-
-#[test]
-fn malformed_csv_line_names_file_row_and_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    new_key(dir.path());
-    let mut csv = String::from("personnr,kommun\n");
-    for _ in 0..100 {
-        csv.push_str(&format!("{PNR},0180\n"));
-    }
-    csv.push_str(&format!("{PNR},0180,surplus\n"));
-    fs::write(dir.path().join("eb.csv"), csv).unwrap();
-    let run = pseudonymise(dir.path(), "eb.csv", &[]).failure();
-    assert_mentions(&run, &["eb.csv", "row 101", "expected 2 fields", "found 3"]);
-    assert_no_output(dir.path());
-}
-
-#[test]
-fn unterminated_quote_is_located() {
-    let dir = tempfile::tempdir().unwrap();
-    new_key(dir.path());
-    fs::write(
-        dir.path().join("eb.csv"),
-        format!("personnr,kommun\n{PNR},\"0180\n{PNR},0180\n"),
-    )
-    .unwrap();
-    let run = pseudonymise(dir.path(), "eb.csv", &[]).failure();
-    assert_mentions(&run, &["eb.csv", "row"]);
-    assert_no_output(dir.path());
-}
-
-#[test]
-fn missing_id_column_lists_the_columns_there_are() {
-    let dir = tempfile::tempdir().unwrap();
-    new_key(dir.path());
-    fs::write(
-        dir.path().join("af.csv"),
-        format!("personnummer,kommun\n{PNR},0180\n"),
-    )
-    .unwrap();
-    let run = pseudonymise(dir.path(), "af.csv", &[]).failure();
-    assert_mentions(&run, &["af.csv", "personnr", "personnummer", "kommun"]);
-    assert_no_output(dir.path());
-}
-
-#[test]
-fn empty_file_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    new_key(dir.path());
-    fs::write(dir.path().join("empty.csv"), "").unwrap();
-    let run = pseudonymise(dir.path(), "empty.csv", &[]).failure();
-    assert_mentions(&run, &["empty.csv", "empty"]);
-    assert_no_output(dir.path());
-}
-
-#[test]
-fn non_utf8_bytes_name_row_and_column() {
-    let dir = tempfile::tempdir().unwrap();
-    new_key(dir.path());
-    let mut bytes = format!("personnr,namn\n{PNR},Anna\n{PNR},").into_bytes();
-    bytes.extend_from_slice(b"G\xf6ran\n");
-    fs::write(dir.path().join("lisa.csv"), bytes).unwrap();
-    let run = pseudonymise(dir.path(), "lisa.csv", &[]).failure();
-    assert_mentions(&run, &["lisa.csv", "row 2", "namn", "UTF-8"]);
-    assert_no_output(dir.path());
 }
 
 #[test]
@@ -199,65 +136,4 @@ fn unwritable_output_path_is_an_error_naming_it() {
     )
     .failure();
     assert_mentions(&run, &["missing"]);
-}
-
-#[test]
-fn crosswalk_cycle_is_an_error_naming_the_row() {
-    let dir = tempfile::tempdir().unwrap();
-    new_key(dir.path());
-    fs::write(dir.path().join("eb.csv"), format!("personnr\n{PNR}\n")).unwrap();
-    // 198112189876 -> 198112189884 -> 198112189876 (both valid numbers).
-    fs::write(
-        dir.path().join("cw.csv"),
-        format!("old,new\n{PNR},198112189884\n198112189884,{PNR}\n"),
-    )
-    .unwrap();
-    let run = pseudonymise(dir.path(), "eb.csv", &["--crosswalk", "cw.csv"]).failure();
-    assert_mentions(&run, &["cw.csv", "cycle"]);
-    assert_no_output(dir.path());
-}
-
-#[test]
-fn bad_reference_date_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    new_key(dir.path());
-    fs::write(dir.path().join("eb.csv"), format!("personnr\n{PNR}\n")).unwrap();
-    let run = reglink_tests::pseudonymise!(
-        dir.path(),
-        "study.key",
-        "eb.csv",
-        "out.parquet",
-        &["--id-column", "personnr", "--reference-date", "2026-13-01"],
-    )
-    .failure();
-    assert_mentions(&run, &["--reference-date"]);
-    assert_no_output(dir.path());
-}
-
-#[test]
-fn rejected_rows_are_counted_not_fatal_and_never_echoed() {
-    let dir = tempfile::tempdir().unwrap();
-    new_key(dir.path());
-    // Row 2 has a wrong check digit, row 3 is empty.
-    fs::write(
-        dir.path().join("eb.csv"),
-        format!("personnr,x\n{PNR},1\n198112189877,2\n,3\n"),
-    )
-    .unwrap();
-    let run = pseudonymise(dir.path(), "eb.csv", &[]).success();
-    assert!(
-        run.stdout.contains("3 rows in, 1 written, 2 rejected"),
-        "{}",
-        run.stdout
-    );
-    assert!(!run.all_output().contains("198112189877"));
-    let report: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(dir.path().join("out.rejects.json")).unwrap())
-            .unwrap();
-    assert_eq!(report["rows_in"], 3);
-    assert_eq!(
-        report["rejects"]["checksum"]["rows"],
-        serde_json::json!([2])
-    );
-    assert_eq!(report["rejects"]["missing"]["rows"], serde_json::json!([3]));
 }

@@ -9,16 +9,21 @@
 //!               "rejects": { "checksum": [2] }, "persons": 1 } }
 //! ```
 //!
-//! or `"expect_error": ["text", ...]` for a run that must fail with those
-//! texts on stderr and leave no output behind.
+//! `expect` may also list `"stdout": ["text", ...]`, texts the run must
+//! print. `"expect_error": ["text", ...]` is for a run that must fail with
+//! those texts on stderr and leave no output behind. Either way, nothing
+//! reglink prints may hold a number of the input (nor its last ten digits).
+//!
+//! Each case is one named test (`fixtures NAME` runs one).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, FixedSizeBinaryArray};
+use libtest_mimic::{Arguments, Trial};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use reglink_tests::{listing, pseudonymise, reglink};
+use reglink_tests::{Run, listing, pseudonymise_with, reglink_bin};
 use serde_json::Value;
 
 fn cases() -> Vec<PathBuf> {
@@ -61,13 +66,14 @@ fn distinct_pseudonyms(path: &Path) -> usize {
     seen.len()
 }
 
-/// Runs one case; returns a description of what went wrong, if anything.
-fn run_case(case: &Path) -> Result<(), String> {
+/// Runs one case with the executable `bin`; returns a description of what
+/// went wrong, if anything.
+fn run_case(bin: &Path, case: &Path) -> Result<(), String> {
     let spec: Value = serde_json::from_str(&fs::read_to_string(case.join("case.json")).unwrap())
         .map_err(|e| format!("case.json: {e}"))?;
     let dir = tempfile::tempdir().unwrap();
     copy_dir(case, dir.path());
-    reglink!(dir.path(), &["key", "new", "--out", "case.key"]).success();
+    reglink_tests::run(bin, dir.path(), &["key", "new", "--out", "case.key"]).success();
     let input = if dir.path().join("input.parquet").exists() {
         "input.parquet"
     } else {
@@ -77,7 +83,8 @@ fn run_case(case: &Path) -> Result<(), String> {
     for arg in spec["args"].as_array().ok_or("case.json: `args` missing")? {
         args.push(arg.as_str().ok_or("case.json: `args` must be strings")?);
     }
-    let run = pseudonymise!(dir.path(), "case.key", input, "out.parquet", &args);
+    let run = pseudonymise_with(bin, dir.path(), "case.key", input, "out.parquet", &args);
+    echoes_no_number(&run, &dir.path().join(input))?;
     let inputs: Vec<String> = fs::read_dir(case)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -157,37 +164,48 @@ fn run_case(case: &Path) -> Result<(), String> {
             return Err(format!("distinct persons: {got}, case expects {want}"));
         }
     }
-    // No number from the input appears in what the user sees.
-    let input_text = fs::read(dir.path().join(input)).unwrap();
+    for needle in expect
+        .get("stdout")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let needle = needle.as_str().ok_or("`stdout` must be strings")?;
+        if !run.stdout.contains(needle) {
+            return Err(format!("stdout lacks {needle:?}:\n{}", run.stdout));
+        }
+    }
+    Ok(())
+}
+
+/// No number of the input, nor its last ten digits (the short form of a
+/// personnummer), appears in what the user sees.
+fn echoes_no_number(run: &Run, input: &Path) -> Result<(), String> {
+    let input_text = fs::read(input).unwrap();
     let input_text = String::from_utf8_lossy(&input_text);
     for token in input_text
         .split(|c: char| !c.is_ascii_digit())
         .filter(|t| t.len() >= 10)
     {
-        if run.all_output().contains(token) {
+        if run.all_output().contains(&token[token.len() - 10..]) {
             return Err("a number from the input appears in reglink's output".to_string());
         }
     }
     Ok(())
 }
 
-#[test]
-fn fixture_cases() {
+fn main() {
+    let args = Arguments::from_args();
+    let bin = reglink_bin!();
     let cases = cases();
     assert!(!cases.is_empty(), "no fixture cases found");
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|case| {
-            run_case(case)
-                .err()
-                .map(|e| format!("{}: {e}", case.file_name().unwrap().to_string_lossy()))
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let bin = bin.clone();
+            let name = case.file_name().unwrap().to_string_lossy().into_owned();
+            Trial::test(name, move || Ok(run_case(&bin, &case)?))
         })
         .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
-    );
+    libtest_mimic::run(&args, trials).exit();
 }

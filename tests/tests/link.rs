@@ -1,5 +1,6 @@
 //! `reglink link` through the binary: accounting, determinism, what the
-//! output may contain, and every kind of bad input the issue names.
+//! output may contain, and bad input that takes more than a study file
+//! (study-file errors are cases under `fixtures/errors/study/`).
 //!
 //! One `reglink example` run (synthetic tiny registers, pseudonymised, with
 //! the example study written beside them) is shared by the tests; each test
@@ -331,80 +332,6 @@ fn same_inputs_give_byte_identical_cell_tables_whatever_the_thread_count() {
         let b = fs::read(dir.path().join("three/cells").join(f)).unwrap();
         assert!(a == b, "{f} differs between 1 and 3 threads");
     }
-}
-
-#[test]
-fn study_file_errors_name_the_line() {
-    let (dir, study) = study_variant("typo.toml", |s| {
-        s.replace(
-            "years = [2023, 2024]\nage = [18, 64]",
-            "years = [2023, 2024]\nagee = [18, 64]",
-        )
-    });
-    let run = link(dir.path(), &study, "out").failure();
-    // Two populations get the typo; the message names the line of one of them.
-    let text = fs::read_to_string(&study).unwrap();
-    let lines: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("agee"))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(lines.len(), 2);
-    let out = run.all_output();
-    assert!(
-        lines.iter().any(|l| out.contains(&format!("line {l},")))
-            && out.contains("unknown field `agee`"),
-        "{out}"
-    );
-    assert!(!dir.path().join("out").exists(), "no output after an error");
-
-    let (dir, study) = study_variant("undefined.toml", |s| {
-        s.replace(
-            "dimensions = [\"benefit_group\", \"exit_3m\"]",
-            "dimensions = [\"benefit_group\", \"exit_4m\"]",
-        )
-    });
-    let run = link(dir.path(), &study, "out").failure();
-    let line = fs::read_to_string(&study)
-        .unwrap()
-        .lines()
-        .position(|l| l.contains("exit_4m"))
-        .unwrap()
-        + 1;
-    assert!(
-        run.all_output()
-            .contains(&format!(":{line}: no variable \"exit_4m\"")),
-        "{}",
-        run.all_output()
-    );
-}
-
-#[test]
-fn missing_columns_and_wrong_types_name_the_source_and_column() {
-    let (dir, study) = study_variant("missing.toml", |s| {
-        s.replace("month = \"period\"", "month = \"manad\"")
-    });
-    let run = link(dir.path(), &study, "out").failure();
-    let out = run.all_output();
-    assert!(
-        out.contains("source eb") && out.contains("\"manad\"") && out.contains("month"),
-        "{out}"
-    );
-    assert!(out.contains("hint:"), "{out}");
-
-    let (dir, study) = study_variant("type.toml", |s| {
-        s.replace("amount = \"utbetalt\"", "amount = \"pseudonym\"")
-    });
-    let run = link(dir.path(), &study, "out").failure();
-    let out = run.all_output();
-    assert!(
-        out.contains("source eb")
-            && out.contains("\"pseudonym\"")
-            && out.contains("FixedSizeBinary"),
-        "{out}"
-    );
-    assert!(!dir.path().join("out").exists());
 }
 
 #[test]

@@ -1,31 +1,11 @@
-//! Messages that say what is really wrong: a `--policy` that is a folder, a
-//! device or an empty file, and a `key new` that would replace another file.
+//! Messages that say what is really wrong: a `key new` that would replace
+//! another file. (A `--policy` that is a folder, a device or an empty file
+//! is a case under `fixtures/errors/policy/`.)
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use reglink_tests::reglink;
-
-#[test]
-fn a_policy_that_is_no_policy_file_says_what_it_is() {
-    let dir = tempfile::tempdir().unwrap();
-    fs::create_dir(dir.path().join("policies")).unwrap();
-    fs::write(dir.path().join("empty.toml"), "\n").unwrap();
-    for (policy, says) in [
-        ("policies", "policies: is a folder, not a policy file"),
-        ("/dev/null", "/dev/null: is not a regular file"),
-        ("empty.toml", "empty.toml: the policy file is empty"),
-        ("nothing.toml", "nothing.toml: no such policy file"),
-    ] {
-        let run = reglink!(
-            dir.path(),
-            &["run", "study.toml", "--policy", policy, "--out", "release"],
-        )
-        .failure();
-        assert!(run.stderr.contains(says), "{policy}: {}", run.stderr);
-        assert!(!dir.path().join("release").exists());
-    }
-}
 
 #[test]
 fn key_new_refuses_any_existing_file_and_creates_a_missing_folder() {

@@ -1,6 +1,6 @@
 //! `reglink run` and `reglink verify` through the binary: what a release
 //! bundle holds, that it is deterministic and verifiable, the alternatives
-//! to suppression, and bad policies.
+//! to suppression. Bad policies are cases under `fixtures/errors/policy/`.
 //!
 //! One `reglink example` run provides pseudonymised data and the example
 //! study; each test writes its own bundles next to it. The scan of every
@@ -372,31 +372,6 @@ fn a_policy_that_cannot_be_met_suppresses_everything_with_a_warning() {
             .unwrap()
             .contains("cannot be met")
     );
-}
-
-#[test]
-fn policy_errors_name_the_file_and_line_and_leave_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("r");
-    let r = run(
-        "preset = \"abs\"\n\ndominance = [{ n = 2, k = 120.0 }]\n",
-        &bundle,
-    )
-    .failure();
-    assert!(
-        r.stderr.contains("r.policy.toml:3: dominance k"),
-        "{}",
-        r.stderr
-    );
-    let r = run("preset = \"abs\"\nthreshhold = 10\n", &bundle).failure();
-    assert!(
-        r.stderr.contains("threshhold") && r.stderr.contains("line 2"),
-        "{}",
-        r.stderr
-    );
-    let r = run("nonsense", &bundle).failure();
-    assert!(r.stderr.contains("not a preset"), "{}", r.stderr);
-    assert!(!bundle.exists());
 }
 
 #[test]
