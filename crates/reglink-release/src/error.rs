@@ -28,12 +28,6 @@ pub enum ReleaseError {
     /// The policy file is wrong.
     #[error(transparent)]
     Policy(#[from] ProtectError),
-    /// A key, the crosswalk or pseudonymising an extract failed (`reglink example`).
-    #[error(transparent)]
-    Pseudo(#[from] reglink_pseudo::PseudoError),
-    /// The synthetic registers of `reglink example` could not be written.
-    #[error("could not generate the synthetic registers")]
-    Synth(#[from] reglink_synth::SynthError),
     /// `--policy` names a file that cannot be read.
     #[error("{}: cannot read the policy", path.display())]
     PolicyUnreadable {
@@ -130,7 +124,6 @@ impl ReleaseError {
             ReleaseError::Link(e) => e.hint(),
             ReleaseError::Output(e) => Hinted::hint(e),
             ReleaseError::Extract(e) => e.hint(),
-            ReleaseError::Pseudo(e) => e.hint(),
             _ => None,
         }
     }

@@ -32,9 +32,6 @@
 //!   [`RunOutcome`]) and report progress to a [`reglink_link::Progress`]
 //!   (for `run`, an [`Observer`], which also hears when linking and
 //!   protecting end).
-//! - [`example()`] is `reglink example`: synthetic registers, a key and
-//!   pseudonymised extracts first, then the same two stages, telling an
-//!   [`ExampleObserver`] each step so that the binary can print it.
 //! - [`load_policy`] reads `--policy`, a policy file or a preset's name.
 //! - [`bundle`] writes and verifies the release bundle; [`checker`] writes
 //!   the checker report, the only place a suppressed cell's reason is kept.
@@ -63,13 +60,11 @@
 pub mod bundle;
 pub mod checker;
 mod error;
-pub mod example;
 pub mod link;
 mod policy;
 pub mod run;
 
 pub use error::{FileError, ReleaseError};
-pub use example::{ExampleObserver, ExampleOptions, ExampleOutcome, example};
 pub use link::{LinkOutcome, Tabulated, link, link_and_tabulate, study_inputs, tabulate};
 pub use policy::{load_policy, policy_file};
 pub use run::{ReleaseDirs, RunOptions, RunOutcome, checker_dir, release, run};
