@@ -175,6 +175,33 @@ pub fn example_with(bin: &Path) -> &'static Path {
     path
 }
 
+/// Snapshot settings whose filters replace what differs from run to run:
+/// the folder `tmp` (`[TMP]`), key ids (`[KEY-ID]`: the key is new every
+/// run), file fingerprints (they hash pseudonyms under that key) and timings.
+pub fn snapshot_settings(tmp: Option<&Path>) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    if let Some(tmp) = tmp {
+        settings.add_filter(&regex_escape(&tmp.display().to_string()), "[TMP]");
+    }
+    settings.add_filter(r"rk-[0-9a-f]{16}", "[KEY-ID]");
+    settings.add_filter(r"blake3:[0-9a-f]{64}", "blake3:[FINGERPRINT]");
+    settings.add_filter(r"\b\d+(\.\d+)?(ns|µs|ms|s)\b", "[TIME]");
+    settings
+}
+
+/// `text` with the characters a regular expression treats specially escaped.
+fn regex_escape(text: &str) -> String {
+    let mut escaped = String::new();
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// Whether `text` holds anything written like a personnummer: ten or more
 /// digits in a row, or six digits, `-` or `+`, and four digits. What reglink
 /// prints must never do.

@@ -10,9 +10,12 @@
 //! - `study/`: `reglink link study.toml --out out`
 //! - `policy/`: `reglink run study.toml --policy policy.toml --out release`
 //!
-//! A study whose paths start with `example/` reads the files of one
-//! `reglink example` run (pseudonymised extracts, code lists), made once for
-//! all cases and linked into the case's directory under that name.
+//! A study whose paths start with `synthetic/` reads the tiny synthetic
+//! registers (`reglink synth --preset tiny --seed 1`), made and pseudonymised
+//! once for all cases and linked into the case's directory under that name:
+//! `synthetic/eb.parquet`, `af.parquet`, `lisa.parquet` (through the
+//! crosswalk, with `--derive`) and the raw files with the code lists under
+//! `synthetic/raw/`.
 //!
 //! `UPDATE_EXPECT=1` writes what the run printed to `expected.txt` instead
 //! of comparing (for a new case, or a message changed on purpose: review the
@@ -25,9 +28,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use reglink_tests::{copy_tree, example_with, listing, looks_like_a_number, reglink_bin, run};
+use reglink_tests::{copy_tree, listing, looks_like_a_number, pseudonymise_with, reglink_bin, run};
 
 /// The kinds of case: folder name and the arguments a case runs with by default.
 const KINDS: [(&str, &[&str]); 2] = [
@@ -80,8 +84,8 @@ fn run_case(bin: &Path, case: &Path, default_args: &[&str]) -> Result<(), Failed
     for file in CASE_FILES {
         let _ = fs::remove_file(work.join(file));
     }
-    if fs::read_to_string(work.join("study.toml")).is_ok_and(|s| s.contains("\"example/")) {
-        std::os::unix::fs::symlink(example_with(bin), work.join("example"))?;
+    if fs::read_to_string(work.join("study.toml")).is_ok_and(|s| s.contains("\"synthetic/")) {
+        std::os::unix::fs::symlink(synthetic(bin), work.join("synthetic"))?;
     }
     let args: Vec<String> = match fs::read_to_string(case.join("args")) {
         Ok(text) => text.lines().map(str::to_string).collect(),
@@ -114,6 +118,39 @@ fn run_case(bin: &Path, case: &Path, default_args: &[&str]) -> Result<(), Failed
         return Err(format!("the run changed its directory: {before:?} -> {after:?}").into());
     }
     Ok(())
+}
+
+/// The folder of pseudonymised synthetic registers the module doc describes,
+/// made on first use and shared by the cases (much cheaper than `reglink
+/// example`, which also links and releases).
+fn synthetic(bin: &Path) -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let d = dir.path().join("synthetic");
+        fs::create_dir(&d).expect("create folder");
+        let synth = ["synth", "--preset", "tiny", "--seed", "1", "--out", "raw"];
+        run(bin, &d, &synth).success();
+        run(bin, &d, &["key", "new", "--out", "k.key"]).success();
+        for (register, id_column) in [
+            ("eb", "personnr"),
+            ("af", "personnummer"),
+            ("lisa", "PersonNr"),
+        ] {
+            let input = format!("raw/{register}.csv");
+            let output = format!("{register}.parquet");
+            let extra = [
+                "--id-column",
+                id_column,
+                "--crosswalk",
+                "raw/crosswalk.csv",
+                "--derive",
+            ];
+            pseudonymise_with(bin, &d, "k.key", &input, &output, &extra).success();
+        }
+        (dir, d)
+    });
+    path
 }
 
 /// Every path under `dir` (not following symbolic links), sorted.

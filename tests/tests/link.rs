@@ -542,3 +542,14 @@ fn populations_with_the_same_members_are_warned_about() {
         same[0]
     );
 }
+
+/// The linkage report of the example (its fixed default seed) as it was
+/// before the crates were restructured
+/// (`snapshots/example-linkage-report.snap`; see `snapshots.rs`).
+#[test]
+fn the_example_linkage_report_is_unchanged() {
+    let ex = example!();
+    let report = fs::read_to_string(ex.join("link/linkage-report.json")).unwrap();
+    reglink_tests::snapshot_settings(Some(ex))
+        .bind(|| insta::assert_snapshot!("example-linkage-report", report));
+}

@@ -436,3 +436,13 @@ fn the_cell_key_method_gives_the_same_people_the_same_count_in_every_table() {
         .collect();
     assert_ne!(plain, noisy);
 }
+
+/// The example's `summary.md` as it was before the crates were restructured
+/// (`snapshots/example-release-summary.snap`; see `snapshots.rs`).
+#[test]
+fn the_example_summary_is_unchanged() {
+    let ex = example!();
+    let summary = fs::read_to_string(ex.join("release/summary.md")).unwrap();
+    reglink_tests::snapshot_settings(Some(ex))
+        .bind(|| insta::assert_snapshot!("example-release-summary", summary));
+}

@@ -1,21 +1,19 @@
 //! Snapshots of what users read: `--help` of the tool and of every
-//! subcommand, error messages whose exact words matter, the `summary.md` of
-//! a release and the linkage report of the example (its fixed default seed).
+//! subcommand, and error messages whose exact words matter. (The example's
+//! `summary.md` and linkage report are snapshots in `release.rs` and
+//! `link.rs`, which make the example run anyway.)
 //!
 //! The snapshots under `snapshots/` were taken from the binary as it was
-//! before the crates were restructured, so they pin today's output. Filters
-//! replace what changes from run to run: temporary paths (`[TMP]`), key ids
-//! (`[KEY-ID]`, the key is new every run), file fingerprints (they hash
-//! pseudonyms under that key) and timings. A change that is meant:
-//! `INSTA_UPDATE=always cargo test -p reglink-tests --test snapshots`, then
-//! review the diff of the `.snap` files.
+//! before the crates were restructured, so they pin today's output;
+//! [`reglink_tests::snapshot_settings`] filters what changes from run to
+//! run. A change that is meant: `INSTA_UPDATE=always cargo test -p
+//! reglink-tests`, then review the diff of the `.snap` files.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
-use insta::{Settings, assert_snapshot};
-use reglink_tests::{Run, example, pseudonymise, reglink};
+use insta::assert_snapshot;
+use reglink_tests::{Run, pseudonymise, reglink, snapshot_settings as settings};
 
 /// Every subcommand, as its `--help` is asked for.
 const SUBCOMMANDS: [&[&str]; 10] = [
@@ -30,32 +28,6 @@ const SUBCOMMANDS: [&[&str]; 10] = [
     &["synth"],
     &["inspect"],
 ];
-
-/// Filters for what differs between runs; `tmp` is the test's temporary
-/// folder, if it has one.
-fn settings(tmp: Option<&Path>) -> Settings {
-    let mut settings = Settings::clone_current();
-    settings.set_prepend_module_to_snapshot(false);
-    if let Some(tmp) = tmp {
-        settings.add_filter(&regex_escape(&tmp.display().to_string()), "[TMP]");
-    }
-    settings.add_filter(r"rk-[0-9a-f]{16}", "[KEY-ID]");
-    settings.add_filter(r"blake3:[0-9a-f]{64}", "blake3:[FINGERPRINT]");
-    settings.add_filter(r"\b\d+(\.\d+)?(ns|µs|ms|s)\b", "[TIME]");
-    settings
-}
-
-/// `text` with the characters a regular expression treats specially escaped.
-fn regex_escape(text: &str) -> String {
-    let mut escaped = String::new();
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
 
 /// The exit code and both streams of a run, as one text.
 fn shown(run: &Run) -> String {
@@ -120,18 +92,4 @@ fn argument_and_output_errors_name_what_is_wrong() {
         let run = reglink!(d, &["verify", "nowhere"]);
         assert_snapshot!("error-verify-a-missing-bundle", shown(&run));
     });
-}
-
-#[test]
-fn summary_of_the_example_release() {
-    let ex = example!();
-    let summary = fs::read_to_string(ex.join("release/summary.md")).unwrap();
-    settings(Some(ex)).bind(|| assert_snapshot!("example-release-summary", summary));
-}
-
-#[test]
-fn linkage_report_of_the_example() {
-    let ex = example!();
-    let report = fs::read_to_string(ex.join("link/linkage-report.json")).unwrap();
-    settings(Some(ex)).bind(|| assert_snapshot!("example-linkage-report", report));
 }
