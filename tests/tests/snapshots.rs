@@ -7,7 +7,9 @@
 //! before the crates were restructured, so they pin today's output;
 //! [`reglink_tests::snapshot_settings`] filters what changes from run to
 //! run. A change that is meant: `INSTA_UPDATE=always cargo test -p
-//! reglink-tests`, then review the diff of the `.snap` files.
+//! reglink-tests`, then review the diff of the `.snap` files. To take them
+//! from another executable, set `REGLINK_BIN` to a copy named `reglink`:
+//! older builds print the executable's own name in their usage lines.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
