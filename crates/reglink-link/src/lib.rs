@@ -32,6 +32,7 @@ mod codelist;
 mod derive;
 mod error;
 mod frame;
+mod hash;
 mod link;
 mod load;
 mod report;
