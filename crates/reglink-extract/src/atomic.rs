@@ -24,9 +24,22 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Starts writing `target`. Fails early if the directory is missing or not writable.
+    /// Starts writing `target`, readable by its owner only (mode 0600): the
+    /// default for what reglink writes, pseudonymised extracts included.
+    /// Fails early if the directory is missing or not writable.
     pub fn create(target: impl AsRef<Path>) -> Result<AtomicFile, ExtractError> {
-        let target = target.as_ref().to_path_buf();
+        AtomicFile::create_with(target.as_ref(), false)
+    }
+
+    /// Starts writing `target` as an ordinary data file (mode 0666 less the
+    /// umask), for files that hold nothing about anyone, such as synthetic
+    /// registers.
+    pub fn create_readable(target: impl AsRef<Path>) -> Result<AtomicFile, ExtractError> {
+        AtomicFile::create_with(target.as_ref(), true)
+    }
+
+    fn create_with(target: &Path, readable: bool) -> Result<AtomicFile, ExtractError> {
+        let target = target.to_path_buf();
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -36,9 +49,19 @@ impl AtomicFile {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         crate::cleanup::remove_stale(&target);
-        let tmp = tempfile::Builder::new()
-            .prefix(&crate::cleanup::temp_prefix(&name, "tmp"))
-            .suffix(crate::cleanup::temp_suffix())
+        let prefix = crate::cleanup::temp_prefix(&name, "tmp");
+        let mut builder = tempfile::Builder::new();
+        builder
+            .prefix(&prefix)
+            .suffix(crate::cleanup::temp_suffix());
+        #[cfg(unix)]
+        if readable {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        #[cfg(not(unix))]
+        let _ = readable;
+        let tmp = builder
             .tempfile_in(&dir)
             .map_err(|source| ExtractError::Output {
                 path: target.clone(),
@@ -78,6 +101,27 @@ impl AtomicFile {
         tmp.persist(&target).map_err(|e| err(e.error))?;
         Ok(target)
     }
+}
+
+/// Commits `files` in order, so that either all of them are in place or none
+/// of the new ones is: at the first failure the files not yet committed are
+/// dropped (their temporaries removed) and those already renamed into place
+/// are removed again. A run that writes several files that only make sense
+/// together (tables and the report describing them) commits them this way.
+pub fn commit_all(files: Vec<AtomicFile>) -> Result<Vec<PathBuf>, ExtractError> {
+    let mut done: Vec<PathBuf> = Vec::with_capacity(files.len());
+    for file in files {
+        match file.commit() {
+            Ok(path) => done.push(path),
+            Err(e) => {
+                for path in &done {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(done)
 }
 
 impl Write for AtomicFile {

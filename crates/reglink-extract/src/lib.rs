@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 pub use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
-pub use atomic::{AtomicFile, write_atomic};
+pub use atomic::{AtomicFile, commit_all, write_atomic};
 pub use error::{ExtractError, Hint, Hinted};
 pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_file};
 pub use output::{

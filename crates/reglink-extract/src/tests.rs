@@ -405,3 +405,56 @@ fn a_header_name_that_could_be_a_number_is_refused_wherever_it_stands() {
     let p = write(&dir, "years.csv", b"kommun,2023,2024\n0180,1,2\n");
     assert_eq!(ExtractReader::open(&p).unwrap().schema().fields().len(), 3);
 }
+
+#[test]
+fn commit_all_leaves_all_files_or_none() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = AtomicFile::create(dir.path().join("a.txt")).unwrap();
+    a.write_all(b"a").unwrap();
+    let b = AtomicFile::create(dir.path().join("b")).unwrap();
+    // A folder where `b` should go: its rename fails after `a` is in place.
+    std::fs::create_dir(dir.path().join("b")).unwrap();
+    std::fs::write(dir.path().join("b").join("x"), b"x").unwrap();
+    assert!(commit_all(vec![a, b]).is_err());
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["b"], "a.txt is removed again, no temporary is left");
+
+    let mut c = AtomicFile::create(dir.path().join("c.txt")).unwrap();
+    c.write_all(b"c").unwrap();
+    let d = AtomicFile::create(dir.path().join("d.txt")).unwrap();
+    let done = commit_all(vec![c, d]).unwrap();
+    assert_eq!(done.len(), 2);
+    assert_eq!(std::fs::read(dir.path().join("c.txt")).unwrap(), b"c");
+    assert!(dir.path().join("d.txt").is_file());
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_are_owner_only_unless_asked_to_be_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    AtomicFile::create(dir.path().join("private"))
+        .unwrap()
+        .commit()
+        .unwrap();
+    AtomicFile::create_readable(dir.path().join("public"))
+        .unwrap()
+        .commit()
+        .unwrap();
+    assert_eq!(mode("private"), 0o600);
+    // 0666 less the umask: readable by others under any usual umask.
+    assert_eq!(mode("public") & 0o600, 0o600);
+    assert_ne!(mode("public"), 0o600);
+}

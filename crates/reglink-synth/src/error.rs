@@ -23,6 +23,11 @@ pub enum SynthError {
         source: io::Error,
     },
 
+    /// Creating, writing or renaming an output file failed (the error names
+    /// the file).
+    #[error(transparent)]
+    Output(#[from] reglink_extract::ExtractError),
+
     /// The Parquet encoder failed.
     #[error("cannot write Parquet file {}: {source}", path.display())]
     Parquet {

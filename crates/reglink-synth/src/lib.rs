@@ -110,7 +110,7 @@ pub use report::{CrosswalkReport, EbYear, RegisterReport, Report};
 
 use chunk::{ChunkOutput, ChunkSummary};
 use municipalities::{COUNTIES, Geography};
-use writer::{Encoded, Staged, TableWriter};
+use writer::{Encoded, TableWriter, staged_text};
 
 /// The first register year: ages, household shapes and the population are
 /// drawn as of 31 December of this year.
@@ -225,10 +225,10 @@ fn write_all(opts: &Options, codelist_dir: &std::path::Path) -> Result<Report, S
     lists.sort_by_key(|l| l.name);
     for list in lists {
         codelists.push(format!("codelists/{}", list.name));
-        staged.push(Staged::text(codelist_dir.join(list.name), &list.text)?);
+        staged.push(staged_text(&codelist_dir.join(list.name), &list.text)?);
     }
-    staged.push(Staged::text(
-        out.join(CROSSWALK_FILE),
+    staged.push(staged_text(
+        &out.join(CROSSWALK_FILE),
         &crosswalk::render(&total.crosswalk),
     )?);
 
@@ -237,13 +237,13 @@ fn write_all(opts: &Options, codelist_dir: &std::path::Path) -> Result<Report, S
     staged.extend([eb, af, lisa]);
     let mut json = serde_json::to_string_pretty(&report)?;
     json.push('\n');
-    staged.push(Staged::text(out.join(REPORT_FILE), &json)?);
-    Staged::persist_all(staged)?;
+    staged.push(staged_text(&out.join(REPORT_FILE), &json)?);
+    reglink_extract::commit_all(staged)?;
     Ok(report)
 }
 
 /// A finished table: its staged file and rows written.
-type Finished = (Staged, u64);
+type Finished = (reglink_extract::AtomicFile, u64);
 
 /// Generates the chunks in parallel windows and streams them, in order, to
 /// one writer thread per table.

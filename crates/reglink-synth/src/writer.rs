@@ -1,7 +1,8 @@
 //! Writing the tables: CSV text or snappy Parquet, always through a temporary
-//! file in the output directory that is renamed into place only when every
-//! file of the run is complete ([`Staged::persist_all`]). A failure drops the
-//! temporary files, so it leaves nothing half-written behind.
+//! file in the output directory ([`reglink_extract::AtomicFile`]) that is
+//! renamed into place only when every file of the run is complete
+//! ([`reglink_extract::commit_all`]). A failure drops the temporary files, so
+//! it leaves nothing half-written behind.
 //!
 //! CSV is encoded by `csv::Writer` from the same record batches the Parquet
 //! writer gets, so both formats hold the same values: text as is (quoted only
@@ -9,8 +10,7 @@
 //! `YYYY-MM-DD`, null as an empty field; comma-separated, lines ending in
 //! `\n`.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
@@ -21,8 +21,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
+use reglink_extract::AtomicFile;
 use reglink_pnr::Date;
-use tempfile::NamedTempFile;
 
 use crate::error::SynthError;
 use crate::preset::Format;
@@ -58,80 +58,33 @@ impl Encoded {
     }
 }
 
-/// A file being written to a temporary name, and where it will go.
-#[derive(Debug)]
-pub(crate) struct Staged {
-    temp: NamedTempFile,
-    target: PathBuf,
+/// A file of the run, written to a temporary name beside `target` and
+/// renamed into place with the others by [`reglink_extract::commit_all`].
+/// Synthetic registers describe nobody, so they get an ordinary data file's
+/// mode (0666 less the umask).
+pub(crate) fn staged(target: &Path) -> Result<AtomicFile, SynthError> {
+    Ok(AtomicFile::create_readable(target)?)
 }
 
-impl Staged {
-    /// A new temporary file in the directory of `target`.
-    pub(crate) fn new(target: PathBuf) -> Result<Staged, SynthError> {
-        let dir = target.parent().unwrap_or(Path::new("."));
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".synth-").suffix(".tmp");
-        // An ordinary data file (0666 less the umask), not the owner-only
-        // mode of a temporary file.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
-        }
-        let temp = builder
-            .tempfile_in(dir)
-            .map_err(|e| SynthError::io(&target, e))?;
-        Ok(Staged { temp, target })
-    }
-
-    /// A staged file holding `text`.
-    pub(crate) fn text(target: PathBuf, text: &str) -> Result<Staged, SynthError> {
-        let mut staged = Staged::new(target)?;
-        staged
-            .temp
-            .write_all(text.as_bytes())
-            .map_err(|e| SynthError::io(&staged.target, e))?;
-        Ok(staged)
-    }
-
-    fn file(&self) -> Result<File, SynthError> {
-        self.temp
-            .as_file()
-            .try_clone()
-            .map_err(|e| SynthError::io(&self.target, e))
-    }
-
-    /// Renames every staged file into place, in order. At the first failure
-    /// the temporary files not yet renamed are dropped (deleted) and the
-    /// files already renamed are removed again, so a run either leaves all
-    /// its files or none.
-    pub(crate) fn persist_all(files: Vec<Staged>) -> Result<(), SynthError> {
-        let mut done: Vec<PathBuf> = Vec::with_capacity(files.len());
-        for staged in files {
-            let target = staged.target;
-            if let Err(e) = staged.temp.persist(&target) {
-                for path in &done {
-                    let _ = std::fs::remove_file(path);
-                }
-                return Err(SynthError::io(&target, e.error));
-            }
-            done.push(target);
-        }
-        Ok(())
-    }
+/// A staged file holding `text`.
+pub(crate) fn staged_text(target: &Path, text: &str) -> Result<AtomicFile, SynthError> {
+    let mut file = staged(target)?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| SynthError::io(target, e))?;
+    Ok(file)
 }
 
 /// Writes one table, chunk by chunk, in the chosen format.
 #[derive(Debug)]
 pub(crate) struct TableWriter {
-    staged: Staged,
+    target: PathBuf,
     inner: Inner,
     rows: u64,
 }
 
 enum Inner {
-    Csv(BufWriter<File>),
-    Parquet(Box<ArrowWriter<BufWriter<File>>>),
+    Csv(AtomicFile),
+    Parquet(Box<ArrowWriter<AtomicFile>>),
 }
 
 impl std::fmt::Debug for Inner {
@@ -152,17 +105,15 @@ impl TableWriter {
         schema: SchemaRef,
         id_column: &str,
     ) -> Result<TableWriter, SynthError> {
-        let staged = Staged::new(target)?;
-        let file = BufWriter::with_capacity(1 << 20, staged.file()?);
+        let mut file = staged(&target)?;
         let inner = match format {
             Format::Csv => {
-                let mut file = file;
                 let header = csv_header(&schema).map_err(|source| SynthError::Csv {
                     table: "header",
                     source,
                 })?;
                 file.write_all(&header)
-                    .map_err(|e| SynthError::io(&staged.target, e))?;
+                    .map_err(|e| SynthError::io(&target, e))?;
                 Inner::Csv(file)
             }
             Format::Parquet => {
@@ -173,7 +124,7 @@ impl TableWriter {
                     .build();
                 let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
                     SynthError::Parquet {
-                        path: staged.target.clone(),
+                        path: target.clone(),
                         source,
                     }
                 })?;
@@ -181,7 +132,7 @@ impl TableWriter {
             }
         };
         Ok(TableWriter {
-            staged,
+            target,
             inner,
             rows: 0,
         })
@@ -192,10 +143,10 @@ impl TableWriter {
         match (&mut self.inner, encoded) {
             (Inner::Csv(file), Encoded::Csv(bytes)) => file
                 .write_all(&bytes)
-                .map_err(|e| SynthError::io(&self.staged.target, e))?,
+                .map_err(|e| SynthError::io(&self.target, e))?,
             (Inner::Parquet(writer), Encoded::Batch(batch)) => {
                 writer.write(&batch).map_err(|source| SynthError::Parquet {
-                    path: self.staged.target.clone(),
+                    path: self.target.clone(),
                     source,
                 })?
             }
@@ -205,27 +156,24 @@ impl TableWriter {
         Ok(())
     }
 
-    /// Finishes the file (footer, flush) and returns it staged for the rename,
-    /// with the number of rows written.
-    pub(crate) fn finish(self) -> Result<(Staged, u64), SynthError> {
+    /// Finishes the file (footer) and returns it staged for the rename, with
+    /// the number of rows written.
+    pub(crate) fn finish(self) -> Result<(AtomicFile, u64), SynthError> {
         let TableWriter {
-            staged,
+            target,
             inner,
             rows,
         } = self;
-        let io = |e| SynthError::io(&staged.target, e);
         let file = match inner {
-            Inner::Csv(file) => file.into_inner().map_err(|e| io(e.into_error()))?,
+            Inner::Csv(file) => file,
             Inner::Parquet(writer) => {
-                let buffered = writer.into_inner().map_err(|source| SynthError::Parquet {
-                    path: staged.target.clone(),
+                writer.into_inner().map_err(|source| SynthError::Parquet {
+                    path: target.clone(),
                     source,
-                })?;
-                buffered.into_inner().map_err(|e| io(e.into_error()))?
+                })?
             }
         };
-        file.sync_all().map_err(io)?;
-        Ok((staged, rows))
+        Ok((file, rows))
     }
 }
 
