@@ -111,10 +111,12 @@ def pseudonymise(data, key, tag, reencode=False):
     with `reencode` the general path that decodes and re-encodes every column."""
     tag = f"{tag}-reencode" if reencode else tag
     out = OUT / f"pseudo-{tag}.parquet"
+    # Every round writes the same file again: --force replaces it.
     wall, rss, _ = run_rss([RELEASE / "reglink", "--quiet", "pseudonymise", "--key", key,
                             "--study", "bench", "--id-column", "PersonNr",
                             "--in", data / "lisa.parquet", "--out", out,
-                            "--reference-date", "2026-06-30"] + (["--reencode"] if reencode else []))
+                            "--reference-date", "2026-06-30", "--force"]
+                           + (["--reencode"] if reencode else []))
     report = json.loads((OUT / f"pseudo-{tag}.rejects.json").read_text())
     assert report["rows_in"] == report["rows_out"] + report["rows_rejected"]
     return wall, rss, report["rows_in"]
