@@ -1,5 +1,8 @@
 //! Every cell of an engine's cell table against the reference's.
 
+// Test code: the reference is written long-hand on purpose, one spec line after another.
+#![allow(clippy::too_many_lines)]
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::Path;

@@ -1,6 +1,9 @@
 //! The pseudonymised extracts read into plain maps keyed by pseudonym, and the
 //! reference itself: every variable and every cell computed person-year by person-year.
 
+// Test code: the reference is written long-hand on purpose, one spec line after another.
+#![allow(clippy::too_many_lines)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 

@@ -1,5 +1,8 @@
 //! The study file read with `toml` alone: sources, code lists, variables, populations and tables.
 
+// Test code: the reference is written long-hand on purpose, one spec line after another.
+#![allow(clippy::too_many_lines)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};

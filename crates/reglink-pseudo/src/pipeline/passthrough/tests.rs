@@ -16,6 +16,9 @@
 //!   rows), while the general output is one row group;
 //! - every statistic in the fast output is true of the values it describes.
 
+// Test code: each test writes a file with many encodings and checks it.
+#![allow(clippy::too_many_lines)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

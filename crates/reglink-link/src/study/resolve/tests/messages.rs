@@ -3,6 +3,9 @@
 //! resolver must leave each one as it was. Cases with two mistakes check
 //! which one is reported first.
 
+// Test code: a table of cases is long by nature.
+#![allow(clippy::too_many_lines)]
+
 use super::*;
 
 /// Code lists of every shape the cases need.
