@@ -173,7 +173,7 @@ pub(crate) fn temp_suffix() -> &'static str {
 
 /// A temporary name for `target_name` in role `role` (`tmp`, `old`), as
 /// [`remove_stale`] recognises it. Only for tests and documentation; writers
-/// use [`temp_prefix`] with a random part.
+/// use `temp_prefix` with a random part.
 pub fn temp_name(target_name: &str, role: &str, random: &str) -> String {
     format!("{}{random}{SUFFIX}", temp_prefix(target_name, role))
 }
@@ -210,10 +210,10 @@ fn alive(pid: u32) -> bool {
 }
 
 /// Finds the temporaries that runs killed before they could clean up left
-/// in `target`'s folder: names made by [`temp_prefix`] whose process no
+/// in `target`'s folder: names made by `temp_prefix` whose process no
 /// longer runs. Staging temporaries of `target` itself are removed, and
 /// those of other names in the folder once they have lain untouched for an
-/// hour ([`OTHER_TARGET_AGE`]); the rest, and every earlier output set aside
+/// hour (`OTHER_TARGET_AGE`); the rest, and every earlier output set aside
 /// for replacement, are only reported (see [`Stale::removed`]). Each is
 /// recorded once for [`take_notices`]. Errors are ignored: a stale file that
 /// cannot be removed is no worse than before.
