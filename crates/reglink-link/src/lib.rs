@@ -32,7 +32,6 @@ mod codelist;
 mod derive;
 mod error;
 mod frame;
-mod hash;
 mod link;
 mod load;
 mod report;

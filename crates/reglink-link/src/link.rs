@@ -13,11 +13,12 @@ mod bucket;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 
 use crate::derive::Ctx;
 use crate::frame::{Column, PopulationFrame};
-use crate::hash::IntMap;
 use crate::load::SourceData;
 use crate::study::{Categories, SourceKind, Study, VarType};
 
@@ -72,7 +73,7 @@ pub(crate) struct Counts {
     pub matched: [[u64; 3]; 3],
     pub overlapping_spells: u64,
     /// Per source: (municipality dictionary index, year) -> [persons, matched per source].
-    pub by_muni_year: [IntMap<(u32, i32), [u64; 4]>; 3],
+    pub by_muni_year: [HashMap<(u32, i32), [u64; 4]>; 3],
     /// Per population: person-years per year index, and left out for lack of age.
     pub population_years: Vec<Vec<u64>>,
     /// Per population and year: the wrapping sum of the members' pseudonyms,
