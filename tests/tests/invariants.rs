@@ -131,3 +131,78 @@ fn only_the_output_module_removes_what_reglink_wrote() {
     }
     assert!(checked > 20, "source tree not found");
 }
+
+/// Every file reglink writes goes through `AtomicFile` (a temporary beside the
+/// target, renamed into place whole) and every folder through `StagedDir`
+/// (`output.rs`), except the key file, which is created once with
+/// `create_new` and mode 0600 and never replaced.
+#[test]
+fn only_the_atomic_file_and_the_key_open_files_for_writing() {
+    let allowed = [
+        "crates/reglink-extract/src/atomic.rs",
+        "crates/reglink-extract/src/output.rs",
+        "crates/reglink-pseudo/src/key.rs",
+    ];
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    let mut checked = 0;
+    for file in &files {
+        let rel = file
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.contains("/tests/")
+            || rel.ends_with("tests.rs")
+            || rel.ends_with("testutil.rs")
+            || allowed.contains(&rel.as_str())
+        {
+            continue;
+        }
+        let text = fs::read_to_string(file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        checked += 1;
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for call in [
+                "File::create",
+                "OpenOptions",
+                "fs::write(",
+                "File::options",
+                "tempfile::",
+            ] {
+                // `AtomicFile::create` is the sanctioned way, not a match.
+                let found = line.match_indices(call).any(|(at, _)| {
+                    !line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                assert!(
+                    !found,
+                    "{rel} writes a file with {call}: use reglink_extract::AtomicFile or write_atomic"
+                );
+            }
+        }
+    }
+    assert!(checked > 20, "source tree not found");
+}
+
+/// What writes the release and the checker report takes cells and flags,
+/// never a type that holds rows (`Frame`, `Linked`) or pseudonyms.
+#[test]
+fn the_release_writers_never_see_rows_or_pseudonyms() {
+    for rel in [
+        "crates/reglink-release/src/bundle.rs",
+        "crates/reglink-release/src/checker.rs",
+    ] {
+        let text = fs::read_to_string(root().join(rel)).unwrap();
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for name in [
+                "Frame",
+                "Linked",
+                "Pseudonym",
+                "reglink_pseudo",
+                "reglink_link",
+            ] {
+                assert!(!line.contains(name), "{rel} uses {name}: {line}");
+            }
+        }
+    }
+}
