@@ -16,6 +16,7 @@ const STAGES: &[&[&str]] = &[
     &["reglink-tabulate"],
     &["reglink-protect"],
     &["reglink-release"],
+    &["reglink-example"],
     &["reglink"],
 ];
 
@@ -110,12 +111,21 @@ fn the_binary_holds_no_data_format() {
 }
 
 /// The key-holding crate is depended on by nothing that links, tabulates,
-/// protects or releases: those stages never see a key.
+/// protects or releases: those stages never see a key. Two crates may use
+/// it: the binary, whose `key` and `pseudonymise` commands are the data
+/// holder's, and `reglink-example`, because the example plays both the
+/// data holder (synthetic registers, a key, pseudonymised extracts) and the
+/// linkage environment. Both come after every stage of the linkage
+/// environment, so none of those can reach a key through them.
 #[test]
 fn only_the_binary_uses_the_key_holding_crate() {
+    const ALLOWED: &[&str] = &["reglink-example", "reglink"];
     for (name, deps) in crates() {
         if deps.iter().any(|d| d == "reglink-pseudo") {
-            assert_eq!(name, "reglink", "{name} depends on reglink-pseudo");
+            assert!(
+                ALLOWED.contains(&name.as_str()),
+                "{name} depends on reglink-pseudo"
+            );
         }
     }
 }

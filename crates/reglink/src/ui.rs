@@ -140,7 +140,8 @@ fn hinted<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Hinted
     ) -> Option<&'a dyn Hinted> {
         e.downcast_ref::<T>().map(|e| e as &dyn Hinted)
     }
-    cast::<reglink_release::ReleaseError>(e)
+    cast::<reglink_example::ExampleError>(e)
+        .or_else(|| cast::<reglink_release::ReleaseError>(e))
         .or_else(|| cast::<reglink_pseudo::PseudoError>(e))
         .or_else(|| cast::<reglink_link::LinkError>(e))
         .or_else(|| cast::<reglink_extract::ExtractError>(e))
@@ -304,6 +305,41 @@ mod tests {
         assert!(found.contains("`old` and `new`"), "{found}");
         assert_ne!(Some(found), extract_hint);
         assert_eq!(hint(&anyhow::anyhow!("no hint here")), None);
+    }
+
+    #[test]
+    fn a_hint_is_found_through_the_example_error() {
+        // The example's error passes a pseudonymisation error through
+        // transparently, so that error is not itself in the chain: only
+        // the example's error can say the crosswalk's hint.
+        let missing = reglink_extract::ExtractError::MissingColumn {
+            path: "cw.csv".into(),
+            column: "old".into(),
+            available: vec!["from".into(), "to".into()],
+        };
+        let crosswalk = reglink_pseudo::PseudoError::ReadingCrosswalk(Box::new(
+            reglink_pseudo::PseudoError::Extract(missing),
+        ));
+        let expected = crosswalk.hint().expect("a crosswalk hint");
+        let err = anyhow::Error::new(reglink_example::ExampleError::from(crosswalk))
+            .context("while running the example");
+        assert_eq!(hint(&err), Some(expected.clone()));
+        assert_eq!(
+            error_lines(&err).last().map(String::as_str),
+            Some(format!("hint: {expected}").as_str())
+        );
+        // A refused folder, passed through the release stage and then the
+        // example, both transparently.
+        let refused = reglink_extract::OutputError::NotOurs {
+            out: "/tmp/example/release".into(),
+            command: "reglink run",
+            reason: "a file is not in the manifest".into(),
+        };
+        let expected = Hinted::hint(&refused).expect("a refused output has a hint");
+        let err = anyhow::Error::new(reglink_example::ExampleError::from(
+            reglink_release::ReleaseError::from(refused),
+        ));
+        assert_eq!(hint(&err), Some(expected));
     }
 
     #[test]

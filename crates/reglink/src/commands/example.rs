@@ -1,227 +1,179 @@
-//! `reglink example`: the embedded default study, end to end as far as the
-//! pipeline reaches: synthetic registers -> key -> pseudonymise -> link and
-//! tabulate the example study -> summary and one table.
+//! `reglink example`: the embedded example study end to end on synthetic
+//! data ([`reglink_example::example`]), printed as it goes: each step, the
+//! pseudonymised extracts' summary, the linkage summary, one released table
+//! and the release's counts.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use anyhow::Context;
-use reglink_extract::{OutputKind, SetAside};
-use reglink_pseudo::{Crosswalk, MasterKey, PseudonymiseOptions, PseudonymiseReport};
-use reglink_synth::{Format, Options, Preset};
+use indicatif::ProgressBar;
+use reglink_example::{ExampleError, ExampleObserver, ExampleOptions, PersonCounts, Step};
+use reglink_pseudo::PseudonymiseReport;
 
 use crate::cli::ExampleArgs;
 use crate::ui;
 
-/// The study name the example's pseudonyms are keyed to.
-const STUDY: &str = "example-eb-af-2023";
-/// The manifest that marks a directory as made by `reglink example` and
-/// lists its files, so a re-run may replace it while nothing else is there.
-const MANIFEST: &str = "example.json";
-
-/// The example study (the tables of docs/background.md) on the synthetic registers.
-const EXAMPLE_STUDY: &str = include_str!("../../../../fixtures/studies/example/study.toml");
-
-/// The example's disclosure policy (ACRO's defaults).
-const EXAMPLE_POLICY: &str = include_str!("../../../../fixtures/policies/example.toml");
-
-/// The three raw extracts and the name of their identifier columns.
-const EXTRACTS: [(&str, &str); 3] = [
-    ("eb", "personnr"),
-    ("af", "personnummer"),
-    ("lisa", "PersonNr"),
-];
-
 pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
-    let out = &args.out;
-    let example_dir = ExampleDir::prepare(out)?;
-    let raw = out.join("raw");
-    let pseudo_dir = out.join("pseudonymised");
-    std::fs::create_dir_all(&pseudo_dir)
-        .with_context(|| format!("{}: cannot create directory", pseudo_dir.display()))?;
-
-    let say = |s: String| {
-        if !quiet {
-            println!("{s}");
-        }
-    };
-
-    say(format!(
-        "1/5 synthetic registers (preset tiny, seed {}) -> {}",
-        args.seed,
-        raw.display()
-    ));
-    reglink_synth::generate(&Options {
-        preset: Preset::Tiny,
+    let options = ExampleOptions {
+        out: &args.out,
         seed: args.seed,
-        format: Format::Csv,
-        out_dir: raw.clone(),
-    })
-    .context("could not generate the synthetic registers")?;
-
-    let key_path = out.join("example.key");
-    let key = MasterKey::generate()?;
-    key.write_new_file(&key_path)?;
-    say(format!(
-        "2/5 master key {} (mode 0600, id {})",
-        key_path.display(),
-        key.id()
-    ));
-
-    let reference = reglink_synth::extraction_date();
-    let study = key.study_key(STUDY)?;
-    let crosswalk = Crosswalk::load(&raw.join("crosswalk.csv"), reference)?;
-    say(format!(
-        "3/5 pseudonymising for study {STUDY:?} with {} crosswalk entries",
-        crosswalk.entries()
-    ));
-    let mut reports = Vec::new();
-    for (name, id_column) in EXTRACTS {
-        let mut opts = PseudonymiseOptions::new(
-            raw.join(format!("{name}.csv")),
-            pseudo_dir.join(format!("{name}.parquet")),
-            id_column,
-            reference,
-        );
-        opts.derive_columns = true;
-        let bar = ui::row_spinner(quiet, name);
-        let report =
-            reglink_pseudo::pseudonymise(&opts, &study, Some(&crosswalk), &|n| bar.set_position(n));
-        bar.finish_and_clear();
-        reports.push((name, report?));
-    }
-    if !quiet {
-        print_summary(&reports, &pseudo_dir)?;
-    }
-
-    let study_path = out.join("study.toml");
-    reglink_extract::write_atomic(&study_path, EXAMPLE_STUDY.as_bytes())?;
-    say(format!(
-        "\n4/5 linking and tabulating the example study {} (overlap, equal terms, exits, durations, outcomes, amounts)",
-        study_path.display()
-    ));
-    let outcome = super::link::link_study(&study_path, &out.join("link"), quiet)?;
-    super::link::print_summary(&outcome, quiet);
-
-    let policy_path = out.join("policy.toml");
-    reglink_extract::write_atomic(&policy_path, EXAMPLE_POLICY.as_bytes())?;
-    let policy =
-        reglink_protect::Policy::parse(&policy_path.display().to_string(), EXAMPLE_POLICY)?;
-    let release_dir = out.join("release");
-    say(format!(
-        "\n5/5 disclosure control under {} (preset {}) and the release bundle",
-        policy_path.display(),
-        policy.preset
-    ));
-    let tabulated = &outcome.tabulated;
-    let dirs = reglink_release::ReleaseDirs::create(
-        &release_dir,
-        &reglink_release::study_inputs(&tabulated.study),
-    )?;
-    let release = reglink_release::release(tabulated, &policy, dirs, &ui::StageBars::new(quiet))?;
+    };
+    let outcome = reglink_example::example(&options, &Printer::new(quiet))?;
+    let (tables, release) = (&outcome.link.tabulated.tables, &outcome.release);
     ui::warnings(quiet, &release.warnings, None);
     if !quiet {
-        print_table(&tabulated.tables, &release)?;
+        print_table(tables, release)?;
     }
-    super::run::print_release(&tabulated.tables, &release, &release_dir, quiet);
-    example_dir.finish(args.seed)
+    super::run::print_release(tables, release, &outcome.release_dir, quiet);
+    Ok(())
 }
 
-/// What `reglink example` writes, and the manifest that proves it.
-const OUTPUT: OutputKind = OutputKind {
-    command: "reglink example",
-    output: "example folder",
-    manifest: MANIFEST,
-};
-
-/// An example folder being written in place. An earlier example there is
-/// set aside (proven unchanged first) and removed only once the new one is
-/// finished; if the run fails or is interrupted, the new folder is removed
-/// and the earlier one put back.
-struct ExampleDir {
-    path: PathBuf,
-    /// Registered for removal on a signal, and removed on drop until the
-    /// manifest is written.
-    unfinished: Option<reglink_extract::cleanup::Registration>,
-    earlier: Option<SetAside>,
+/// Prints each step of the example as it comes, with the progress bars of
+/// pseudonymising, linking and protecting.
+struct Printer {
+    quiet: bool,
+    stages: ui::StageBars,
+    /// The row counter of the extract being pseudonymised.
+    extract: Mutex<Option<ProgressBar>>,
+    /// When linking started.
+    linking: Mutex<Option<Instant>>,
 }
 
-impl ExampleDir {
-    /// Creates `out`, setting aside an earlier, unchanged `reglink example`
-    /// output there; anything else in the way is an error.
-    fn prepare(out: &Path) -> anyhow::Result<ExampleDir> {
-        reglink_extract::check_replaceable(out, &OUTPUT)?;
-        let earlier = match std::fs::symlink_metadata(out) {
-            Ok(_) => Some(SetAside::new(out, &OUTPUT)?),
-            Err(_) => None,
-        };
-        std::fs::create_dir_all(out)
-            .with_context(|| format!("{}: cannot create directory", out.display()))?;
-        Ok(ExampleDir {
-            path: out.to_path_buf(),
-            unfinished: Some(reglink_extract::cleanup::register(out)),
-            earlier,
-        })
+impl Printer {
+    fn new(quiet: bool) -> Printer {
+        Printer {
+            quiet,
+            stages: ui::StageBars::new(quiet),
+            extract: Mutex::new(None),
+            linking: Mutex::new(None),
+        }
     }
 
-    /// Writes the manifest that lets a later run replace the folder, and
-    /// removes the earlier example.
-    fn finish(mut self, seed: u64) -> anyhow::Result<()> {
-        reglink_extract::write_manifest(
-            &self.path,
-            &OUTPUT,
-            serde_json::json!({ "made_by": "reglink example", "seed": seed }),
-        )?;
-        self.unfinished = None;
-        if let Some(earlier) = self.earlier.take() {
-            earlier.discard()?;
+    /// A line on stdout, unless `--quiet`.
+    fn say(&self, line: &str) {
+        if !self.quiet {
+            println!("{line}");
+        }
+    }
+}
+
+impl ExampleObserver for Printer {
+    fn step(&self, step: Step<'_>) -> Result<(), ExampleError> {
+        match step {
+            Step::Registers { seed, dir } => self.say(&format!(
+                "1/5 synthetic registers (preset tiny, seed {seed}) -> {}",
+                dir.display()
+            )),
+            Step::Key { path, id } => self.say(&format!(
+                "2/5 master key {} (mode 0600, id {id})",
+                path.display()
+            )),
+            Step::Pseudonymising {
+                study,
+                crosswalk_entries,
+            } => self.say(&format!(
+                "3/5 pseudonymising for study {study:?} with {crosswalk_entries} crosswalk entries"
+            )),
+            Step::Extract { name } => {
+                *lock(&self.extract) = Some(ui::row_spinner(self.quiet, name));
+            }
+            Step::Extracted => {
+                if let Some(bar) = lock(&self.extract).take() {
+                    bar.finish_and_clear();
+                }
+            }
+            Step::Pseudonymised { reports, dir } if !self.quiet => {
+                print_summary(reports, &reglink_example::count_persons(reports)?, dir);
+            }
+            Step::Linking { study } => {
+                self.say(&format!(
+                    "\n4/5 linking and tabulating the example study {} (overlap, equal terms, exits, durations, outcomes, amounts)",
+                    study.display()
+                ));
+                *lock(&self.linking) = Some(Instant::now());
+            }
+            Step::Linked(outcome) => {
+                if let (false, Some(started)) = (self.quiet, *lock(&self.linking)) {
+                    eprintln!("linked and tabulated in {:.1?}", started.elapsed());
+                }
+                super::link::print_summary(outcome, self.quiet);
+            }
+            Step::Protecting { policy, preset } => self.say(&format!(
+                "\n5/5 disclosure control under {} (preset {preset}) and the release bundle",
+                policy.display()
+            )),
+            _ => {}
         }
         Ok(())
     }
-}
 
-impl Drop for ExampleDir {
-    fn drop(&mut self) {
-        if let Some(registration) = self.unfinished.take() {
-            registration.remove();
+    fn rows(&self, rows: u64) {
+        if let Some(bar) = lock(&self.extract).as_ref() {
+            bar.set_position(rows);
         }
-        // The target is free again: dropping puts the earlier example back.
-        self.earlier.take();
     }
 }
 
-fn print_summary(reports: &[(&str, PseudonymiseReport)], dir: &Path) -> anyhow::Result<()> {
+impl reglink_release::Observer for Printer {
+    fn linked(&self, linked: &reglink_link::Linked) {
+        self.stages.linked(linked);
+    }
+
+    fn protecting(&self) {
+        self.stages.protecting();
+    }
+
+    fn protected(&self) {
+        self.stages.protected();
+    }
+}
+
+impl reglink_link::Progress for Printer {
+    fn stage(&self, name: &str, total: Option<u64>) {
+        self.stages.stage(name, total);
+    }
+
+    fn set(&self, done: u64) {
+        self.stages.set(done);
+    }
+
+    fn finish(&self) {
+        self.stages.finish();
+    }
+}
+
+/// The mutex's value, even if a thread panicked while holding it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Per extract: rows in, written, rejected, renumbered, and distinct
+/// persons; then how many EB recipients the other files hold.
+fn print_summary(reports: &[(&str, PseudonymiseReport)], persons: &PersonCounts, dir: &Path) {
     println!();
     println!(
         "{:<6} {:>9} {:>9} {:>9} {:>11} {:>9}",
         "file", "rows in", "written", "rejected", "renumbered", "persons"
     );
-    let mut persons: Vec<HashSet<u128>> = Vec::new();
-    for (name, report) in reports {
-        let set = reglink_extract::pseudonymised::pseudonym_set(Path::new(&report.output))?;
+    for ((name, report), n) in reports.iter().zip(&persons.per_extract) {
         println!(
             "{:<6} {:>9} {:>9} {:>9} {:>11} {:>9}",
-            name,
-            report.rows_in,
-            report.rows_out,
-            report.rows_rejected,
-            report.rows_remapped,
-            set.len()
+            name, report.rows_in, report.rows_out, report.rows_rejected, report.rows_remapped, n
         );
-        persons.push(set);
     }
-    if let [eb, af, lisa] = persons.as_slice() {
-        let both = eb.intersection(af).count();
-        let in_lisa = eb.intersection(lisa).count();
+    if let Some(overlap) = persons.eb_overlap {
         println!();
         println!(
-            "EB recipients (2023-2025) also registered at AF: {both} of {} ({:.0}%)",
-            eb.len(),
-            100.0 * both as f64 / eb.len().max(1) as f64
+            "EB recipients (2023-2025) also registered at AF: {} of {} ({:.0}%)",
+            overlap.in_af,
+            overlap.eb,
+            100.0 * overlap.in_af as f64 / overlap.eb.max(1) as f64
         );
         println!(
-            "EB recipients found in the LISA-style file: {in_lisa} of {}",
-            eb.len()
+            "EB recipients found in the LISA-style file: {} of {}",
+            overlap.in_lisa, overlap.eb
         );
     }
     println!();
@@ -229,7 +181,6 @@ fn print_summary(reports: &[(&str, PseudonymiseReport)], dir: &Path) -> anyhow::
         "pseudonymised extracts and reject reports: {}",
         dir.display()
     );
-    Ok(())
 }
 
 /// Prints the equal-terms table (2023, both sexes) from the release, as a
