@@ -77,17 +77,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Protect { study, preset } => {
             let study = reglink_link::Study::load(&study)?;
-            let linked = reglink_link::link(&study, &reglink_link::NoProgress)?;
-            let tables: Vec<_> = (0..study.tables.len())
-                .map(|t| {
-                    let table = &study.tables[t];
-                    reglink_tabulate::tabulate(
-                        &study,
-                        &linked.frame.populations[table.population],
-                        t,
-                    )
-                })
-                .collect();
+            let tables =
+                reglink_release::link_and_tabulate(study, &reglink_link::NoProgress)?.tables;
             let policy = reglink_protect::Policy::preset(&preset)
                 .ok_or_else(|| anyhow::anyhow!("unknown preset {preset}"))?;
             let start = Instant::now();
