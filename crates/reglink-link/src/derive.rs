@@ -128,7 +128,7 @@ pub(crate) struct Ctx<'a> {
     /// LISA employment dictionary index -> code-list index.
     employment_map: Option<Vec<u32>>,
     /// (household, month) -> (adults, children).
-    households: HashMap<(u64, Month), (u32, u32), ahash::RandomState>,
+    households: HashMap<(u64, Month), (u32, u32)>,
     period_last_day: i32,
 }
 
@@ -424,7 +424,7 @@ pub(crate) fn add_months(day: i32, months: i32) -> i32 {
 
 /// (household, month) -> (applicants and co-applicants, children), counting
 /// each person once per month.
-fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32), ahash::RandomState> {
+fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32)> {
     let mut rows: Vec<(u64, Month, u128, u8)> = (0..eb.len())
         .filter(|&i| eb.household[i] != u64::MAX)
         .map(|i| {
@@ -438,7 +438,7 @@ fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32), ahash::
         .collect();
     rows.sort_unstable();
     rows.dedup_by_key(|r| (r.0, r.1, r.2));
-    let mut table: HashMap<(u64, Month), (u32, u32), ahash::RandomState> = HashMap::default();
+    let mut table: HashMap<(u64, Month), (u32, u32)> = HashMap::default();
     for (h, m, _, role) in rows {
         let e = table.entry((h, m)).or_default();
         match role {
