@@ -295,7 +295,9 @@ fn link_and_release(
     })?;
     let tabulated = &link.tabulated;
     let dirs = ReleaseDirs::create(&release_dir, &study_inputs(&tabulated.study))?;
-    let release = reglink_release::release(tabulated, &policy, dirs, observer)?;
+    let provenance = reglink_release::provenance(tabulated)?;
+    let release =
+        reglink_release::release(&tabulated.tables, &provenance, &policy, dirs, observer)?;
     Ok((link, release, release_dir))
 }
 

@@ -67,7 +67,7 @@ pub mod run;
 pub use error::{FileError, ReleaseError};
 pub use link::{LinkOutcome, Tabulated, link, link_and_tabulate, study_inputs, tabulate};
 pub use policy::{load_policy, policy_file};
-pub use run::{ReleaseDirs, RunOptions, RunOutcome, checker_dir, release, run};
+pub use run::{ReleaseDirs, RunOptions, RunOutcome, checker_dir, provenance, release, run};
 
 /// What [`run()`] tells its caller while it works: the stages of linking
 /// and tabulating through [`reglink_link::Progress`], and the points

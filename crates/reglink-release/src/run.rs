@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use reglink_extract::{OutputKind, StagedDir};
 use reglink_protect::{Policy, Release};
+use reglink_tabulate::CellTable;
 
 use crate::bundle::{self, Input, Provenance};
 use crate::link::{Tabulated, link_and_tabulate, study_inputs};
@@ -93,7 +94,13 @@ pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutco
     let dirs = ReleaseDirs::create(options.out, &inputs)?;
     let tabulated = link_and_tabulate(study, observer)?;
     observer.linked(&tabulated.linked);
-    let release = release(&tabulated, &policy, dirs, observer)?;
+    let release = release(
+        &tabulated.tables,
+        &provenance(&tabulated)?,
+        &policy,
+        dirs,
+        observer,
+    )?;
     Ok(RunOutcome {
         tabulated,
         release,
@@ -102,21 +109,22 @@ pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutco
     })
 }
 
-/// Protects the tables of `tabulated` under `policy`, writes the bundle and
-/// the checker report into `dirs`, and moves both into place.
+/// Protects `tables` under `policy`, writes the bundle and the checker report
+/// into `dirs` with `provenance` in their manifests, and moves both into
+/// place. It takes cell tables and provenance only, never the linked rows,
+/// so what writes a release cannot reach row-level data.
 pub fn release(
-    tabulated: &Tabulated,
+    tables: &[CellTable],
+    provenance: &Provenance,
     policy: &Policy,
     dirs: ReleaseDirs,
     observer: &dyn Observer,
 ) -> Result<Release, ReleaseError> {
-    let tables = &tabulated.tables;
     observer.protecting();
     let release = reglink_protect::protect(tables, policy);
     observer.protected();
-    let provenance = provenance(tabulated)?;
-    bundle::write(dirs.bundle.path(), tables, &release, policy, &provenance)?;
-    crate::checker::write(dirs.checker.path(), tables, &release, policy, &provenance)?;
+    bundle::write(dirs.bundle.path(), tables, &release, policy, provenance)?;
+    crate::checker::write(dirs.checker.path(), tables, &release, policy, provenance)?;
     dirs.bundle.commit()?;
     dirs.checker.commit()?;
     Ok(release)
@@ -124,7 +132,7 @@ pub fn release(
 
 /// Where a release comes from, as its manifest says: the tool, the study
 /// and its file's hash, and every input's hash and key id.
-fn provenance(tabulated: &Tabulated) -> Result<Provenance, ReleaseError> {
+pub fn provenance(tabulated: &Tabulated) -> Result<Provenance, ReleaseError> {
     let study_path = &tabulated.study.path;
     Ok(Provenance {
         tool: format!("reglink {}", env!("CARGO_PKG_VERSION")),
