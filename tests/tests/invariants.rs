@@ -167,7 +167,7 @@ fn only_the_output_module_removes_what_reglink_wrote() {
         for call in ["remove_dir_all", "fs::rename("] {
             assert!(
                 !code.contains(call),
-                "{rel} calls {call}: use reglink_extract::StagedDir, AtomicFile or remove_output"
+                "{rel} calls {call}: use reglink_extract::StagedDir, AtomicFile or SetAside"
             );
         }
     }

@@ -1,5 +1,16 @@
 //! Reading register extracts and writing output files safely.
 //!
+//! - Reading: [`ExtractReader`] (below).
+//! - Writing: [`AtomicFile`] (one file, whole or not at all; [`commit_all`] for
+//!   several), [`StagedDir`] (one folder, checked before any work and swapped in
+//!   whole; an existing folder is replaced only if its manifest proves it an
+//!   unchanged output of the same command), and [`cleanup`], which removes
+//!   every temporary on a signal.
+//! - The pseudonymised file: [`pseudonymised`] defines its schema once, checks
+//!   it and describes a file without showing a row.
+//! - Hints: every crate's error offers its hint to the user as a [`Hint`]
+//!   through the [`Hinted`] trait.
+//!
 //! An *extract* is one file a data holder exported from a register: CSV (any
 //! of `,` `;` tab `|` as delimiter, detected from the header) or Parquet.
 //! [`ExtractReader`] streams it as Arrow [`RecordBatch`]es of bounded size, each
@@ -48,7 +59,7 @@ pub use error::{ExtractError, Hint, Hinted};
 pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_file};
 pub use output::{
     OutputError, OutputKind, SetAside, StagedDir, check_holds_no_input, check_new_file,
-    check_replaceable, file_entries, prove_ours, remove_output, resolved, write_manifest,
+    check_replaceable, file_entries, prove_ours, resolved, write_manifest,
 };
 
 /// Rows per batch unless the caller says otherwise: large enough to amortise

@@ -540,18 +540,6 @@ impl Drop for SetAside {
     }
 }
 
-/// Removes an earlier output of `kind` at `target` once it is proven
-/// unchanged (see [`prove_ours`]), for commands that write in place. The
-/// folder is first renamed aside, so what is proven is what is removed; if
-/// the proof fails it is put back. A missing target is fine.
-pub fn remove_output(target: &Path, kind: &OutputKind) -> Result<(), OutputError> {
-    check_replaceable(target, kind)?;
-    if std::fs::symlink_metadata(plain(target)).is_err() {
-        return Ok(());
-    }
-    SetAside::new(target, kind)?.discard()
-}
-
 impl Drop for StagedDir {
     fn drop(&mut self) {
         if let Some(staging) = self.staging.take() {

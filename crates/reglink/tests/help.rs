@@ -1,5 +1,4 @@
-//! Every subcommand explains itself. (This integration test also makes
-//! `cargo test --workspace` build the binary the top-level `tests/` run.)
+//! Every subcommand explains itself, under whatever name the executable has.
 
 use std::process::Command;
 
