@@ -222,13 +222,13 @@ pub fn looks_like_a_number(text: &str) -> bool {
     })
 }
 
-/// Copies the folder `from` into `to` (which must exist), sub-folders too.
+/// Copies the folder `from` into `to` (created if missing), sub-folders too.
 pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("dir entry");
         let target = to.join(entry.file_name());
         if entry.file_type().expect("file type").is_dir() {
-            std::fs::create_dir(&target).expect("create dir");
             copy_tree(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).expect("copy file");

@@ -252,8 +252,8 @@ fn help_lists_the_exit_codes() {
 fn example_without_af(d: &Path) -> PathBuf {
     let ex = example!();
     let copy = d.join("ex");
-    copy_dir(&ex.join("raw"), &copy.join("raw"));
-    copy_dir(&ex.join("pseudonymised"), &copy.join("pseudonymised"));
+    reglink_tests::copy_tree(&ex.join("raw"), &copy.join("raw"));
+    reglink_tests::copy_tree(&ex.join("pseudonymised"), &copy.join("pseudonymised"));
     fs::copy(ex.join("study.toml"), copy.join("study.toml")).unwrap();
     let af = fs::read_to_string(ex.join("raw/af.csv")).unwrap();
     let header = af.lines().next().unwrap();
@@ -282,19 +282,6 @@ fn example_without_af(d: &Path) -> PathBuf {
     )
     .success();
     copy
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -347,7 +334,7 @@ fn a_source_without_a_usable_row_exits_3_from_link_and_run() {
 fn verify_exits_1_when_the_bundle_does_not_match() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("release");
-    copy_dir(&example!().join("release"), &bundle);
+    reglink_tests::copy_tree(&example!().join("release"), &bundle);
     assert_code(&reglink!(dir.path(), &["verify", "release"]), 0);
     fs::write(bundle.join("summary.md"), "changed\n").unwrap();
     let run = reglink!(dir.path(), &["verify", "release"]);

@@ -37,13 +37,6 @@ fn cases() -> Vec<PathBuf> {
     cases
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
-    }
-}
-
 fn distinct_pseudonyms(path: &Path) -> usize {
     let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap())
         .unwrap()
@@ -72,7 +65,7 @@ fn run_case(bin: &Path, case: &Path) -> Result<(), String> {
     let spec: Value = serde_json::from_str(&fs::read_to_string(case.join("case.json")).unwrap())
         .map_err(|e| format!("case.json: {e}"))?;
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(case, dir.path());
+    reglink_tests::copy_tree(case, dir.path());
     reglink_tests::run(bin, dir.path(), &["key", "new", "--out", "case.key"]).success();
     let input = if dir.path().join("input.parquet").exists() {
         "input.parquet"
@@ -84,15 +77,23 @@ fn run_case(bin: &Path, case: &Path) -> Result<(), String> {
         args.push(arg.as_str().ok_or("case.json: `args` must be strings")?);
     }
     let run = pseudonymise_with(bin, dir.path(), "case.key", input, "out.parquet", &args);
-    echoes_no_number(&run, &dir.path().join(input))?;
+    // Every number of every file of the case (the crosswalk's too).
+    for file in listing(dir.path()) {
+        if file.ends_with(".csv") {
+            echoes_no_number(&run, &dir.path().join(file))?;
+        }
+    }
     let inputs: Vec<String> = fs::read_dir(case)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
 
     if let Some(needles) = spec.get("expect_error") {
-        if run.code == Some(0) {
-            return Err(format!("expected failure, got success:\n{}", run.stdout));
+        if run.code != Some(2) {
+            return Err(format!(
+                "expected an error (exit code 2), got {:?}:\n{}{}",
+                run.code, run.stdout, run.stderr
+            ));
         }
         for needle in needles.as_array().ok_or("`expect_error` must be a list")? {
             let needle = needle.as_str().unwrap();

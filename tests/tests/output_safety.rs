@@ -34,19 +34,6 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let target = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &target);
-        } else {
-            fs::copy(&p, &target).unwrap();
-        }
-    }
-}
-
 /// A working folder as a user has it: raw extracts, pseudonymised extracts,
 /// the study, the policy and the key, copied from the example.
 fn working_folder(parent: &Path) -> PathBuf {
@@ -54,7 +41,7 @@ fn working_folder(parent: &Path) -> PathBuf {
     let work = parent.join("work");
     fs::create_dir(&work).unwrap();
     for name in ["raw", "pseudonymised"] {
-        copy_dir(&ex.join(name), &work.join(name));
+        reglink_tests::copy_tree(&ex.join(name), &work.join(name));
     }
     for name in ["study.toml", "policy.toml", "example.key"] {
         fs::copy(ex.join(name), work.join(name)).unwrap();
