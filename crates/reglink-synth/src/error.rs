@@ -28,6 +28,11 @@ pub enum SynthError {
     #[error(transparent)]
     Output(#[from] reglink_extract::ExtractError),
 
+    /// The output folder is refused (it holds something that is not an
+    /// unchanged earlier `reglink synth` output) or cannot be swapped in.
+    #[error(transparent)]
+    Folder(#[from] reglink_extract::OutputError),
+
     /// The Parquet encoder failed.
     #[error("cannot write Parquet file {}: {source}", path.display())]
     Parquet {
@@ -77,6 +82,18 @@ pub enum SynthError {
         /// The table the thread was writing.
         table: &'static str,
     },
+}
+
+impl reglink_extract::Hinted for SynthError {
+    /// The hint of the output error underneath, if any: a transparent
+    /// variant hides that error from the cause chain, so it is passed on.
+    fn hint(&self) -> Option<reglink_extract::Hint> {
+        match self {
+            SynthError::Output(e) => reglink_extract::Hinted::hint(e),
+            SynthError::Folder(e) => reglink_extract::Hinted::hint(e),
+            _ => None,
+        }
+    }
 }
 
 impl SynthError {

@@ -143,6 +143,39 @@ pub struct Options {
     pub out_dir: PathBuf,
 }
 
+/// What [`generate_folder`] (`reglink synth`) writes, and the manifest that
+/// proves it, so a later run may replace the folder while it is unchanged.
+pub const OUTPUT: reglink_extract::OutputKind = reglink_extract::OutputKind {
+    command: "reglink synth",
+    output: "synthetic extract folder",
+    manifest: "manifest.json",
+};
+
+/// Generates the registers into the folder `opts.out_dir` as a whole:
+/// written beside it and moved into place only when complete, with a
+/// manifest listing every file. An existing folder is replaced only if it is
+/// empty or an unchanged earlier output of this function; anything else is
+/// refused before any work ([`reglink_extract::StagedDir`]).
+///
+/// # Errors
+///
+/// [`SynthError::Folder`] if the folder is refused or cannot be swapped in,
+/// and the errors of [`generate`].
+pub fn generate_folder(opts: &Options) -> Result<Report, SynthError> {
+    let staged = reglink_extract::StagedDir::create(&opts.out_dir, &OUTPUT, &[])?;
+    let report = generate(&Options {
+        out_dir: staged.path().to_path_buf(),
+        ..opts.clone()
+    })?;
+    reglink_extract::write_manifest(
+        staged.path(),
+        &OUTPUT,
+        serde_json::json!({ "made_by": "reglink synth" }),
+    )?;
+    staged.commit()?;
+    Ok(report)
+}
+
 /// File name of the report in the output directory.
 const REPORT_FILE: &str = "synth.json";
 /// File name of the crosswalk.

@@ -142,6 +142,7 @@ fn hinted<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Hinted
     }
     cast::<reglink_example::ExampleError>(e)
         .or_else(|| cast::<reglink_release::ReleaseError>(e))
+        .or_else(|| cast::<reglink_synth::SynthError>(e))
         .or_else(|| cast::<reglink_pseudo::PseudoError>(e))
         .or_else(|| cast::<reglink_link::LinkError>(e))
         .or_else(|| cast::<reglink_extract::ExtractError>(e))
@@ -339,6 +340,20 @@ mod tests {
         let err = anyhow::Error::new(reglink_example::ExampleError::from(
             reglink_release::ReleaseError::from(refused),
         ));
+        assert_eq!(hint(&err), Some(expected));
+    }
+
+    #[test]
+    fn a_hint_is_found_through_the_synth_error() {
+        // `reglink synth` refusing its folder: synth passes the output
+        // error through transparently, so only it can say the hint.
+        let refused = reglink_extract::OutputError::NotOurs {
+            out: "/tmp/registers".into(),
+            command: "reglink synth",
+            reason: "a file is not in the manifest".into(),
+        };
+        let expected = Hinted::hint(&refused).expect("a refused output has a hint");
+        let err = anyhow::Error::new(reglink_synth::SynthError::from(refused));
         assert_eq!(hint(&err), Some(expected));
     }
 

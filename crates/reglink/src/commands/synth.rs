@@ -1,17 +1,9 @@
 //! `reglink synth`.
 
 use anyhow::Context;
-use reglink_extract::{OutputKind, StagedDir};
-use reglink_synth::{Format, Options, Preset};
+use reglink_synth::{Format, Options, Preset, SynthError};
 
 use crate::cli::SynthArgs;
-
-/// What `reglink synth` writes, and the manifest that proves it.
-pub const OUTPUT: OutputKind = OutputKind {
-    command: "reglink synth",
-    output: "synthetic extract folder",
-    manifest: "manifest.json",
-};
 
 pub fn run(args: &SynthArgs, quiet: bool) -> anyhow::Result<()> {
     let preset: Preset = args
@@ -22,22 +14,18 @@ pub fn run(args: &SynthArgs, quiet: bool) -> anyhow::Result<()> {
         .format
         .parse()
         .map_err(|_| anyhow::anyhow!("--format: expected csv or parquet"))?;
-    // Written beside `--out` and moved into place whole; an existing
-    // `--out` is replaced only if it is an unchanged earlier synth output.
-    let staged = StagedDir::create(&args.out, &OUTPUT, &[])?;
     let opts = Options {
         preset,
         seed: args.seed,
         format,
-        out_dir: staged.path().to_path_buf(),
+        out_dir: args.out.clone(),
     };
-    let report = reglink_synth::generate(&opts).context("could not generate synthetic data")?;
-    reglink_extract::write_manifest(
-        staged.path(),
-        &OUTPUT,
-        serde_json::json!({ "made_by": "reglink synth" }),
-    )?;
-    staged.commit()?;
+    let report = match reglink_synth::generate_folder(&opts) {
+        Ok(report) => report,
+        // A refused `--out` speaks for itself.
+        Err(e @ SynthError::Folder(_)) => return Err(e.into()),
+        Err(e) => return Err(e).context("could not generate synthetic data"),
+    };
     if !quiet {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
