@@ -1,10 +1,11 @@
 //! The crate layout of ARCHITECTURE.md, checked against every crate's
-//! `Cargo.toml`: one stage per crate, dependencies only on earlier stages,
+//! resolved manifest (`cargo metadata`): one stage per crate, dependencies only on earlier stages,
 //! disclosure control without I/O, a binary without data formats.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The stages in data-flow order. A crate may depend only on crates of an
 /// earlier stage; crates of one stage are independent of each other.
@@ -42,26 +43,58 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every crate under `crates/` with the names of its normal dependencies.
+/// Every crate under `crates/` with the package names of its normal
+/// dependencies, as cargo resolves the manifests (`cargo metadata`): a
+/// renamed dependency counts under its real name, and target-specific
+/// dependencies count too; dev- and build-dependencies do not.
 fn crates() -> BTreeMap<String, Vec<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let crates_dir = root().join("crates");
     let mut out = BTreeMap::new();
-    for entry in fs::read_dir(root().join("crates")).unwrap() {
-        let dir = entry.unwrap().path();
-        let text = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-        let manifest: toml::Table = text.parse().unwrap();
-        let name = manifest["package"]["name"].as_str().unwrap().to_string();
+    for package in metadata["packages"].as_array().unwrap() {
+        let manifest = PathBuf::from(package["manifest_path"].as_str().unwrap());
+        let dir = manifest.parent().unwrap();
+        if dir.parent() != Some(crates_dir.as_path()) {
+            continue; // tests/, benches/
+        }
+        let name = package["name"].as_str().unwrap().to_string();
         assert_eq!(
             dir.file_name().unwrap().to_str().unwrap(),
             name,
             "a crate's folder is named exactly like its package"
         );
-        let deps = manifest
-            .get("dependencies")
-            .and_then(|d| d.as_table())
-            .map(|t| t.keys().cloned().collect())
-            .unwrap_or_default();
+        let deps = package["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect();
         out.insert(name, deps);
     }
+    let folders = fs::read_dir(&crates_dir).unwrap().count();
+    assert_eq!(
+        out.len(),
+        folders,
+        "every folder under crates/ is a workspace crate"
+    );
     out
 }
 
