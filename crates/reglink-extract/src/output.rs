@@ -318,10 +318,19 @@ pub fn write_manifest(
     let mut text = serde_json::to_string_pretty(&fields).expect("JSON");
     text.push('\n');
     let path = dir.join(kind.manifest);
-    crate::write_atomic(&path, text.as_bytes()).map_err(|e| OutputError::Io {
-        path: path.clone(),
-        action: "cannot write",
-        source: std::io::Error::other(e.to_string()),
+    crate::write_atomic(&path, text.as_bytes()).map_err(|e| match e {
+        // The file's own I/O error, not its text: the message names the
+        // path once and the cause stays typed.
+        crate::ExtractError::Output { path, source } => OutputError::Io {
+            path,
+            action: "cannot write",
+            source,
+        },
+        other => OutputError::Io {
+            path: path.clone(),
+            action: "cannot write",
+            source: std::io::Error::other(other.to_string()),
+        },
     })?;
     Ok(path)
 }
