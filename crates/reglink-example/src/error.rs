@@ -45,12 +45,12 @@ pub enum ExampleError {
     },
 }
 
-impl ExampleError {
+impl Hinted for ExampleError {
     /// A one-line hint for the user, where the error this one passes
     /// through has one. The wrapped errors of transparent variants are not
     /// in the error's source chain themselves, so their hint is passed on
     /// here; a [`ExampleError::Synth`] leaves the hint to its causes.
-    pub fn hint(&self) -> Option<Hint> {
+    fn hint(&self) -> Option<Hint> {
         match self {
             ExampleError::Pseudo(e) => e.hint(),
             ExampleError::Release(e) => e.hint(),
@@ -58,12 +58,6 @@ impl ExampleError {
             ExampleError::Extract(e) => e.hint(),
             _ => None,
         }
-    }
-}
-
-impl Hinted for ExampleError {
-    fn hint(&self) -> Option<Hint> {
-        ExampleError::hint(self)
     }
 }
 

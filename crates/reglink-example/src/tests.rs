@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use reglink_extract::OutputError;
+use reglink_extract::{Hinted, OutputError};
 
 use super::*;
 

@@ -181,32 +181,6 @@ fn the_file_has(available: &[String]) -> String {
     }
 }
 
-impl ExtractError {
-    /// A one-line hint for the user, where one helps.
-    pub fn hint(&self) -> Option<Hint> {
-        let text = match self {
-            ExtractError::NotUtf8 { .. } => {
-                "extracts must be UTF-8; convert a Latin-1 export with `iconv -f latin1 -t utf-8`"
-            }
-            ExtractError::FieldCount { .. } => {
-                "a field containing the delimiter must be quoted; check the export settings"
-            }
-            ExtractError::MissingColumn { .. } => {
-                "column names are case-sensitive; pass the extract's own column name"
-            }
-            ExtractError::Empty { .. } => "the export may have failed; re-run it",
-            ExtractError::FieldTooLarge { .. } => {
-                "a quote opened and never closed makes the rest of the file one field; check the export"
-            }
-            ExtractError::HeaderLooksLikeData { .. } => {
-                "the file seems to have no header row; add a first line naming the columns"
-            }
-            _ => return None,
-        };
-        Some(Hint::fixed(text))
-    }
-}
-
 /// A one-line hint for the user, printed as `hint: ...` under an error
 /// where one helps. It is the one type every error of reglink offers its
 /// hint as (through [`Hinted`]); like the error itself, it never quotes a
@@ -255,8 +229,28 @@ pub trait Hinted: std::error::Error {
 }
 
 impl Hinted for ExtractError {
+    /// A one-line hint for the user, where one helps.
     fn hint(&self) -> Option<Hint> {
-        ExtractError::hint(self)
+        let text = match self {
+            ExtractError::NotUtf8 { .. } => {
+                "extracts must be UTF-8; convert a Latin-1 export with `iconv -f latin1 -t utf-8`"
+            }
+            ExtractError::FieldCount { .. } => {
+                "a field containing the delimiter must be quoted; check the export settings"
+            }
+            ExtractError::MissingColumn { .. } => {
+                "column names are case-sensitive; pass the extract's own column name"
+            }
+            ExtractError::Empty { .. } => "the export may have failed; re-run it",
+            ExtractError::FieldTooLarge { .. } => {
+                "a quote opened and never closed makes the rest of the file one field; check the export"
+            }
+            ExtractError::HeaderLooksLikeData { .. } => {
+                "the file seems to have no header row; add a first line naming the columns"
+            }
+            _ => return None,
+        };
+        Some(Hint::fixed(text))
     }
 }
 

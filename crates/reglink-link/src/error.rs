@@ -138,11 +138,11 @@ pub enum LinkError {
     },
 }
 
-impl LinkError {
+impl Hinted for LinkError {
     /// A short hint for the user, where one helps. (An extract's error
     /// inside [`LinkError::Extract`] offers its own, as the next error of
     /// the chain.)
-    pub fn hint(&self) -> Option<Hint> {
+    fn hint(&self) -> Option<Hint> {
         let text = match self {
             LinkError::NotPseudonymised { .. } => {
                 "link reads the Parquet files written by `reglink pseudonymise`; pseudonymise each extract first"
@@ -156,12 +156,6 @@ impl LinkError {
             _ => return None,
         };
         Some(Hint::fixed(text))
-    }
-}
-
-impl Hinted for LinkError {
-    fn hint(&self) -> Option<Hint> {
-        LinkError::hint(self)
     }
 }
 

@@ -147,8 +147,26 @@ pub enum PseudoError {
 }
 
 impl PseudoError {
+    /// The hint for an error that came from reading the crosswalk, whose
+    /// columns have fixed names: [`PseudoError::hint`] would speak of the
+    /// extract and its `--id-column`.
+    fn crosswalk_hint(&self) -> Option<Hint> {
+        use reglink_extract::ExtractError;
+        match self {
+            PseudoError::Extract(ExtractError::MissingColumn { .. }) => Some(Hint::fixed(
+                "a crosswalk is a CSV file with the columns `old` and `new` (the old and the new number of a person); rename its header to those",
+            )),
+            PseudoError::CrosswalkInvalid { .. } => Some(Hint::fixed(
+                "every entry must be a valid number; ten-digit numbers are placed in a century by --reference-date",
+            )),
+            _ => self.hint(),
+        }
+    }
+}
+
+impl Hinted for PseudoError {
     /// A one-line hint for the user, where one helps.
-    pub fn hint(&self) -> Option<Hint> {
+    fn hint(&self) -> Option<Hint> {
         let text = match self {
             PseudoError::Extract(e) => return e.hint(),
             PseudoError::ReadingCrosswalk(e) => return e.crosswalk_hint(),
@@ -177,32 +195,11 @@ impl PseudoError {
         };
         Some(Hint::fixed(text))
     }
-
-    /// The hint for an error that came from reading the crosswalk, whose
-    /// columns have fixed names: [`PseudoError::hint`] would speak of the
-    /// extract and its `--id-column`.
-    fn crosswalk_hint(&self) -> Option<Hint> {
-        use reglink_extract::ExtractError;
-        match self {
-            PseudoError::Extract(ExtractError::MissingColumn { .. }) => Some(Hint::fixed(
-                "a crosswalk is a CSV file with the columns `old` and `new` (the old and the new number of a person); rename its header to those",
-            )),
-            PseudoError::CrosswalkInvalid { .. } => Some(Hint::fixed(
-                "every entry must be a valid number; ten-digit numbers are placed in a century by --reference-date",
-            )),
-            _ => self.hint(),
-        }
-    }
-}
-
-impl Hinted for PseudoError {
-    fn hint(&self) -> Option<Hint> {
-        PseudoError::hint(self)
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use reglink_extract::Hinted;
     use reglink_pnr::Date;
 
     use crate::Crosswalk;

@@ -169,6 +169,8 @@ impl MasterKey {
 
 #[cfg(test)]
 mod tests {
+    use reglink_extract::Hinted;
+
     use super::*;
 
     #[test]

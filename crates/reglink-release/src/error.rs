@@ -116,22 +116,16 @@ pub enum FileError {
     Json(#[from] serde_json::Error),
 }
 
-impl ReleaseError {
+impl Hinted for ReleaseError {
     /// A one-line hint for the user, where the error this one passes
     /// through has one.
-    pub fn hint(&self) -> Option<Hint> {
+    fn hint(&self) -> Option<Hint> {
         match self {
             ReleaseError::Link(e) => e.hint(),
             ReleaseError::Output(e) => Hinted::hint(e),
             ReleaseError::Extract(e) => e.hint(),
             _ => None,
         }
-    }
-}
-
-impl Hinted for ReleaseError {
-    fn hint(&self) -> Option<Hint> {
-        ReleaseError::hint(self)
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use arrow_array::{Array, FixedSizeBinaryArray, Int8Array, Int32Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use proptest::prelude::*;
-use reglink_extract::ExtractError;
+use reglink_extract::{ExtractError, Hinted};
 use reglink_pnr::{Date, Form, Pnr};
 
 use super::*;
