@@ -32,6 +32,9 @@ pub mod cube;
 mod table;
 mod write;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use cube::{Dimension, Shape, TOTAL, UNKNOWN};
 pub use table::{CellTable, MeasureValues, ShareKeys, TOP, Values, tabulate};
 
