@@ -17,6 +17,28 @@ pub(crate) const META: &[(&str, &str)] = &[(KEY_ID_KEY, "k"), (STUDY_KEY, "s")];
 
 /// The pseudonym of test person `id`: spread over the whole 128 bits, so
 /// that persons fall into different buckets.
+/// Code lists of every shape the study tests need: a rollup with labels
+/// (`kommun` → county), a flat list, and grouped AF and LISA lists.
+pub(crate) const CODE_LISTS: [(&str, &str); 5] = [
+    (
+        "kommun.csv",
+        "code,name,county\n0180,Stockholm,01\n0380,Uppsala,03\n",
+    ),
+    ("flat.csv", "code,label\nA,a\nB,b\n"),
+    (
+        "programme.csv",
+        "code,label,group\nP1,p1,guarantee\nP2,p2,training\n",
+    ),
+    (
+        "exit.csv",
+        "code,label,group\nE1,job,work\nE2,moved,transfer\nE3,other,other\n",
+    ),
+    (
+        "employment.csv",
+        "code,label,group\nW1,emp,employed\nW2,unemp,not_employed\n",
+    ),
+];
+
 pub(crate) fn pseudonym(id: u64) -> u128 {
     u128::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) | 1
 }

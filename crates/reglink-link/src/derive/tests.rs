@@ -4,25 +4,7 @@
 use super::*;
 use crate::load::{NO_NUMBER, ROLE_OTHER};
 use crate::study::Month;
-
-const CODE_LISTS: [(&str, &str); 4] = [
-    (
-        "kommun.csv",
-        "code,name,county\n0180,Stockholm,01\n0380,Uppsala,03\n",
-    ),
-    (
-        "programme.csv",
-        "code,label,group\nP1,p1,guarantee\nP2,p2,training\n",
-    ),
-    (
-        "exit.csv",
-        "code,label,group\nE1,job,work\nE2,moved,transfer\nE3,other,other\n",
-    ),
-    (
-        "employment.csv",
-        "code,label,group\nW1,emp,employed\nW2,unemp,not_employed\n",
-    ),
-];
+use crate::testutil::CODE_LISTS;
 
 const STUDY: &str = r#"[study]
 name = "s"

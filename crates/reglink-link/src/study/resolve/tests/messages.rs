@@ -7,27 +7,7 @@
 #![allow(clippy::too_many_lines)]
 
 use super::*;
-
-/// Code lists of every shape the cases need.
-const CODE_LISTS: [(&str, &str); 5] = [
-    (
-        "kommun.csv",
-        "code,name,county\n0180,Stockholm,01\n0380,Uppsala,03\n",
-    ),
-    ("flat.csv", "code,label\nA,a\nB,b\n"),
-    (
-        "programme.csv",
-        "code,label,group\nP1,p1,guarantee\nP2,p2,training\n",
-    ),
-    (
-        "exit.csv",
-        "code,label,group\nE1,job,work\nE2,moved,transfer\nE3,other,other\n",
-    ),
-    (
-        "employment.csv",
-        "code,label,group\nW1,emp,employed\nW2,unemp,not_employed\n",
-    ),
-];
+use crate::testutil::CODE_LISTS;
 
 const HEADER: &str = r#"[study]
 name = "s"
