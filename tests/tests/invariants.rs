@@ -138,6 +138,33 @@ fn only_the_pseudonymisation_crate_holds_keys() {
     }
 }
 
+/// Every source file under `crates/` that ships (not a test file, not
+/// `testutil.rs`, not one of `allowed`), as (path from the root, code without
+/// its unit tests).
+fn shipped_sources(allowed: &[&str]) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    let sources: Vec<(String, String)> = files
+        .iter()
+        .filter_map(|file| {
+            let rel = file
+                .strip_prefix(root())
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let test_only = rel.contains("/tests/")
+                || rel.ends_with("tests.rs")
+                || rel.ends_with("testutil.rs");
+            if test_only || allowed.contains(&rel.as_str()) {
+                return None;
+            }
+            Some((rel, without_unit_tests(&fs::read_to_string(file).unwrap())))
+        })
+        .collect();
+    assert!(sources.len() > 20, "source tree not found");
+    sources
+}
+
 /// Only the output module, which removes nothing it has not proven to be an
 /// unchanged output of reglink, and the temporary-file registry, which
 /// removes only what this process created, remove directories or move them
@@ -148,22 +175,7 @@ fn only_the_output_module_removes_what_reglink_wrote() {
         "crates/reglink-extract/src/output.rs",
         "crates/reglink-extract/src/cleanup.rs",
     ];
-    let mut files = Vec::new();
-    rust_files(&root().join("crates"), &mut files);
-    let mut checked = 0;
-    for file in &files {
-        let rel = file
-            .strip_prefix(root())
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if rel.contains("/tests/") || rel.ends_with("tests.rs") || allowed.contains(&rel.as_str()) {
-            continue;
-        }
-        let text = fs::read_to_string(file).unwrap();
-        // Unit tests at the bottom of a file may tidy their own temporaries.
-        let code = without_unit_tests(&text);
-        checked += 1;
+    for (rel, code) in shipped_sources(&allowed) {
         for call in ["remove_dir_all", "fs::rename("] {
             assert!(
                 !code.contains(call),
@@ -171,7 +183,6 @@ fn only_the_output_module_removes_what_reglink_wrote() {
             );
         }
     }
-    assert!(checked > 20, "source tree not found");
 }
 
 /// Every file reglink writes goes through `AtomicFile` (a temporary beside the
@@ -185,25 +196,7 @@ fn only_the_atomic_file_and_the_key_open_files_for_writing() {
         "crates/reglink-extract/src/output.rs",
         "crates/reglink-pseudo/src/key.rs",
     ];
-    let mut files = Vec::new();
-    rust_files(&root().join("crates"), &mut files);
-    let mut checked = 0;
-    for file in &files {
-        let rel = file
-            .strip_prefix(root())
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if rel.contains("/tests/")
-            || rel.ends_with("tests.rs")
-            || rel.ends_with("testutil.rs")
-            || allowed.contains(&rel.as_str())
-        {
-            continue;
-        }
-        let text = fs::read_to_string(file).unwrap();
-        let code = without_unit_tests(&text);
-        checked += 1;
+    for (rel, code) in shipped_sources(&allowed) {
         for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
             for call in [
                 "File::create",
@@ -223,7 +216,6 @@ fn only_the_atomic_file_and_the_key_open_files_for_writing() {
             }
         }
     }
-    assert!(checked > 20, "source tree not found");
 }
 
 /// What writes the release and the checker report takes cells and flags,
