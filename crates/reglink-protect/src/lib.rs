@@ -37,7 +37,7 @@ pub mod release;
 pub mod rules;
 pub mod secondary;
 
-pub use policy::{Dominance, Method, Policy};
+pub use policy::{Cost, CostModel, Dominance, Method, Policy};
 pub use release::{Release, ReleasedTable, protect};
 pub use rules::{Flag, PrimaryFlags, PublicFlag, primary};
 

@@ -12,6 +12,11 @@
 //! rounding_base = 5        # with method = "rounding"
 //! cell_key_max = 2         # with method = "cell_key": largest perturbation
 //! cell_key_variance = 1.0  #   and its variance
+//!
+//! [cost]                   # what secondary suppression minimises
+//! model = "value"          # value | cells | log
+//! group_weight = 1.0       # times this per dimension at a group
+//! total_weight = 1.0       # times this per dimension at its total
 //! ```
 //!
 //! Every method applies the primary rules to magnitudes (sums, means,
@@ -19,6 +24,12 @@
 //! how counts (persons, households, numerators and denominators of shares)
 //! are protected: by primary and secondary suppression, by random rounding
 //! to a base with margins that add up, or by the cell key method.
+//!
+//! The `[cost]` table says what hiding one more cell costs, so that
+//! secondary suppression hides the cheapest cells that protect the primary
+//! ones ([`Cost`]). It applies wherever secondary suppression runs: to every
+//! additive value under `method = "suppression"`, and to sums under the
+//! other methods, so it is accepted with every method.
 
 use reglink_pnr::withhold_numbers;
 use serde::Deserialize;
@@ -57,6 +68,101 @@ pub enum Method {
     },
 }
 
+/// What a cell's cost is made of, before the margin weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostModel {
+    /// The cell's value: its persons for a count, the absolute sum for a
+    /// sum. The least value is hidden (as τ-ARGUS does by default).
+    Value,
+    /// One per cell: the fewest cells are hidden, whatever their size.
+    Cells,
+    /// `1 + ln(1 + value)`: between the two, so that large cells are not
+    /// shunned as strongly as by their value.
+    Log,
+}
+
+impl CostModel {
+    /// Its name in the policy file.
+    pub fn name(self) -> &'static str {
+        match self {
+            CostModel::Value => "value",
+            CostModel::Cells => "cells",
+            CostModel::Log => "log",
+        }
+    }
+}
+
+/// What suppressing one more cell costs: the model's cost of its value,
+/// times `group_weight` for every dimension of the cell at a group (a
+/// county) and `total_weight` for every dimension at its total, so that
+/// weights above 1 make secondary suppression choose margins last.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Cost {
+    /// The cost of a cell's value.
+    pub model: CostModel,
+    /// Factor per dimension at a group; positive and finite.
+    pub group_weight: f64,
+    /// Factor per dimension at its total; positive and finite.
+    pub total_weight: f64,
+}
+
+impl Default for Cost {
+    /// The cell's value, no margin weights.
+    fn default() -> Cost {
+        Cost {
+            model: CostModel::Value,
+            group_weight: 1.0,
+            total_weight: 1.0,
+        }
+    }
+}
+
+impl Cost {
+    /// The cost of suppressing a cell of `value` (persons, or a sum) with
+    /// `groups` dimensions at a group and `totals` at their total. Never
+    /// negative; zero for a cell of value 0 under the `value` model.
+    pub fn of(&self, value: f64, groups: u32, totals: u32) -> f64 {
+        let base = match self.model {
+            CostModel::Value => value.abs(),
+            CostModel::Cells => 1.0,
+            CostModel::Log => 1.0 + value.abs().ln_1p(),
+        };
+        base * weight(self.group_weight, groups) * weight(self.total_weight, totals)
+    }
+}
+
+/// `w` to the power `n`.
+fn weight(w: f64, n: u32) -> f64 {
+    (0..n).fold(1.0, |acc, _| acc * w)
+}
+
+impl std::fmt::Display for Cost {
+    /// In words, for the release summary: "the cell's value, times 2 per
+    /// dimension at a group and 10 per dimension at its total".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.model {
+            CostModel::Value => "the cell's value (persons, or the absolute sum)",
+            CostModel::Cells => "one per cell",
+            CostModel::Log => "1 + ln(1 + the cell's value)",
+        })?;
+        match (self.group_weight != 1.0, self.total_weight != 1.0) {
+            (false, false) => Ok(()),
+            (true, false) => write!(f, ", times {} per dimension at a group", self.group_weight),
+            (false, true) => write!(
+                f,
+                ", times {} per dimension at its total",
+                self.total_weight
+            ),
+            (true, true) => write!(
+                f,
+                ", times {} per dimension at a group and {} per dimension at its total",
+                self.group_weight, self.total_weight
+            ),
+        }
+    }
+}
+
 /// A checked disclosure policy.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Policy {
@@ -78,6 +184,8 @@ pub struct Policy {
     pub min_median_contributors: u64,
     /// How counts are protected.
     pub method: Method,
+    /// What secondary suppression minimises.
+    pub cost: Cost,
 }
 
 impl Policy {
@@ -94,6 +202,7 @@ impl Policy {
                 class_disclosure: true,
                 min_median_contributors: 10,
                 method: Method::Suppression,
+                cost: Cost::default(),
             },
             // ABS-like: threshold 10, (1, 50 %) and (2, 67 %).
             "abs" => Policy {
@@ -105,6 +214,7 @@ impl Policy {
                 class_disclosure: true,
                 min_median_contributors: 10,
                 method: Method::Suppression,
+                cost: Cost::default(),
             },
             "lenient" => Policy {
                 preset: name.into(),
@@ -115,6 +225,7 @@ impl Policy {
                 class_disclosure: false,
                 min_median_contributors: 3,
                 method: Method::Suppression,
+                cost: Cost::default(),
             },
             _ => return None,
         })
@@ -138,6 +249,9 @@ impl Policy {
         })?;
         raw.apply_rules(&mut policy, &file)?;
         raw.apply_method(&mut policy, &file)?;
+        if let Some(cost) = &raw.cost {
+            policy.cost = cost.resolve(&file)?;
+        }
         Ok(policy)
     }
 }
@@ -288,6 +402,53 @@ struct RawPolicy {
     rounding_base: Option<Spanned<i64>>,
     cell_key_max: Option<Spanned<i64>>,
     cell_key_variance: Option<Spanned<f64>>,
+    cost: Option<RawCost>,
+}
+
+/// The `[cost]` table; every key optional, the default's value otherwise.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCost {
+    model: Option<Spanned<String>>,
+    group_weight: Option<Spanned<f64>>,
+    total_weight: Option<Spanned<f64>>,
+}
+
+impl RawCost {
+    /// The cost model it describes; an unknown model or a weight that is
+    /// not a positive finite number is an error naming its line.
+    fn resolve(&self, file: &PolicyText<'_>) -> Result<Cost, ProtectError> {
+        let mut cost = Cost::default();
+        if let Some(m) = &self.model {
+            cost.model = match m.get_ref().as_str() {
+                "value" => CostModel::Value,
+                "cells" => CostModel::Cells,
+                "log" => CostModel::Log,
+                other => {
+                    return Err(file.error(
+                        m.span(),
+                        format!("unknown cost model {other:?} (value, cells or log)"),
+                    ));
+                }
+            };
+        }
+        for (name, raw, weight) in [
+            ("group_weight", &self.group_weight, &mut cost.group_weight),
+            ("total_weight", &self.total_weight, &mut cost.total_weight),
+        ] {
+            if let Some(w) = raw {
+                let v = *w.get_ref();
+                if !(v > 0.0 && v.is_finite()) {
+                    return Err(file.error(
+                        w.span(),
+                        format!("cost {name} must be a positive finite number"),
+                    ));
+                }
+                *weight = v;
+            }
+        }
+        Ok(cost)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -350,6 +511,129 @@ mod tests {
         assert!(e.to_string().starts_with("p.toml:2:"), "{e}");
         let e = Policy::parse("p.toml", "preset = \"abs\"\n\nmethod = \"noise\"\n").unwrap_err();
         assert!(e.to_string().starts_with("p.toml:3:"), "{e}");
+    }
+
+    #[test]
+    fn every_preset_prices_a_cell_by_its_value() {
+        for name in ["acro", "abs", "lenient"] {
+            assert_eq!(Policy::preset(name).unwrap().cost, Cost::default());
+        }
+        let c = Cost::default();
+        assert_eq!(c.model, CostModel::Value);
+        assert_eq!(c.of(37.0, 1, 1), 37.0);
+        assert_eq!(c.of(-250.0, 0, 2), 250.0);
+    }
+
+    #[test]
+    fn a_cost_table_sets_the_model_and_the_margin_weights() {
+        let p = Policy::parse(
+            "p.toml",
+            "preset = \"acro\"\n\n[cost]\nmodel = \"log\"\ngroup_weight = 2\ntotal_weight = 10.0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.cost,
+            Cost {
+                model: CostModel::Log,
+                group_weight: 2.0,
+                total_weight: 10.0
+            }
+        );
+        // The rest of the preset stays.
+        assert_eq!(p.threshold, 10);
+        let p = Policy::parse(
+            "p.toml",
+            "preset = \"abs\"\ncost = { total_weight = 3.0 }\n",
+        )
+        .unwrap();
+        assert_eq!((p.cost.model, p.cost.group_weight), (CostModel::Value, 1.0));
+        assert_eq!(p.cost.total_weight, 3.0);
+        // Sums are secondary-suppressed under every method, so the cost
+        // model goes with every method.
+        let p = Policy::parse(
+            "p.toml",
+            "preset = \"abs\"\nmethod = \"rounding\"\n[cost]\nmodel = \"cells\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.cost.model, CostModel::Cells);
+    }
+
+    #[test]
+    fn the_cost_of_a_cell_under_each_model() {
+        let cost = |model| Cost {
+            model,
+            group_weight: 2.0,
+            total_weight: 10.0,
+        };
+        // A county (group) by sex total: value × 2 × 10.
+        assert_eq!(cost(CostModel::Value).of(120.0, 1, 1), 2400.0);
+        assert_eq!(cost(CostModel::Value).of(120.0, 0, 0), 120.0);
+        assert_eq!(cost(CostModel::Value).of(120.0, 2, 3), 120.0 * 4.0 * 1000.0);
+        assert_eq!(cost(CostModel::Cells).of(120.0, 0, 0), 1.0);
+        assert_eq!(cost(CostModel::Cells).of(0.0, 1, 2), 200.0);
+        assert_eq!(cost(CostModel::Log).of(0.0, 0, 0), 1.0);
+        assert!((cost(CostModel::Log).of(120.0, 0, 1) - 10.0 * (1.0 + 121f64.ln())).abs() < 1e-9);
+        // A negative sum costs its absolute value.
+        assert_eq!(cost(CostModel::Log).of(-120.0, 0, 0), 1.0 + 121f64.ln());
+    }
+
+    #[test]
+    fn the_cost_reads_in_words() {
+        assert_eq!(
+            Cost::default().to_string(),
+            "the cell's value (persons, or the absolute sum)"
+        );
+        let c = Cost {
+            model: CostModel::Cells,
+            group_weight: 2.0,
+            total_weight: 10.0,
+        };
+        assert_eq!(
+            c.to_string(),
+            "one per cell, times 2 per dimension at a group and 10 per dimension at its total"
+        );
+        let c = Cost {
+            model: CostModel::Log,
+            group_weight: 1.0,
+            total_weight: 1.5,
+        };
+        assert_eq!(
+            c.to_string(),
+            "1 + ln(1 + the cell's value), times 1.5 per dimension at its total"
+        );
+    }
+
+    #[test]
+    fn a_nonsensical_cost_names_its_line() {
+        let line = |text: &str| match Policy::parse("p.toml", text).unwrap_err() {
+            ProtectError::Policy { line, message, .. } => (line, message),
+            other => panic!("{other}"),
+        };
+        let (l, m) = line("preset = \"abs\"\n[cost]\nmodel = \"size\"\n");
+        assert_eq!(l, 3);
+        assert!(m.contains("value, cells or log"), "{m}");
+        for bad in ["0", "-1.5", "nan", "inf", "-inf", "0.0"] {
+            let (l, m) = line(&format!(
+                "preset = \"abs\"\n[cost]\nmodel = \"cells\"\ngroup_weight = {bad}\n"
+            ));
+            assert_eq!(l, 4, "{bad}");
+            assert!(m.contains("group_weight must be a positive"), "{m}");
+            let (l, m) = line(&format!(
+                "preset = \"abs\"\n[cost]\n\ntotal_weight = {bad}\n"
+            ));
+            assert_eq!(l, 4, "{bad}");
+            assert!(m.contains("total_weight must be a positive"), "{m}");
+        }
+        match Policy::parse("p.toml", "preset = \"abs\"\n[cost]\nmodle = \"value\"\n").unwrap_err()
+        {
+            ProtectError::PolicySyntax { message, .. } => {
+                assert!(
+                    message.contains("line 3") && message.contains("modle"),
+                    "{message}"
+                )
+            }
+            other => panic!("{other}"),
+        }
     }
 
     #[test]

@@ -69,7 +69,15 @@ fn near_valid_policy() -> impl Strategy<Value = String> {
     ]);
     let keys = prop::collection::btree_map(prop::sample::select(KEYS), value(), 0..5);
     let dominance = prop::option::of(prop::collection::vec((value(), value()), 0..3));
-    (preset, method, keys, dominance).prop_map(|(preset, method, keys, dominance)| {
+    let cost = prop::option::of((
+        prop_oneof![
+            3 => prop::sample::select(&["value", "cells", "log"][..]).prop_map(quoted),
+            1 => value(),
+        ],
+        value(),
+        value(),
+    ));
+    (preset, method, keys, dominance, cost).prop_map(|(preset, method, keys, dominance, cost)| {
         let mut text = format!("preset = {preset}\n");
         if let Some(m) = method {
             text.push_str(&format!("method = {m}\n"));
@@ -83,6 +91,11 @@ fn near_valid_policy() -> impl Strategy<Value = String> {
                 .map(|(n, k)| format!("{{ n = {n}, k = {k} }}"))
                 .collect();
             text.push_str(&format!("dominance = [{}]\n", rules.join(", ")));
+        }
+        if let Some((model, group, total)) = cost {
+            text.push_str(&format!(
+                "[cost]\nmodel = {model}\ngroup_weight = {group}\ntotal_weight = {total}\n"
+            ));
         }
         text
     })
@@ -114,6 +127,10 @@ fn check(text: &str) -> Result<(), TestCaseError> {
                     .iter()
                     .all(|d| d.n >= 1 && d.k > 0.0 && d.k <= 100.0)
             );
+            let c = policy.cost;
+            for w in [c.group_weight, c.total_weight] {
+                prop_assert!(w > 0.0 && w.is_finite(), "weight {}", w);
+            }
         }
         Err(e) => {
             let message = e.to_string();

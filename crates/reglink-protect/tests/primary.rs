@@ -60,6 +60,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             class_disclosure: class,
             min_median_contributors: threshold,
             method: reglink_protect::Method::Suppression,
+            cost: reglink_protect::Cost::default(),
         })
 }
 

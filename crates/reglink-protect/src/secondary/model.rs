@@ -53,6 +53,11 @@ pub struct Family {
     /// Margin depth per atom (how many dimensions are at a group or total):
     /// suppressing a margin loses more than suppressing an inner cell.
     pub depth: Vec<u32>,
+    /// What suppressing each atom costs, by the policy's cost model
+    /// ([`crate::Cost::of`]). An atom that several tables share costs the
+    /// most it costs in any of them (a margin in one table and an inner
+    /// cell in another is priced as the margin), whatever the table order.
+    pub cost: Vec<f64>,
     /// Suppressed (primary or secondary).
     pub suppressed: Vec<bool>,
     /// The equations.
@@ -69,6 +74,7 @@ impl Family {
             value: Vec::new(),
             width: Vec::new(),
             depth: Vec::new(),
+            cost: Vec::new(),
             suppressed: Vec::new(),
             equations: Vec::new(),
             equations_of: Vec::new(),
@@ -153,12 +159,14 @@ impl Builder<'_> {
         f
     }
 
-    fn atom(&mut self, f: usize, key: String, depth: u32, value: f64, width: f64) -> u32 {
+    fn atom(&mut self, f: usize, key: String, at: Margins, value: f64, width: f64) -> u32 {
+        let cost = self.policy.cost.of(value, at.groups, at.totals);
         let family = &mut self.families[f];
         let a = *self.atom_index[f].entry(key).or_insert_with(|| {
             family.value.push(value);
             family.width.push(0.0);
-            family.depth.push(depth);
+            family.depth.push(at.groups + at.totals);
+            family.cost.push(cost);
             family.suppressed.push(false);
             family.equations_of.push(Vec::new());
             (family.value.len() - 1) as u32
@@ -168,6 +176,8 @@ impl Builder<'_> {
         debug_assert_eq!(family.value[a as usize], value, "{}", family.name);
         let w = &mut family.width[a as usize];
         *w = w.max(width);
+        let c = &mut family.cost[a as usize];
+        *c = c.max(cost);
         if width > 0.0 {
             family.suppressed[a as usize] = true;
         }
@@ -243,18 +253,31 @@ pub fn dimension_equations(dim: &Dimension) -> Vec<(usize, Vec<usize>)> {
     }
 }
 
+/// How many dimensions of a cell are at a group (a county) and how many at
+/// their total; the rest are at a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Margins {
+    groups: u32,
+    totals: u32,
+}
+
 /// The key of a cell: its non-total positions, `dimension=code`, sorted;
-/// `extra` adds one more (a share's variable at `yes`). Also returns the
-/// number of dimensions at a group or total.
-fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, u32) {
+/// `extra` adds one more (a share's variable at `yes`). Also returns how
+/// many dimensions are at a group and how many at their total.
+fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, Margins) {
     let mut parts: Vec<String> = Vec::with_capacity(table.dimensions.len() + 1);
-    let mut depth = 0;
+    let mut at = Margins {
+        groups: 0,
+        totals: 0,
+    };
     for (d, dim) in table.dimensions.iter().enumerate() {
         let (code, level) = dim.position(table.shape.position(cell, d));
-        if level > 0 {
-            depth += 1;
-        }
-        if code != reglink_tabulate::TOTAL {
+        if code == reglink_tabulate::TOTAL {
+            at.totals += 1;
+        } else {
+            if level > 0 {
+                at.groups += 1;
+            }
             parts.push(format!("{}={code}", dim.name));
         }
     }
@@ -262,7 +285,7 @@ fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, u32
         parts.push(e.to_string());
     }
     parts.sort_unstable();
-    (parts.join("\u{1f}"), depth)
+    (parts.join("\u{1f}"), at)
 }
 
 /// Builds the model of a release from its tables and their primary flags.
@@ -283,13 +306,13 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
             let f = b.family(persons_family.clone());
             let atoms: Vec<u32> = (0..cells)
                 .map(|c| {
-                    let (key, depth) = cell_key(table, c, None);
+                    let (key, at) = cell_key(table, c, None);
                     let width = if flags.persons[c] == Flag::Published {
                         0.0
                     } else {
                         count_width(b.policy)
                     };
-                    b.atom(f, key, depth, table.persons[c] as f64, width)
+                    b.atom(f, key, at, table.persons[c] as f64, width)
                 })
                 .collect();
             b.equations(f, table, &atoms);
@@ -306,13 +329,13 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
                     let extra = format!("{of}=yes");
                     let atoms: Vec<u32> = (0..cells)
                         .map(|c| {
-                            let (key, depth) = cell_key(table, c, Some(&extra));
+                            let (key, at) = cell_key(table, c, Some(&extra));
                             let width = if mflags[c] == Flag::Published {
                                 0.0
                             } else {
                                 count_width(b.policy)
                             };
-                            b.atom(f, key, depth, num[c] as f64, width)
+                            b.atom(f, key, at, num[c] as f64, width)
                         })
                         .collect();
                     b.equations(f, table, &atoms);
@@ -322,13 +345,13 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
                     let f = b.family(format!("{}/sum:{of}", table.population));
                     let atoms: Vec<u32> = (0..cells)
                         .map(|c| {
-                            let (key, depth) = cell_key(table, c, None);
+                            let (key, at) = cell_key(table, c, None);
                             let width = if mflags[c] == Flag::Published {
                                 0.0
                             } else {
                                 magnitude_width(b.policy, top[c][0])
                             };
-                            b.atom(f, key, depth, sum[c] as f64, width)
+                            b.atom(f, key, at, sum[c] as f64, width)
                         })
                         .collect();
                     b.equations(f, table, &atoms);
@@ -343,5 +366,144 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
     Model {
         families: b.families,
         tables: out,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reglink_link::study::Categories;
+    use reglink_tabulate::{CellTable, Dimension, Shape};
+
+    use super::*;
+    use crate::{Cost, CostModel, primary};
+
+    /// A table of persons over `dims` (`(name, categories, rollup in pairs)`),
+    /// every inner cell counting `inner` people.
+    fn table(dims: &[(&str, usize, bool)], inner: u64) -> CellTable {
+        let dims: Vec<Dimension> = dims
+            .iter()
+            .map(|&(name, n, rollup)| {
+                let codes: Vec<String> = (0..n).map(|i| format!("{name}{i}")).collect();
+                let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+                let mut cats = Categories::plain(&refs);
+                if rollup {
+                    cats.group_of = Some((0..n as u32).map(|c| c / 2).collect());
+                    cats.groups = (0..n.div_ceil(2)).map(|g| format!("{name}g{g}")).collect();
+                }
+                Dimension::new(name, &cats, false)
+            })
+            .collect();
+        let shape = Shape::new(&dims);
+        let mut persons = vec![0u64; shape.cells()];
+        let leaves: usize = dims.iter().map(|d| d.categories.len()).product();
+        for leaf in 0..leaves {
+            let mut rest = leaf;
+            let mut ancestors = vec![Vec::new(); dims.len()];
+            for (d, dim) in dims.iter().enumerate().rev() {
+                let n = dim.categories.len();
+                dim.ancestors((rest % n) as u32, &mut ancestors[d]);
+                rest /= n;
+            }
+            shape.for_each_cell(&ancestors, &mut |c| persons[c] += inner);
+        }
+        CellTable {
+            name: "t".into(),
+            title: None,
+            population: "p".into(),
+            years: vec![2023],
+            record_key_sum: vec![0; shape.cells()],
+            dimensions: dims,
+            shape,
+            persons,
+            measures: Vec::new(),
+        }
+    }
+
+    /// Each cell's (persons, depth, cost) in `t`, built alone under `cost`.
+    fn costs(t: &CellTable, cost: Cost) -> Vec<(u64, u32, f64)> {
+        let mut policy = Policy::preset("lenient").unwrap();
+        policy.cost = cost;
+        let flags = primary(t, &policy);
+        let scope = Scope {
+            counts: true,
+            sums: true,
+        };
+        let m = build(&[(t, &flags)], &policy, scope);
+        let (f, atoms) = m.tables[0].persons.clone().unwrap();
+        let f = &m.families[f];
+        atoms
+            .iter()
+            .map(|&a| {
+                let a = a as usize;
+                (f.value[a] as u64, f.depth[a], f.cost[a])
+            })
+            .collect()
+    }
+
+    /// Group weight 2, total weight 10.
+    fn weighted(model: CostModel) -> Cost {
+        Cost {
+            model,
+            group_weight: 2.0,
+            total_weight: 10.0,
+        }
+    }
+
+    #[test]
+    fn an_atom_costs_its_value_times_a_weight_per_margin_dimension() {
+        // Municipalities m0..m3 in counties mg0 (m0, m1) and mg1, then _T;
+        // sex s0, s1, then _T; five people in every inner cell.
+        let t = table(&[("m", 4, true), ("s", 2, false)], 5);
+        let cell = |m: usize, s: usize| m * 3 + s;
+        let c = costs(&t, weighted(CostModel::Value));
+        assert_eq!(c[cell(0, 0)], (5, 0, 5.0));
+        assert_eq!(c[cell(4, 0)], (10, 1, 20.0)); // a county: × 2
+        assert_eq!(c[cell(0, 2)], (10, 1, 100.0)); // both sexes: × 10
+        assert_eq!(c[cell(4, 2)], (20, 2, 400.0)); // × 2 × 10
+        assert_eq!(c[cell(6, 2)], (40, 2, 4000.0)); // the nation: × 10 × 10
+
+        let c = costs(&t, weighted(CostModel::Cells));
+        assert_eq!(c[cell(0, 0)].2, 1.0);
+        assert_eq!(c[cell(4, 2)].2, 20.0);
+        let c = costs(&t, weighted(CostModel::Log));
+        assert_eq!(c[cell(0, 0)].2, 1.0 + 6f64.ln());
+        assert_eq!(c[cell(6, 0)].2, (1.0 + 21f64.ln()) * 10.0);
+    }
+
+    #[test]
+    fn the_default_cost_is_the_value_at_every_level() {
+        let t = table(&[("m", 4, true), ("s", 2, false)], 5);
+        for (value, _, cost) in costs(&t, Cost::default()) {
+            assert_eq!(cost, value as f64);
+        }
+    }
+
+    #[test]
+    fn a_shared_atom_costs_what_it_costs_as_a_margin_in_either_order() {
+        // `m=m0` is the sex total of the first table and an inner cell of
+        // the second: it is priced as the margin, whichever comes first.
+        let by_sex = table(&[("m", 2, false), ("s", 2, false)], 5);
+        let alone = table(&[("m", 2, false)], 10);
+        let mut policy = Policy::preset("lenient").unwrap();
+        policy.cost = weighted(CostModel::Value);
+        let (fa, fb) = (primary(&by_sex, &policy), primary(&alone, &policy));
+        let scope = Scope {
+            counts: true,
+            sums: true,
+        };
+        for tables in [
+            [(&by_sex, &fa), (&alone, &fb)],
+            [(&alone, &fb), (&by_sex, &fa)],
+        ] {
+            let m = build(&tables, &policy, scope);
+            let i = usize::from(!std::ptr::eq(tables[0].0, &by_sex));
+            let (f, atoms) = m.tables[i].persons.clone().unwrap();
+            let f = &m.families[f];
+            assert_eq!(f.len(), 9, "the second table's cells are shared");
+            // m0 at the sex total in by_sex: 10 people, × 10.
+            assert_eq!(f.cost[atoms[2] as usize], 100.0);
+            // The grand total: 20 people, × 10 × 10.
+            assert_eq!(f.cost[atoms[8] as usize], 2000.0);
+        }
     }
 }
