@@ -42,6 +42,7 @@
 //!    the cell reported unprotectable.
 
 pub mod attacker;
+pub mod audit;
 pub mod hypercube;
 pub mod model;
 
