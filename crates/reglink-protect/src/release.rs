@@ -24,9 +24,60 @@ use rayon::prelude::*;
 use reglink_tabulate::{CellTable, MeasureValues, ShareKeys, Values};
 
 use crate::perturb::{cell_key::PTable, rounding, salt, uniform};
+use crate::secondary::audit::{self, FamilyAudit};
 use crate::secondary::model::{Model, Scope, TableAtoms, build};
 use crate::secondary::{FamilyReport, suppress};
 use crate::{Flag, Method, Policy, PrimaryFlags, primary};
+
+/// A cell of a release: a table (in the order given) and a cell of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CellRef {
+    /// The table.
+    pub table: usize,
+    /// The cell, in the table's row-major order.
+    pub cell: usize,
+}
+
+/// The exact audit of one family ([`crate::secondary::audit`]), with its
+/// atoms named as cells of the release. Everything here but whether the
+/// audit ran and how many cells it found not protected depends on hidden
+/// values (which cells are primary, the width a sum needs), so it is for
+/// the output checkers only.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Audit {
+    /// The family (`population/persons`, `population/sum:variable`).
+    pub family: String,
+    /// Primary-suppressed cells (atoms) checked.
+    pub checked: usize,
+    /// Of them, how many have their exact interval computed (the others are
+    /// proven wide enough by a better-informed attacker's interval).
+    pub exact: usize,
+    /// Cells whose interval is narrower than they need: one cell per atom
+    /// (its first table and cell).
+    pub under_protected: Vec<CellRef>,
+    /// Cells the solver could not decide (counted as not protected).
+    pub unresolved: Vec<CellRef>,
+    /// The narrowest interval relative to its requirement, and whether it
+    /// is exact (else a lower bound).
+    pub narrowest: Option<(f64, bool)>,
+    /// Linear programs over neighbourhoods.
+    pub lp_neighbourhood: u64,
+    /// Linear programs over whole components.
+    pub lp_exact: u64,
+    /// Connected components of suppressed cells with a primary cell.
+    pub components: usize,
+    /// Suppressed cells in the largest of them.
+    pub largest_component: usize,
+    /// Seconds the audit of this family took.
+    pub seconds: f64,
+}
+
+impl Audit {
+    /// Cells not shown protected: under-protected or unresolved.
+    pub fn not_protected(&self) -> usize {
+        self.under_protected.len() + self.unresolved.len()
+    }
+}
 
 /// One published column: a value and a flag per cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +114,9 @@ pub struct Release {
     pub tables: Vec<ReleasedTable>,
     /// Secondary suppression per family.
     pub families: Vec<FamilyReport>,
+    /// The exact audit of every family after secondary suppression, in the
+    /// order of [`Release::families`].
+    pub audits: Vec<Audit>,
     /// Things the data holder must know (a policy that cannot be met, a
     /// cell that could not be protected).
     pub warnings: Vec<String>,
@@ -123,7 +177,9 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
         Method::CellKey { max, variance } => Some(PTable::new(max, variance)),
         _ => None,
     };
+    let audits = audit_families(&model);
     let mut warnings = unprotected_warnings(&families);
+    warnings.extend(audit_warnings(&audits));
     let protection = Protection {
         policy,
         model: &model,
@@ -151,6 +207,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
     Release {
         tables: out,
         families,
+        audits,
         warnings,
         ptable,
     }
@@ -205,6 +262,67 @@ fn family_homes(tables: &[TableAtoms], families: usize) -> Vec<Vec<(usize, &[u32
                         .map(move |(_, a)| (t, a.as_slice()))
                 })
                 .collect()
+        })
+        .collect()
+}
+
+/// The exact audit of every family of the model, its atoms named by their
+/// first table and cell.
+fn audit_families(model: &Model) -> Vec<Audit> {
+    let mut home: Vec<Vec<Option<CellRef>>> =
+        model.families.iter().map(|f| vec![None; f.len()]).collect();
+    for (t, atoms) in model.tables.iter().enumerate() {
+        for (f, a) in atoms.persons.iter().chain(atoms.measures.iter().flatten()) {
+            for (cell, &x) in a.iter().enumerate() {
+                home[*f][x as usize].get_or_insert(CellRef { table: t, cell });
+            }
+        }
+    }
+    model
+        .families
+        .iter()
+        .zip(&home)
+        .map(|(f, home)| {
+            let start = std::time::Instant::now();
+            let a: FamilyAudit = audit::audit(f);
+            let seconds = start.elapsed().as_secs_f64();
+            let cells = |atoms: &[u32]| -> Vec<CellRef> {
+                atoms.iter().filter_map(|&x| home[x as usize]).collect()
+            };
+            Audit {
+                family: a.family.clone(),
+                checked: a.checked(),
+                exact: a
+                    .atoms
+                    .iter()
+                    .filter(|x| matches!(x.bound, audit::Bound::Exact { .. }))
+                    .count(),
+                under_protected: cells(&a.under_protected),
+                unresolved: cells(&a.unresolved),
+                narrowest: a.narrowest.map(|n| (n.ratio, n.exact)),
+                lp_neighbourhood: a.lp_neighbourhood,
+                lp_exact: a.lp_exact,
+                components: a.components,
+                largest_component: a.largest_component,
+                seconds,
+            }
+        })
+        .collect()
+}
+
+/// The bundle's warning for every family in which the exact audit found
+/// suppressed cells not protected. How many is public (the bundle's audit
+/// line says it too); which ones is for the checker report.
+fn audit_warnings(audits: &[Audit]) -> Vec<String> {
+    audits
+        .iter()
+        .filter(|a| a.not_protected() > 0)
+        .map(|a| {
+            format!(
+                "{}: the exact audit found {} suppressed cells whose values the published tables pin down more narrowly than the policy requires; the checker report names them",
+                a.family,
+                a.not_protected()
+            )
         })
         .collect()
 }

@@ -17,6 +17,11 @@
 //!   "secondary_suppression": per quantity: primary and secondary cells, LPs,
 //!                the narrowest interval relative to its requirement, cells
 //!                left unprotected,
+//!   "secondary_suppression_audit": per quantity, the real attacker's
+//!                check over the whole release: cells checked, how many
+//!                exactly, the cells found under-protected or unresolved,
+//!                the narrowest interval relative to its requirement, LPs
+//!                and seconds,
 //!   "tables": [{ "name", "dimensions", "columns": [{ "name", "reasons",
 //!                "suppressed": [{ "cell": { DIMENSION: CODE, ... }, "reason" }] }] }]
 //! }
@@ -26,7 +31,7 @@
 
 use std::path::Path;
 
-use reglink_protect::release::Release;
+use reglink_protect::release::{CellRef, Release};
 use reglink_protect::rules::threshold;
 use reglink_protect::{Flag, Policy};
 use reglink_tabulate::CellTable;
@@ -52,6 +57,48 @@ fn reason_counts<'a>(flags: impl Iterator<Item = &'a Flag>) -> Map<String, Value
         .zip(counts)
         .filter(|(f, n)| f.suppressed() && *n > 0)
         .map(|(f, n)| (f.as_str().to_string(), json!(n)))
+        .collect()
+}
+
+/// A cell named as the report names cells: its table and coordinates.
+fn named_cell(tables: &[CellTable], at: CellRef) -> Value {
+    let table = &tables[at.table];
+    let coordinates: Map<String, Value> = table
+        .dimensions
+        .iter()
+        .enumerate()
+        .map(|(d, dim)| {
+            let (code, _) = dim.position(table.shape.position(at.cell, d));
+            (dim.name.clone(), json!(code))
+        })
+        .collect();
+    json!({ "table": table.name, "cell": coordinates })
+}
+
+/// The exact audit per quantity, its cells named.
+fn exact_audit(tables: &[CellTable], release: &Release) -> Value {
+    release
+        .audits
+        .iter()
+        .map(|a| {
+            let cells = |list: &[CellRef]| -> Vec<Value> {
+                list.iter().map(|&c| named_cell(tables, c)).collect()
+            };
+            json!({
+                "family": a.family,
+                "checked": a.checked,
+                "exact_intervals": a.exact,
+                "under_protected": cells(&a.under_protected),
+                "unresolved": cells(&a.unresolved),
+                "narrowest_ratio": a.narrowest.map(|n| n.0),
+                "narrowest_ratio_is_exact": a.narrowest.map(|n| n.1),
+                "components": a.components,
+                "largest_component": a.largest_component,
+                "lp_neighbourhood": a.lp_neighbourhood,
+                "lp_exact": a.lp_exact,
+                "seconds": a.seconds,
+            })
+        })
         .collect()
 }
 
@@ -85,6 +132,15 @@ pub fn checker_report(
         warnings.push(format!(
             "{}: {} primary-suppressed cells could not be given their full protection interval even with everything around them suppressed",
             r.family, r.unprotected
+        ));
+    }
+
+    for a in release.audits.iter().filter(|a| a.not_protected() > 0) {
+        warnings.push(format!(
+            "{}: the exact audit found {} primary-suppressed cells under-protected and could not decide {}; `secondary_suppression_audit` names them",
+            a.family,
+            a.under_protected.len(),
+            a.unresolved.len()
         ));
     }
 
@@ -137,6 +193,7 @@ pub fn checker_report(
         "warnings": warnings,
         "reasons": reason_counts(all_flags),
         "secondary_suppression": release.families,
+        "secondary_suppression_audit": exact_audit(tables, release),
         "tables": out_tables,
     });
     let mut text = serde_json::to_string_pretty(&report).expect("JSON");

@@ -170,7 +170,22 @@ fn csv_and_parquet_carry_the_same_values_and_only_public_flags() {
                 .map(String::as_str)
                 .collect();
             keys.sort_unstable();
-            assert_eq!(keys, ["cells", "family", "suppressed"], "{m:?}");
+            assert_eq!(
+                keys,
+                ["cells", "exact_audit", "family", "suppressed"],
+                "{m:?}"
+            );
+            // Of the exact audit, only that it ran and how many cells it did
+            // not find protected: never the narrowest interval nor how many
+            // cells it checked (the number of primary cells).
+            let mut audit: Vec<&str> = family["exact_audit"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            audit.sort_unstable();
+            assert_eq!(audit, ["not_protected", "scope"], "{m:?}");
         }
     }
 }
