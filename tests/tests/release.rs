@@ -446,3 +446,27 @@ fn the_example_summary_is_unchanged() {
     reglink_tests::snapshot_settings(Some(ex))
         .bind(|| insta::assert_snapshot!("example-release-summary", summary));
 }
+
+#[test]
+fn the_cost_model_is_in_the_manifest_as_data_and_in_the_summary_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("costed");
+    let policy =
+        "preset = \"acro\"\n\n[cost]\nmodel = \"log\"\ngroup_weight = 2.0\ntotal_weight = 10.0\n";
+    run(policy, &bundle).success();
+    let cost = serde_json::json!({ "model": "log", "group_weight": 2.0, "total_weight": 10.0 });
+    let m = manifest(&bundle);
+    assert_eq!(m["policy"]["cost"], cost);
+    for t in m["tables"].as_array().unwrap() {
+        let path = bundle.join(format!("tables/{}.json", t.as_str().unwrap()));
+        let meta: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(meta["policy"]["cost"], cost, "{t}");
+    }
+    let summary = fs::read_to_string(bundle.join("summary.md")).unwrap();
+    assert!(
+        summary.contains(
+            "a cell's cost is 1 + ln(1 + its value), times 2 per dimension at a group and 10 per dimension at its total."
+        ),
+        "{summary}"
+    );
+}

@@ -83,6 +83,9 @@ pub enum CostModel {
 }
 
 impl CostModel {
+    /// Every model, in the order the docs list them.
+    pub const ALL: [CostModel; 3] = [CostModel::Value, CostModel::Cells, CostModel::Log];
+
     /// Its name in the policy file.
     pub fn name(self) -> &'static str {
         match self {
@@ -138,13 +141,14 @@ fn weight(w: f64, n: u32) -> f64 {
 }
 
 impl std::fmt::Display for Cost {
-    /// In words, for the release summary: "the cell's value, times 2 per
-    /// dimension at a group and 10 per dimension at its total".
+    /// In words, for the release summary: "its value (persons, or the
+    /// absolute sum), times 2 per dimension at a group and 10 per dimension
+    /// at its total".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.model {
-            CostModel::Value => "the cell's value (persons, or the absolute sum)",
-            CostModel::Cells => "one per cell",
-            CostModel::Log => "1 + ln(1 + the cell's value)",
+            CostModel::Value => "its value (persons, or the absolute sum)",
+            CostModel::Cells => "1 (the fewest cells)",
+            CostModel::Log => "1 + ln(1 + its value)",
         })?;
         match (self.group_weight != 1.0, self.total_weight != 1.0) {
             (false, false) => Ok(()),
@@ -420,17 +424,16 @@ impl RawCost {
     fn resolve(&self, file: &PolicyText<'_>) -> Result<Cost, ProtectError> {
         let mut cost = Cost::default();
         if let Some(m) = &self.model {
-            cost.model = match m.get_ref().as_str() {
-                "value" => CostModel::Value,
-                "cells" => CostModel::Cells,
-                "log" => CostModel::Log,
-                other => {
-                    return Err(file.error(
+            let name = m.get_ref().as_str();
+            cost.model = CostModel::ALL
+                .into_iter()
+                .find(|model| model.name() == name)
+                .ok_or_else(|| {
+                    file.error(
                         m.span(),
-                        format!("unknown cost model {other:?} (value, cells or log)"),
-                    ));
-                }
-            };
+                        format!("unknown cost model {name:?} (value, cells or log)"),
+                    )
+                })?;
         }
         for (name, raw, weight) in [
             ("group_weight", &self.group_weight, &mut cost.group_weight),
@@ -581,7 +584,7 @@ mod tests {
     fn the_cost_reads_in_words() {
         assert_eq!(
             Cost::default().to_string(),
-            "the cell's value (persons, or the absolute sum)"
+            "its value (persons, or the absolute sum)"
         );
         let c = Cost {
             model: CostModel::Cells,
@@ -590,7 +593,7 @@ mod tests {
         };
         assert_eq!(
             c.to_string(),
-            "one per cell, times 2 per dimension at a group and 10 per dimension at its total"
+            "1 (the fewest cells), times 2 per dimension at a group and 10 per dimension at its total"
         );
         let c = Cost {
             model: CostModel::Log,
@@ -599,7 +602,7 @@ mod tests {
         };
         assert_eq!(
             c.to_string(),
-            "1 + ln(1 + the cell's value), times 1.5 per dimension at its total"
+            "1 + ln(1 + its value), times 1.5 per dimension at its total"
         );
     }
 

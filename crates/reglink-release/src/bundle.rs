@@ -272,6 +272,11 @@ pub fn summary(
     );
     let _ = writeln!(
         s,
+        "Secondary suppression prefers to hide the cells of least cost; a cell's cost is {}.\n",
+        policy.cost
+    );
+    let _ = writeln!(
+        s,
         "`..` is a suppressed value, whatever the reason (a small count, a dominated sum, or protecting another cell). Flags: `published`, `rounded`, `perturbed`, `suppressed`.\n"
     );
     if !release.warnings.is_empty() {
