@@ -396,6 +396,105 @@ fn same(x: Interval, y: Interval) -> bool {
     close(x.lo, y.lo) && close(x.hi, y.hi)
 }
 
+/// What the audit knows about one primary atom on the way.
+struct State {
+    need: f64,
+    inner: Option<Interval>,
+    outer: Interval,
+    exact: Option<Interval>,
+    failed: bool,
+}
+
+impl State {
+    /// The inner interval's width over the width needed (0 without one).
+    fn ratio_inner(&self) -> f64 {
+        self.inner.map_or(0.0, |x| x.width().max(0.0) / self.need)
+    }
+
+    /// The atom's bound and verdict from what is known.
+    fn judge(&self) -> (Bound, Verdict) {
+        let need = self.need - EPS;
+        let verdict = |ok: bool| {
+            if ok {
+                Verdict::Protected
+            } else {
+                Verdict::UnderProtected
+            }
+        };
+        match (self.exact, self.inner) {
+            (Some(x), _) => (
+                Bound::Exact { lo: x.lo, hi: x.hi },
+                verdict(x.width() >= need),
+            ),
+            (None, Some(x)) if x.width() >= need => {
+                (Bound::Inner { lo: x.lo, hi: x.hi }, Verdict::Protected)
+            }
+            _ if self.outer.width() < need => (
+                Bound::Outer {
+                    lo: self.outer.lo,
+                    hi: self.outer.hi,
+                },
+                Verdict::UnderProtected,
+            ),
+            _ => (Bound::Unknown, Verdict::Unresolved),
+        }
+    }
+}
+
+/// The search for the narrowest exact ratio: atoms in `order` (lowest inner
+/// ratio first) are solved with `solve` in fixed batches until the next
+/// inner ratio cannot beat the best exact ratio found, or the budget is
+/// spent. Returns the best (ratio, atom index) and the LPs solved.
+fn search_narrowest(
+    states: &mut [State],
+    order: &[usize],
+    solve: &(dyn Fn(usize) -> Option<Interval> + Sync),
+) -> (Option<(f64, usize)>, u64) {
+    let mut lps = 0;
+    let mut best: Option<(f64, usize)> = states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.exact.map(|x| (x.width() / s.need, i)))
+        .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+    let mut next = 0;
+    let mut searched = 0;
+    while next < order.len() && searched < NARROWEST_SOLVES {
+        let bar = best.map_or(f64::INFINITY, |b| b.0);
+        // Atoms whose exact ratio could still be below the best found.
+        let batch: Vec<usize> = order[next..]
+            .iter()
+            .copied()
+            .take_while(|&i| states[i].ratio_inner() < bar)
+            .filter(|&i| states[i].exact.is_none() && !states[i].failed)
+            .take(BATCH.min(NARROWEST_SOLVES - searched))
+            .collect();
+        if batch.is_empty() {
+            break;
+        }
+        searched += batch.len();
+        let solved: Vec<Option<Interval>> = batch.par_iter().map(|&i| solve(i)).collect();
+        for (&i, r) in batch.iter().zip(solved) {
+            lps += 2;
+            match r {
+                Some(x) => {
+                    states[i].exact = Some(x);
+                    let r = (x.width() / states[i].need, i);
+                    if best.is_none_or(|b| r.0 < b.0 || (r.0 == b.0 && r.1 < b.1)) {
+                        best = Some(r);
+                    }
+                }
+                None => states[i].failed = true,
+            }
+        }
+        while next < order.len()
+            && (states[order[next]].exact.is_some() || states[order[next]].failed)
+        {
+            next += 1;
+        }
+    }
+    (best, lps)
+}
+
 /// Audits every primary atom of a family over the whole release: see the
 /// module documentation for what is computed and what it proves.
 pub fn audit(f: &Family) -> FamilyAudit {
@@ -419,13 +518,6 @@ pub fn audit(f: &Family) -> FamilyAudit {
     // Inner bounds, in parallel; then each atom's state.
     let inners: Vec<(Option<Interval>, bool, u64)> =
         primary.par_iter().map(|&a| inner(f, a)).collect();
-    struct State {
-        need: f64,
-        inner: Option<Interval>,
-        outer: Interval,
-        exact: Option<Interval>,
-        failed: bool,
-    }
     let mut states: Vec<State> = primary
         .iter()
         .zip(&inners)
@@ -467,79 +559,18 @@ pub fn audit(f: &Family) -> FamilyAudit {
 
     // The narrowest exact ratio: lowest inner ratio first, until the next
     // one cannot beat the best exact ratio found.
-    let ratio_inner = |s: &State| s.inner.map_or(0.0, |x| x.width().max(0.0) / s.need);
     let mut order: Vec<usize> = (0..primary.len()).collect();
     order.sort_by(|&x, &y| {
-        ratio_inner(&states[x])
-            .total_cmp(&ratio_inner(&states[y]))
+        states[x]
+            .ratio_inner()
+            .total_cmp(&states[y].ratio_inner())
             .then(x.cmp(&y))
     });
-    let mut best: Option<(f64, usize)> = states
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.exact.map(|x| (x.width() / s.need, i)))
-        .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-    let mut next = 0;
-    let mut searched = 0;
-    while next < order.len() && searched < NARROWEST_SOLVES {
-        let bar = best.map_or(f64::INFINITY, |b| b.0);
-        // Atoms whose exact ratio could still be below the best found.
-        let batch: Vec<usize> = order[next..]
-            .iter()
-            .copied()
-            .take_while(|&i| ratio_inner(&states[i]) < bar)
-            .filter(|&i| states[i].exact.is_none() && !states[i].failed)
-            .take(BATCH.min(NARROWEST_SOLVES - searched))
-            .collect();
-        if batch.is_empty() {
-            break;
-        }
-        searched += batch.len();
-        let solved: Vec<Option<Interval>> = batch.par_iter().map(|&i| solve(i)).collect();
-        for (&i, r) in batch.iter().zip(solved) {
-            out.lp_exact += 2;
-            match r {
-                Some(x) => {
-                    states[i].exact = Some(x);
-                    let r = (x.width() / states[i].need, i);
-                    if best.is_none_or(|b| r.0 < b.0 || (r.0 == b.0 && r.1 < b.1)) {
-                        best = Some(r);
-                    }
-                }
-                None => states[i].failed = true,
-            }
-        }
-        while next < order.len()
-            && (states[order[next]].exact.is_some() || states[order[next]].failed)
-        {
-            next += 1;
-        }
-    }
+    let (best, lps) = search_narrowest(&mut states, &order, &solve);
+    out.lp_exact += lps;
 
-    for (i, s) in states.iter().enumerate() {
-        let a = primary[i];
-        let need = s.need - EPS;
-        let (bound, verdict) = match (s.exact, s.inner) {
-            (Some(x), _) => (
-                Bound::Exact { lo: x.lo, hi: x.hi },
-                if x.width() >= need {
-                    Verdict::Protected
-                } else {
-                    Verdict::UnderProtected
-                },
-            ),
-            (None, Some(x)) if x.width() >= need => {
-                (Bound::Inner { lo: x.lo, hi: x.hi }, Verdict::Protected)
-            }
-            _ if s.outer.width() < need => (
-                Bound::Outer {
-                    lo: s.outer.lo,
-                    hi: s.outer.hi,
-                },
-                Verdict::UnderProtected,
-            ),
-            _ => (Bound::Unknown, Verdict::Unresolved),
-        };
+    for (&a, s) in primary.iter().zip(&states) {
+        let (bound, verdict) = s.judge();
         match verdict {
             Verdict::UnderProtected => out.under_protected.push(a),
             Verdict::Unresolved => out.unresolved.push(a),
@@ -559,12 +590,12 @@ pub fn audit(f: &Family) -> FamilyAudit {
     let open = order
         .iter()
         .copied()
-        .filter(|&i| states[i].exact.is_none() && ratio_inner(&states[i]) < bar)
-        .min_by(|&x, &y| ratio_inner(&states[x]).total_cmp(&ratio_inner(&states[y])));
+        .filter(|&i| states[i].exact.is_none() && states[i].ratio_inner() < bar)
+        .min_by(|&x, &y| states[x].ratio_inner().total_cmp(&states[y].ratio_inner()));
     out.narrowest = match (open, best) {
         (Some(i), _) => Some(Narrowest {
             atom: primary[i],
-            ratio: ratio_inner(&states[i]),
+            ratio: states[i].ratio_inner(),
             exact: false,
         }),
         (None, Some((ratio, i))) => Some(Narrowest {
