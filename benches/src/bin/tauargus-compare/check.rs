@@ -2,16 +2,13 @@
 //! attacker LP, whoever made the pattern.
 
 use rayon::prelude::*;
-use reglink_protect::secondary::attacker;
 use reglink_protect::secondary::model::{Family, Scope, build};
+use reglink_protect::secondary::{attacker, audit};
 use reglink_protect::{Policy, PrimaryFlags};
 use reglink_tabulate::CellTable;
 
 /// Slack for the solver's round-off, as the crate's own check allows.
 const EPS: f64 = 1e-6;
-
-/// The larger neighbourhood tried before the exact program.
-const NEIGHBOURHOOD: usize = 1_000;
 
 /// What the attacker learns about the primary cells under one pattern.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -57,24 +54,35 @@ pub fn pattern(
         .clone()
         .expect("counts are in the model");
     let mut family = model.families[f].clone();
+    // Only this table's persons: a share's numerator would be an atom of the
+    // family too (the benchmark's tables have none).
+    let mut persons = vec![false; family.len()];
+    for &atom in &atoms {
+        persons[atom as usize] = true;
+    }
+    for (a, _) in persons.iter().enumerate().filter(|(_, p)| !**p) {
+        family.width[a] = 0.0;
+        family.suppressed[a] = false;
+    }
     for (cell, &atom) in atoms.iter().enumerate() {
         // A primary cell stays suppressed whatever the pattern says.
         family.suppressed[atom as usize] |= suppressed[cell];
     }
-    // The primary cells of this table's persons (a share's numerator would
-    // be an atom of the family too; the benchmark's tables have none).
-    let mut primaries: Vec<u32> = atoms
-        .iter()
-        .copied()
-        .filter(|&a| family.is_primary(a))
-        .collect();
-    primaries.sort_unstable();
-    primaries.dedup();
-    let outcomes: Vec<(Outcome, u64)> = primaries
+    // The crate's exact audit first: outer bounds prove under-protection,
+    // neighbourhoods prove protection, components of up to its limit are
+    // solved exactly. What it leaves unresolved is solved exactly here when
+    // its component is at most `exact_limit` cells.
+    let audited = audit::audit(&family);
+    let outcomes: Vec<(Outcome, u64)> = audited
+        .unresolved
         .par_iter()
         .map(|&a| one_cell(&family, a, exact_limit))
         .collect();
-    let mut verdict = Verdict::default();
+    let mut verdict = Verdict {
+        under_protected: audited.under_protected.len(),
+        undecided: 0,
+        solves: audited.lp_neighbourhood + audited.lp_exact,
+    };
     for (outcome, solves) in outcomes {
         verdict.solves += solves;
         match outcome {
@@ -92,32 +100,20 @@ enum Outcome {
     Undecided,
 }
 
-/// The crate's neighbourhood check first, then a larger neighbourhood
-/// (every other suppressed cell fixed at its value: a lower bound on the
-/// interval, so proof enough when it passes), then the exact program over
-/// the whole component when it is at most `exact_limit` cells.
+/// The exact program over the whole component of `a`, when it holds at
+/// most `exact_limit` suppressed cells.
 fn one_cell(f: &Family, a: u32, exact_limit: usize) -> (Outcome, u64) {
-    let quick = attacker::check(f, a, &[]);
-    let mut solves = u64::from(quick.solves);
-    if quick.protected {
-        return (Outcome::Protected, solves);
+    if exact_limit <= audit::EXACT_LIMIT {
+        // The audit already tried every component this small.
+        return (Outcome::Undecided, 0);
     }
-    if quick.exact {
-        return (Outcome::Under, solves);
+    let (free, whole) = attacker::component(f, a, &[], exact_limit);
+    if !whole {
+        return (Outcome::Undecided, 0);
     }
-    let need = f.width[a as usize] - EPS;
-    for limit in [NEIGHBOURHOOD, exact_limit] {
-        let (free, whole) = attacker::component(f, a, &[], limit);
-        if !whole && limit == exact_limit {
-            break;
-        }
-        solves += 2;
-        match attacker::interval(f, &free, a) {
-            Ok(i) if i.width() >= need => return (Outcome::Protected, solves),
-            Ok(_) if whole => return (Outcome::Under, solves),
-            Ok(_) => {}
-            Err(_) => break,
-        }
+    match attacker::interval(f, &free, a) {
+        Ok(i) if i.width() >= f.width[a as usize] - EPS => (Outcome::Protected, 2),
+        Ok(_) => (Outcome::Under, 2),
+        Err(_) => (Outcome::Undecided, 2),
     }
-    (Outcome::Undecided, solves)
 }

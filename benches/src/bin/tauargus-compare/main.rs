@@ -46,9 +46,9 @@ enum Command {
         #[arg(long = "threshold", required = true)]
         thresholds: Vec<u64>,
         /// Largest component (suppressed cells) whose exact LP is solved
-        /// when a neighbourhood does not prove protection; microlp takes
-        /// minutes on a few thousand.
-        #[arg(long, default_value_t = 3000)]
+        /// for a cell the crate's audit leaves unresolved (the audit's own
+        /// limit is 1,000); microlp takes minutes on a few thousand.
+        #[arg(long, default_value_t = reglink_protect::secondary::audit::EXACT_LIMIT)]
         exact_limit: usize,
     },
     /// Check every τ-ARGUS result under `out` with the attacker's LP.
@@ -62,9 +62,9 @@ enum Command {
         #[arg(long = "threshold", required = true)]
         thresholds: Vec<u64>,
         /// Largest component (suppressed cells) whose exact LP is solved
-        /// when a neighbourhood does not prove protection; microlp takes
-        /// minutes on a few thousand.
-        #[arg(long, default_value_t = 3000)]
+        /// for a cell the crate's audit leaves unresolved (the audit's own
+        /// limit is 1,000); microlp takes minutes on a few thousand.
+        #[arg(long, default_value_t = reglink_protect::secondary::audit::EXACT_LIMIT)]
         exact_limit: usize,
     },
 }
@@ -109,7 +109,9 @@ fn prepare(
             let secondary: Vec<usize> = (0..flags.len())
                 .filter(|&c| flags[c] == Flag::Secondary)
                 .collect();
+            let start = Instant::now();
             let verdict = check::pattern(table, &primary, &policy, &suppressed, exact_limit);
+            let check_seconds = start.elapsed().as_secs_f64();
             let dir = folder(out, table, t);
             argus::write_input(&dir, table, &primary_cells(&primary), t)?;
             println!(
@@ -124,6 +126,7 @@ fn prepare(
                     "secondary": secondary.len(),
                     "suppressed_persons": persons(table, secondary.iter().copied()),
                     "seconds": seconds,
+                    "check_seconds": check_seconds,
                     "protected": verdict.protected(),
                     "under_protected": verdict.under_protected,
                     "undecided": verdict.undecided,
