@@ -20,31 +20,49 @@
 //!
 //! # Method
 //!
-//! 1. **Fast pattern.** Every equation with exactly one suppressed cell
-//!    gives that cell away by subtraction, so a second cell of it is
-//!    suppressed: the cheapest one at least as large as the width needed
-//!    (inner cells before margins), or the largest when none is. Repeated
-//!    until no equation has a lone suppressed cell. This is linear in the
-//!    number of equations and scales to tens of thousands of cells.
-//! 2. **Verification.** Every primary-suppressed cell is checked with the
-//!    attacker's linear program ([`attacker::check`]), over its cube and
-//!    the suppressed cells around it, with every other suppressed cell
-//!    given to the attacker; passing it implies passing the exact program.
-//!    The checks run in parallel.
-//! 3. **Repair.** Each cell that fails (a cube cannot reach its width, or
-//!    another table's margins pin it) gets one more suppressed partner: the
-//!    cheapest cell of its equations at least as large as its width, or
-//!    the largest; no equation may then be left with a lone suppressed
-//!    cell, which would give it away by subtraction. Only
-//!    the cells that failed are checked again. Suppressing more only widens
-//!    every interval, so a cell once verified stays protected. This ends,
-//!    because every round suppresses at least one more cell or stops with
-//!    the cell reported unprotectable.
+//! 1. **Protection programs, one primary cell at a time.** For every
+//!    primary-suppressed atom in turn, the cheapest flow that moves it down
+//!    (to zero, when it is smaller than its width) and up (the rest of the
+//!    width), given everything suppressed so far ([`flow`]): a linear
+//!    program over a box of cells around it, whose cost per unit of flow is
+//!    each cell's suppression cost under the policy's cost model
+//!    ([`crate::Cost`]), divided by the most flow it could carry, and
+//!    almost nothing for a cell already suppressed. The cells carrying flow
+//!    are suppressed. Each flow is kept as a *witness*: a table the attacker
+//!    cannot tell from the true one, which proves the atom's interval while
+//!    its cells stay suppressed. Flows run in the equations of every table
+//!    of the release, so tables sharing cells are protected together. Where
+//!    no flow exists around a cell, a hypercube of suppressions is used
+//!    instead ([`hypercube`]).
+//! 2. **Clean-up.** Secondary atoms are released again, the costliest
+//!    first, wherever every witness through one can be found anew through
+//!    the atoms that stay suppressed: this removes what the one-at-a-time
+//!    programs made redundant. Re-routing runs in parallel; the order of
+//!    decisions is fixed, so the pattern does not depend on the thread count.
+//! 3. **Checks.** An atom whose witnesses all stand is protected. The
+//!    others (those protected by a hypercube) are checked with the
+//!    attacker's linear program ([`attacker::check`]), over a neighbourhood
+//!    with every other suppressed cell given to the attacker; passing it
+//!    implies passing the exact program.
+//! 4. **Repair.** Each cell that fails gets one more suppressed partner: the
+//!    cheapest cell of its equations at least as large as its width, or the
+//!    largest; no equation may then be left with a lone suppressed cell,
+//!    which would give it away by subtraction. Only the cells that failed
+//!    are checked again. Suppressing more only widens every interval, so a
+//!    cell once protected stays protected. This ends, because every round
+//!    suppresses at least one more cell or stops with the cell reported
+//!    unprotectable.
+//!
+//! The exact audit ([`audit`]) then computes, independently of all this,
+//! the real attacker's interval over the whole release.
 
 pub mod attacker;
 pub mod audit;
+pub mod flow;
 pub mod hypercube;
 pub mod model;
+
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 use reglink_tabulate::CellTable;
@@ -155,6 +173,199 @@ fn repair(f: &mut Family, a: u32) -> Option<u32> {
     Some(partner)
 }
 
+/// How far a primary atom must be able to move down and up: down to zero
+/// when it is smaller than its width (as τ-ARGUS asks with a lower
+/// protection level of the value itself), else half the width each way.
+fn split(f: &Family, a: u32) -> (f64, f64) {
+    let w = f.width[a as usize];
+    let v = f.value[a as usize];
+    let down = if f.nonnegative && v < w {
+        v.max(0.0)
+    } else {
+        w / 2.0
+    };
+    (down, w - down)
+}
+
+/// A flow that protects one primary atom in one direction: the atoms it
+/// goes through must stay suppressed, or the flow must be found anew.
+#[derive(Debug, Clone)]
+struct Witness {
+    /// The primary atom.
+    atom: u32,
+    /// Its home table and cell.
+    home: (u32, u32),
+    direction: flow::Direction,
+    amount: f64,
+    /// The atoms other than `atom` carrying the flow.
+    support: Vec<u32>,
+}
+
+/// What step 1 leaves: a witness per primary atom and direction, and the
+/// atoms of hypercubes used where no flow was found (never released again).
+struct Pattern {
+    witnesses: Vec<Witness>,
+    /// Per primary atom protected by a hypercube, the cube's atoms.
+    cubes: Vec<(u32, Vec<u32>)>,
+    /// Every atom of a cube, sorted.
+    pinned: Vec<u32>,
+}
+
+/// What suppressing each atom costs in the protection programs: its cost
+/// under the policy's model, plus half the smallest positive cost of the
+/// family, so that a cell of cost zero (an empty cell, under the value
+/// model) is not hidden for nothing and fewer cells win a tie.
+fn prices(f: &Family) -> Vec<f64> {
+    let smallest = f
+        .cost
+        .iter()
+        .copied()
+        .filter(|&c| c > 0.0)
+        .min_by(f64::total_cmp)
+        .unwrap_or(1.0);
+    f.cost.iter().map(|&c| c + smallest / 2.0).collect()
+}
+
+/// Re-routing flows to release one secondary atom is given up when more
+/// flows than this go through it: releasing it would rarely succeed, and
+/// the attempt costs a program per flow.
+const MOST_FLOWS: usize = 12;
+
+/// The cheapest flow for `w` around its home cell, first without and then
+/// with the margins above it; with `only_suppressed`, through atoms that
+/// are already suppressed only.
+fn find_flow(
+    f: &Family,
+    (homes, prices): (&Homes<'_>, &[f64]),
+    w: &Witness,
+    only_suppressed: bool,
+) -> Option<Vec<u32>> {
+    let (table, atoms) = homes[w.home.0 as usize];
+    let price = |x: u32| prices[x as usize];
+    [false, true].into_iter().find_map(|margins| {
+        let mut cells = flow::local_box(f, table, atoms, w.home.1 as usize, w.amount, margins);
+        if only_suppressed {
+            cells.retain(|&x| x == w.atom || f.suppressed[x as usize]);
+        }
+        flow::cheapest(f, &cells, w.atom, w.direction, w.amount, &price)
+    })
+}
+
+/// Step 1: for every primary atom in turn, the cheapest flow that moves it
+/// down and up as far as it needs, given everything suppressed so far; the
+/// atoms carrying flow are suppressed. Falls back to a hypercube when no
+/// flow exists around the cell.
+fn pattern(
+    f: &mut Family,
+    (homes, prices): (&Homes<'_>, &[f64]),
+    home: &[Option<(u32, u32)>],
+    primary: &[u32],
+    report: &mut FamilyReport,
+) -> Pattern {
+    let mut out = Pattern {
+        witnesses: Vec::new(),
+        cubes: Vec::new(),
+        pinned: Vec::new(),
+    };
+    for &a in primary {
+        let Some((t, cell)) = home[a as usize] else {
+            continue;
+        };
+        let (down, up) = split(f, a);
+        for (direction, amount) in [(flow::Direction::Up, up), (flow::Direction::Down, down)] {
+            if amount <= 0.0 {
+                continue;
+            }
+            let mut w = Witness {
+                atom: a,
+                home: (t, cell),
+                direction,
+                amount,
+                support: Vec::new(),
+            };
+            match find_flow(f, (homes, prices), &w, false) {
+                Some(carrying) => {
+                    for &x in &carrying {
+                        if !f.suppressed[x as usize] {
+                            f.suppressed[x as usize] = true;
+                            report.secondary_pattern += 1;
+                        }
+                    }
+                    w.support = carrying;
+                    out.witnesses.push(w);
+                }
+                None => {
+                    let (table, atoms) = homes[t as usize];
+                    let (cube, added, wide) = hypercube::protect(f, table, atoms, cell as usize);
+                    report.cubes_short += usize::from(!wide);
+                    report.secondary_pattern += added;
+                    out.pinned.extend(&cube);
+                    out.cubes.push((a, cube));
+                }
+            }
+        }
+    }
+    out.pinned.sort_unstable();
+    out.pinned.dedup();
+    out
+}
+
+/// Step 2: releases secondary atoms again, the costliest first, wherever
+/// every flow through one can be found anew through the atoms that stay
+/// suppressed. Returns how many it released.
+fn clean_up(f: &mut Family, (homes, prices): (&Homes<'_>, &[f64]), pattern: &mut Pattern) -> usize {
+    let mut uses: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, w) in pattern.witnesses.iter().enumerate() {
+        for &x in &w.support {
+            uses.entry(x).or_default().push(i);
+        }
+    }
+    let mut candidates: Vec<u32> = (0..f.len() as u32)
+        .filter(|&a| f.suppressed[a as usize] && !f.is_primary(a))
+        .filter(|a| pattern.pinned.binary_search(a).is_err())
+        .collect();
+    candidates.sort_by(|&x, &y| {
+        prices[y as usize]
+            .total_cmp(&prices[x as usize])
+            .then(x.cmp(&y))
+    });
+    let mut released = 0;
+    for s in candidates {
+        f.suppressed[s as usize] = false;
+        let mut affected = uses.get(&s).cloned().unwrap_or_default();
+        affected.sort_unstable();
+        affected.dedup();
+        if affected.len() > MOST_FLOWS {
+            f.suppressed[s as usize] = true;
+            continue;
+        }
+        let family = &*f;
+        let rerouted: Vec<Option<Vec<u32>>> = affected
+            .par_iter()
+            .map(|&i| find_flow(family, (homes, prices), &pattern.witnesses[i], true))
+            .collect();
+        if rerouted.iter().any(Option::is_none) {
+            f.suppressed[s as usize] = true;
+            continue;
+        }
+        released += 1;
+        for (&i, support) in affected.iter().zip(rerouted) {
+            let support = support.expect("every flow was found");
+            for &x in &pattern.witnesses[i].support {
+                if let Some(list) = uses.get_mut(&x) {
+                    list.retain(|&j| j != i);
+                }
+            }
+            for &x in &support {
+                uses.entry(x).or_default().push(i);
+            }
+            pattern.witnesses[i].support = support;
+        }
+        uses.remove(&s);
+    }
+    released
+}
+
 /// Where a family's atoms sit in tables: each table with the atom of each of its cells.
 pub type Homes<'a> = [(&'a CellTable, &'a [u32])];
 
@@ -176,24 +387,38 @@ pub fn suppress(f: &mut Family, homes: &Homes<'_>) -> FamilyReport {
         }
     }
 
-    // 1. A hypercube per primary cell.
-    let mut seeds: Vec<Vec<u32>> = Vec::with_capacity(primary.len());
-    for &a in &primary {
-        let (cube, added) = match home[a as usize] {
-            Some((t, cell)) => {
-                let (table, atoms) = homes[t as usize];
-                let (cube, added, wide) = hypercube::protect(f, table, atoms, cell as usize);
-                report.cubes_short += usize::from(!wide);
-                (cube, added)
-            }
-            None => (Vec::new(), 0),
-        };
-        report.secondary_pattern += added;
-        seeds.push(cube);
+    // 1. The protection program per primary cell, each direction.
+    let prices = prices(f);
+    let mut found = pattern(f, (homes, &prices), &home, &primary, &mut report);
+    // 2. Release what the later programs made redundant.
+    let released = clean_up(f, (homes, &prices), &mut found);
+    report.secondary_pattern -= released.min(report.secondary_pattern);
+    // Per primary atom, the atoms its flows and cubes go through.
+    let mut seeds: Vec<Vec<u32>> = vec![Vec::new(); primary.len()];
+    for w in &found.witnesses {
+        if let Ok(i) = primary.binary_search(&w.atom) {
+            seeds[i].extend(&w.support);
+        }
+    }
+    // A primary atom whose flows all stand is protected: each flow is a
+    // table the attacker cannot rule out. The others are checked.
+    let mut certified: Vec<bool> = primary
+        .iter()
+        .map(|&a| home[a as usize].is_some())
+        .collect();
+    for (a, cube) in &found.cubes {
+        if let Ok(i) = primary.binary_search(a) {
+            seeds[i].extend(cube);
+            certified[i] = false;
+        }
+    }
+    for seed in &mut seeds {
+        seed.sort_unstable();
+        seed.dedup();
     }
 
-    // 2. and 3. Verify, repair what fails, verify again.
-    let mut pending: Vec<usize> = (0..primary.len()).collect();
+    // 3. and 4. Check what no flow proves, repair what fails, check again.
+    let mut pending: Vec<usize> = (0..primary.len()).filter(|&i| !certified[i]).collect();
     let mut min_ratio = f64::INFINITY;
     while !pending.is_empty() {
         report.rounds += 1;
