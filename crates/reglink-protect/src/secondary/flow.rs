@@ -48,9 +48,13 @@ pub enum Direction {
     Down,
 }
 
-/// How many positions of one dimension a box keeps besides the primary
-/// cell's own: all of a small dimension, the cheapest-looking of a large one.
+/// How many siblings and children of a position a box keeps at most: all of
+/// a small dimension, the cheapest-looking of a large one.
 const POSITIONS: usize = 8;
+
+/// The most cells a box holds: fewer positions per dimension are kept
+/// until it fits, so that no program grows with the number of dimensions.
+const MOST_CELLS: usize = 1200;
 
 /// The share of its cost that flow through a cell already suppressed pays:
 /// little, since hiding it costs nothing more, but enough that flows stay
@@ -88,7 +92,7 @@ fn children(dim: &Dimension, q: usize) -> Vec<usize> {
 fn box_positions(
     dim: &Dimension,
     p: usize,
-    margins: bool,
+    (margins, k): (bool, usize),
     rank: &dyn Fn(&mut Vec<usize>),
 ) -> Vec<usize> {
     let top = |mut v: Vec<usize>, k: usize| {
@@ -110,13 +114,13 @@ fn box_positions(
             out.extend(top(children(dim, s), k.min(2)));
         }
     };
-    around(p, POSITIONS, &mut out);
+    around(p, k, &mut out);
     if margins {
         // Fewer around the margins: they only need room to move.
         let mut q = p;
         while let Some(up) = parent(dim, q) {
             out.push(up);
-            around(up, POSITIONS / 2, &mut out);
+            around(up, k.div_ceil(2), &mut out);
             q = up;
         }
     }
@@ -125,23 +129,17 @@ fn box_positions(
     out
 }
 
-/// The cells of the box around `cell` of `table`, as atoms. `need` is the
-/// amount the cell must move; `margins` keeps the ancestors of the cell's
-/// positions (the margins above it).
-pub fn local_box(
+/// The positions a box keeps in each dimension of `table` around `cell`,
+/// at most `k` siblings and children of each position.
+fn box_dimensions(
     f: &Family,
     table: &CellTable,
-    atoms: &[u32],
-    cell: usize,
+    (atoms, cell): (&[u32], usize),
     need: f64,
-    margins: bool,
-) -> Vec<u32> {
-    let sizes = &table.shape.sizes;
-    let mut strides = vec![1usize; sizes.len()];
-    for d in (0..sizes.len().saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * sizes[d + 1];
-    }
-    let mut kept: Vec<Vec<usize>> = Vec::with_capacity(sizes.len());
+    (margins, k): (bool, usize),
+    strides: &[usize],
+) -> Vec<Vec<usize>> {
+    let mut kept: Vec<Vec<usize>> = Vec::with_capacity(strides.len());
     for (d, dim) in table.dimensions.iter().enumerate() {
         let p = table.shape.position(cell, d);
         // Rank by the cell each position gives along the primary cell's
@@ -162,8 +160,35 @@ pub fn local_box(
                     .then(kx.3.cmp(&ky.3))
             });
         };
-        kept.push(box_positions(dim, p, margins, &rank));
+        kept.push(box_positions(dim, p, (margins, k), &rank));
     }
+    kept
+}
+
+/// The cells of the box around `cell` of `table`, as atoms. `need` is the
+/// amount the cell must move; `margins` keeps the ancestors of the cell's
+/// positions (the margins above it).
+pub fn local_box(
+    f: &Family,
+    table: &CellTable,
+    atoms: &[u32],
+    cell: usize,
+    need: f64,
+    margins: bool,
+) -> Vec<u32> {
+    let sizes = &table.shape.sizes;
+    let mut strides = vec![1usize; sizes.len()];
+    for d in (0..sizes.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * sizes[d + 1];
+    }
+    let mut k = POSITIONS;
+    let kept = loop {
+        let kept = box_dimensions(f, table, (atoms, cell), need, (margins, k), &strides);
+        if k == 1 || kept.iter().map(Vec::len).product::<usize>() <= MOST_CELLS {
+            break kept;
+        }
+        k /= 2;
+    };
     // Every combination of kept positions.
     let mut cells = vec![0usize];
     for (d, positions) in kept.iter().enumerate() {

@@ -33,7 +33,8 @@
 //!    its cells stay suppressed. Flows run in the equations of every table
 //!    of the release, so tables sharing cells are protected together. Where
 //!    no flow exists around a cell, a hypercube of suppressions is used
-//!    instead ([`hypercube`]).
+//!    instead ([`hypercube`]). A family with more than [`MOST_PROGRAMS`]
+//!    primary atoms is protected by hypercubes alone.
 //! 2. **Clean-up.** Secondary atoms are released again, the costliest
 //!    first, wherever every witness through one can be found anew through
 //!    the atoms that stay suppressed: this removes what the one-at-a-time
@@ -226,6 +227,12 @@ fn prices(f: &Family) -> Vec<f64> {
     f.cost.iter().map(|&c| c + smallest / 2.0).collect()
 }
 
+/// Families with more primary atoms than this are protected by hypercubes
+/// alone: two programs per primary atom would take minutes there. (A
+/// release of tiny populations, where nearly every cell is primary, is the
+/// usual case; the patterns then differ little.)
+pub const MOST_PROGRAMS: usize = 2_000;
+
 /// Re-routing flows to release one secondary atom is given up when more
 /// flows than this go through it: releasing it would rarely succeed, and
 /// the attempt costs a program per flow.
@@ -272,8 +279,9 @@ fn pattern(
             continue;
         };
         let (down, up) = split(f, a);
+        let programs = primary.len() <= MOST_PROGRAMS;
         for (direction, amount) in [(flow::Direction::Up, up), (flow::Direction::Down, down)] {
-            if amount <= 0.0 {
+            if amount <= 0.0 || (!programs && direction == flow::Direction::Down) {
                 continue;
             }
             let mut w = Witness {
@@ -283,7 +291,12 @@ fn pattern(
                 amount,
                 support: Vec::new(),
             };
-            match find_flow(f, (homes, prices), &w, false) {
+            let found = if programs {
+                find_flow(f, (homes, prices), &w, false)
+            } else {
+                None
+            };
+            match found {
                 Some(carrying) => {
                     for &x in &carrying {
                         if !f.suppressed[x as usize] {
