@@ -11,6 +11,7 @@
 //! value, width needed and whether suppressed, then the equations) for the
 //! solver comparison in `benches/README.md`; that file holds unprotected
 //! values, so it stays in `benches/out/`, which is git-ignored.
+#![allow(clippy::print_stdout)] // JSON on stdout is the interface
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -96,7 +97,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
         let start = Instant::now();
-        let a = audit::audit(f);
+        let a = audit::audit_with(f, &report.hints);
         let audit_seconds = start.elapsed().as_secs_f64();
         let exact = a
             .atoms

@@ -177,7 +177,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
         Method::CellKey { max, variance } => Some(PTable::new(max, variance)),
         _ => None,
     };
-    let audits = audit_families(&model);
+    let audits = audit_families(&model, &families);
     let mut warnings = unprotected_warnings(&families);
     warnings.extend(audit_warnings(&audits));
     let protection = Protection {
@@ -268,7 +268,7 @@ fn family_homes(tables: &[TableAtoms], families: usize) -> Vec<Vec<(usize, &[u32
 
 /// The exact audit of every family of the model, its atoms named by their
 /// first table and cell.
-fn audit_families(model: &Model) -> Vec<Audit> {
+fn audit_families(model: &Model, reports: &[FamilyReport]) -> Vec<Audit> {
     let mut home: Vec<Vec<Option<CellRef>>> =
         model.families.iter().map(|f| vec![None; f.len()]).collect();
     for (t, atoms) in model.tables.iter().enumerate() {
@@ -282,9 +282,10 @@ fn audit_families(model: &Model) -> Vec<Audit> {
         .families
         .iter()
         .zip(&home)
-        .map(|(f, home)| {
+        .zip(reports)
+        .map(|((f, home), report)| {
             let start = std::time::Instant::now();
-            let a: FamilyAudit = audit::audit(f);
+            let a: FamilyAudit = audit::audit_with(f, &report.hints);
             let seconds = start.elapsed().as_secs_f64();
             let cells = |atoms: &[u32]| -> Vec<CellRef> {
                 atoms.iter().filter_map(|&x| home[x as usize]).collect()
@@ -310,21 +311,29 @@ fn audit_families(model: &Model) -> Vec<Audit> {
         .collect()
 }
 
-/// The bundle's warning for every family in which the exact audit found
-/// suppressed cells not protected. How many is public (the bundle's audit
-/// line says it too); which ones is for the checker report.
+/// The bundle's warnings for every family in which the exact audit found
+/// suppressed cells not protected, or could not decide. How many is public
+/// (the bundle's audit line says it too); which ones is for the checker
+/// report.
 fn audit_warnings(audits: &[Audit]) -> Vec<String> {
-    audits
-        .iter()
-        .filter(|a| a.not_protected() > 0)
-        .map(|a| {
-            format!(
+    let mut out = Vec::new();
+    for a in audits {
+        if !a.under_protected.is_empty() {
+            out.push(format!(
                 "{}: the exact audit found {} suppressed cells whose values the published tables pin down more narrowly than the policy requires; the checker report names them",
                 a.family,
-                a.not_protected()
-            )
-        })
-        .collect()
+                a.under_protected.len()
+            ));
+        }
+        if !a.unresolved.is_empty() {
+            out.push(format!(
+                "{}: the exact audit could not decide whether {} suppressed cells are protected (no neighbourhood proved it and their group of linked suppressed cells is too large for the exact program); they are counted as not shown protected, and the checker report names them",
+                a.family,
+                a.unresolved.len()
+            ));
+        }
+    }
+    out
 }
 
 /// The bundle's warning for every family with cells that could not be

@@ -216,7 +216,7 @@ fn public_families(release: &Release) -> serde_json::Value {
             json!({
                 "family": r.family,
                 "cells": r.cells,
-                "suppressed": r.primary + r.secondary_pattern + r.secondary_repair,
+                "suppressed": r.suppressed(),
                 "exact_audit": audit.map(|a| json!({
                     "scope": "every primary-suppressed cell, over all tables of the release",
                     "not_protected": a.not_protected(),

@@ -40,6 +40,8 @@
 //! [`Verdict::Unresolved`], which counts against the release like an
 //! under-protected atom.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 
 use super::attacker::{self, Interval};
@@ -356,14 +358,15 @@ fn lower(x: &mut f64, to: f64) -> bool {
 }
 
 /// An inner interval of atom `a`: the attacker's program over growing
-/// neighbourhoods until one shows the width needed. Returns the widest
+/// neighbourhoods (the atoms of `hint` first) until one shows the width
+/// needed. Returns the widest
 /// interval found, whether it is over the whole component, and the LPs.
-fn inner(f: &Family, a: u32) -> (Option<Interval>, bool, u64) {
+fn inner(f: &Family, a: u32, hint: &[u32]) -> (Option<Interval>, bool, u64) {
     let need = f.width[a as usize] - EPS;
     let mut best: Option<(Interval, bool)> = None;
     let mut solves = 0;
     for &limit in NEIGHBOURHOODS {
-        let (free, whole) = attacker::component(f, a, &[], limit);
+        let (free, whole) = attacker::component(f, a, hint, limit);
         solves += 2;
         if let Ok(i) = attacker::interval(f, &free, a) {
             best = Some((i, whole));
@@ -495,9 +498,23 @@ fn search_narrowest(
     (best, lps)
 }
 
+/// Per primary atom, the suppressed atoms its protection is thought to go
+/// through (the pattern's flows and hypercubes): the audit's first
+/// neighbourhood for it. A hint only makes an inner bound likelier to be
+/// found; what it proves is checked like any neighbourhood.
+pub type Hints = HashMap<u32, Vec<u32>>;
+
 /// Audits every primary atom of a family over the whole release: see the
 /// module documentation for what is computed and what it proves.
 pub fn audit(f: &Family) -> FamilyAudit {
+    audit_with(f, &Hints::new())
+}
+
+/// [`audit`], with each primary atom's first neighbourhood seeded by
+/// `hints`. The verdicts are as rigorous as without; with hints from the
+/// pattern that protected the atoms, far fewer atoms are left to the exact
+/// program or unresolved.
+pub fn audit_with(f: &Family, hints: &Hints) -> FamilyAudit {
     let primary: Vec<u32> = (0..f.len() as u32).filter(|&a| f.is_primary(a)).collect();
     let (comp_of, comps) = components(f);
     let outer = outer_bounds(f);
@@ -516,8 +533,10 @@ pub fn audit(f: &Family) -> FamilyAudit {
         .unwrap_or(0);
 
     // Inner bounds, in parallel; then each atom's state.
-    let inners: Vec<(Option<Interval>, bool, u64)> =
-        primary.par_iter().map(|&a| inner(f, a)).collect();
+    let inners: Vec<(Option<Interval>, bool, u64)> = primary
+        .par_iter()
+        .map(|&a| inner(f, a, hints.get(&a).map_or(&[], Vec::as_slice)))
+        .collect();
     let mut states: Vec<State> = primary
         .iter()
         .zip(&inners)
@@ -649,7 +668,7 @@ pub fn check_exact(f: &Family, atoms: &[u32]) -> Vec<AtomAudit> {
                     verdict: Verdict::UnderProtected,
                 };
             }
-            let (i, whole, _) = inner(f, a);
+            let (i, whole, _) = inner(f, a, &[]);
             if let Some(x) = i
                 && (x.width() >= lower || whole)
             {

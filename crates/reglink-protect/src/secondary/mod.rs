@@ -53,9 +53,14 @@
 //!    cell once protected stays protected. This ends, because every round
 //!    suppresses at least one more cell or stops with the cell reported
 //!    unprotectable.
+//! 5. **Determined cells.** A secondary atom that is the only suppressed
+//!    atom of an equation is determined by the published ones: it is
+//!    published again (until no such atom is left), since hiding it hides
+//!    nothing and publishing it changes no other atom's interval.
 //!
-//! The exact audit ([`audit`]) then computes, independently of all this,
-//! the real attacker's interval over the whole release.
+//! The exact audit ([`audit`]) then decides every primary atom against the
+//! real attacker over the whole release; the witnesses and cubes found here
+//! ([`FamilyReport::hints`]) only tell it where to look first.
 
 pub mod attacker;
 pub mod audit;
@@ -90,6 +95,9 @@ pub struct FamilyReport {
     pub cubes_short: usize,
     /// Suppressed to repair a failed verification.
     pub secondary_repair: usize,
+    /// Secondary cells published again at the end because the published
+    /// cells determine them (suppressing them would hide nothing).
+    pub secondary_determined: usize,
     /// Verification rounds.
     pub rounds: usize,
     /// Linear programs solved.
@@ -102,6 +110,19 @@ pub struct FamilyReport {
     /// Primary cells still not protected (only when nothing more can be
     /// suppressed).
     pub unprotected: usize,
+    /// Per primary atom, the suppressed atoms its flows, hypercube and
+    /// repairs go through: the exact audit's first neighbourhood for it
+    /// (never written to a release: it is the pattern's reasoning).
+    #[serde(skip)]
+    pub hints: audit::Hints,
+}
+
+impl FamilyReport {
+    /// Suppressed atoms at the end, by a primary rule or to protect others.
+    pub fn suppressed(&self) -> usize {
+        (self.primary + self.secondary_pattern + self.secondary_repair)
+            .saturating_sub(self.secondary_determined)
+    }
 }
 
 /// The cheapest partner among `candidates` for protecting a cell needing
@@ -152,6 +173,31 @@ fn close(f: &mut Family, mut queue: Vec<u32>) -> usize {
         }
     }
     added
+}
+
+/// Releases every secondary atom that the published atoms determine: the
+/// only suppressed atom of an equation, until none is left. Publishing a
+/// value the attacker can compute tells them nothing, and leaves every
+/// other atom's interval as it was. Returns how many it released.
+fn release_determined(f: &mut Family) -> usize {
+    let mut released = 0;
+    let mut queue: Vec<u32> = (0..f.equations.len() as u32).rev().collect();
+    while let Some(e) = queue.pop() {
+        let mut suppressed = f.equations[e as usize]
+            .terms()
+            .map(|(a, _)| a)
+            .filter(|&a| f.suppressed[a as usize]);
+        let (Some(lone), None) = (suppressed.next(), suppressed.next()) else {
+            continue;
+        };
+        if f.is_primary(lone) {
+            continue;
+        }
+        f.suppressed[lone as usize] = false;
+        released += 1;
+        queue.extend(f.equations_of[lone as usize].iter().rev().copied());
+    }
+    released
 }
 
 /// Step 3: one more partner for a cell that failed verification.
@@ -376,6 +422,18 @@ fn clean_up(f: &mut Family, (homes, prices): (&Homes<'_>, &[f64]), pattern: &mut
         }
         uses.remove(&s);
     }
+    // Atoms that were needed when their turn came but that no witness goes
+    // through any more, since later ones were re-routed.
+    for a in 0..f.len() as u32 {
+        if f.suppressed[a as usize]
+            && !f.is_primary(a)
+            && pattern.pinned.binary_search(&a).is_err()
+            && uses.get(&a).is_none_or(Vec::is_empty)
+        {
+            f.suppressed[a as usize] = false;
+            released += 1;
+        }
+    }
     released
 }
 
@@ -474,11 +532,14 @@ pub fn suppress(f: &mut Family, homes: &Homes<'_>) -> FamilyReport {
         }
         pending = still;
     }
+    // 5. Publish what the published cells give away anyway.
+    report.secondary_determined = release_determined(f);
     report.secondary_value = (0..f.len())
         .filter(|&a| f.suppressed[a] && f.width[a] == 0.0)
         .map(|a| f.value[a].abs())
         .sum();
     report.min_width_ratio = (report.primary > 0 && min_ratio.is_finite()).then_some(min_ratio);
+    report.hints = primary.into_iter().zip(seeds).collect();
     report
 }
 
