@@ -366,7 +366,17 @@ fn no_bundle_file_names_a_rule_as_a_flag() {
         for family in manifest["secondary_suppression"].as_array().unwrap() {
             let mut keys: Vec<&String> = family.as_object().unwrap().keys().collect();
             keys.sort();
-            assert_eq!(keys, ["cells", "family", "suppressed"], "policy {policy}");
+            assert_eq!(
+                keys,
+                ["cells", "exact_audit", "family", "suppressed"],
+                "policy {policy}"
+            );
+            // The audit's public line: a count anyone may know, no figures
+            // computed from hidden values.
+            let mut audit: Vec<&String> =
+                family["exact_audit"].as_object().unwrap().keys().collect();
+            audit.sort();
+            assert_eq!(audit, ["not_protected", "scope"], "policy {policy}");
         }
     }
 }
