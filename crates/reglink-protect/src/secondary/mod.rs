@@ -681,6 +681,163 @@ mod tests {
         assert!(cells.iter().all(|&s| s), "{cells:?}");
     }
 
+    /// A table of `rows` x `cols` counts, columns rolled up in pairs, from
+    /// a fixed generator: about a third of the cells below the threshold.
+    fn random_table(seed: u64, rows: usize, cols: usize) -> CellTable {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let inner: Vec<Vec<u64>> = (0..rows)
+            .map(|_| {
+                (0..cols)
+                    .map(|_| match next() % 3 {
+                        0 => next() % 10,
+                        _ => 10 + next() % 90,
+                    })
+                    .collect()
+            })
+            .collect();
+        let lines: Vec<&[u64]> = inner.iter().map(Vec::as_slice).collect();
+        table(&lines, true)
+    }
+
+    #[test]
+    fn random_tables_are_protected_exactly_and_hide_nothing_the_attacker_can_compute() {
+        for seed in 1..=12 {
+            let t = random_table(seed, 5, 6);
+            let (_, report, f, _) = run(&t);
+            assert_eq!(report.unprotected, 0, "seed {seed}: {report:?}");
+            assert!(report.primary > 0, "seed {seed}: nothing to protect");
+            for a in 0..f.len() as u32 {
+                if !f.suppressed[a as usize] {
+                    continue;
+                }
+                let width = exact(&f, a).width();
+                if f.is_primary(a) {
+                    assert!(width >= 10.0 - 1e-6, "seed {seed}: atom {a} width {width}");
+                } else {
+                    // A secondary cell the attacker can compute would be
+                    // hidden for nothing.
+                    assert!(
+                        width > 1e-6,
+                        "seed {seed}: secondary atom {a} is determined"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Two tables of one population sharing their row margins: `rows` x
+    /// `cols` from [`random_table`], and rows x sex, where sex splits each
+    /// row at a fixed column.
+    fn linked_tables(seed: u64, rows: usize, cols: usize) -> [CellTable; 2] {
+        let a = random_table(seed, rows, cols);
+        let ncol = cols + cols.div_ceil(2) + 1;
+        let inner: Vec<Vec<u64>> = (0..rows)
+            .map(|r| {
+                let row = &a.persons[r * ncol..r * ncol + cols];
+                let men: u64 = row[..cols / 3].iter().sum();
+                vec![men, row.iter().sum::<u64>() - men]
+            })
+            .collect();
+        let lines: Vec<&[u64]> = inner.iter().map(Vec::as_slice).collect();
+        let mut b = table(&lines, false);
+        b.name = "u".into();
+        b.dimensions[1].name = "sex".into();
+        [a, b]
+    }
+
+    #[test]
+    fn linked_tables_are_protected_jointly_and_hide_nothing_the_attacker_can_compute() {
+        for seed in 1..=30 {
+            let tables = linked_tables(seed, 2 + seed as usize % 5, 3 + seed as usize % 6);
+            let policy = policy();
+            let flags: Vec<_> = tables.iter().map(|t| primary(t, &policy)).collect();
+            let mut m = build(
+                &[(&tables[0], &flags[0]), (&tables[1], &flags[1])],
+                &policy,
+                Scope {
+                    counts: true,
+                    sums: true,
+                },
+            );
+            assert_eq!(m.families.len(), 1, "one population, one family");
+            let homes: Vec<Vec<u32>> = m
+                .tables
+                .iter()
+                .map(|t| t.persons.clone().unwrap().1)
+                .collect();
+            let f = &mut m.families[0];
+            let report = suppress(f, &[(&tables[0], &homes[0]), (&tables[1], &homes[1])]);
+            assert_eq!(report.unprotected, 0, "seed {seed}: {report:?}");
+            for a in 0..f.len() as u32 {
+                if !f.suppressed[a as usize] {
+                    continue;
+                }
+                let width = exact(f, a).width();
+                if f.is_primary(a) {
+                    assert!(width >= 10.0 - 1e-6, "seed {seed}: atom {a} width {width}");
+                } else {
+                    assert!(
+                        width > 1e-6,
+                        "seed {seed}: secondary atom {a} is determined"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_secondary_cell_the_published_cells_determine_is_published() {
+        // The inner cells and the row total r0T are suppressed. r0T is the
+        // only suppressed cell of TT = r0T + r1T, so anyone can compute it
+        // from the published TT and r1T; the inner cells are two to every
+        // equation of theirs.
+        let t = table(&[&[3, 40], &[20, 30]], false);
+        let policy = policy();
+        let flags = primary(&t, &policy);
+        let mut m = build(
+            &[(&t, &flags)],
+            &policy,
+            Scope {
+                counts: true,
+                sums: true,
+            },
+        );
+        let atoms = m.tables[0].persons.clone().unwrap().1;
+        let f = &mut m.families[0];
+        // Cells: r0c0 r0c1 r0T | r1c0 r1c1 r1T | Tc0 Tc1 TT.
+        for cell in [0, 1, 3, 4, 2] {
+            f.suppressed[atoms[cell] as usize] = true;
+        }
+        assert_eq!(release_determined(f), 1);
+        assert!(!f.suppressed[atoms[2] as usize]);
+        for cell in [0, 1, 3, 4] {
+            assert!(f.suppressed[atoms[cell] as usize], "cell {cell}");
+        }
+    }
+
+    #[test]
+    fn the_pattern_does_not_depend_on_the_number_of_threads() {
+        let t = random_table(7, 8, 10);
+        let runs: Vec<Vec<bool>> = [1, 4]
+            .into_iter()
+            .map(|threads| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| run(&t).0)
+            })
+            .collect();
+        assert!(runs[0].iter().any(|&s| s));
+        assert_eq!(runs[0], runs[1]);
+    }
+
     #[test]
     fn published_margins_give_a_lone_cell_away() {
         let t = table(&[&[3, 40], &[20, 30]], false);
