@@ -34,7 +34,8 @@
 //!    of the release, so tables sharing cells are protected together. Where
 //!    no flow exists around a cell, a hypercube of suppressions is used
 //!    instead ([`hypercube`]). A family with more than [`MOST_PROGRAMS`]
-//!    primary atoms is protected by hypercubes alone.
+//!    primary atoms is protected by hypercubes alone when most of its atoms
+//!    are primary or it has more than [`MOST_ATOMS_FOR_PROGRAMS`] atoms.
 //! 2. **Clean-up.** Secondary atoms are released again, the costliest
 //!    first, wherever every witness through one can be found anew through
 //!    the atoms that stay suppressed: this removes what the one-at-a-time
@@ -274,10 +275,19 @@ fn prices(f: &Family) -> Vec<f64> {
 }
 
 /// Families with more primary atoms than this are protected by hypercubes
-/// alone: two programs per primary atom would take minutes there. (A
-/// release of tiny populations, where nearly every cell is primary, is the
-/// usual case; the patterns then differ little.)
+/// alone when most of their atoms are primary or they have more than
+/// [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Nearly all-primary families (a
+/// release of tiny populations, such as the example's 1,944-cell table of a
+/// few hundred people) took two minutes of programs for a pattern that
+/// differs little.
 pub const MOST_PROGRAMS: usize = 2_000;
+
+/// See [`MOST_PROGRAMS`]. On the national 5-D benchmark table (50,544
+/// atoms, 3,400 and 13,800 primary at thresholds 3 and 10) the programs
+/// took 81 s and 301 s on two cores against 2 s and 6 s for hypercubes,
+/// for 3-20 % fewer secondary cells and at threshold 3 twice the
+/// suppressed persons (`benches/README.md`).
+pub const MOST_ATOMS_FOR_PROGRAMS: usize = 20_000;
 
 /// Re-routing flows to release one secondary atom is given up when more
 /// flows than this go through it: releasing it would rarely succeed, and
@@ -325,7 +335,8 @@ fn pattern(
             continue;
         };
         let (down, up) = split(f, a);
-        let programs = primary.len() <= MOST_PROGRAMS;
+        let programs = primary.len() <= MOST_PROGRAMS
+            || (2 * primary.len() <= f.len() && f.len() <= MOST_ATOMS_FOR_PROGRAMS);
         for (direction, amount) in [(flow::Direction::Up, up), (flow::Direction::Down, down)] {
             if amount <= 0.0 || (!programs && direction == flow::Direction::Down) {
                 continue;
