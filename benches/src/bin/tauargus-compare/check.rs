@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 use reglink_protect::secondary::model::{Family, Scope, build};
-use reglink_protect::secondary::{attacker, audit};
+use reglink_protect::secondary::{FamilyReport, attacker, audit};
 use reglink_protect::{Policy, PrimaryFlags};
 use reglink_tabulate::CellTable;
 
@@ -34,11 +34,14 @@ impl Verdict {
 /// threshold wide, given every published cell, the margin equations and
 /// non-negativity. Components of at most `exact_limit` suppressed cells
 /// are solved exactly where a neighbourhood does not prove protection.
+/// `reports`, for reglink's own pattern, give the audit the atoms each
+/// primary cell's protection goes through as its first neighbourhood (the
+/// verdicts are as rigorous without; τ-ARGUS's patterns come without).
 pub fn pattern(
     table: &CellTable,
     primary: &PrimaryFlags,
     policy: &Policy,
-    suppressed: &[bool],
+    (suppressed, reports): (&[bool], Option<&[FamilyReport]>),
     exact_limit: usize,
 ) -> Verdict {
     let model = build(
@@ -72,7 +75,11 @@ pub fn pattern(
     // neighbourhoods prove protection, components of up to its limit are
     // solved exactly. What it leaves unresolved is solved exactly here when
     // its component is at most `exact_limit` cells.
-    let audited = audit::audit(&family);
+    let none = audit::Hints::new();
+    let hints = reports
+        .and_then(|r| r.get(f))
+        .map_or(&none, |r: &FamilyReport| &r.hints);
+    let audited = audit::audit_with(&family, hints);
     let outcomes: Vec<(Outcome, u64)> = audited
         .unresolved
         .par_iter()

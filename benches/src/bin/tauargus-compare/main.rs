@@ -110,7 +110,13 @@ fn prepare(
                 .filter(|&c| flags[c] == Flag::Secondary)
                 .collect();
             let start = Instant::now();
-            let verdict = check::pattern(table, &primary, &policy, &suppressed, exact_limit);
+            let verdict = check::pattern(
+                table,
+                &primary,
+                &policy,
+                (&suppressed, Some(&release.families)),
+                exact_limit,
+            );
             let check_seconds = start.elapsed().as_secs_f64();
             let dir = folder(out, table, t);
             argus::write_input(&dir, table, &primary_cells(&primary), t)?;
@@ -167,8 +173,13 @@ fn check_results(
                 let same_primaries = (0..expected.len())
                     .all(|c| !expected[c] || pattern.suppressed[c])
                     && pattern.primary == expected.iter().filter(|&&p| p).count();
-                let verdict =
-                    check::pattern(table, &primary, &policy, &pattern.suppressed, exact_limit);
+                let verdict = check::pattern(
+                    table,
+                    &primary,
+                    &policy,
+                    (&pattern.suppressed, None),
+                    exact_limit,
+                );
                 let secondary =
                     (0..expected.len()).filter(|&c| pattern.suppressed[c] && !expected[c]);
                 println!(

@@ -35,7 +35,7 @@ fn verdict(suppressed_inner: &[(usize, usize)]) -> check::Verdict {
     for &(i, j) in suppressed_inner {
         suppressed[cell(i, j)] = true;
     }
-    check::pattern(&t, &primary, &policy, &suppressed, 100)
+    check::pattern(&t, &primary, &policy, (&suppressed, None), 100)
 }
 
 #[test]
