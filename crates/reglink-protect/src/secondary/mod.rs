@@ -34,8 +34,10 @@
 //!    of the release, so tables sharing cells are protected together. Where
 //!    no flow exists around a cell, a hypercube of suppressions is used
 //!    instead ([`hypercube`]). A family with more than [`MOST_PROGRAMS`]
-//!    primary atoms is protected by hypercubes alone when most of its atoms
-//!    are primary or it has more than [`MOST_ATOMS_FOR_PROGRAMS`] atoms.
+//!    primary atoms is protected by hypercubes alone when more than a third
+//!    of its atoms are primary or it has more than
+//!    [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Elsewhere the whole method also
+//!    runs with hypercubes alone, and the cheaper pattern is kept.
 //! 2. **Clean-up.** Secondary atoms are released again, the costliest
 //!    first, wherever every witness through one can be found anew through
 //!    the atoms that stay suppressed: this removes what the one-at-a-time
@@ -275,11 +277,11 @@ fn prices(f: &Family) -> Vec<f64> {
 }
 
 /// Families with more primary atoms than this are protected by hypercubes
-/// alone when most of their atoms are primary or they have more than
-/// [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Nearly all-primary families (a
-/// release of tiny populations, such as the example's 1,944-cell table of a
-/// few hundred people) took two minutes of programs for a pattern that
-/// differs little.
+/// alone when more than a third of their atoms are primary or they have
+/// more than [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Nearly all-primary families
+/// (a release of tiny populations, such as the example's 1,944-cell table
+/// of a few hundred people) took one to two minutes of programs for a
+/// pattern no better than the hypercubes'.
 pub const MOST_PROGRAMS: usize = 2_000;
 
 /// See [`MOST_PROGRAMS`]. On the national 5-D benchmark table (50,544
@@ -322,7 +324,7 @@ fn pattern(
     f: &mut Family,
     (homes, prices): (&Homes<'_>, &[f64]),
     home: &[Option<(u32, u32)>],
-    primary: &[u32],
+    (primary, programs): (&[u32], bool),
     report: &mut FamilyReport,
 ) -> Pattern {
     let mut out = Pattern {
@@ -335,8 +337,6 @@ fn pattern(
             continue;
         };
         let (down, up) = split(f, a);
-        let programs = primary.len() <= MOST_PROGRAMS
-            || (2 * primary.len() <= f.len() && f.len() <= MOST_ATOMS_FOR_PROGRAMS);
         for (direction, amount) in [(flow::Direction::Up, up), (flow::Direction::Down, down)] {
             if amount <= 0.0 || (!programs && direction == flow::Direction::Down) {
                 continue;
@@ -453,7 +453,42 @@ pub type Homes<'a> = [(&'a CellTable, &'a [u32])];
 
 /// Runs secondary suppression on one family, in place. `homes` are the
 /// tables the family's atoms come from.
+///
+/// Where the family is small enough for protection programs (see
+/// [`MOST_PROGRAMS`]), the whole method runs twice, with the programs and
+/// with hypercubes alone, and the pattern whose secondary cells cost less
+/// is kept: the programs usually hide far less, but on some families of
+/// linked tables (the example's `eb_adults` under a threshold of 3) the
+/// hypercubes did. Both runs are deterministic, so the choice is too.
 pub fn suppress(f: &mut Family, homes: &Homes<'_>) -> FamilyReport {
+    let primary = (0..f.len()).filter(|&a| f.is_primary(a as u32)).count();
+    let programs =
+        primary <= MOST_PROGRAMS || (3 * primary <= f.len() && f.len() <= MOST_ATOMS_FOR_PROGRAMS);
+    if !programs {
+        return suppress_with(f, homes, false);
+    }
+    let mut cubes = f.clone();
+    let (by_programs, by_cubes) = rayon::join(
+        || suppress_with(f, homes, true),
+        || suppress_with(&mut cubes, homes, false),
+    );
+    let prices = prices(f);
+    let cost = |g: &Family| -> f64 {
+        (0..g.len())
+            .filter(|&a| g.suppressed[a] && !g.is_primary(a as u32))
+            .map(|a| prices[a])
+            .sum()
+    };
+    if cost(&cubes) < cost(f) {
+        *f = cubes;
+        by_cubes
+    } else {
+        by_programs
+    }
+}
+
+/// [`suppress`] with or without protection programs.
+fn suppress_with(f: &mut Family, homes: &Homes<'_>, programs: bool) -> FamilyReport {
     let primary: Vec<u32> = (0..f.len() as u32).filter(|&a| f.is_primary(a)).collect();
     let mut report = FamilyReport {
         family: f.name.clone(),
@@ -471,7 +506,13 @@ pub fn suppress(f: &mut Family, homes: &Homes<'_>) -> FamilyReport {
 
     // 1. The protection program per primary cell, each direction.
     let prices = prices(f);
-    let mut found = pattern(f, (homes, &prices), &home, &primary, &mut report);
+    let mut found = pattern(
+        f,
+        (homes, &prices),
+        &home,
+        (&primary, programs),
+        &mut report,
+    );
     // 2. Release what the later programs made redundant.
     let released = clean_up(f, (homes, &prices), &mut found);
     report.secondary_pattern -= released.min(report.secondary_pattern);
