@@ -254,10 +254,16 @@ fn family_homes(tables: &[TableAtoms], families: usize) -> Vec<Vec<(usize, &[u32
                 .iter()
                 .enumerate()
                 .flat_map(|(t, atoms)| {
+                    let own = atoms
+                        .measures
+                        .iter()
+                        .zip(&atoms.borrowed)
+                        .filter(|(_, borrowed)| !**borrowed)
+                        .filter_map(|(m, _)| m.as_ref());
                     atoms
                         .persons
                         .iter()
-                        .chain(atoms.measures.iter().flatten())
+                        .chain(own)
                         .filter(move |(g, _)| *g == f)
                         .map(move |(_, a)| (t, a.as_slice()))
                 })

@@ -195,3 +195,79 @@ proptest! {
         }
     }
 }
+
+/// A table of `a` × (`at_af` no / yes) whose share is of `at_af` itself:
+/// within `no` nobody has it, within `yes` everybody does.
+fn share_over_its_own_dimension(a: usize, persons: &[u64]) -> CellTable {
+    let inner: Vec<Inner> = persons
+        .iter()
+        .enumerate()
+        .map(|(i, &persons)| Inner {
+            persons,
+            num: if i % 2 == 1 { persons } else { 0 },
+            den: persons,
+            contributions: vec![1; persons as usize],
+            key: i as u32,
+        })
+        .collect();
+    let mut t = table(a, 2, &inner);
+    t.dimensions[1] = reglink_tabulate::Dimension::new(
+        "at_af",
+        &reglink_link::study::Categories::plain(&["no", "yes"]),
+        false,
+    );
+    t.measures[0].of = Some("at_af".into());
+    t
+}
+
+fn own_dimension_table() -> impl Strategy<Value = CellTable> {
+    (1usize..6).prop_flat_map(|a| {
+        prop::collection::vec(0u64..30, a * 2)
+            .prop_map(move |p| share_over_its_own_dimension(a, &p))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A share of the table's own dimension is 0 % or 100 % at its
+    /// categories, which says nothing the count does not: it is hidden
+    /// exactly when the count is (not flagged for class disclosure), adds no
+    /// quantity of its own to the model (its numerator is the count at
+    /// `yes`, which the attacker also knows is 0 at `no`), and at the
+    /// dimension's total it is published only with the count at `yes`,
+    /// which it would otherwise give away.
+    #[test]
+    fn a_share_of_its_own_dimension_follows_the_counts(t in own_dimension_table(), threshold in 1u64..12) {
+        let mut p = Policy::preset("acro").expect("a preset");
+        p.threshold = threshold;
+        let release = protect(std::slice::from_ref(&t), &p);
+        let persons_family = release
+            .families
+            .iter()
+            .find(|f| f.family.ends_with("/persons"))
+            .expect("the persons family");
+        prop_assert_eq!(persons_family.cells, t.shape.cells());
+        for a in &release.audits {
+            prop_assert_eq!(a.not_protected(), 0, "{}", a.family);
+        }
+        let persons = column(&release, "persons");
+        let share = column(&release, "share");
+        let at_af = t.shape.sizes.len() - 1;
+        for c in 0..t.shape.cells() {
+            let position = t.shape.position(c, at_af);
+            let (code, _) = t.dimensions[at_af].position(position);
+            match code {
+                "no" | "yes" => prop_assert_eq!(share.flags[c], persons.flags[c], "cell {}", c),
+                _ => {
+                    // `at_af` is the last dimension and its total follows
+                    // `yes`: the cell before is the same cell at `yes`.
+                    let yes = c - 1;
+                    if share.values[c].is_some() {
+                        prop_assert!(persons.values[yes].is_some(), "cell {}", c);
+                    }
+                }
+            }
+        }
+    }
+}

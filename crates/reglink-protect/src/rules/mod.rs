@@ -159,6 +159,21 @@ fn count_flag(n: u64, policy: &Policy) -> Flag {
     }
 }
 
+/// The dimension of `table` that is the variable a share counts (the table
+/// is by `at_af` and the share is of `at_af`), if any. Within a category of
+/// that dimension the share is 0 % or 100 % by construction and its
+/// numerator is the cell's own count (or nobody): it says nothing the count
+/// does not.
+pub(crate) fn share_dimension(table: &CellTable, of: Option<&str>) -> Option<usize> {
+    let of = of?;
+    table.dimensions.iter().position(|d| d.name == of)
+}
+
+/// Whether cell `c` is at a category (not the total) of dimension `d`.
+pub(crate) fn at_category(table: &CellTable, c: usize, d: usize) -> bool {
+    table.dimensions[d].position(table.shape.position(c, d)).0 != reglink_tabulate::TOTAL
+}
+
 /// Applies the policy's primary rules to every cell of `table`.
 pub fn primary(table: &CellTable, policy: &Policy) -> PrimaryFlags {
     let cells = table.shape.cells();
@@ -171,10 +186,16 @@ pub fn primary(table: &CellTable, policy: &Policy) -> PrimaryFlags {
         .measures
         .iter()
         .map(|m| {
+            let own = share_dimension(table, m.of.as_deref())
+                .filter(|_| matches!(m.values, Values::Share { .. }));
             (0..cells)
                 .map(|c| {
-                    // A value about a suppressed group is suppressed with it.
-                    if persons[c] != Flag::Published {
+                    // A value about a suppressed group is suppressed with it;
+                    // a share of the cell's own category (0 % or 100 % by
+                    // construction) goes with the count it repeats.
+                    if persons[c] != Flag::Published
+                        || own.is_some_and(|d| at_category(table, c, d))
+                    {
                         return persons[c];
                     }
                     // A value of nobody (a share whose denominator is 0, a

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use reglink_tabulate::{CellTable, Dimension, Values};
 
-use crate::rules::Flag;
+use crate::rules::{Flag, at_category, share_dimension};
 use crate::{Policy, PrimaryFlags};
 
 /// `parent = Σ children`.
@@ -106,6 +106,12 @@ pub struct TableAtoms {
     /// Per measure: family and atom per cell, for additive measures
     /// protected by suppression.
     pub measures: Vec<Option<(usize, Vec<u32>)>>,
+    /// Per measure, whether its atoms are only borrowed: a share of the
+    /// table's own dimension, whose numerator at a category is that cell's
+    /// count or nobody, and at the dimension's total the count at `yes`.
+    /// Such a column adds no atoms and no equations, and secondary
+    /// suppression does not treat it as a table of its own.
+    pub borrowed: Vec<bool>,
 }
 
 /// Every family of a release and where each table's cells are in them.
@@ -319,12 +325,39 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
             persons = Some((f, atoms));
         }
         let mut measures = Vec::with_capacity(table.measures.len());
+        let mut borrowed = vec![false; table.measures.len()];
         for (m, measure) in table.measures.iter().enumerate() {
             let mflags = &flags.measures[m];
-            let entry = match (&measure.values, &measure.of) {
+            let own = share_dimension(table, measure.of.as_deref()).zip(persons.as_ref());
+            let entry = match (&measure.values, &measure.of, own) {
                 // A count of persons is the persons atom itself.
-                (Values::Count(_), _) if measure.kind == "persons" => persons.clone(),
-                (Values::Share { num, .. }, Some(of)) if scope.counts => {
+                (Values::Count(_), _, _) if measure.kind == "persons" => persons.clone(),
+                // A share of the table's own dimension: the numerator at a
+                // category is the cell's count (`yes`) or structurally
+                // nobody (the attacker knows it is 0, so it is no atom: its
+                // share is hidden exactly when the count is); at the total
+                // it is the count at `yes`, keyed as every numerator is.
+                (Values::Share { num, .. }, Some(of), Some((d, (f, cell_atoms)))) => {
+                    let (f, cell_atoms) = (*f, cell_atoms.clone());
+                    let extra = format!("{of}=yes");
+                    let atoms: Vec<u32> = (0..cells)
+                        .map(|c| {
+                            if at_category(table, c, d) {
+                                return cell_atoms[c];
+                            }
+                            let (key, at) = cell_key(table, c, Some(&extra));
+                            let width = if mflags[c] == Flag::Published {
+                                0.0
+                            } else {
+                                count_width(b.policy)
+                            };
+                            b.atom(f, key, at, num[c] as f64, width)
+                        })
+                        .collect();
+                    borrowed[m] = true;
+                    Some((f, atoms))
+                }
+                (Values::Share { num, .. }, Some(of), None) if scope.counts => {
                     let f = b.family(persons_family.clone());
                     let extra = format!("{of}=yes");
                     let atoms: Vec<u32> = (0..cells)
@@ -341,7 +374,7 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
                     b.equations(f, table, &atoms);
                     Some((f, atoms))
                 }
-                (Values::Sum { sum, top, .. }, Some(of)) if scope.sums => {
+                (Values::Sum { sum, top, .. }, Some(of), _) if scope.sums => {
                     let f = b.family(format!("{}/sum:{of}", table.population));
                     let atoms: Vec<u32> = (0..cells)
                         .map(|c| {
@@ -361,7 +394,11 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
             };
             measures.push(entry);
         }
-        out.push(TableAtoms { persons, measures });
+        out.push(TableAtoms {
+            persons,
+            measures,
+            borrowed,
+        });
     }
     Model {
         families: b.families,
