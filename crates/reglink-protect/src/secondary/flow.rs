@@ -54,7 +54,7 @@ const POSITIONS: usize = 8;
 
 /// The most cells a box holds: fewer positions per dimension are kept
 /// until it fits, so that no program grows with the number of dimensions.
-const MOST_CELLS: usize = 1200;
+pub(crate) const MOST_CELLS: usize = 1200;
 
 /// The share of its cost that flow through a cell already suppressed pays:
 /// little, since hiding it costs nothing more, but enough that flows stay

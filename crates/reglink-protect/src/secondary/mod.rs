@@ -33,11 +33,12 @@
 //!    its cells stay suppressed. Flows run in the equations of every table
 //!    of the release, so tables sharing cells are protected together. Where
 //!    no flow exists around a cell, a hypercube of suppressions is used
-//!    instead ([`hypercube`]). A family with more than [`MOST_PROGRAMS`]
-//!    primary atoms is protected by hypercubes alone when more than a third
-//!    of its atoms are primary or it has more than
-//!    [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Elsewhere the whole method also
-//!    runs with hypercubes alone, and the cheaper pattern is kept.
+//!    instead ([`hypercube`]). A family where the programs would be much
+//!    work is protected by hypercubes alone if more than a third of its
+//!    atoms are primary, or if it has more than [`MOST_PROGRAMS`] primary
+//!    atoms and more than [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Elsewhere the
+//!    whole method also runs with hypercubes alone, and the cheaper pattern
+//!    is kept.
 //! 2. **Clean-up.** Secondary atoms are released again, the costliest
 //!    first, wherever every witness through one can be found anew through
 //!    the atoms that stay suppressed: this removes what the one-at-a-time
@@ -276,13 +277,21 @@ fn prices(f: &Family) -> Vec<f64> {
     f.cost.iter().map(|&c| c + smallest / 2.0).collect()
 }
 
-/// Families with more primary atoms than this are protected by hypercubes
-/// alone when more than a third of their atoms are primary or they have
-/// more than [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Nearly all-primary families
-/// (a release of tiny populations, such as the example's 1,944-cell table
-/// of a few hundred people) took one to two minutes of programs for a
-/// pattern no better than the hypercubes'.
+/// Families where the programs would be much work (more primary atoms times
+/// the cells of a box, at most [`flow::MOST_CELLS`], than
+/// [`MOST_PROGRAM_WORK`]) are protected by hypercubes alone when more than
+/// a third of their atoms are primary, or when they have more primary atoms
+/// than this and more than [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Mostly
+/// primary families (a release of tiny populations: the example's
+/// 1,944-cell table of a few hundred people, or a 972-cell table of five
+/// dimensions of which 819 cells were primary) took one to five minutes of
+/// programs for a pattern no better than the hypercubes': nearly everything
+/// is hidden either way. Small mostly primary families keep the programs,
+/// which publish a good part of them where hypercubes hide them whole.
 pub const MOST_PROGRAMS: usize = 2_000;
+
+/// See [`MOST_PROGRAMS`]: about a minute of programs on two cores at most.
+pub const MOST_PROGRAM_WORK: usize = 200_000;
 
 /// See [`MOST_PROGRAMS`]. On the national 5-D benchmark table (50,544
 /// atoms, 3,400 and 13,800 primary at thresholds 3 and 10) the programs
@@ -462,8 +471,10 @@ pub type Homes<'a> = [(&'a CellTable, &'a [u32])];
 /// hypercubes did. Both runs are deterministic, so the choice is too.
 pub fn suppress(f: &mut Family, homes: &Homes<'_>) -> FamilyReport {
     let primary = (0..f.len()).filter(|&a| f.is_primary(a as u32)).count();
-    let programs =
-        primary <= MOST_PROGRAMS || (3 * primary <= f.len() && f.len() <= MOST_ATOMS_FOR_PROGRAMS);
+    let work = primary * f.len().min(flow::MOST_CELLS);
+    let programs = work <= MOST_PROGRAM_WORK
+        || (3 * primary <= f.len()
+            && (primary <= MOST_PROGRAMS || f.len() <= MOST_ATOMS_FOR_PROGRAMS));
     if !programs {
         return suppress_with(f, homes, false);
     }
