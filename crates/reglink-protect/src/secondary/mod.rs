@@ -278,7 +278,7 @@ fn prices(f: &Family) -> Vec<f64> {
 }
 
 /// Families where the programs would be much work (more primary atoms times
-/// the cells of a box, at most [`flow::MOST_CELLS`], than
+/// the cells of a box, at most 1,200, than
 /// [`MOST_PROGRAM_WORK`]) are protected by hypercubes alone when more than
 /// a third of their atoms are primary, or when they have more primary atoms
 /// than this and more than [`MOST_ATOMS_FOR_PROGRAMS`] atoms. Mostly
