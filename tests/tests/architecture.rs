@@ -12,6 +12,7 @@ use std::process::Command;
 const STAGES: &[&[&str]] = &[
     &["reglink-pnr"],
     &["reglink-extract"],
+    &["reglink-keys"],
     &["reglink-pseudo", "reglink-synth"],
     &["reglink-link"],
     &["reglink-tabulate"],

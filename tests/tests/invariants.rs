@@ -116,7 +116,8 @@ fn only_sanctioned_modules_call_blake3_directly() {
 }
 
 /// Only reglink-pseudo (and the benchmarks) depend on blake3's key machinery;
-/// only reglink-pseudo depends on zeroize, i.e. holds keys.
+/// only reglink-pseudo (the master key) and reglink-keys (key files and the
+/// release-signing key) depend on zeroize and getrandom, i.e. hold keys.
 #[test]
 fn only_the_pseudonymisation_crate_holds_keys() {
     let mut crates = fs::read_dir(root().join("crates"))
@@ -128,7 +129,7 @@ fn only_the_pseudonymisation_crate_holds_keys() {
         let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let deps = manifest.split("[dev-dependencies]").next().unwrap();
-        if name != "reglink-pseudo" {
+        if name != "reglink-pseudo" && name != "reglink-keys" {
             assert!(
                 !deps.contains("zeroize"),
                 "{name} depends on zeroize: does it hold a key?"
@@ -187,14 +188,15 @@ fn only_the_output_module_removes_what_reglink_wrote() {
 
 /// Every file reglink writes goes through `AtomicFile` (a temporary beside the
 /// target, renamed into place whole) and every folder through `StagedDir`
-/// (`output.rs`), except the key file, which is created once with
-/// `create_new` and mode 0600 and never replaced.
+/// (`output.rs`), except key files (`reglink-keys`' `secret.rs`), which are
+/// created once with `create_new` (secret ones with mode 0600) and never
+/// replaced.
 #[test]
 fn only_the_atomic_file_and_the_key_open_files_for_writing() {
     let allowed = [
         "crates/reglink-extract/src/atomic.rs",
         "crates/reglink-extract/src/output.rs",
-        "crates/reglink-pseudo/src/key.rs",
+        "crates/reglink-keys/src/secret.rs",
     ];
     for (rel, code) in shipped_sources(&allowed) {
         for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {

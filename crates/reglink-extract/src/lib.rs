@@ -58,8 +58,9 @@ pub use atomic::{AtomicFile, commit_all, write_atomic};
 pub use error::{ExtractError, Hint, Hinted};
 pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_file};
 pub use output::{
-    OutputError, OutputKind, SetAside, StagedDir, check_holds_no_input, check_new_file,
-    check_replaceable, file_entries, prove_ours, resolved, write_manifest,
+    OutputError, OutputKind, SIGNATURE_TAG, SetAside, StagedDir, check_holds_no_input,
+    check_new_file, check_replaceable, file_entries, prove_ours, resolved, signature_name,
+    write_manifest,
 };
 
 /// Rows per batch unless the caller says otherwise: large enough to amortise

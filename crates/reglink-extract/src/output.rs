@@ -182,11 +182,34 @@ pub fn check_holds_no_input(out: &Path, inputs: &[(String, PathBuf)]) -> Result<
     Ok(())
 }
 
+/// The first line of a signature file over a manifest (`manifest.json.sig`
+/// beside `manifest.json`), as `reglink-keys` writes it.
+pub const SIGNATURE_TAG: &str = "reglink-ed25519-signature-v1";
+
+/// The name of the signature file over `kind`'s manifest: the manifest's
+/// name with `.sig` appended.
+pub fn signature_name(kind: &OutputKind) -> String {
+    format!("{}.sig", kind.manifest)
+}
+
+/// Whether `path` is a signature file as reglink writes it: small, and
+/// starting with [`SIGNATURE_TAG`]. A signature is not listed in the
+/// manifest it signs; this is how a folder proves it is ours anyway.
+fn is_signature(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    meta.is_file()
+        && meta.len() < 1024
+        && std::fs::read_to_string(path).is_ok_and(|t| t.starts_with(&format!("{SIGNATURE_TAG}\n")))
+}
+
 /// Proves that the existing directory `dir` is an unchanged output of
 /// `kind`: its manifest parses as reglink's (`tool` names reglink) and lists
-/// every file below `dir` (`files`: `path`, `blake3`), each with its hash.
-/// Empty directories are allowed; symbolic links and unlisted or changed
-/// files are not. Returns the reason it is not.
+/// every file below `dir` (`files`: `path`, `blake3`), each with its hash,
+/// but for a signature over the manifest ([`signature_name`]). Empty
+/// directories are allowed; symbolic links and unlisted or changed files
+/// are not. Returns the reason it is not.
 pub fn prove_ours(dir: &Path, kind: &OutputKind) -> Result<(), String> {
     let manifest_path = dir.join(kind.manifest);
     let text = std::fs::read_to_string(&manifest_path)
@@ -243,6 +266,9 @@ pub fn prove_ours(dir: &Path, kind: &OutputKind) -> Result<(), String> {
             if rel == kind.manifest {
                 continue;
             }
+            if rel == signature_name(kind) && is_signature(&path) {
+                continue;
+            }
             let Some(hash) = listed.get(&rel) else {
                 return Err(format!("{rel} is not a file reglink wrote there"));
             };
@@ -277,7 +303,7 @@ pub fn file_entries(dir: &Path, kind: &OutputKind) -> Result<Vec<serde_json::Val
                 .expect("below the directory")
                 .to_string_lossy()
                 .replace('\\', "/");
-            if rel != kind.manifest {
+            if rel != kind.manifest && rel != signature_name(kind) {
                 files.push((rel, path));
             }
         }

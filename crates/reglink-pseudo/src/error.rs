@@ -146,6 +146,21 @@ pub enum PseudoError {
     },
 }
 
+impl From<reglink_keys::KeyFileError> for PseudoError {
+    /// The master key's file errors, as this crate has always named them.
+    fn from(e: reglink_keys::KeyFileError) -> PseudoError {
+        use reglink_keys::KeyFileError as K;
+        match e {
+            K::Exists { path } => PseudoError::KeyFileExists { path },
+            K::Io { path, source } => PseudoError::KeyFileIo { path, source },
+            K::Permissions { path, mode } => PseudoError::KeyFilePermissions { path, mode },
+            K::Length { path, len, .. } => PseudoError::KeyFileLength { path, len },
+            K::Format { path, .. } => PseudoError::KeyFileLength { path, len: 0 },
+            K::Random(e) => PseudoError::Random(e),
+        }
+    }
+}
+
 impl PseudoError {
     /// The hint for an error that came from reading the crosswalk, whose
     /// columns have fixed names: [`PseudoError::hint`] would speak of the

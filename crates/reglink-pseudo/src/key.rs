@@ -1,7 +1,5 @@
 //! The master key: generation, key files, and its printable id.
 
-use std::fs::OpenOptions;
-use std::io::{Read, Write};
 use std::path::Path;
 
 use zeroize::Zeroize;
@@ -83,86 +81,15 @@ impl MasterKey {
     /// Writes the key to a new file with mode 0600, creating its folder (mode
     /// 0700) if there is none. Refuses to overwrite any existing file.
     pub fn write_new_file(&self, path: &Path) -> Result<(), PseudoError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            let mut folder = std::fs::DirBuilder::new();
-            folder.recursive(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::DirBuilderExt;
-                folder.mode(0o700);
-            }
-            folder
-                .create(parent)
-                .map_err(|source| PseudoError::KeyFileIo {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-        }
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::AlreadyExists {
-                PseudoError::KeyFileExists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                PseudoError::KeyFileIo {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        })?;
-        let written = file.write_all(&self.bytes).and_then(|()| file.sync_all());
-        if let Err(source) = written {
-            drop(file);
-            let _ = std::fs::remove_file(path);
-            return Err(PseudoError::KeyFileIo {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-        Ok(())
+        Ok(reglink_keys::secret::write_new(path, &self.bytes)?)
     }
 
     /// Loads a key file, refusing one that group or others can access, or one
     /// that is not exactly 32 bytes.
     pub fn load(path: &Path) -> Result<MasterKey, PseudoError> {
-        let io = |source| PseudoError::KeyFileIo {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut file = std::fs::File::open(path).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        if !meta.is_file() {
-            return Err(PseudoError::KeyFileLength {
-                path: path.to_path_buf(),
-                len: 0,
-            });
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(PseudoError::KeyFilePermissions {
-                    path: path.to_path_buf(),
-                    mode,
-                });
-            }
-        }
-        if meta.len() != KEY_LEN as u64 {
-            return Err(PseudoError::KeyFileLength {
-                path: path.to_path_buf(),
-                len: meta.len(),
-            });
-        }
+        let read = reglink_keys::secret::read(path, KEY_LEN, "key")?;
         let mut bytes = [0u8; KEY_LEN];
-        file.read_exact(&mut bytes).map_err(io)?;
+        bytes.copy_from_slice(&read);
         Ok(MasterKey { bytes })
     }
 }
