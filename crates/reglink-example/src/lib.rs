@@ -296,8 +296,13 @@ fn link_and_release(
     let tabulated = &link.tabulated;
     let dirs = ReleaseDirs::create(&release_dir, &study_inputs(&tabulated.study))?;
     let provenance = reglink_release::provenance(tabulated)?;
-    let release =
-        reglink_release::release(&tabulated.tables, &provenance, &policy, dirs, observer)?;
+    let release = reglink_release::release(
+        &tabulated.tables,
+        (&provenance, None),
+        &policy,
+        dirs,
+        observer,
+    )?;
     Ok((link, release, release_dir))
 }
 

@@ -40,11 +40,16 @@ use reglink_protect::{Flag, Method, Policy, PublicFlag};
 use reglink_tabulate::CellTable;
 use serde_json::json;
 
+use reglink_keys::signing::{PublicKey, Signature, SigningKey};
+
 use crate::ReleaseError;
 use crate::error::file_error;
 
 /// The manifest's name; it also marks a directory as a reglink release.
 pub const MANIFEST: &str = "manifest.json";
+
+/// The signature over the manifest, in a signed bundle.
+pub const SIGNATURE: &str = "manifest.json.sig";
 
 /// What the manifest says the folder is (`output`), so that no other
 /// command's folder is ever taken for a release.
@@ -333,13 +338,15 @@ pub fn summary(
 }
 
 /// Writes the bundle into the empty directory `dir`; returns the files
-/// written, relative to `dir`.
+/// written, relative to `dir`. With `sign`, the manifest names the signing
+/// key's fingerprint and `manifest.json.sig` holds its signature over the
+/// manifest, which lists every other file with its hash.
 pub fn write(
     dir: &Path,
     tables: &[CellTable],
     release: &Release,
     policy: &Policy,
-    provenance: &Provenance,
+    (provenance, sign): (&Provenance, Option<&SigningKey>),
 ) -> Result<Vec<PathBuf>, ReleaseError> {
     let tables_dir = dir.join("tables");
     std::fs::create_dir_all(&tables_dir).map_err(file_error(&tables_dir))?;
@@ -408,19 +415,54 @@ pub fn write(
         "secondary_suppression": public_families(release),
         "files": hashes,
     });
+    let mut manifest = manifest;
+    if let Some(key) = sign {
+        manifest["signing_key"] = json!(key.public().fingerprint().to_string());
+    }
     let mut text = serde_json::to_string_pretty(&manifest).expect("JSON");
     text.push('\n');
     write_file(&dir.join(MANIFEST), text.as_bytes())?;
     files.push(PathBuf::from(MANIFEST));
+    if let Some(key) = sign {
+        let signature = key.sign_manifest(text.as_bytes());
+        write_file(&dir.join(SIGNATURE), signature.to_text().as_bytes())?;
+        files.push(PathBuf::from(SIGNATURE));
+    }
     Ok(files)
 }
 
+/// Whether a bundle is signed, and whether the signature was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signed {
+    /// No `manifest.json.sig`.
+    No,
+    /// Signed by the key with this fingerprint (as the signature says); not
+    /// checked, for want of a public key.
+    Unchecked(String),
+    /// Signed by the public key given, over this very manifest.
+    Valid(String),
+    /// A signature that is not valid; the problems say why.
+    Invalid,
+}
+
+/// What [`verify`] found: the problems (none for a bundle as reglink wrote
+/// it) and the signature's state.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// Each problem, naming the file.
+    pub problems: Vec<String>,
+    /// The signature.
+    pub signed: Signed,
+}
+
 /// Checks a bundle against its manifest: every listed file exists with its
-/// hash, and no other file is there. Returns the problems found.
-pub fn verify(dir: &Path) -> Result<Vec<String>, ReleaseError> {
+/// hash, no other file is there, the manifest agrees with the tables'
+/// descriptions (the same tables, the same policy), and, with `public`, the
+/// manifest carries that key's valid signature.
+pub fn verify(dir: &Path, public: Option<&PublicKey>) -> Result<Verified, ReleaseError> {
     let path = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(file_error(&path))?;
-    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(file_error(&path))?;
+    let bytes = std::fs::read(&path).map_err(file_error(&path))?;
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes).map_err(file_error(&path))?;
     let mut problems = Vec::new();
     let mut listed = std::collections::BTreeSet::new();
     for f in manifest["files"].as_array().into_iter().flatten() {
@@ -447,11 +489,118 @@ pub fn verify(dir: &Path) -> Result<Vec<String>, ReleaseError> {
                 .expect("below the bundle")
                 .to_string_lossy()
                 .replace('\\', "/");
-            if rel != MANIFEST && !listed.contains(&rel) {
+            if rel != MANIFEST && rel != SIGNATURE && !listed.contains(&rel) {
                 problems.push(format!("{rel}: not listed in the manifest"));
             }
         }
     }
+    problems.extend(contradictions(dir, &manifest));
+    let signed = check_signature(dir, (&bytes, &manifest), public, &mut problems);
     problems.sort();
-    Ok(problems)
+    Ok(Verified { problems, signed })
+}
+
+/// Where the manifest and the tables' descriptions disagree: the tables it
+/// names against the descriptions present, and its policy against each
+/// description's.
+fn contradictions(dir: &Path, manifest: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let named: std::collections::BTreeSet<&str> = manifest["tables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str())
+        .collect();
+    let described: std::collections::BTreeSet<String> = std::fs::read_dir(dir.join("tables"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".json").map(str::to_string)
+        })
+        .collect();
+    for t in &named {
+        if !described.contains(*t) {
+            problems.push(format!(
+                "{MANIFEST}: names table {t}, which has no tables/{t}.json"
+            ));
+        }
+    }
+    for t in &described {
+        if !named.contains(t.as_str()) {
+            problems.push(format!(
+                "tables/{t}.json: a table the manifest does not name"
+            ));
+            continue;
+        }
+        let path = dir.join("tables").join(format!("{t}.json"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(d) if d["policy"] != manifest["policy"] => problems.push(format!(
+                "tables/{t}.json: its policy differs from the manifest's"
+            )),
+            Ok(d) if d["name"].as_str() != Some(t.as_str()) => {
+                problems.push(format!("tables/{t}.json: describes another table"));
+            }
+            Ok(_) => {}
+            Err(_) => problems.push(format!("tables/{t}.json: not a table description")),
+        }
+    }
+    problems
+}
+
+/// The signature's state; problems for a missing, malformed or wrong one.
+fn check_signature(
+    dir: &Path,
+    (bytes, manifest): (&[u8], &serde_json::Value),
+    public: Option<&PublicKey>,
+    problems: &mut Vec<String>,
+) -> Signed {
+    let named = manifest["signing_key"].as_str();
+    let Ok(text) = std::fs::read_to_string(dir.join(SIGNATURE)) else {
+        if let Some(key) = named {
+            problems.push(format!(
+                "{SIGNATURE}: missing, though the manifest says the bundle was signed by {key}"
+            ));
+        } else if let Some(p) = public {
+            problems.push(format!(
+                "{SIGNATURE}: the bundle is unsigned, so it cannot be shown to come from {}",
+                p.fingerprint()
+            ));
+        }
+        return Signed::No;
+    };
+    let Some(signature) = Signature::parse(&text) else {
+        problems.push(format!("{SIGNATURE}: not a reglink signature"));
+        return Signed::Invalid;
+    };
+    if named != Some(signature.signer.as_str()) {
+        problems.push(format!(
+            "{SIGNATURE}: signed by {}, but the manifest names {}",
+            signature.signer,
+            named.unwrap_or("no signing key")
+        ));
+        return Signed::Invalid;
+    }
+    let Some(public) = public else {
+        return Signed::Unchecked(signature.signer);
+    };
+    if signature.signer != public.fingerprint().to_string() {
+        problems.push(format!(
+            "{SIGNATURE}: signed by {}, not by the key given ({})",
+            signature.signer,
+            public.fingerprint()
+        ));
+        return Signed::Invalid;
+    }
+    if !public.verify(bytes, &signature) {
+        problems.push(format!(
+            "{SIGNATURE}: does not match {MANIFEST}: the manifest was changed after it was signed, or the signature was made by another key"
+        ));
+        return Signed::Invalid;
+    }
+    Signed::Valid(signature.signer)
 }

@@ -46,6 +46,7 @@
 //!         study: Path::new("study.toml"),
 //!         policy: "acro",
 //!         out: Path::new("release"),
+//!         sign: None,
 //!     },
 //!     &reglink_link::NoProgress,
 //! )?;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use reglink_extract::{OutputKind, StagedDir};
+use reglink_keys::signing::SigningKey;
 use reglink_protect::{Policy, Release};
 use reglink_tabulate::CellTable;
 
@@ -47,6 +48,8 @@ pub struct RunOptions<'a> {
     /// The release bundle's folder; the checker report goes to
     /// [`checker_dir`] of it.
     pub out: &'a Path,
+    /// `--sign`: the data holder's signing key, which signs the manifest.
+    pub sign: Option<&'a SigningKey>,
 }
 
 /// What [`run`] wrote.
@@ -96,7 +99,7 @@ pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutco
     observer.linked(&tabulated.linked);
     let release = release(
         &tabulated.tables,
-        &provenance(&tabulated)?,
+        (&provenance(&tabulated)?, options.sign),
         &policy,
         dirs,
         observer,
@@ -110,12 +113,12 @@ pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutco
 }
 
 /// Protects `tables` under `policy`, writes the bundle and the checker report
-/// into `dirs` with `provenance` in their manifests, and moves both into
-/// place. It takes cell tables and provenance only, never the linked rows,
+/// into `dirs` with `provenance` in their manifests (the bundle's signed
+/// with `sign`, if given), and moves both into place. It takes cell tables and provenance only, never the linked rows,
 /// so what writes a release cannot reach row-level data.
 pub fn release(
     tables: &[CellTable],
-    provenance: &Provenance,
+    (provenance, sign): (&Provenance, Option<&SigningKey>),
     policy: &Policy,
     dirs: ReleaseDirs,
     observer: &dyn Observer,
@@ -123,7 +126,13 @@ pub fn release(
     observer.protecting();
     let release = reglink_protect::protect(tables, policy);
     observer.protected();
-    bundle::write(dirs.bundle.path(), tables, &release, policy, provenance)?;
+    bundle::write(
+        dirs.bundle.path(),
+        tables,
+        &release,
+        policy,
+        (provenance, sign),
+    )?;
     crate::checker::write(dirs.checker.path(), tables, &release, policy, provenance)?;
     dirs.bundle.commit()?;
     dirs.checker.commit()?;

@@ -86,7 +86,7 @@ fn csv_and_parquet_carry_the_same_values_and_only_public_flags() {
             std::slice::from_ref(&t),
             &release,
             &policy,
-            &provenance(),
+            (&provenance(), None),
         )
         .unwrap();
         let (header, rows) = read_csv(dir.path());
@@ -214,7 +214,7 @@ fn a_suppressed_value_reads_the_same_whatever_the_reason() {
         std::slice::from_ref(&t),
         &release,
         &policy,
-        &provenance(),
+        (&provenance(), None),
     )
     .unwrap();
     let (header, rows) = read_csv(dir.path());

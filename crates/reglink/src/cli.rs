@@ -32,7 +32,7 @@ pub struct Cli {
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0    success
-  1    `verify`: the bundle does not match its manifest
+  1    `verify`: the bundle does not match its manifest or signature
   2    error: bad arguments or input, a file that cannot be read or written
   3    ran, but produced no usable output: every row rejected, no rows, or a
        source without a usable row (the output is written; --allow-empty
@@ -81,10 +81,14 @@ pub enum Command {
     /// the key id and the hash of every file. No row, pseudonym or
     /// unprotected count is written. See docs/disclosure-control.md.
     Run(RunArgs),
-    /// Check a release bundle against its manifest.
+    /// Check a release bundle against its manifest and its signature.
     ///
     /// Recomputes the BLAKE3 hash of every file the manifest lists and
-    /// reports files missing, changed or not listed. Exits non-zero on any.
+    /// reports files missing, changed or not listed, and a manifest that
+    /// contradicts the tables' descriptions (other tables, another policy).
+    /// With --public-key the manifest must carry that key's valid signature;
+    /// without it, says whether the bundle is signed and by which key.
+    /// Exits non-zero on any problem.
     Verify(VerifyArgs),
     /// Write synthetic EB, AF and LISA-style extracts, a crosswalk and code lists.
     Synth(SynthArgs),
@@ -99,6 +103,18 @@ pub enum KeyCommand {
     /// Prints the key id (a fingerprint), never the key. Refuses to overwrite.
     New {
         /// Where to write the key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create a release-signing key pair: KEY (private, mode 0600) and KEY.pub.
+    ///
+    /// `reglink run --sign KEY` signs a release with it; hand KEY.pub (and
+    /// the fingerprint printed, `rs-` and 16 hex digits) to auditors, who
+    /// check releases with `reglink verify --public-key KEY.pub`. Refuses to
+    /// overwrite either file.
+    NewSigning {
+        /// Where to write the private key; the public key goes beside it
+        /// with `.pub` appended.
         #[arg(long)]
         out: PathBuf,
     },
@@ -194,12 +210,23 @@ pub struct RunArgs {
     /// Exit with 0, not 3, when a source has no usable row.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Sign the release's manifest with this private signing key (mode
+    /// 0600, from `reglink key new-signing`). The manifest lists every file
+    /// with its hash, so the signature covers the whole bundle; auditors
+    /// check it with `reglink verify BUNDLE --public-key KEY.pub`.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The release bundle (a directory with manifest.json).
     pub bundle: PathBuf,
+    /// The data holder's public signing key (`NAME.pub` from `reglink key
+    /// new-signing`): the bundle must carry that key's valid signature over
+    /// its manifest. Without it a signature is reported, not checked.
+    #[arg(long, value_name = "PUB")]
+    pub public_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

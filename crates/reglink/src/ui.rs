@@ -147,6 +147,7 @@ fn hinted<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Hinted
         .or_else(|| cast::<reglink_link::LinkError>(e))
         .or_else(|| cast::<reglink_extract::ExtractError>(e))
         .or_else(|| cast::<reglink_extract::OutputError>(e))
+        .or_else(|| cast::<reglink_keys::KeyFileError>(e))
 }
 
 /// Progress of `link`'s stages on stderr: a bar per stage, a line when it ends.

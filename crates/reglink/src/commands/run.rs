@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use reglink_keys::signing::{PublicKey, SigningKey};
 use reglink_protect::{Flag, Release};
 use reglink_release::{RunOptions, bundle};
 use reglink_tabulate::CellTable;
@@ -13,10 +14,12 @@ use crate::ui;
 
 pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     let started = Instant::now();
+    let sign = args.sign.as_deref().map(SigningKey::load).transpose()?;
     let options = RunOptions {
         study: &args.study,
         policy: &args.policy,
         out: &args.out,
+        sign: sign.as_ref(),
     };
     let outcome = reglink_release::run(&options, &ui::StageBars::new(quiet))?;
     ui::warnings(quiet, &outcome.release.warnings, None);
@@ -64,17 +67,33 @@ pub fn print_release(tables: &[CellTable], release: &Release, out: &Path, quiet:
 }
 
 pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
-    let problems = bundle::verify(&args.bundle)?;
-    if problems.is_empty() {
+    let public = args
+        .public_key
+        .as_deref()
+        .map(PublicKey::load)
+        .transpose()?;
+    let verified = bundle::verify(&args.bundle, public.as_ref())?;
+    let bundle = args.bundle.display();
+    if verified.problems.is_empty() {
+        let signed = match &verified.signed {
+            bundle::Signed::Valid(by) => format!("signed by {by}, signature valid"),
+            bundle::Signed::Unchecked(by) => {
+                format!("signed by {by}; pass --public-key to check the signature")
+            }
+            bundle::Signed::No | bundle::Signed::Invalid => "unsigned".to_string(),
+        };
         println!(
-            "{}: every file matches {}",
-            args.bundle.display(),
+            "{bundle}: every file matches {}; {signed}",
             bundle::MANIFEST
         );
         return Ok(());
     }
-    for p in &problems {
-        eprintln!("{}: {p}", args.bundle.display());
+    for p in &verified.problems {
+        eprintln!("{bundle}: {p}");
     }
-    Err(ui::Mismatch(format!("{} problem(s) in the bundle", problems.len())).into())
+    Err(ui::Mismatch(format!(
+        "{} problem(s) in the bundle",
+        verified.problems.len()
+    ))
+    .into())
 }
