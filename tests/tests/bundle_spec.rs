@@ -1,0 +1,466 @@
+//! Release bundles obey docs/release-bundle.md, checked by a reader written
+//! from that page alone: the file set, the columns and the order of the rows,
+//! labels, values against flags, the margin equations within a table, cells
+//! shared between tables of one population, shares of a table's own
+//! dimension, and the signature file, checked with Ed25519 directly.
+//!
+//! Bundles: the example study under `lenient` (suppression, many values
+//! published, so the equations have terms to check) and signed, and under
+//! rounding and the cell key method.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::Path;
+
+use reglink_tests::{example, reglink};
+use serde_json::Value;
+
+/// One table as the page describes it.
+struct Table {
+    population: String,
+    dims: Vec<Dim>,
+    /// Value columns: name, and per row the value (`None` for `..` or empty) and flag.
+    values: Vec<(String, Vec<Option<f64>>, Vec<String>)>,
+    /// Per row, each dimension's code.
+    codes: Vec<Vec<String>>,
+}
+
+struct Dim {
+    name: String,
+    categories: Vec<(String, String, Option<String>)>,
+    groups: Vec<String>,
+}
+
+impl Dim {
+    /// Codes of the positions in row order: categories, groups, `_T`.
+    fn positions(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.categories.iter().map(|c| c.0.clone()).collect();
+        out.extend(self.groups.iter().cloned());
+        out.push("_T".into());
+        out
+    }
+
+    /// Each margin position with the positions it is the sum of.
+    fn margins(&self) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let parts = self
+                    .categories
+                    .iter()
+                    .filter(|c| c.2.as_deref() == Some(g))
+                    .map(|c| c.0.clone())
+                    .collect();
+                (g.clone(), parts)
+            })
+            .collect();
+        let total = if self.groups.is_empty() {
+            self.categories.iter().map(|c| c.0.clone()).collect()
+        } else {
+            self.groups.clone()
+        };
+        out.push(("_T".into(), total));
+        out
+    }
+}
+
+fn read_table(bundle: &Path, name: &str) -> Table {
+    let desc: Value = serde_json::from_str(
+        &fs::read_to_string(bundle.join(format!("tables/{name}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(desc["name"], name);
+    assert_eq!(desc["total_code"], "_T");
+    let dims: Vec<Dim> = desc["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| Dim {
+            name: d["name"].as_str().unwrap().into(),
+            categories: d["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["code"].as_str().unwrap().into(),
+                        c["label"].as_str().unwrap().into(),
+                        c["group"].as_str().map(str::to_string),
+                    )
+                })
+                .collect(),
+            groups: d["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g.as_str().unwrap().into())
+                .collect(),
+        })
+        .collect();
+    let mut reader = csv::Reader::from_path(bundle.join(format!("tables/{name}.csv"))).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let columns: Vec<String> = desc["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().into())
+        .collect();
+    assert_eq!(header, columns, "{name}: the CSV's columns are `columns`");
+    let n = dims.len();
+    for (d, dim) in dims.iter().enumerate() {
+        assert_eq!(header[2 * d], dim.name);
+        assert_eq!(header[2 * d + 1], format!("{}_label", dim.name));
+    }
+    assert_eq!(
+        header[2 * n],
+        "persons",
+        "{name}: persons is the first value"
+    );
+    let value_names: Vec<String> = header[2 * n..].iter().step_by(2).cloned().collect();
+    for (i, v) in value_names.iter().enumerate() {
+        assert_eq!(header[2 * n + 2 * i + 1], format!("{v}_flag"));
+    }
+    let mut codes = Vec::new();
+    let mut values: Vec<(String, Vec<Option<f64>>, Vec<String>)> = value_names
+        .iter()
+        .map(|v| (v.clone(), Vec::new(), Vec::new()))
+        .collect();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let fields: Vec<&str> = record.iter().collect();
+        codes.push(
+            fields[..2 * n]
+                .iter()
+                .step_by(2)
+                .map(|s| s.to_string())
+                .collect(),
+        );
+        for (d, dim) in dims.iter().enumerate() {
+            let (code, label) = (fields[2 * d], fields[2 * d + 1]);
+            let expected = match dim.categories.iter().find(|c| c.0 == code) {
+                Some(c) => c.1.clone(),
+                None if code == "_T" => "Total".into(),
+                None => code.to_string(),
+            };
+            assert_eq!(label, expected, "{name}: label of {}={code}", dim.name);
+        }
+        for (i, (_, vals, flags)) in values.iter_mut().enumerate() {
+            let (text, flag) = (fields[2 * n + 2 * i], fields[2 * n + 2 * i + 1]);
+            assert!(
+                ["published", "rounded", "perturbed", "suppressed"].contains(&flag),
+                "{name}: flag {flag}"
+            );
+            assert_eq!(
+                text == "..",
+                flag == "suppressed",
+                "{name}: `..` exactly when suppressed"
+            );
+            vals.push(match text {
+                ".." | "" => None,
+                t => Some(t.parse::<f64>().expect("a decimal number")),
+            });
+            flags.push(flag.to_string());
+        }
+    }
+    // One row per cell, in the documented order: the last dimension fastest.
+    let mut expected: Vec<Vec<String>> = vec![Vec::new()];
+    for dim in &dims {
+        expected = expected
+            .into_iter()
+            .flat_map(|prefix| {
+                dim.positions().into_iter().map(move |p| {
+                    let mut row = prefix.clone();
+                    row.push(p);
+                    row
+                })
+            })
+            .collect();
+    }
+    assert_eq!(codes, expected, "{name}: rows and their order");
+    assert_eq!(desc["cells"].as_u64().unwrap() as usize, codes.len());
+    Table {
+        population: desc["population"].as_str().unwrap().into(),
+        dims,
+        values,
+        codes,
+    }
+}
+
+/// A row's identity across tables: population and the non-total (dimension, code) pairs.
+fn identity(t: &Table, row: usize) -> (String, BTreeSet<(String, String)>) {
+    let pairs = t
+        .dims
+        .iter()
+        .zip(&t.codes[row])
+        .filter(|(_, c)| *c != "_T")
+        .map(|(d, c)| (d.name.clone(), c.clone()))
+        .collect();
+    (t.population.clone(), pairs)
+}
+
+/// The files of a bundle, relative, sorted.
+fn files(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Rule 1, for the counts of `t` when its values are exact: every margin
+/// whose terms are all published is their sum. Returns how many were.
+fn margins_hold(t: &Table, exact: bool) -> usize {
+    let mut complete = 0;
+    // Rule 1: margins within a table, checked on the counts of persons.
+    let index: HashMap<&Vec<String>, usize> =
+        t.codes.iter().enumerate().map(|(i, c)| (c, i)).collect();
+    for (col, vals, _) in &t.values {
+        let is_count = col == "persons";
+        if !is_count || !exact {
+            continue;
+        }
+        for (d, dim) in t.dims.iter().enumerate() {
+            for row in 0..t.codes.len() {
+                for (parent, parts) in dim.margins() {
+                    if t.codes[row][d] != parent {
+                        continue;
+                    }
+                    let terms: Vec<Option<f64>> = parts
+                        .iter()
+                        .map(|p| {
+                            let mut c = t.codes[row].clone();
+                            c[d] = p.clone();
+                            vals[index[&c]]
+                        })
+                        .collect();
+                    if let (Some(total), Some(sum)) =
+                        (vals[row], terms.iter().copied().sum::<Option<f64>>())
+                    {
+                        assert_eq!(total, sum, "{col} at {:?} along {}", t.codes[row], dim.name);
+                        complete += 1;
+                    }
+                }
+            }
+        }
+    }
+    complete
+}
+
+/// Every documented check of one bundle; `exact` when the method publishes
+/// true values (suppression). Returns how many equations had every term
+/// published, so that callers can see the check had something to check.
+fn check(bundle: &Path, exact: bool) -> usize {
+    let manifest: Value =
+        serde_json::from_str(&fs::read_to_string(bundle.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["output"], "release");
+    let names: Vec<String> = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().into())
+        .collect();
+    let mut expected: BTreeSet<String> = ["manifest.json", "summary.md"].map(String::from).into();
+    for n in &names {
+        for ext in ["csv", "parquet", "json"] {
+            expected.insert(format!("tables/{n}.{ext}"));
+        }
+    }
+    if manifest["policy"]["method"]["name"] == "cell_key" {
+        expected.insert("ptable.csv".into());
+    }
+    if manifest.get("signing_key").is_some() {
+        expected.insert("manifest.json.sig".into());
+    }
+    assert_eq!(files(bundle), expected, "the bundle's files");
+    let listed: BTreeSet<String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().into())
+        .collect();
+    let mut unlisted = expected.clone();
+    unlisted.retain(|f| !listed.contains(f));
+    assert_eq!(
+        unlisted,
+        ["manifest.json", "manifest.json.sig"]
+            .into_iter()
+            .map(String::from)
+            .filter(|f| expected.contains(f))
+            .collect(),
+        "the manifest lists every file but itself and its signature"
+    );
+
+    let tables: Vec<Table> = names.iter().map(|n| read_table(bundle, n)).collect();
+    let complete: usize = tables.iter().map(|t| margins_hold(t, exact)).sum();
+    // Rule 2: a cell shared by tables of one population has one count.
+    let mut seen: HashMap<(String, BTreeSet<(String, String)>), f64> = HashMap::new();
+    for t in &tables {
+        for row in 0..t.codes.len() {
+            let Some(v) = t.values[0].1[row] else {
+                continue;
+            };
+            let id = identity(t, row);
+            if let Some(&other) = seen.get(&id) {
+                if exact {
+                    assert_eq!(v, other, "persons of {id:?} in two tables");
+                }
+            } else {
+                seen.insert(id, v);
+            }
+        }
+    }
+    // Rule 3: a share of the table's own dimension.
+    let desc_measures = |n: &str| -> Value {
+        serde_json::from_str::<Value>(
+            &fs::read_to_string(bundle.join(format!("tables/{n}.json"))).unwrap(),
+        )
+        .unwrap()["measures"]
+            .clone()
+    };
+    for (t, n) in tables.iter().zip(&names) {
+        for m in desc_measures(n).as_array().unwrap() {
+            let (Some(of), "share") = (m["of"].as_str(), m["kind"].as_str().unwrap()) else {
+                continue;
+            };
+            let Some(d) = t.dims.iter().position(|x| x.name == of) else {
+                continue;
+            };
+            let col = t.values.iter().find(|v| v.0 == m["name"]).unwrap();
+            for row in 0..t.codes.len() {
+                let expected = match t.codes[row][d].as_str() {
+                    "no" => 0.0,
+                    "yes" => 100.0,
+                    _ => continue,
+                };
+                assert_eq!(
+                    col.2[row] == "suppressed",
+                    t.values[0].2[row] == "suppressed"
+                );
+                if let Some(v) = col.1[row] {
+                    assert_eq!(
+                        v, expected,
+                        "{n}: share of {of} at {of}={}",
+                        t.codes[row][d]
+                    );
+                }
+            }
+        }
+    }
+    complete
+}
+
+fn release(args: &[&str], out: &Path) {
+    let ex = example!();
+    let mut all = vec!["-q", "run", "study.toml", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    reglink!(ex, &all).success();
+}
+
+#[test]
+fn bundles_under_every_method_follow_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let lenient = dir.path().join("lenient");
+    release(&["--policy", "lenient"], &lenient);
+    let complete = check(&lenient, true);
+    assert!(
+        complete > 50,
+        "only {complete} equations had every term published"
+    );
+    // The checks can fail: one published total off by one breaks its margin.
+    let broken = dir.path().join("broken");
+    reglink_tests::copy_tree(&lenient, &broken);
+    let csv = broken.join("tables/t2_equal_terms.csv");
+    let text = fs::read_to_string(&csv).unwrap();
+    let last = text.trim_end().rsplit('\n').next().unwrap().to_string();
+    let fields: Vec<&str> = last.split(',').collect();
+    // Three dimensions, so persons is the seventh field.
+    let persons: u64 = fields[6].parse().expect("the grand total is published");
+    let changed = last.replacen(&format!(",{persons},"), &format!(",{},", persons + 1), 1);
+    fs::write(&csv, text.replace(&last, &changed)).unwrap();
+    let caught = std::panic::catch_unwind(|| check(&broken, true));
+    assert!(
+        caught.is_err(),
+        "a grand total off by one passed the checks"
+    );
+    for (name, policy) in [
+        (
+            "rounding",
+            "preset = \"lenient\"\nmethod = \"rounding\"\nrounding_base = 5\n",
+        ),
+        ("cell-key", "preset = \"lenient\"\nmethod = \"cell_key\"\n"),
+    ] {
+        let file = dir.path().join(format!("{name}.toml"));
+        fs::write(&file, policy).unwrap();
+        let out = dir.path().join(name);
+        release(&["--policy", file.to_str().unwrap()], &out);
+        check(&out, false);
+    }
+}
+
+#[test]
+fn a_signature_checks_as_the_page_says() {
+    let dir = tempfile::tempdir().unwrap();
+    reglink!(dir.path(), &["key", "new-signing", "--out", "k"]).success();
+    let out = dir.path().join("signed");
+    release(
+        &[
+            "--policy",
+            "abs",
+            "--sign",
+            dir.path().join("k").to_str().unwrap(),
+        ],
+        &out,
+    );
+    check(&out, true);
+    // The public key file: one line, a tag and 64 hex digits.
+    let public = fs::read_to_string(dir.path().join("k.pub")).unwrap();
+    let hex_key = public
+        .strip_prefix("reglink-ed25519-public-key-v1 ")
+        .and_then(|s| s.strip_suffix('\n'))
+        .expect("the public key line");
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&unhex::<32>(hex_key)).unwrap();
+    // The fingerprint: the start of the public key file's BLAKE3 hash.
+    let file_hash = reglink_extract::fingerprint_file(dir.path().join("k.pub")).unwrap();
+    let fingerprint = format!("rs-{}", &file_hash.as_str()["blake3:".len()..][..16]);
+    // The signature file: three lines.
+    let sig = fs::read_to_string(out.join("manifest.json.sig")).unwrap();
+    let lines: Vec<&str> = sig.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], "reglink-ed25519-signature-v1");
+    assert_eq!(lines[1], format!("signer {fingerprint}"));
+    let manifest = fs::read(out.join("manifest.json")).unwrap();
+    let named: Value = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(named["signing_key"], fingerprint);
+    let signature = ed25519_dalek::Signature::from_bytes(&unhex::<64>(
+        lines[2].strip_prefix("signature ").unwrap(),
+    ));
+    let mut message = b"reglink release manifest v1\n".to_vec();
+    message.extend_from_slice(&manifest);
+    key.verify_strict(&message, &signature)
+        .expect("a valid signature over the context and the manifest");
+    // Over the manifest alone, without the context, it is not valid.
+    assert!(key.verify_strict(&manifest, &signature).is_err());
+}
+
+fn unhex<const N: usize>(text: &str) -> [u8; N] {
+    assert_eq!(text.len(), 2 * N);
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap();
+    }
+    out
+}
