@@ -331,6 +331,7 @@ fn check(bundle: &Path, exact: bool) -> usize {
         .unwrap()["measures"]
             .clone()
     };
+    let mut own_share_rows = 0;
     for (t, n) in tables.iter().zip(&names) {
         for m in desc_measures(n).as_array().unwrap() {
             let (Some(of), "share") = (m["of"].as_str(), m["kind"].as_str().unwrap()) else {
@@ -351,6 +352,7 @@ fn check(bundle: &Path, exact: bool) -> usize {
                     t.values[0].2[row] == "suppressed"
                 );
                 if let Some(v) = col.1[row] {
+                    own_share_rows += 1;
                     assert_eq!(
                         v, expected,
                         "{n}: share of {of} at {of}={}",
@@ -360,12 +362,49 @@ fn check(bundle: &Path, exact: bool) -> usize {
             }
         }
     }
+    if exact {
+        assert!(
+            own_share_rows > 0,
+            "no published share of a table's own dimension"
+        );
+    }
     complete
 }
 
+/// The example study with one more table, by `at_af` with the share of
+/// `at_af` (rule 3's case), over a population of its own: the tables of the
+/// example's `eb_adults`, a five-dimension table of a few hundred people
+/// among them, are protected together and nearly all suppressed.
+const OWN_SHARE_TABLE: &str = r#"
+[populations.spec_adults]
+source = "eb"
+years = [2023, 2024]
+age = [18, 64]
+
+[[tables]]
+name = "t9_at_af_by_itself"
+population = "spec_adults"
+dimensions = ["year", "sex", "at_af"]
+measures = [
+  { name = "persons", kind = "persons" },
+  { name = "at_af_share", kind = "share", of = "at_af" },
+]
+"#;
+
 fn release(args: &[&str], out: &Path) {
     let ex = example!();
-    let mut all = vec!["-q", "run", "study.toml", "--out", out.to_str().unwrap()];
+    let study = ex.join("spec-study.toml");
+    if !study.exists() {
+        let text = fs::read_to_string(ex.join("study.toml")).unwrap();
+        fs::write(&study, format!("{text}{OWN_SHARE_TABLE}")).unwrap();
+    }
+    let mut all = vec![
+        "-q",
+        "run",
+        "spec-study.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     all.extend_from_slice(args);
     reglink!(ex, &all).success();
 }
@@ -435,7 +474,7 @@ fn a_signature_checks_as_the_page_says() {
     let key = ed25519_dalek::VerifyingKey::from_bytes(&unhex::<32>(hex_key)).unwrap();
     // The fingerprint: the start of the public key file's BLAKE3 hash.
     let file_hash = reglink_extract::fingerprint_file(dir.path().join("k.pub")).unwrap();
-    let fingerprint = format!("rs-{}", &file_hash.as_str()["blake3:".len()..][..16]);
+    let fingerprint = format!("rs-{}", &file_hash.as_str()["blake3:".len()..][..32]);
     // The signature file: three lines.
     let sig = fs::read_to_string(out.join("manifest.json.sig")).unwrap();
     let lines: Vec<&str> = sig.lines().collect();

@@ -348,6 +348,12 @@ fn verify_accepts_a_bundle_and_names_a_changed_missing_or_extra_file() {
         "{msg}"
     );
     assert!(msg.contains("tables/extra.csv: not listed"), "{msg}");
+    // The changed flag also contradicts the table's description, which a
+    // forger who recomputed the hash would have to change too.
+    assert!(
+        msg.contains("differ from the counts in tables/t2_equal_terms.json"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -83,9 +83,13 @@ fn change_with_hashes_recomputed(bundle: &Path) {
     let rel = "tables/t2_equal_terms.csv";
     let csv = bundle.join(rel);
     let text = fs::read_to_string(&csv).unwrap();
-    let changed = text.replacen(",published", ",suppressed", 1);
-    assert_ne!(changed, text, "the table has a published value");
-    fs::write(&csv, changed).unwrap();
+    // The grand total's count (three dimensions: the seventh field) plus one;
+    // the flags stay as they are, so the description still agrees.
+    let last = text.trim_end().rsplit('\n').next().unwrap().to_string();
+    let fields: Vec<&str> = last.split(',').collect();
+    let persons: u64 = fields[6].parse().expect("the grand total is published");
+    let changed = last.replacen(&format!(",{persons},"), &format!(",{},", persons + 1), 1);
+    fs::write(&csv, text.replace(&last, &changed)).unwrap();
     let mut m = manifest(bundle);
     for f in m["files"].as_array_mut().unwrap() {
         if f["path"] == rel {
@@ -101,8 +105,8 @@ fn change_with_hashes_recomputed(bundle: &Path) {
     write_manifest(bundle, &m);
     let unsigned_check = verify(bundle, None);
     assert!(
-        !unsigned_check.all_output().contains("hash differs"),
-        "the forgery should pass the hash check: {}",
+        !unsigned_check.all_output().contains("t2_equal_terms"),
+        "the forgery should pass every check but the signature: {}",
         unsigned_check.all_output()
     );
 }
@@ -248,13 +252,13 @@ fn a_manifest_contradicting_the_tables_descriptions_fails() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn a_signing_key_others_can_read_is_refused_and_never_printed() {
     let dir = tempfile::tempdir().unwrap();
-    reglink!(dir.path(), &["key", "new-signing", "--out", "k"]).success();
+    let created = reglink!(dir.path(), &["key", "new-signing", "--out", "k"]).success();
     let secret = fs::read(dir.path().join("k")).unwrap();
-    #[cfg(unix)]
-    {
+    let refused = {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(dir.path().join("k"), fs::Permissions::from_mode(0o644)).unwrap();
         let ex = example!();
@@ -280,16 +284,57 @@ fn a_signing_key_others_can_read_is_refused_and_never_printed() {
         );
         assert!(r.stderr.contains("chmod 600"), "{}", r.stderr);
         assert!(!out.exists(), "nothing is released with a refused key");
-    }
+        r.all_output()
+    };
     // Nothing reglink printed holds the key's seed, in any common spelling.
     let seed: String = secret[secret.len() - 32..]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let again = reglink!(dir.path(), &["key", "id", "k.pub"]).success();
-    assert!(!again.all_output().contains(&seed[..16]));
+    let private_id = reglink!(dir.path(), &["key", "id", "k"]);
+    for output in [created.all_output(), refused, private_id.all_output()] {
+        assert!(!output.to_lowercase().contains(&seed[..16]), "{output}");
+        assert!(
+            !output
+                .as_bytes()
+                .windows(8)
+                .any(|w| w == &secret[secret.len() - 32..][..8])
+        );
+    }
     // Creating the same key twice is refused: nothing is overwritten.
     let twice = reglink!(dir.path(), &["key", "new-signing", "--out", "k"]).failure();
     assert!(twice.stderr.contains("already exists"), "{}", twice.stderr);
     assert_eq!(fs::read(dir.path().join("k")).unwrap(), secret);
+}
+
+#[test]
+fn a_tampered_signature_or_a_smuggled_file_fails() {
+    // Signature bytes changed, signer line kept.
+    let (_dir, bundle) = copy();
+    let sig = fs::read_to_string(bundle.join("manifest.json.sig")).unwrap();
+    let last = sig.trim_end().chars().last().unwrap();
+    let flipped = if last == '0' { '1' } else { '0' };
+    let tampered = format!("{}{flipped}\n", &sig.trim_end()[..sig.trim_end().len() - 1]);
+    fs::write(bundle.join("manifest.json.sig"), tampered).unwrap();
+    let bad = verify(&bundle, Some("signing")).failure();
+    assert!(
+        bad.stderr.contains("does not match manifest.json"),
+        "{}",
+        bad.stderr
+    );
+
+    // A file whose name spells a listed path with a backslash, and a
+    // symbolic link: neither may hide in a signed bundle.
+    let (_dir, bundle) = copy();
+    fs::write(bundle.join("tables\\t2_equal_terms.csv"), "anything\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/", bundle.join("root")).unwrap();
+    let bad = verify(&bundle, Some("signing")).failure();
+    assert!(
+        bad.stderr.contains("not a regular file with a plain name"),
+        "{}",
+        bad.stderr
+    );
+    #[cfg(unix)]
+    assert!(bad.stderr.contains("\"root\""), "{}", bad.stderr);
 }

@@ -192,16 +192,21 @@ pub fn signature_name(kind: &OutputKind) -> String {
     format!("{}.sig", kind.manifest)
 }
 
-/// Whether `path` is a signature file as reglink writes it: small, and
-/// starting with [`SIGNATURE_TAG`]. A signature is not listed in the
+/// Whether `path` is a signature file as reglink writes it over a manifest
+/// that names its `signer`: small, starting with [`SIGNATURE_TAG`], and
+/// naming that signer on its second line. A signature is not listed in the
 /// manifest it signs; this is how a folder proves it is ours anyway.
-fn is_signature(path: &Path) -> bool {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
+fn is_signature(path: &Path, signer: Option<&str>) -> bool {
+    let (Ok(meta), Some(signer)) = (std::fs::symlink_metadata(path), signer) else {
         return false;
     };
     meta.is_file()
         && meta.len() < 1024
-        && std::fs::read_to_string(path).is_ok_and(|t| t.starts_with(&format!("{SIGNATURE_TAG}\n")))
+        && std::fs::read_to_string(path).is_ok_and(|t| {
+            let mut lines = t.lines();
+            lines.next() == Some(SIGNATURE_TAG)
+                && lines.next() == Some(format!("signer {signer}").as_str())
+        })
 }
 
 /// Proves that the existing directory `dir` is an unchanged output of
@@ -266,7 +271,8 @@ pub fn prove_ours(dir: &Path, kind: &OutputKind) -> Result<(), String> {
             if rel == kind.manifest {
                 continue;
             }
-            if rel == signature_name(kind) && is_signature(&path) {
+            if rel == signature_name(kind) && is_signature(&path, manifest["signing_key"].as_str())
+            {
                 continue;
             }
             let Some(hash) = listed.get(&rel) else {

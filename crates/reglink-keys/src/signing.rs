@@ -24,15 +24,20 @@ const SECRET_LEN: usize = SECRET_MAGIC.len() + 32;
 
 /// The length of a private signing key file, in bytes.
 pub const PRIVATE_FILE_LEN: u64 = SECRET_LEN as u64;
+
+/// The length of a public key file as reglink writes it, in bytes: the tag,
+/// a space, 64 hex digits and a newline.
+pub const PUBLIC_FILE_LEN: u64 = (PUBLIC_TAG.len() + 1 + 64 + 1) as u64;
 const PUBLIC_TAG: &str = "reglink-ed25519-public-key-v1";
 use reglink_extract::SIGNATURE_TAG;
 const CONTEXT: &[u8] = b"reglink release manifest v1\n";
 
-/// A short fingerprint of a public signing key, `rs-` and 16 hex digits:
+/// A fingerprint of a public signing key, `rs-` and 32 hex digits (128 bits,
+/// so that making another key with the same fingerprint is out of reach):
 /// safe to print, and what an auditor compares with the one the data holder
 /// handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Fingerprint([u8; 8]);
+pub struct Fingerprint([u8; 16]);
 
 impl std::fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,14 +136,15 @@ impl SigningKey {
 }
 
 impl PublicKey {
-    /// The fingerprint: the first 16 hex digits of the BLAKE3 hash of the
-    /// public key file, so `b3sum` of that file shows it too.
+    /// The fingerprint: the first 32 hex digits of the BLAKE3 hash of the
+    /// public key file as reglink writes it ([`PublicKey::to_line`]), so
+    /// `b3sum` of that file shows it too.
     pub fn fingerprint(&self) -> Fingerprint {
         let mut w = reglink_extract::HashingWriter::new(std::io::sink());
         std::io::Write::write_all(&mut w, self.to_line().as_bytes()).expect("a sink");
         let (_, hash, _) = w.finish();
         let hex = hash.as_str().trim_start_matches("blake3:");
-        Fingerprint(unhex(&hex[..16]).expect("hex digits"))
+        Fingerprint(unhex(&hex[..32]).expect("hex digits"))
     }
 
     /// The public key file's one line.
@@ -199,7 +205,7 @@ impl Signature {
         }
         let signer = lines.next()?.strip_prefix("signer ")?.to_string();
         let bytes = unhex(lines.next()?.strip_prefix("signature ")?)?;
-        if lines.next().is_some() || !signer.starts_with("rs-") || signer.len() != 19 {
+        if lines.next().is_some() || !signer.starts_with("rs-") || signer.len() != 35 {
             return None;
         }
         Some(Signature { signer, bytes })
@@ -215,7 +221,8 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.is_ascii() {
+    // Lowercase hex digits only, as reglink writes them: one spelling per key.
+    if text.len() != 2 * N || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
     let mut out = [0u8; N];
@@ -254,6 +261,8 @@ mod tests {
         let loaded = SigningKey::load(&private).unwrap();
         assert_eq!(loaded.public(), key.public());
         assert_eq!(PublicKey::load(&public).unwrap(), key.public());
+        assert_eq!(std::fs::metadata(&public).unwrap().len(), PUBLIC_FILE_LEN);
+        assert_eq!(std::fs::metadata(&private).unwrap().len(), PRIVATE_FILE_LEN);
         // The fingerprint is the start of the public key file's BLAKE3 hash.
         let file_hash = reglink_extract::fingerprint_file(&public).unwrap();
         let fp = key.public().fingerprint().to_string();
@@ -284,7 +293,7 @@ mod tests {
         let dbg = format!("{key:?}");
         assert!(!dbg.contains("abab"), "{dbg}");
         let fp = key.public().fingerprint().to_string();
-        assert!(fp.starts_with("rs-") && fp.len() == 19, "{fp}");
+        assert!(fp.starts_with("rs-") && fp.len() == 35, "{fp}");
         assert_eq!(dbg, format!("SigningKey({fp})"));
     }
 

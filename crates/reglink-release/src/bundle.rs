@@ -467,8 +467,19 @@ pub fn verify(dir: &Path, public: Option<&PublicKey>) -> Result<Verified, Releas
     let mut listed = std::collections::BTreeSet::new();
     for f in manifest["files"].as_array().into_iter().flatten() {
         let rel = f["path"].as_str().unwrap_or_default();
-        listed.insert(rel.to_string());
+        if !plain_relative(rel) || !listed.insert(rel.to_string()) {
+            problems.push(format!(
+                "{MANIFEST}: lists {rel:?}, which is not a plain path inside the bundle or is listed twice"
+            ));
+            continue;
+        }
         let file = dir.join(rel);
+        if !std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
+            problems.push(format!(
+                "{rel}: listed in the manifest but missing or not a regular file"
+            ));
+            continue;
+        }
         match reglink_extract::fingerprint_file(&file) {
             Ok(fp) if Some(fp.as_str()) == f["blake3"].as_str() => {}
             Ok(_) => problems.push(format!("{rel}: its BLAKE3 hash differs from the manifest")),
@@ -480,15 +491,24 @@ pub fn verify(dir: &Path, public: Option<&PublicKey>) -> Result<Verified, Releas
         for entry in std::fs::read_dir(&d).map_err(file_error(&d))? {
             let entry = entry.map_err(file_error(&d))?;
             let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
+            let kind = entry.file_type().map_err(file_error(&p))?;
             let rel = p
                 .strip_prefix(dir)
                 .expect("below the bundle")
-                .to_string_lossy()
-                .replace('\\', "/");
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            if kind.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if !kind.is_file() || !plain_relative(&rel) {
+                problems.push(format!(
+                    "{rel:?}: not a regular file with a plain name; reglink writes none"
+                ));
+                continue;
+            }
             if rel != MANIFEST && rel != SIGNATURE && !listed.contains(&rel) {
                 problems.push(format!("{rel}: not listed in the manifest"));
             }
@@ -498,6 +518,15 @@ pub fn verify(dir: &Path, public: Option<&PublicKey>) -> Result<Verified, Releas
     let signed = check_signature(dir, (&bytes, &manifest), public, &mut problems);
     problems.sort();
     Ok(Verified { problems, signed })
+}
+
+/// Whether `rel` is a plain relative path as the manifest lists them:
+/// `/`-separated names, none empty, `.` or `..`, and no `\\` or `:`.
+fn plain_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && rel.split('/').all(|part| {
+            !part.is_empty() && part != "." && part != ".." && !part.contains(['\\', ':'])
+        })
 }
 
 /// Where the manifest and the tables' descriptions disagree: the tables it
@@ -545,8 +574,73 @@ fn contradictions(dir: &Path, manifest: &serde_json::Value) -> Vec<String> {
             Ok(d) if d["name"].as_str() != Some(t.as_str()) => {
                 problems.push(format!("tables/{t}.json: describes another table"));
             }
-            Ok(_) => {}
+            Ok(d) => problems.extend(csv_contradictions(dir, t, &d)),
             Err(_) => problems.push(format!("tables/{t}.json: not a table description")),
+        }
+    }
+    problems
+}
+
+/// Where `tables/NAME.csv` disagrees with its description `d`: other
+/// columns, another number of rows, other counts of each flag.
+fn csv_contradictions(dir: &Path, name: &str, d: &serde_json::Value) -> Vec<String> {
+    let rel = format!("tables/{name}.csv");
+    let Ok(mut reader) = csv::Reader::from_path(dir.join(&rel)) else {
+        return Vec::new(); // missing: reported with the hashes
+    };
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(_) => return vec![format!("{rel}: not a CSV file")],
+    };
+    let columns: Vec<&str> = d["columns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str())
+        .collect();
+    if header != columns {
+        return vec![format!("{rel}: its columns differ from tables/{name}.json")];
+    }
+    // Per `NAME_flag` column, the count of each flag.
+    let flag_columns: Vec<(usize, &str)> = header
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| Some((i, h.strip_suffix("_flag")?)))
+        .filter(|(_, v)| d["flags"].get(*v).is_some())
+        .collect();
+    let mut counts: Vec<std::collections::BTreeMap<String, u64>> =
+        vec![Default::default(); flag_columns.len()];
+    let mut rows = 0u64;
+    for record in reader.records() {
+        let Ok(record) = record else {
+            return vec![format!("{rel}: row {}: not a CSV row", rows + 2)];
+        };
+        rows += 1;
+        for (k, &(i, _)) in flag_columns.iter().enumerate() {
+            *counts[k]
+                .entry(record.get(i).unwrap_or_default().to_string())
+                .or_default() += 1;
+        }
+    }
+    let mut problems = Vec::new();
+    if d["cells"].as_u64() != Some(rows) {
+        problems.push(format!(
+            "{rel}: {rows} rows, but tables/{name}.json says {} cells",
+            d["cells"]
+        ));
+    }
+    for ((_, value), counted) in flag_columns.iter().zip(&counts) {
+        let described: std::collections::BTreeMap<String, u64> = d["flags"][*value]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or_default()))
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        if &described != counted {
+            problems.push(format!(
+                "{rel}: the flags of `{value}` differ from the counts in tables/{name}.json"
+            ));
         }
     }
     problems

@@ -84,8 +84,9 @@ pub enum Command {
     /// Check a release bundle against its manifest and its signature.
     ///
     /// Recomputes the BLAKE3 hash of every file the manifest lists and
-    /// reports files missing, changed or not listed, and a manifest that
-    /// contradicts the tables' descriptions (other tables, another policy).
+    /// reports files missing, changed or not listed, and a manifest or table
+    /// that contradicts the tables' descriptions (other tables, another
+    /// policy, other columns, rows or flag counts).
     /// With --public-key the manifest must carry that key's valid signature;
     /// without it, says whether the bundle is signed and by which key.
     /// Exits non-zero on any problem.
@@ -109,7 +110,7 @@ pub enum KeyCommand {
     /// Create a release-signing key pair: KEY (private, mode 0600) and KEY.pub.
     ///
     /// `reglink run --sign KEY` signs a release with it; hand KEY.pub (and
-    /// the fingerprint printed, `rs-` and 16 hex digits) to auditors, who
+    /// the fingerprint printed, `rs-` and 32 hex digits) to auditors, who
     /// check releases with `reglink verify --public-key KEY.pub`. Refuses to
     /// overwrite either file.
     NewSigning {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use reglink_keys::signing::{PRIVATE_FILE_LEN, PublicKey, SigningKey};
+use reglink_keys::signing::{PRIVATE_FILE_LEN, PUBLIC_FILE_LEN, PublicKey, SigningKey};
 use reglink_pseudo::MasterKey;
 
 use crate::cli::KeyCommand;
@@ -37,12 +37,15 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<()> {
             );
         }
         KeyCommand::Id { file } => {
-            // A public signing key is text, a private one has its own
-            // length; anything else is taken for a master key.
-            if let Ok(public) = PublicKey::load(&file) {
-                println!("{}", public.fingerprint());
-            } else if std::fs::metadata(&file).is_ok_and(|m| m.len() == PRIVATE_FILE_LEN) {
+            // Told apart by length before anything is read: a private
+            // signing key only through its permission-checked loader, a
+            // public key as text, anything else as a master key (whose
+            // loader checks permissions and says what length it expects).
+            let len = std::fs::metadata(&file).map(|m| m.len()).ok();
+            if len == Some(PRIVATE_FILE_LEN) {
                 println!("{}", SigningKey::load(&file)?.public().fingerprint());
+            } else if len == Some(PUBLIC_FILE_LEN) {
+                println!("{}", PublicKey::load(&file)?.fingerprint());
             } else {
                 println!("{}", MasterKey::load(&file)?.id());
             }

@@ -78,7 +78,9 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
         let signed = match &verified.signed {
             bundle::Signed::Valid(by) => format!("signed by {by}, signature valid"),
             bundle::Signed::Unchecked(by) => {
-                format!("signed by {by}; pass --public-key to check the signature")
+                format!(
+                    "claims to be signed by {by}, NOT checked: anyone can write that; pass --public-key to check it"
+                )
             }
             bundle::Signed::No | bundle::Signed::Invalid => "unsigned".to_string(),
         };
