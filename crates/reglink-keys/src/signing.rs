@@ -79,9 +79,10 @@ impl SigningKey {
         Ok(SigningKey(Secret::from_bytes(&seed)))
     }
 
-    /// A key from a known seed. For tests; real keys come from
+    /// A key from a known seed, for this crate's tests; real keys come from
     /// [`SigningKey::generate`] and key files.
-    pub fn from_seed(seed: [u8; 32]) -> SigningKey {
+    #[cfg(test)]
+    fn from_seed(seed: [u8; 32]) -> SigningKey {
         SigningKey(Secret::from_bytes(&seed))
     }
 
