@@ -317,29 +317,23 @@ fn audit_families(model: &Model, reports: &[FamilyReport]) -> Vec<Audit> {
         .collect()
 }
 
-/// The bundle's warnings for every family in which the exact audit found
-/// suppressed cells not protected, or could not decide. How many is public
-/// (the bundle's audit line says it too); which ones is for the checker
-/// report.
+/// The bundle's warning for every family in which the exact audit could not
+/// show every suppressed cell protected. One count, the same as the
+/// manifest's audit line: whether a cell was proven under-protected or only
+/// not proven protected is for the checker report, since telling the two
+/// apart in public would point an attacker at the cells worth attacking.
 fn audit_warnings(audits: &[Audit]) -> Vec<String> {
-    let mut out = Vec::new();
-    for a in audits {
-        if !a.under_protected.is_empty() {
-            out.push(format!(
-                "{}: the exact audit found {} suppressed cells whose values the published tables pin down more narrowly than the policy requires; the checker report names them",
+    audits
+        .iter()
+        .filter(|a| a.not_protected() > 0)
+        .map(|a| {
+            format!(
+                "{}: the exact audit could not show {} suppressed cells protected: the published tables may pin them down more narrowly than the policy requires; the checker report names them and says which were proven too narrow",
                 a.family,
-                a.under_protected.len()
-            ));
-        }
-        if !a.unresolved.is_empty() {
-            out.push(format!(
-                "{}: the exact audit could not decide whether {} suppressed cells are protected (no neighbourhood proved it and their group of linked suppressed cells is too large for the exact program); they are counted as not shown protected, and the checker report names them",
-                a.family,
-                a.unresolved.len()
-            ));
-        }
-    }
-    out
+                a.not_protected()
+            )
+        })
+        .collect()
 }
 
 /// The bundle's warning for every family with cells that could not be
@@ -628,4 +622,38 @@ pub fn every_cell_suppressed(table: &str) -> String {
     format!(
         "{table}: every cell is suppressed: either the policy cannot be met for it (its threshold may be above the whole population of the table) or protecting its small cells took every other cell too"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_warning_gives_one_count_whatever_the_cells_failed_on() {
+        let cell = |cell| CellRef { table: 0, cell };
+        let audit = |under: Vec<CellRef>, unresolved: Vec<CellRef>| Audit {
+            family: "p/persons".into(),
+            checked: 9,
+            exact: 9,
+            under_protected: under,
+            unresolved,
+            narrowest: None,
+            lp_neighbourhood: 0,
+            lp_exact: 0,
+            components: 1,
+            largest_component: 9,
+            seconds: 0.0,
+        };
+        // Two proven too narrow and one undecided, or three undecided: the
+        // same warning, so the bundle does not say which cells are weakest.
+        let mixed = audit_warnings(&[audit(vec![cell(1), cell(2)], vec![cell(3)])]);
+        let undecided = audit_warnings(&[audit(Vec::new(), vec![cell(1), cell(2), cell(3)])]);
+        assert_eq!(mixed, undecided);
+        assert_eq!(mixed.len(), 1);
+        assert!(
+            mixed[0].contains("could not show 3 suppressed cells protected"),
+            "{mixed:?}"
+        );
+        assert!(audit_warnings(&[audit(Vec::new(), Vec::new())]).is_empty());
+    }
 }
