@@ -328,7 +328,15 @@ fn a_tampered_signature_or_a_smuggled_file_fails() {
     let (_dir, bundle) = copy();
     fs::write(bundle.join("tables\\t2_equal_terms.csv"), "anything\n").unwrap();
     #[cfg(unix)]
-    std::os::unix::fs::symlink("/", bundle.join("root")).unwrap();
+    {
+        std::os::unix::fs::symlink("/", bundle.join("root")).unwrap();
+        // A table replaced by a named pipe: reported, never opened (reading
+        // it would wait for ever).
+        let table = bundle.join("tables/t3_exit_3m.csv");
+        fs::remove_file(&table).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(&table).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    }
     let bad = verify(&bundle, Some("signing")).failure();
     assert!(
         bad.stderr.contains("not a regular file with a plain name"),
@@ -336,5 +344,14 @@ fn a_tampered_signature_or_a_smuggled_file_fails() {
         bad.stderr
     );
     #[cfg(unix)]
-    assert!(bad.stderr.contains("\"root\""), "{}", bad.stderr);
+    {
+        assert!(bad.stderr.contains("\"root\""), "{}", bad.stderr);
+        assert!(
+            bad.stderr.contains(
+                "tables/t3_exit_3m.csv: listed in the manifest but missing or not a regular file"
+            ),
+            "{}",
+            bad.stderr
+        );
+    }
 }
