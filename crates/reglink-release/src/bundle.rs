@@ -402,7 +402,7 @@ pub fn write(
         manifest: MANIFEST,
     };
     let hashes = reglink_extract::file_entries(dir, &kind).map_err(file_error(dir))?;
-    let manifest = json!({
+    let mut manifest = json!({
         "tool": provenance.tool,
         "output": OUTPUT,
         "study": provenance.study,
@@ -415,7 +415,6 @@ pub fn write(
         "secondary_suppression": public_families(release),
         "files": hashes,
     });
-    let mut manifest = manifest;
     if let Some(key) = sign {
         manifest["signing_key"] = json!(key.public().fingerprint().to_string());
     }

@@ -328,21 +328,25 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
         let mut borrowed = vec![false; table.measures.len()];
         for (m, measure) in table.measures.iter().enumerate() {
             let mflags = &flags.measures[m];
-            let own = share_dimension(table, measure.of.as_deref()).zip(persons.as_ref());
-            let entry = match (&measure.values, &measure.of, own) {
+            let entry = match (&measure.values, &measure.of) {
                 // A count of persons is the persons atom itself.
-                (Values::Count(_), _, _) if measure.kind == "persons" => persons.clone(),
-                // A share of the table's own dimension: the numerator at a
-                // category is the cell's count (`yes`) or structurally
-                // nobody (the attacker knows it is 0, so it is no atom: its
-                // share is hidden exactly when the count is); at the total
-                // it is the count at `yes`, keyed as every numerator is.
-                (Values::Share { num, .. }, Some(of), Some((d, (f, cell_atoms)))) => {
-                    let (f, cell_atoms) = (*f, cell_atoms.clone());
+                (Values::Count(_), _) if measure.kind == "persons" => persons.clone(),
+                // A share's numerator is the persons atom with the share's
+                // variable at `yes`. In a table that has that variable as a
+                // dimension, the numerator at a category is the cell's own
+                // count (`yes`) or structurally nobody (`no`: the attacker
+                // knows it is 0, so it is no atom, and its share is hidden
+                // exactly when the count is); such a column borrows the
+                // persons atoms and adds no equations of its own.
+                (Values::Share { num, .. }, Some(of)) if scope.counts => {
+                    let f = b.family(persons_family.clone());
+                    let own = share_dimension(table, Some(of)).zip(persons.as_ref());
                     let extra = format!("{of}=yes");
                     let atoms: Vec<u32> = (0..cells)
                         .map(|c| {
-                            if at_category(table, c, d) {
+                            if let Some((d, (_, cell_atoms))) = own
+                                && at_category(table, c, d)
+                            {
                                 return cell_atoms[c];
                             }
                             let (key, at) = cell_key(table, c, Some(&extra));
@@ -354,27 +358,14 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
                             b.atom(f, key, at, num[c] as f64, width)
                         })
                         .collect();
-                    borrowed[m] = true;
+                    if own.is_some() {
+                        borrowed[m] = true;
+                    } else {
+                        b.equations(f, table, &atoms);
+                    }
                     Some((f, atoms))
                 }
-                (Values::Share { num, .. }, Some(of), None) if scope.counts => {
-                    let f = b.family(persons_family.clone());
-                    let extra = format!("{of}=yes");
-                    let atoms: Vec<u32> = (0..cells)
-                        .map(|c| {
-                            let (key, at) = cell_key(table, c, Some(&extra));
-                            let width = if mflags[c] == Flag::Published {
-                                0.0
-                            } else {
-                                count_width(b.policy)
-                            };
-                            b.atom(f, key, at, num[c] as f64, width)
-                        })
-                        .collect();
-                    b.equations(f, table, &atoms);
-                    Some((f, atoms))
-                }
-                (Values::Sum { sum, top, .. }, Some(of), _) if scope.sums => {
+                (Values::Sum { sum, top, .. }, Some(of)) if scope.sums => {
                     let f = b.family(format!("{}/sum:{of}", table.population));
                     let atoms: Vec<u32> = (0..cells)
                         .map(|c| {
