@@ -222,6 +222,43 @@ pub fn looks_like_a_number(text: &str) -> bool {
     })
 }
 
+/// Every file below `dir`, as paths relative to it, sorted.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).expect("below dir").to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Adds one to the published count in field `field` (0-based) of the last
+/// row of the CSV `csv` (a table's grand total), leaving its flag alone:
+/// the change a forger would make. Returns the count as it was.
+pub fn bump_grand_total(csv: &Path, field: usize) -> u64 {
+    let text = std::fs::read_to_string(csv).expect("read the table");
+    let last = text
+        .trim_end()
+        .rsplit('\n')
+        .next()
+        .expect("a row")
+        .to_string();
+    let fields: Vec<&str> = last.split(',').collect();
+    let count: u64 = fields[field].parse().expect("the grand total is published");
+    let mut changed = fields.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+    changed[field] = (count + 1).to_string();
+    std::fs::write(csv, text.replace(&last, &changed.join(","))).expect("write the table");
+    count
+}
+
 /// Copies the folder `from` into `to` (created if missing), sub-folders too.
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");

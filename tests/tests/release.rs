@@ -8,9 +8,9 @@
 //! (`output_holds_aggregates_only`), which covers the example's bundle.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use reglink_tests::{Run, example, listing, reglink};
+use reglink_tests::{Run, example, files_below, listing, reglink};
 use serde_json::Value;
 
 /// `reglink run study.toml --policy POLICY --out OUT` in the example's folder;
@@ -54,23 +54,6 @@ fn table(bundle: &Path, name: &str) -> Vec<std::collections::HashMap<String, Str
 
 fn manifest(bundle: &Path) -> Value {
     serde_json::from_str(&fs::read_to_string(bundle.join("manifest.json")).unwrap()).unwrap()
-}
-
-fn all_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -303,8 +286,8 @@ fn two_runs_give_byte_identical_bundles_whatever_the_thread_count() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     go("1", &a);
     go("3", &b);
-    let files = all_files(&a);
-    assert_eq!(files, all_files(&b));
+    let files = files_below(&a);
+    assert_eq!(files, files_below(&b));
     for f in &files {
         assert!(
             fs::read(a.join(f)).unwrap() == fs::read(b.join(f)).unwrap(),
