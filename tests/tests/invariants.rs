@@ -220,13 +220,15 @@ fn only_the_atomic_file_and_the_key_open_files_for_writing() {
     }
 }
 
-/// What writes the release and the checker report takes cells and flags,
-/// never a type that holds rows (`Frame`, `Linked`) or pseudonyms.
+/// What writes the release and the checker report (with its τ-ARGUS input
+/// sets) takes cells and flags, never a type that holds rows (`Frame`,
+/// `Linked`) or pseudonyms.
 #[test]
 fn the_release_writers_never_see_rows_or_pseudonyms() {
     for rel in [
         "crates/reglink-release/src/bundle.rs",
         "crates/reglink-release/src/checker.rs",
+        "crates/reglink-release/src/tauargus.rs",
     ] {
         let text = fs::read_to_string(root().join(rel)).unwrap();
         for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {

@@ -27,7 +27,11 @@
 //! }
 //! ```
 //!
-//! It holds no value of any cell: coordinates and reasons only.
+//! The report holds no value of any cell: coordinates and reasons only.
+//! Beside it, [`write`] puts the τ-ARGUS input sets of [`crate::tauargus`]
+//! into `tauargus/`, which do hold the true value of every cell, so that an
+//! auditor can re-check the pattern with τ-ARGUS; the folder as a whole is
+//! as confidential as the unprotected cell tables.
 
 use std::path::Path;
 
@@ -202,7 +206,8 @@ pub fn checker_report(
 }
 
 /// Writes the checker report into the empty directory `dir`: the report,
-/// then its manifest, which says it is internal.
+/// the τ-ARGUS input sets in `tauargus/` ([`crate::tauargus::write`]), then
+/// the manifest, which lists them all and says they are internal.
 pub fn write(
     dir: &Path,
     tables: &[CellTable],
@@ -212,13 +217,14 @@ pub fn write(
 ) -> Result<(), ReleaseError> {
     let text = checker_report(tables, release, policy, provenance);
     reglink_extract::write_atomic(dir.join("checker-report.json"), text.as_bytes())?;
+    crate::tauargus::write(&dir.join(crate::tauargus::FOLDER), tables, release, policy)?;
     reglink_extract::write_manifest(
         dir,
         &crate::run::CHECKER_OUTPUT,
         json!({
             "tool": provenance.tool,
             "study": provenance.study,
-            "contents": "INTERNAL: why each cell of the release beside this folder is suppressed. For the data holder's output checkers only; never publish it.",
+            "contents": "INTERNAL: why each cell of the release beside this folder is suppressed, and in tauargus/ the true value of every cell with the suppression pattern, for re-checking it with τ-ARGUS. For the data holder's output checkers only; never publish it.",
         }),
     )?;
     Ok(())

@@ -22,7 +22,7 @@
 //!                                         ▼                             ▼
 //!                                   bundle::write                 checker::write
 //!                                   OUT/ (public flags only)      OUT.checker/ (reasons per cell,
-//!                                         │                       never published)
+//!                                         │                       τ-ARGUS sets; never published)
 //!                                         ▼
 //!                                   bundle::verify (`reglink verify`, for auditors)
 //! ```
@@ -34,7 +34,9 @@
 //!   protecting end).
 //! - [`load_policy`] reads `--policy`, a policy file or a preset's name.
 //! - [`bundle`] writes and verifies the release bundle; [`checker`] writes
-//!   the checker report, the only place a suppressed cell's reason is kept.
+//!   the checker report, the only place a suppressed cell's reason is kept,
+//!   and in it [`tauargus`]'s input sets, which give the auditors the true
+//!   cells and the pattern in τ-ARGUS's format.
 //! - Every failure is a [`ReleaseError`]; the errors of the stages it calls
 //!   pass through with their message and causes unchanged.
 //!
@@ -64,6 +66,7 @@ mod error;
 pub mod link;
 mod policy;
 pub mod run;
+pub mod tauargus;
 
 pub use error::{FileError, ReleaseError};
 pub use link::{LinkOutcome, Tabulated, link, link_and_tabulate, study_inputs, tabulate};

@@ -1,6 +1,7 @@
 //! τ-ARGUS's tabular input (the `.tab` cells, the `.rda` metadata, one
-//! `.hrc` hierarchy per rolled-up dimension) written from a cell table, and
-//! its result table read back as a suppression pattern.
+//! `.hrc` hierarchy per rolled-up dimension), written by the release's own
+//! writer (`reglink_release::tauargus`, the one the checker report uses),
+//! and its result table read back as a suppression pattern.
 //!
 //! Every cell is written, totals and subtotals included. A primary cell of
 //! value `v` gets status `U` with lower protection level `v` and upper
@@ -13,108 +14,42 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use reglink_tabulate::{CellTable, Dimension, TOTAL};
+use reglink_protect::{Flag, Policy};
+use reglink_release::tauargus::{self, Quantity, Status};
+use reglink_tabulate::CellTable;
 
-/// The total code of every dimension.
-const TOTAL_CODE: &str = "_T";
-/// Group codes get this prefix in the `.tab` and `.hrc`, so a group and one
-/// of its categories never share a code (`unknown` is both).
-const GROUP_PREFIX: &str = "G";
-
-/// The code τ-ARGUS sees for position `p` of `dim`.
-fn argus_code(dim: &Dimension, p: usize) -> String {
-    let (code, level) = dim.position(p);
-    if code == TOTAL && p == dim.positions() - 1 {
-        TOTAL_CODE.to_string()
-    } else if level == 1 && dim.group_of.is_some() {
-        format!("{GROUP_PREFIX}{code}")
-    } else {
-        code.to_string()
-    }
-}
-
-fn check_code(code: &str) -> anyhow::Result<()> {
-    if code.is_empty() || code.contains([';', '"', '@', ' ']) {
-        bail!(
-            "a category code cannot be written to τ-ARGUS's format (empty, or with ; \" @ or a space)"
-        );
-    }
-    Ok(())
-}
-
-/// Writes `table.tab`, `table.rda`, one `DIM.hrc` per rolled-up dimension
-/// and `primaries.csv` (the primary cells' codes and values) into `dir`.
+/// Writes `table.tab`, `table.rda`, `table.hst`, one `DIM.hrc` per rolled-up
+/// dimension, `README.txt` and `primaries.csv` (the primary cells' codes and
+/// values) into `dir`, from the table's primary flags (`primary`) under
+/// `policy`.
 pub fn write_input(
     dir: &Path,
     table: &CellTable,
-    primary: &[bool],
-    threshold: u64,
+    primary: &[Flag],
+    policy: &Policy,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let dims = &table.dimensions;
-    let codes: Vec<Vec<String>> = dims
-        .iter()
-        .map(|d| (0..d.positions()).map(|p| argus_code(d, p)).collect())
-        .collect();
-    for c in codes.iter().flatten() {
-        check_code(c)?;
+    let quantity = Quantity::persons(table, primary, policy);
+    let sets = [("table".to_string(), quantity)];
+    for (name, text) in tauargus::files(table, &sets) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-
-    let mut tab = String::new();
+    let codes: Vec<Vec<String>> = table.dimensions.iter().map(tauargus::codes).collect();
     let mut primaries = String::new();
     for cell in 0..table.shape.cells() {
-        let cell_codes: Vec<&str> = (0..dims.len())
-            .map(|d| codes[d][table.shape.position(cell, d)].as_str())
-            .collect();
-        let v = table.persons[cell];
-        let (status, lower, upper) = if primary[cell] {
-            writeln!(primaries, "{};{v}", cell_codes.join(";"))?;
-            ("U", v, threshold.saturating_sub(v))
-        } else {
-            ("S", 0, 0)
-        };
-        // persons (the response), freq, status, lower and upper protection level.
-        writeln!(
-            tab,
-            "{};{v};{v};{status};{lower};{upper}",
-            cell_codes.join(";")
-        )?;
-    }
-
-    let mut rda = String::from("<SEPARATOR> \";\"\n<SAFE> S\n<UNSAFE> U\n<PROTECT> P\n");
-    for (d, dim) in dims.iter().enumerate() {
-        writeln!(rda, "{}", dim.name)?;
-        writeln!(rda, "  <RECODEABLE>\n  <TOTCODE> \"{TOTAL_CODE}\"")?;
-        if let Some(group_of) = &dim.group_of {
-            let hrc = format!("{}.hrc", dim.name);
+        if sets[0].1.status[cell] == Status::Primary {
+            let cell_codes: Vec<&str> = (0..codes.len())
+                .map(|d| codes[d][table.shape.position(cell, d)].as_str())
+                .collect();
             writeln!(
-                rda,
-                "  <HIERARCHICAL>\n  <HIERCODELIST> \"{}\"\n  <HIERLEADSTRING> \"@\"",
-                dir.join(&hrc).display()
+                primaries,
+                "{};{}",
+                cell_codes.join(";"),
+                table.persons[cell]
             )?;
-            let n = dim.categories.len();
-            let mut text = String::new();
-            for g in 0..dim.groups.len() {
-                writeln!(text, "{}", codes[d][n + g])?;
-                for (c, _) in group_of
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, x)| **x as usize == g)
-                {
-                    writeln!(text, "@{}", codes[d][c])?;
-                }
-            }
-            std::fs::write(dir.join(hrc), text)?;
         }
     }
-    rda.push_str("persons\n  <NUMERIC>\n  <DECIMALS> 0\n");
-    rda.push_str("freq\n  <FREQUENCY>\n");
-    rda.push_str("status\n  <STATUS>\n");
-    rda.push_str("lpl\n  <NUMERIC> <LOWERPL>\n  <DECIMALS> 0\n");
-    rda.push_str("upl\n  <NUMERIC> <UPPERPL>\n  <DECIMALS> 0\n");
-
-    std::fs::write(dir.join("table.tab"), tab)?;
-    std::fs::write(dir.join("table.rda"), rda)?;
     std::fs::write(dir.join("primaries.csv"), primaries)?;
     Ok(())
 }
@@ -139,7 +74,13 @@ pub fn read_result(path: &Path, table: &CellTable) -> anyhow::Result<Pattern> {
     let dims = &table.dimensions;
     let position: Vec<HashMap<String, usize>> = dims
         .iter()
-        .map(|d| (0..d.positions()).map(|p| (argus_code(d, p), p)).collect())
+        .map(|d| {
+            tauargus::codes(d)
+                .into_iter()
+                .enumerate()
+                .map(|(p, code)| (code, p))
+                .collect()
+        })
         .collect();
     let strides: Vec<usize> = (0..dims.len())
         .map(|d| table.shape.sizes[d + 1..].iter().product())

@@ -119,7 +119,7 @@ fn prepare(
             );
             let check_seconds = start.elapsed().as_secs_f64();
             let dir = folder(out, table, t);
-            argus::write_input(&dir, table, &primary_cells(&primary), t)?;
+            argus::write_input(&dir, table, &primary.persons, &policy)?;
             println!(
                 "{}",
                 json!({

@@ -79,9 +79,8 @@ fn a_result_is_read_back_cell_by_cell() {
     let t = small();
     let policy = policy(3).unwrap();
     let primary = reglink_protect::primary(&t, &policy);
-    let flags: Vec<bool> = primary.persons.iter().map(|f| f.primary()).collect();
     let dir = tempfile::tempdir().unwrap();
-    argus::write_input(dir.path(), &t, &flags, 3).unwrap();
+    argus::write_input(dir.path(), &t, &primary.persons, &policy).unwrap();
     let tab = std::fs::read_to_string(dir.path().join("table.tab")).unwrap();
     assert_eq!(tab.lines().count(), 9);
     // The primary cell asks for [0, 3]: LPL 1, UPL 2.
