@@ -18,7 +18,7 @@ const STAGES: &[&[&str]] = &[
     &["reglink-tabulate"],
     &["reglink-protect"],
     &["reglink-release"],
-    &["reglink-example"],
+    &["reglink-example", "reglink-audit"],
     &["reglink"],
 ];
 
@@ -160,6 +160,28 @@ fn only_the_binary_uses_the_key_holding_crate() {
                 ALLOWED.contains(&name.as_str()),
                 "{name} depends on reglink-pseudo"
             );
+        }
+    }
+}
+
+/// `reglink audit` checks the engine's work, so it must not run the
+/// engine's code: it depends on no crate that tabulates or protects (it
+/// uses `reglink-release` only for the integrity check of `verify`, file
+/// hashes and the signature) and its source names none of them.
+#[test]
+fn the_audit_shares_no_code_with_the_engine() {
+    let deps = &crates()["reglink-audit"];
+    for engine in ["reglink-protect", "reglink-tabulate", "reglink-link"] {
+        assert!(
+            !deps.iter().any(|d| d == engine),
+            "reglink-audit depends on {engine}"
+        );
+    }
+    let src = root().join("crates/reglink-audit/src");
+    for file in reglink_tests::files_below(&src) {
+        let text = fs::read_to_string(src.join(&file)).unwrap();
+        for engine in ["reglink_protect", "reglink_tabulate", "reglink_link"] {
+            assert!(!text.contains(engine), "{} names {engine}", file.display());
         }
     }
 }

@@ -221,7 +221,15 @@ fn the_readme_sequence_runs_on_synthetic_registers() {
     let names: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
     assert_eq!(
         names,
-        ["key", "pseudonymise", "link", "key", "run", "verify"],
+        [
+            "key",
+            "pseudonymise",
+            "link",
+            "key",
+            "run",
+            "verify",
+            "audit"
+        ],
         "the README's sequence changed; update this test"
     );
 
@@ -257,6 +265,13 @@ fn the_readme_sequence_runs_on_synthetic_registers() {
         if words[1] == "verify" {
             assert!(
                 run.stdout.contains("signature valid"),
+                "{what}: {}",
+                run.stdout
+            );
+        }
+        if words[1] == "audit" {
+            assert!(
+                run.stdout.contains("signed by") && run.stdout.contains("attacker"),
                 "{what}: {}",
                 run.stdout
             );

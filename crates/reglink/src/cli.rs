@@ -32,7 +32,8 @@ pub struct Cli {
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0    success
-  1    `verify`: the bundle does not match its manifest or signature
+  1    `verify`: the bundle does not match its manifest or signature;
+       `audit`: a check failed
   2    error: bad arguments or input, a file that cannot be read or written
   3    ran, but produced no usable output: every row rejected, no rows, or a
        source without a usable row (the output is written; --allow-empty
@@ -91,6 +92,17 @@ pub enum Command {
     /// without it, says whether the bundle is signed and by which key.
     /// Exits non-zero on any problem.
     Verify(VerifyArgs),
+    /// Check a release bundle's disclosure rules from the bundle alone.
+    ///
+    /// Needs no microdata and no key, and shares no code with the engine
+    /// that chose what to suppress. Per table it checks the files against
+    /// the manifest (as `verify`), the flags, every published value against
+    /// the policy's rules, shares against their counts, every margin whose
+    /// terms are all published, and, from the equations of every table of a
+    /// population, the attacker's interval of every suppressed count. Each
+    /// check ends pass, review (the bundle alone cannot decide it) or fail,
+    /// with the reason and the cells concerned. Exits non-zero on any failure.
+    Audit(AuditArgs),
     /// Write synthetic EB, AF and LISA-style extracts, a crosswalk and code lists.
     Synth(SynthArgs),
     /// Describe a pseudonymised Parquet file: rows, columns, distinct persons.
@@ -228,6 +240,19 @@ pub struct VerifyArgs {
     /// its manifest. Without it a signature is reported, not checked.
     #[arg(long, value_name = "PUB")]
     pub public_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The release bundle (a directory with manifest.json).
+    pub bundle: PathBuf,
+    /// The data holder's public signing key: the bundle must carry that
+    /// key's valid signature, as for `verify`.
+    #[arg(long, value_name = "PUB")]
+    pub public_key: Option<PathBuf>,
+    /// Print the whole report as one JSON object, every cell included.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Link(args) => link::run(&args, cli.quiet),
         Command::Run(args) => run::run(&args, cli.quiet),
         Command::Verify(args) => run::verify(&args),
+        Command::Audit(args) => run::audit(&args),
         Command::Synth(args) => synth::run(&args, cli.quiet),
         Command::Inspect(args) => inspect::run(&args),
     }

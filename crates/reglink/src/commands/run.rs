@@ -9,7 +9,7 @@ use reglink_protect::{Flag, Release};
 use reglink_release::{RunOptions, bundle};
 use reglink_tabulate::CellTable;
 
-use crate::cli::{RunArgs, VerifyArgs};
+use crate::cli::{AuditArgs, RunArgs, VerifyArgs};
 use crate::ui;
 
 pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
@@ -98,4 +98,27 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
         verified.problems.len()
     ))
     .into())
+}
+
+pub fn audit(args: &AuditArgs) -> anyhow::Result<()> {
+    let public = args
+        .public_key
+        .as_deref()
+        .map(PublicKey::load)
+        .transpose()?;
+    let report = reglink_audit::audit(&args.bundle, public.as_ref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", reglink_audit::text(&report, 5));
+    }
+    if report.status == reglink_audit::Status::Fail {
+        let failed = report
+            .findings
+            .iter()
+            .filter(|f| f.status == reglink_audit::Status::Fail)
+            .count();
+        return Err(ui::Mismatch(format!("{failed} check(s) failed")).into());
+    }
+    Ok(())
 }

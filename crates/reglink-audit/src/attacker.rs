@@ -1,0 +1,729 @@
+//! The attacker's intervals of suppressed counts, rebuilt from the bundle.
+//!
+//! Per population, every cell of every table is an *atom*, named by its
+//! identity (the dimensions not at the total and their codes), so cells of
+//! two tables counting the same people are one atom. The equations are the
+//! margins of every table. Published atoms are constants; suppressed ones
+//! are the unknowns, at least zero. The suppressed atoms fall into
+//! connected components through the equations they share.
+//!
+//! Each suppressed atom gets an interval that contains every value an
+//! attacker cannot rule out:
+//!
+//! - *outer bounds* by propagating intervals through the equations (a part
+//!   lies between its margin's bounds minus its siblings' bounds); sound,
+//!   but possibly wider than the truth;
+//! - the *exact* interval, the least and greatest value over the
+//!   component's linear program, for components of at most
+//!   [`EXACT_LIMIT`] atoms. Every solution found is itself a table the
+//!   attacker cannot rule out, so each solve also widens the *seen* range
+//!   of every other atom of the component; an atom whose seen range is
+//!   already wide enough needs no solve of its own.
+//!
+//! The bundle does not say which suppressed cells a rule hid, so the
+//! verdict is on what the interval allows (see [`verdict`]).
+
+use std::collections::{HashMap, HashSet};
+
+use microlp::{ComparisonOp, OptimizationDirection, Problem};
+use rayon::prelude::*;
+
+use crate::read::{Bundle, Table};
+use crate::{Cell, Status};
+
+/// The largest component whose atoms get programs of their own (the exact
+/// interval); in a larger one, the spread solves (below) and the outer
+/// bounds decide, or the atom is left for review.
+pub const EXACT_LIMIT: usize = 400;
+
+/// The largest component that gets the spread solves: a few programs over
+/// the whole component whose solutions show most atoms wide enough.
+pub const SPREAD_LIMIT: usize = 5000;
+
+/// Round-off allowed in solutions and bounds.
+const EPS: f64 = 1e-6;
+
+/// One suppressed count and what the audit found for it.
+#[derive(Debug, Clone)]
+pub struct Suppressed {
+    /// Where it is: every table and row holding the atom.
+    pub cells: Vec<Cell>,
+    /// The least and greatest value the attacker cannot rule out.
+    pub interval: (f64, f64),
+    /// How the interval was found.
+    pub kind: Kind,
+    /// The verdict and its reason.
+    pub status: Status,
+    /// Why.
+    pub reason: String,
+}
+
+/// The suppressed counts of one population.
+#[derive(Debug, Clone, Default)]
+pub struct Population {
+    /// Its name.
+    pub name: String,
+    /// Every suppressed atom.
+    pub atoms: Vec<Suppressed>,
+    /// Published cells of two tables that count the same people but differ,
+    /// and suppressed cells published in another table.
+    pub conflicts: Vec<(Cell, String)>,
+    /// Linear programs solved.
+    pub solves: usize,
+    /// The largest component, in atoms.
+    pub largest_component: usize,
+}
+
+/// `Σ coef · x = rhs` over suppressed atoms (indices into the unknowns).
+#[derive(Debug, Clone)]
+struct Row {
+    terms: Vec<(usize, f64)>,
+    rhs: f64,
+}
+
+/// Rebuilds and solves every population's system of persons counts.
+pub fn audit(bundle: &Bundle) -> Vec<Population> {
+    let mut names: Vec<&str> = bundle
+        .tables
+        .iter()
+        .map(|t| t.population.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|p| {
+            let tables: Vec<&Table> = bundle.tables.iter().filter(|t| t.population == p).collect();
+            population(
+                p,
+                &tables,
+                bundle.policy.threshold,
+                bundle.policy.zeros_disclosive,
+            )
+        })
+        .collect()
+}
+
+/// The atoms of a population: per atom, its published value (if any table
+/// publishes it) and the cells holding it; per table, the atom of each row.
+struct Atoms {
+    value: Vec<Option<f64>>,
+    cells: Vec<Vec<Cell>>,
+    /// Per atom, `(table, row)` of each cell holding it.
+    at: Vec<Vec<(usize, usize)>>,
+    of_row: Vec<Vec<usize>>,
+    conflicts: Vec<(Cell, String)>,
+}
+
+fn atoms(tables: &[&Table]) -> Atoms {
+    let mut id: HashMap<Vec<(String, String)>, usize> = HashMap::new();
+    let mut a = Atoms {
+        value: Vec::new(),
+        cells: Vec::new(),
+        at: Vec::new(),
+        of_row: Vec::new(),
+        conflicts: Vec::new(),
+    };
+    for (ti, t) in tables.iter().enumerate() {
+        let persons = &t.columns[0];
+        let mut rows = Vec::with_capacity(t.cells());
+        for row in 0..t.cells() {
+            let cell = Cell::new(t, row);
+            let k = *id.entry(t.identity(row)).or_insert_with(|| {
+                a.value.push(None);
+                a.cells.push(Vec::new());
+                a.at.push(Vec::new());
+                a.value.len() - 1
+            });
+            let published = (!persons.hidden[row])
+                .then_some(persons.values[row])
+                .flatten();
+            let first = a.cells[k].is_empty();
+            match (first, a.value[k], published, persons.hidden[row]) {
+                (true, _, v, _) => a.value[k] = v,
+                (false, Some(x), Some(y), _) if (x - y).abs() > EPS => a.conflicts.push((
+                    cell.clone(),
+                    format!(
+                        "counts the same people as {} but publishes {y}, not {x}",
+                        a.cells[k][0]
+                    ),
+                )),
+                (false, None, Some(y), _) => {
+                    a.conflicts.push((
+                        a.cells[k][0].clone(),
+                        format!("suppressed, but {cell} counts the same people and publishes it"),
+                    ));
+                    a.value[k] = Some(y);
+                }
+                (false, Some(_), None, true) => a.conflicts.push((
+                    cell.clone(),
+                    format!(
+                        "suppressed, but {} counts the same people and publishes it",
+                        a.cells[k][0]
+                    ),
+                )),
+                _ => {}
+            }
+            a.cells[k].push(cell);
+            a.at[k].push((ti, row));
+            rows.push(k);
+        }
+        a.of_row.push(rows);
+    }
+    a
+}
+
+/// Every margin equation of every table, once: `(parent, children)`.
+fn equations(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usize>)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (t, rows) in tables.iter().zip(of_row) {
+        for (d, dim) in t.dimensions.iter().enumerate() {
+            let margins = dim.margins();
+            for row in 0..t.cells() {
+                let mut pos = t.positions(row);
+                // Visit each line along `d` once: from its first position.
+                if pos[d] != 0 {
+                    continue;
+                }
+                for (parent, parts) in &margins {
+                    pos[d] = *parent;
+                    let p = rows[t.row(&pos)];
+                    let mut children: Vec<usize> = parts
+                        .iter()
+                        .map(|&c| {
+                            pos[d] = c;
+                            rows[t.row(&pos)]
+                        })
+                        .collect();
+                    children.sort_unstable();
+                    if seen.insert((p, children.clone())) {
+                        out.push((p, children));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn population(name: &str, tables: &[&Table], threshold: u64, zeros: bool) -> Population {
+    let a = atoms(tables);
+    let eqs = equations(tables, &a.of_row);
+    let mut eqs_of: Vec<Vec<usize>> = vec![Vec::new(); a.value.len()];
+    for (e, (p, children)) in eqs.iter().enumerate() {
+        for &k in std::iter::once(p).chain(children) {
+            eqs_of[k].push(e);
+        }
+    }
+    let unknown: Vec<usize> = (0..a.value.len())
+        .filter(|&k| a.value[k].is_none())
+        .collect();
+    let index: HashMap<usize, usize> = unknown.iter().enumerate().map(|(i, &k)| (k, i)).collect();
+    let rows: Vec<Row> = eqs
+        .iter()
+        .filter_map(|(p, children)| {
+            let mut row = Row {
+                terms: Vec::new(),
+                rhs: 0.0,
+            };
+            for (k, coef) in std::iter::once((*p, 1.0)).chain(children.iter().map(|&c| (c, -1.0))) {
+                match a.value[k] {
+                    Some(v) => row.rhs -= coef * v,
+                    None => row.terms.push((index[&k], coef)),
+                }
+            }
+            (!row.terms.is_empty()).then_some(row)
+        })
+        .collect();
+    let outer = propagate(unknown.len(), &rows);
+    let components = components(unknown.len(), &rows);
+    let largest_component = components.iter().map(Vec::len).max().unwrap_or(0);
+    let solved: Vec<_> = components
+        .par_iter()
+        .map(|c| {
+            if c.len() > SPREAD_LIMIT {
+                return (Vec::new(), 0);
+            }
+            exact(c, &rows, &outer, (threshold, zeros), c.len() <= EXACT_LIMIT)
+        })
+        .collect();
+    let mut interval: Vec<(f64, f64, Kind)> =
+        outer.iter().map(|o| (o.0, o.1, Kind::Outer)).collect();
+    for (i, &k) in unknown.iter().enumerate() {
+        if interval[i].2 == Kind::Outer
+            && verdict(outer[i].0, outer[i].1, Kind::Outer, threshold, zeros).0 == Status::Review
+            && rises_freely(k, tables, &a, &eqs, &eqs_of)
+        {
+            interval[i] = (outer[i].0, f64::INFINITY, Kind::Inner);
+        }
+    }
+    let mut solves = 0;
+    for (found, n) in solved {
+        solves += n;
+        for (i, iv, kind) in found {
+            interval[i] = (iv.0, iv.1, kind);
+        }
+    }
+    let atoms = unknown
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            let (lo, hi, kind) = interval[i];
+            let (status, reason) = verdict(lo, hi, kind, threshold, zeros);
+            Suppressed {
+                cells: a.cells[k].clone(),
+                interval: (lo, hi),
+                kind,
+                status,
+                reason,
+            }
+        })
+        .collect();
+    Population {
+        name: name.to_string(),
+        atoms,
+        conflicts: a.conflicts,
+        solves,
+        largest_component,
+    }
+}
+
+/// Whether atom `k` can rise without limit: when the atom and every margin
+/// above it (in every table holding it: each dimension at the atom's
+/// position or one of its groups or the total) are suppressed, adding one
+/// to all of them breaks no equation, so no published value bounds it from
+/// above. The direction is checked against every equation it touches
+/// before it counts.
+fn rises_freely(
+    k: usize,
+    tables: &[&Table],
+    a: &Atoms,
+    eqs: &[(usize, Vec<usize>)],
+    eqs_of: &[Vec<usize>],
+) -> bool {
+    let mut up: HashSet<usize> = HashSet::new();
+    for &(t, row) in &a.at[k] {
+        let t_ = tables[t];
+        let chains: Vec<Vec<usize>> = t_
+            .dimensions
+            .iter()
+            .zip(t_.positions(row))
+            .map(|(d, p)| ancestors(d, p))
+            .collect();
+        let mut pos: Vec<usize> = chains.iter().map(|c| c[0]).collect();
+        let mut idx = vec![0usize; chains.len()];
+        loop {
+            let atom = a.of_row[t][t_.row(&pos)];
+            if a.value[atom].is_some() {
+                return false;
+            }
+            up.insert(atom);
+            // Next combination of ancestors, like an odometer.
+            let mut d = 0;
+            while d < idx.len() {
+                idx[d] += 1;
+                if idx[d] < chains[d].len() {
+                    pos[d] = chains[d][idx[d]];
+                    break;
+                }
+                idx[d] = 0;
+                pos[d] = chains[d][0];
+                d += 1;
+            }
+            if d == idx.len() {
+                break;
+            }
+        }
+    }
+    let y = |atom: usize| f64::from(u8::from(up.contains(&atom)));
+    up.iter().flat_map(|&u| &eqs_of[u]).all(|&e| {
+        let (p, children) = &eqs[e];
+        y(*p) == children.iter().map(|&c| y(c)).sum::<f64>()
+    })
+}
+
+/// Position `p` of a dimension and the positions above it: its group (if
+/// any) and the total.
+fn ancestors(d: &crate::read::Dimension, p: usize) -> Vec<usize> {
+    let n = d.categories.len();
+    let total = d.positions() - 1;
+    let mut out = vec![p];
+    let group = (p < n)
+        .then(|| d.categories[p].group.as_ref())
+        .flatten()
+        .and_then(|g| d.groups.iter().position(|x| x == g));
+    if let Some(gi) = group {
+        out.push(n + gi);
+    }
+    if p != total {
+        out.push(total);
+    }
+    out
+}
+
+/// Outer bounds of every unknown by propagation through the rows, until
+/// nothing tightens (or a fixed number of passes).
+fn propagate(n: usize, rows: &[Row]) -> Vec<(f64, f64)> {
+    let mut b = vec![(0.0, f64::INFINITY); n];
+    for _ in 0..200 {
+        let mut changed = false;
+        for row in rows {
+            for &(i, ci) in &row.terms {
+                // ci · x_i = rhs − Σ_{k≠i} c_k x_k
+                let (mut lo, mut hi) = (row.rhs, row.rhs);
+                for &(k, ck) in &row.terms {
+                    if k == i {
+                        continue;
+                    }
+                    let (a, z) = (ck * b[k].0, ck * b[k].1);
+                    lo -= a.max(z);
+                    hi -= a.min(z);
+                }
+                let (lo, hi) = if ci > 0.0 { (lo, hi) } else { (-hi, -lo) };
+                if lo > b[i].0 + EPS {
+                    b[i].0 = lo;
+                    changed = true;
+                }
+                if hi < b[i].1 - EPS {
+                    b[i].1 = hi;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    b
+}
+
+/// The connected components of the unknowns through the rows, each sorted.
+fn components(n: usize, rows: &[Row]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for row in rows {
+        let first = root(&mut parent, row.terms[0].0);
+        for &(k, _) in &row.terms[1..] {
+            let r = root(&mut parent, k);
+            parent[r] = first;
+        }
+    }
+    let mut by_root: HashMap<usize, Vec<usize>> = HashMap::new();
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        by_root.entry(r).or_default().push(i);
+    }
+    let mut out: Vec<Vec<usize>> = by_root.into_values().collect();
+    out.sort_unstable();
+    out
+}
+
+/// How an interval was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// By propagation: the attacker's interval lies inside it.
+    Outer,
+    /// From two tables consistent with the bundle: the attacker's interval
+    /// holds it.
+    Inner,
+    /// The least and greatest value of the linear program.
+    Exact,
+}
+
+/// An unknown's interval and how it was found.
+type Found = (usize, (f64, f64), Kind);
+
+/// The intervals of the unknowns of component `c` that the outer bounds
+/// leave open: inner ones where earlier solutions already span the
+/// threshold, else exact ones. Returns them and the number of solves.
+fn exact(
+    c: &[usize],
+    rows: &[Row],
+    outer: &[(f64, f64)],
+    (threshold, zeros): (u64, bool),
+    per_cell: bool,
+) -> (Vec<Found>, usize) {
+    let local: HashMap<usize, usize> = c.iter().enumerate().map(|(j, &i)| (i, j)).collect();
+    let mine: Vec<&Row> = rows
+        .iter()
+        .filter(|r| local.contains_key(&r.terms[0].0))
+        .collect();
+    let mut seen: Vec<(f64, f64)> = vec![(f64::INFINITY, f64::NEG_INFINITY); c.len()];
+    let mut out = Vec::new();
+    let mut solves = 0;
+    let need = threshold as f64 - EPS;
+    // Upper bounds for the spread solves, so that none is unbounded: the
+    // outer bound, or a bound well above every finite one. Solutions within
+    // them are still tables the attacker cannot rule out.
+    let top = c
+        .iter()
+        .map(|&i| outer[i].1)
+        .filter(|u| u.is_finite())
+        .fold(threshold as f64, f64::max);
+    let cap: Vec<f64> = c
+        .iter()
+        .map(|&i| outer[i].1.min(2.0 * top + threshold as f64))
+        .collect();
+    let open = |seen: &[(f64, f64)]| {
+        c.iter()
+            .enumerate()
+            .filter(|&(j, &i)| {
+                verdict(outer[i].0, outer[i].1, Kind::Outer, threshold, zeros).0 == Status::Review
+                    && seen[j].1 - seen[j].0 < need
+            })
+            .count()
+    };
+    // A few solves with objectives of random signs first: each solution is
+    // a table the attacker cannot rule out, and the cells with a positive
+    // sign end high in one, low in the other, so most cells are shown wide
+    // enough without a solve of their own.
+    let mut before = open(&seen);
+    for round in 0..SPREAD_ROUNDS {
+        if before < 8 {
+            break;
+        }
+        for dir in [
+            OptimizationDirection::Minimize,
+            OptimizationDirection::Maximize,
+        ] {
+            solves += 1;
+            let weight = |k: usize| if mix(round, k) & 1 == 0 { 1.0 } else { -1.0 };
+            if let Ok(x) = solve(c.len(), &weight, dir, &mine, (&local, Some(&cap))) {
+                for (s, v) in seen.iter_mut().zip(&x) {
+                    *s = (s.0.min(*v), s.1.max(*v));
+                }
+            }
+        }
+        // Stop when a round shows few more cells wide enough.
+        let now = open(&seen);
+        if round > 1 && (before - now) * 200 < before {
+            break;
+        }
+        before = now;
+    }
+    // Then the cells still open, a batch at a time: each cell's least and
+    // greatest value, solved in parallel; their solutions widen what was
+    // seen before the next batch is chosen (a fixed batch size keeps the
+    // result independent of the number of threads).
+    let mut next = 0;
+    while next < c.len() {
+        let mut batch = Vec::new();
+        while next < c.len() && batch.len() < BATCH {
+            let (j, i) = (next, c[next]);
+            next += 1;
+            if verdict(outer[i].0, outer[i].1, Kind::Outer, threshold, zeros).0 != Status::Review {
+                continue;
+            }
+            if seen[j].1 - seen[j].0 >= need {
+                out.push((i, seen[j], Kind::Inner));
+                continue;
+            }
+            if per_cell {
+                batch.push(j);
+            }
+        }
+        let results: Vec<_> = batch
+            .par_iter()
+            .map(|&j| {
+                let weight = |k: usize| if k == j { 1.0 } else { 0.0 };
+                let lo = solve(
+                    c.len(),
+                    &weight,
+                    OptimizationDirection::Minimize,
+                    &mine,
+                    (&local, None),
+                );
+                let hi = solve(
+                    c.len(),
+                    &weight,
+                    OptimizationDirection::Maximize,
+                    &mine,
+                    (&local, None),
+                );
+                (j, lo, hi)
+            })
+            .collect();
+        for (j, lo, hi) in results {
+            solves += 2;
+            let ends = match (lo, hi) {
+                (Ok(a), Ok(b)) => Some((a[j], b[j], [a, b])),
+                (Ok(a), Err(microlp::Error::Unbounded)) => {
+                    Some((a[j], f64::INFINITY, [a.clone(), a]))
+                }
+                _ => None,
+            };
+            if let Some((lo, hi, points)) = ends {
+                for x in &points {
+                    for (s, v) in seen.iter_mut().zip(x) {
+                        *s = (s.0.min(*v), s.1.max(*v));
+                    }
+                }
+                out.push((c[j], (lo, hi), Kind::Exact));
+            }
+        }
+    }
+    (out, solves)
+}
+
+/// Cells whose own programs are solved in parallel between two looks at
+/// what earlier solutions have shown.
+const BATCH: usize = 16;
+
+/// The most pairs of solves with random signs before the per-cell ones.
+const SPREAD_ROUNDS: usize = 40;
+
+/// A deterministic pseudo-random number for `(round, k)` (splitmix64).
+fn mix(round: usize, k: usize) -> u64 {
+    let mut z = ((round as u64) << 32 ^ k as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// One solve of the component's program with objective `Σ weight(k) x_k`,
+/// least or greatest: the whole solution.
+fn solve(
+    n: usize,
+    weight: &dyn Fn(usize) -> f64,
+    dir: OptimizationDirection,
+    rows: &[&Row],
+    (local, cap): (&HashMap<usize, usize>, Option<&[f64]>),
+) -> Result<Vec<f64>, microlp::Error> {
+    let mut p = Problem::new(dir);
+    let vars: Vec<_> = (0..n)
+        .map(|k| p.add_var(weight(k), (0.0, cap.map_or(f64::INFINITY, |c| c[k]))))
+        .collect();
+    for r in rows {
+        let expr: Vec<_> = r.terms.iter().map(|&(i, c)| (vars[local[&i]], c)).collect();
+        p.add_constraint(expr.as_slice(), ComparisonOp::Eq, r.rhs);
+    }
+    let solution = p
+        .solve()?
+        .into_solution()
+        .map_err(|_| microlp::Error::InternalError("stopped before an optimum".into()))?;
+    Ok(vars.iter().map(|&v| solution.var_value(v)).collect())
+}
+
+/// What an interval `[lo, hi]` of a suppressed count allows, when the
+/// bundle does not say which cells a rule hid. A count is below the
+/// threshold (or a disclosive zero) exactly when a rule had to hide it, and
+/// then its interval must be at least `threshold` wide:
+///
+/// - **pass** when every value in the interval is at least the threshold
+///   (hidden only to protect others), or the exact interval is wide enough;
+/// - **fail** when every value in it is below the threshold: the cell is
+///   certainly a small count, and its interval is narrower than needed;
+/// - **review** otherwise: it may be a small count, and then it is too
+///   narrowly protected, or the exact interval is not known.
+pub fn verdict(lo: f64, hi: f64, kind: Kind, threshold: u64, zeros: bool) -> (Status, String) {
+    let t = threshold as f64;
+    let a = (lo - EPS).ceil().max(0.0);
+    let b = (hi + EPS).floor();
+    let range = if hi.is_finite() {
+        format!("[{}, {}]", fmt(lo), fmt(hi))
+    } else {
+        format!("[{}, unbounded)", fmt(lo))
+    };
+    if a > b {
+        return (
+            Status::Fail,
+            format!("no count is consistent with the published values (interval {range})"),
+        );
+    }
+    let smallest_sensitive = if zeros { 0.0 } else { 1.0 };
+    let any_small = a <= t - 1.0 && b >= smallest_sensitive;
+    let all_small = b <= t - 1.0 && a >= smallest_sensitive;
+    if !any_small {
+        return (
+            Status::Pass,
+            format!("cannot be below the threshold {threshold}: {range}"),
+        );
+    }
+    if all_small {
+        return (
+            Status::Fail,
+            format!(
+                "certainly below the threshold {threshold} and only {} wide: {range}",
+                fmt(hi - lo)
+            ),
+        );
+    }
+    if kind != Kind::Outer && hi - lo >= t - EPS {
+        return (Status::Pass, format!("at least {threshold} wide: {range}"));
+    }
+    if kind == Kind::Exact {
+        return (
+            Status::Review,
+            format!(
+                "may be below the threshold {threshold}, and then narrower than needed: {range}"
+            ),
+        );
+    }
+    (
+        Status::Review,
+        format!(
+            "not decided: the exact program was not solved (its component is too large); outer bounds {range}"
+        ),
+    )
+}
+
+fn fmt(x: f64) -> String {
+    if (x - x.round()).abs() < EPS {
+        format!("{}", x.round())
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_follow_what_the_interval_allows() {
+        let v = |lo, hi, kind| verdict(lo, hi, kind, 10, true).0;
+        assert_eq!(v(12.0, 15.0, Kind::Exact), Status::Pass, "never small");
+        assert_eq!(v(0.0, 10.0, Kind::Exact), Status::Pass, "wide enough");
+        assert_eq!(v(0.0, 10.0, Kind::Inner), Status::Pass, "wide enough");
+        assert_eq!(v(2.0, 6.0, Kind::Outer), Status::Fail, "always small");
+        assert_eq!(v(0.0, 0.0, Kind::Exact), Status::Fail, "a zero given away");
+        assert_eq!(v(7.0, 12.0, Kind::Exact), Status::Review, "maybe small");
+        assert_eq!(
+            v(0.0, 40.0, Kind::Outer),
+            Status::Review,
+            "outer bounds only"
+        );
+        assert_eq!(
+            verdict(0.0, 0.0, Kind::Exact, 10, false).0,
+            Status::Pass,
+            "zeros may be published"
+        );
+        assert_eq!(v(5.0, 4.0, Kind::Exact), Status::Fail, "inconsistent");
+    }
+
+    #[test]
+    fn propagation_bounds_a_part_by_its_margin() {
+        // x0 + x1 = 7, x1 + x2 = 3.
+        let rows = [
+            Row {
+                terms: vec![(0, 1.0), (1, 1.0)],
+                rhs: 7.0,
+            },
+            Row {
+                terms: vec![(1, 1.0), (2, 1.0)],
+                rhs: 3.0,
+            },
+        ];
+        let b = propagate(3, &rows);
+        assert_eq!(b[1], (0.0, 3.0));
+        assert_eq!(b[0], (4.0, 7.0));
+        assert_eq!(components(3, &rows), vec![vec![0, 1, 2]]);
+    }
+}

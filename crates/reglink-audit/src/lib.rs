@@ -1,0 +1,391 @@
+//! `reglink audit`: checks a release bundle's disclosure rules from the
+//! bundle alone, with no microdata, no key and no code of the engine that
+//! chose what to suppress.
+//!
+//! It reads the bundle as docs/release-bundle.md describes it ([`read`]),
+//! then checks, per table:
+//!
+//! - `integrity`: every file against the manifest and, with a public key,
+//!   the signature (the same check as `reglink verify`);
+//! - `flags`: a value is `..` exactly when its flag is `suppressed`, the
+//!   flags are the method's, and their counts are the description's;
+//! - `values`: no published count below the threshold (nor a zero, where
+//!   zeros are disclosive), rounded counts are multiples of the base,
+//!   perturbed counts are a count plus a perturbation of the ptable, shares
+//!   lie in [0, 100], no share of 0 % or 100 % under class disclosure;
+//! - `shares`: shares of the table's own dimension agree with its counts;
+//! - `margins`: every margin whose terms are all published is their sum;
+//! - `attacker`: every suppressed count's interval, over every table of its
+//!   population, allows what the policy requires ([`attacker`]).
+//!
+//! Each check of each table ends `pass`, `review` (the bundle alone cannot
+//! decide: a person must look) or `fail`, with the reason and the cells.
+//! The cells are named by their codes and CSV line, which are public.
+
+use std::path::{Path, PathBuf};
+
+pub mod attacker;
+pub mod read;
+mod values;
+
+use reglink_keys::signing::PublicKey;
+use reglink_release::bundle::{self, Signed};
+
+/// A bundle the audit could not read.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// A file is missing or not in the documented format.
+    #[error("{}: {what}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the line and column where there is one.
+        what: String,
+    },
+    /// The integrity check could not run.
+    #[error(transparent)]
+    Verify(#[from] Box<reglink_release::ReleaseError>),
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The check holds.
+    Pass,
+    /// The bundle alone cannot decide it.
+    Review,
+    /// The check is broken.
+    Fail,
+}
+
+impl Status {
+    /// `pass`, `review` or `fail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Review => "review",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// A cell, by its table, CSV line and codes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cell {
+    /// The table.
+    pub table: String,
+    /// The line of the CSV file (the header is line 1); 0 for the table as a whole.
+    pub line: usize,
+    /// The dimensions not at the total, as `name=code`.
+    pub codes: String,
+}
+
+impl Cell {
+    /// The cell at `row` of `t`.
+    pub fn new(t: &read::Table, row: usize) -> Cell {
+        let codes = t.identity(row);
+        Cell {
+            table: t.name.clone(),
+            line: row + 2,
+            codes: if codes.is_empty() {
+                "the grand total".into()
+            } else {
+                codes
+                    .iter()
+                    .map(|(d, c)| format!("{d}={c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        }
+    }
+
+    /// The table as a whole.
+    pub fn whole(t: &read::Table) -> Cell {
+        Cell {
+            table: t.name.clone(),
+            line: 0,
+            codes: "the whole table".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{} ({})", self.table, self.codes)
+        } else {
+            write!(f, "{} line {} ({})", self.table, self.line, self.codes)
+        }
+    }
+}
+
+/// One check of one table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Finding {
+    /// The table, or `bundle` for checks of the whole bundle.
+    pub table: String,
+    /// Which check.
+    pub check: &'static str,
+    /// Its outcome: the worst over its cells.
+    pub status: Status,
+    /// Why, in a sentence.
+    pub reason: String,
+    /// The cells concerned, each with its own reason and status (only those
+    /// that did not pass).
+    pub cells: Vec<CellFinding>,
+}
+
+/// What one check found for one cell.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CellFinding {
+    /// The cell.
+    #[serde(flatten)]
+    pub cell: Cell,
+    /// Its outcome.
+    pub status: Status,
+    /// Why.
+    pub reason: String,
+}
+
+impl Finding {
+    /// A check that failed at `failed` (passed with `passed` if empty).
+    fn of(
+        table: String,
+        check: &'static str,
+        failed: Vec<(Cell, String)>,
+        passed: String,
+    ) -> Finding {
+        let cells: Vec<CellFinding> = failed
+            .into_iter()
+            .map(|(cell, reason)| CellFinding {
+                cell,
+                status: Status::Fail,
+                reason,
+            })
+            .collect();
+        Finding::from_cells(table, check, cells, passed)
+    }
+
+    fn from_cells(
+        table: String,
+        check: &'static str,
+        cells: Vec<CellFinding>,
+        passed: String,
+    ) -> Finding {
+        let status = cells.iter().map(|c| c.status).max().unwrap_or(Status::Pass);
+        let reason = match status {
+            Status::Pass => passed,
+            _ => {
+                let fail = cells.iter().filter(|c| c.status == Status::Fail).count();
+                let review = cells.len() - fail;
+                format!(
+                    "{fail} cell(s) fail, {review} to review: {}",
+                    cells[0].reason
+                )
+            }
+        };
+        Finding {
+            table,
+            check,
+            status,
+            reason,
+            cells,
+        }
+    }
+}
+
+/// What the audit found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// The bundle.
+    pub bundle: PathBuf,
+    /// `signed by rs-…, signature valid`, `unsigned`, ...
+    pub signature: String,
+    /// The worst outcome of every check.
+    pub status: Status,
+    /// Every check of every table.
+    pub findings: Vec<Finding>,
+    /// Per population: linear programs solved and the largest component of
+    /// suppressed counts.
+    pub attacker: Vec<AttackerSummary>,
+}
+
+/// How the attacker check went for one population.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttackerSummary {
+    /// The population.
+    pub population: String,
+    /// Suppressed counts (cells shared by tables count once).
+    pub suppressed: usize,
+    /// Linear programs solved.
+    pub solves: usize,
+    /// The largest connected component of suppressed counts.
+    pub largest_component: usize,
+}
+
+/// Audits the bundle in `dir`, checking its signature with `public` if given.
+pub fn audit(dir: &Path, public: Option<&PublicKey>) -> Result<Report, AuditError> {
+    let verified = bundle::verify(dir, public).map_err(Box::new)?;
+    let signature = match &verified.signed {
+        Signed::Valid(by) => format!("signed by {by}, signature valid"),
+        Signed::Unchecked(by) => {
+            format!("claims to be signed by {by}; not checked without --public-key")
+        }
+        Signed::Invalid => "signature NOT valid".into(),
+        Signed::No => "unsigned".into(),
+    };
+    let mut findings = vec![Finding::from_cells(
+        "bundle".into(),
+        "integrity",
+        Vec::new(),
+        format!("every file matches the manifest; {signature}"),
+    )];
+    if !verified.problems.is_empty() || matches!(verified.signed, Signed::Invalid) {
+        findings[0].status = Status::Fail;
+        findings[0].reason = verified.problems.join("; ");
+    }
+    let b = read::bundle(dir)?;
+    for t in &b.tables {
+        if t.policy != b.policy.raw {
+            findings.push(Finding::of(
+                t.name.clone(),
+                "policy",
+                vec![(
+                    Cell::whole(t),
+                    "its description states another policy than the manifest".into(),
+                )],
+                String::new(),
+            ));
+        }
+        findings.extend(values::check(t, &b.policy, b.ptable.as_ref()));
+    }
+    let (attacker, per_table) = attack(&b);
+    findings.extend(per_table);
+    findings.sort_by_key(|f| (f.table != "bundle", table_index(&b, &f.table)));
+    let status = findings
+        .iter()
+        .map(|f| f.status)
+        .max()
+        .unwrap_or(Status::Pass);
+    Ok(Report {
+        bundle: dir.to_path_buf(),
+        signature,
+        status,
+        findings,
+        attacker,
+    })
+}
+
+fn table_index(b: &read::Bundle, name: &str) -> usize {
+    b.tables.iter().position(|t| t.name == name).unwrap_or(0)
+}
+
+/// The attacker check, as one finding per table: its suppressed counts
+/// that did not pass, and the cells that contradict another table.
+fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
+    if b.policy.method != read::Method::Suppression {
+        let findings = b
+            .tables
+            .iter()
+            .map(|t| {
+                Finding::of(
+                    t.name.clone(),
+                    "attacker",
+                    Vec::new(),
+                    "not applicable: counts are protected by the method's noise, not by suppression".into(),
+                )
+            })
+            .collect();
+        return (Vec::new(), findings);
+    }
+    let populations = attacker::audit(b);
+    let mut summaries = Vec::new();
+    let mut per_table: Vec<Vec<CellFinding>> = vec![Vec::new(); b.tables.len()];
+    let mut counted = vec![0usize; b.tables.len()];
+    for p in &populations {
+        summaries.push(AttackerSummary {
+            population: p.name.clone(),
+            suppressed: p.atoms.len(),
+            solves: p.solves,
+            largest_component: p.largest_component,
+        });
+        for a in &p.atoms {
+            for cell in &a.cells {
+                let t = table_index(b, &cell.table);
+                counted[t] += 1;
+                if a.status != Status::Pass {
+                    per_table[t].push(CellFinding {
+                        cell: cell.clone(),
+                        status: a.status,
+                        reason: a.reason.clone(),
+                    });
+                }
+            }
+        }
+        for (cell, why) in &p.conflicts {
+            per_table[table_index(b, &cell.table)].push(CellFinding {
+                cell: cell.clone(),
+                status: Status::Fail,
+                reason: why.clone(),
+            });
+        }
+    }
+    let findings = b
+        .tables
+        .iter()
+        .zip(per_table)
+        .zip(counted)
+        .map(|((t, cells), n)| {
+            Finding::from_cells(
+                t.name.clone(),
+                "attacker",
+                cells,
+                format!("all {n} suppressed counts are protected against the attacker's program"),
+            )
+        })
+        .collect();
+    (summaries, findings)
+}
+
+/// The report as text: one line per check, then the cells that did not
+/// pass (at most `limit` per check).
+pub fn text(r: &Report, limit: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for f in &r.findings {
+        let _ = writeln!(
+            out,
+            "{:<6} {:<24} {:<10} {}",
+            f.status.as_str(),
+            f.table,
+            f.check,
+            f.reason
+        );
+        for c in f.cells.iter().take(limit) {
+            let _ = writeln!(
+                out,
+                "         {} {}: {}",
+                c.status.as_str(),
+                c.cell,
+                c.reason
+            );
+        }
+        if f.cells.len() > limit {
+            let _ = writeln!(
+                out,
+                "         … and {} more (--json lists every one)",
+                f.cells.len() - limit
+            );
+        }
+    }
+    for a in &r.attacker {
+        let _ = writeln!(
+            out,
+            "attacker: population {}: {} suppressed counts, largest component {}, {} linear programs",
+            a.population, a.suppressed, a.largest_component, a.solves
+        );
+    }
+    let _ = writeln!(out, "{}: {}", r.bundle.display(), r.status.as_str());
+    out
+}
