@@ -28,7 +28,7 @@
 //! ```
 //!
 //! The report holds no value of any cell: coordinates and reasons only.
-//! Beside it, [`write`] puts the τ-ARGUS input sets of [`crate::tauargus`]
+//! Beside it, [`write()`] puts the τ-ARGUS input sets of [`crate::tauargus`]
 //! into `tauargus/`, which do hold the true value of every cell, so that an
 //! auditor can re-check the pattern with τ-ARGUS; the folder as a whole is
 //! as confidential as the unprotected cell tables.

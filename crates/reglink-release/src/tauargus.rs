@@ -2,7 +2,7 @@
 //! of the tool statistical agencies use to check cell suppression, so that
 //! the data holder's auditors can re-check a release with it.
 //!
-//! [`write`] puts one folder per table into the checker report
+//! [`write()`] puts one folder per table into the checker report
 //! (`OUT.checker/tauargus/TABLE/`), never into the bundle: the files hold the
 //! true value of every cell and say which cells a primary rule hid. Per
 //! additive quantity whose cells suppression protects ([`quantities`]: the
