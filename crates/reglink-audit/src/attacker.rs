@@ -227,12 +227,17 @@ fn population(name: &str, tables: &[&Table], threshold: u64, zeros: bool) -> Pop
                 terms: Vec::new(),
                 rhs: 0.0,
             };
+            // One term per unknown: a margin and a part can be one atom (a
+            // group coded like one of its categories), and then their
+            // coefficients cancel.
+            let mut coef_of: std::collections::BTreeMap<usize, f64> = Default::default();
             for (k, coef) in std::iter::once((*p, 1.0)).chain(children.iter().map(|&c| (c, -1.0))) {
                 match a.value[k] {
                     Some(v) => row.rhs -= coef * v,
-                    None => row.terms.push((index[&k], coef)),
+                    None => *coef_of.entry(index[&k]).or_default() += coef,
                 }
             }
+            row.terms = coef_of.into_iter().filter(|(_, c)| *c != 0.0).collect();
             (!row.terms.is_empty()).then_some(row)
         })
         .collect();
@@ -245,7 +250,15 @@ fn population(name: &str, tables: &[&Table], threshold: u64, zeros: bool) -> Pop
             if c.len() > SPREAD_LIMIT {
                 return (Vec::new(), 0);
             }
-            exact(c, &rows, &outer, (threshold, zeros), c.len() <= EXACT_LIMIT)
+            let (found, solves, consistent) =
+                exact(c, &rows, &outer, (threshold, zeros), c.len() <= EXACT_LIMIT);
+            if consistent {
+                return (found, solves);
+            }
+            // No table satisfies the component's equations: every atom of
+            // it fails, with an empty interval.
+            let none = c.iter().map(|&i| (i, (1.0, 0.0), Kind::Exact)).collect();
+            (none, solves)
         })
         .collect();
     let mut interval: Vec<(f64, f64, Kind)> =
@@ -442,14 +455,15 @@ type Found = (usize, (f64, f64), Kind);
 
 /// The intervals of the unknowns of component `c` that the outer bounds
 /// leave open: inner ones where earlier solutions already span the
-/// threshold, else exact ones. Returns them and the number of solves.
+/// threshold, else exact ones. Returns them, the number of solves, and
+/// whether the component's equations have a solution at all.
 fn exact(
     c: &[usize],
     rows: &[Row],
     outer: &[(f64, f64)],
     (threshold, zeros): (u64, bool),
     per_cell: bool,
-) -> (Vec<Found>, usize) {
+) -> (Vec<Found>, usize, bool) {
     let local: HashMap<usize, usize> = c.iter().enumerate().map(|(j, &i)| (i, j)).collect();
     let mine: Vec<&Row> = rows
         .iter()
@@ -459,54 +473,9 @@ fn exact(
     let mut out = Vec::new();
     let mut solves = 0;
     let need = threshold as f64 - EPS;
-    // Upper bounds for the spread solves, so that none is unbounded: the
-    // outer bound, or a bound well above every finite one. Solutions within
-    // them are still tables the attacker cannot rule out.
-    let top = c
-        .iter()
-        .map(|&i| outer[i].1)
-        .filter(|u| u.is_finite())
-        .fold(threshold as f64, f64::max);
-    let cap: Vec<f64> = c
-        .iter()
-        .map(|&i| outer[i].1.min(2.0 * top + threshold as f64))
-        .collect();
-    let open = |seen: &[(f64, f64)]| {
-        c.iter()
-            .enumerate()
-            .filter(|&(j, &i)| {
-                verdict(outer[i].0, outer[i].1, Kind::Outer, threshold, zeros).0 == Status::Review
-                    && seen[j].1 - seen[j].0 < need
-            })
-            .count()
-    };
-    // A few solves with objectives of random signs first: each solution is
-    // a table the attacker cannot rule out, and the cells with a positive
-    // sign end high in one, low in the other, so most cells are shown wide
-    // enough without a solve of their own.
-    let mut before = open(&seen);
-    for round in 0..SPREAD_ROUNDS {
-        if before < 8 {
-            break;
-        }
-        for dir in [
-            OptimizationDirection::Minimize,
-            OptimizationDirection::Maximize,
-        ] {
-            solves += 1;
-            let weight = |k: usize| if mix(round, k) & 1 == 0 { 1.0 } else { -1.0 };
-            if let Ok(x) = solve(c.len(), &weight, dir, &mine, (&local, Some(&cap))) {
-                for (s, v) in seen.iter_mut().zip(&x) {
-                    *s = (s.0.min(*v), s.1.max(*v));
-                }
-            }
-        }
-        // Stop when a round shows few more cells wide enough.
-        let now = open(&seen);
-        if round > 1 && (before - now) * 200 < before {
-            break;
-        }
-        before = now;
+    match spread(c, (&mine, &local), outer, (threshold, zeros), &mut seen) {
+        Some(n) => solves += n,
+        None => return (out, solves + 1, false),
     }
     // Then the cells still open, a batch at a time: each cell's least and
     // greatest value, solved in parallel; their solutions widen what was
@@ -552,6 +521,9 @@ fn exact(
             .collect();
         for (j, lo, hi) in results {
             solves += 2;
+            if matches!(lo, Err(microlp::Error::Infeasible)) {
+                return (out, solves, false);
+            }
             let ends = match (lo, hi) {
                 (Ok(a), Ok(b)) => Some((a[j], b[j], [a, b])),
                 (Ok(a), Err(microlp::Error::Unbounded)) => {
@@ -569,7 +541,7 @@ fn exact(
             }
         }
     }
-    (out, solves)
+    (out, solves, true)
 }
 
 /// Cells whose own programs are solved in parallel between two looks at
@@ -585,6 +557,89 @@ fn mix(round: usize, k: usize) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// The spread solves: programs over the whole component with objectives
+/// of random signs, each solution widening `seen`, after one without an
+/// objective or caps. Returns the solves, or `None` when that first one
+/// shows the published values contradict each other.
+fn spread(
+    c: &[usize],
+    (mine, local): (&[&Row], &HashMap<usize, usize>),
+    outer: &[(f64, f64)],
+    (threshold, zeros): (u64, bool),
+    seen: &mut [(f64, f64)],
+) -> Option<usize> {
+    let mut solves = 0;
+    let need = threshold as f64 - EPS;
+    // Upper bounds for the spread solves, so that none is unbounded: the
+    // outer bound, or a bound well above every finite one. Solutions within
+    // them are still tables the attacker cannot rule out.
+    let top = c
+        .iter()
+        .map(|&i| outer[i].1)
+        .filter(|u| u.is_finite())
+        .fold(threshold as f64, f64::max);
+    let cap: Vec<f64> = c
+        .iter()
+        .map(|&i| outer[i].1.min(2.0 * top + threshold as f64))
+        .collect();
+    let open = |seen: &[(f64, f64)]| {
+        c.iter()
+            .enumerate()
+            .filter(|&(j, &i)| {
+                verdict(outer[i].0, outer[i].1, Kind::Outer, threshold, zeros).0 == Status::Review
+                    && seen[j].1 - seen[j].0 < need
+            })
+            .count()
+    };
+    // A few solves with objectives of random signs first: each solution is
+    // a table the attacker cannot rule out, and the cells with a positive
+    // sign end high in one, low in the other, so most cells are shown wide
+    // enough without a solve of their own.
+    // First any solution, without the caps: if there is none, the
+    // published values contradict each other.
+    solves += 1;
+    match solve(
+        c.len(),
+        &|_| 0.0,
+        OptimizationDirection::Minimize,
+        mine,
+        (local, None),
+    ) {
+        Ok(x) => {
+            for (s, v) in seen.iter_mut().zip(&x) {
+                *s = (s.0.min(*v), s.1.max(*v));
+            }
+        }
+        Err(microlp::Error::Infeasible) => return None,
+        Err(_) => {}
+    }
+    let mut before = open(seen);
+    for round in 0..SPREAD_ROUNDS {
+        if before < 8 {
+            break;
+        }
+        for dir in [
+            OptimizationDirection::Minimize,
+            OptimizationDirection::Maximize,
+        ] {
+            solves += 1;
+            let weight = |k: usize| if mix(round, k) & 1 == 0 { 1.0 } else { -1.0 };
+            if let Ok(x) = solve(c.len(), &weight, dir, mine, (local, Some(&cap))) {
+                for (s, v) in seen.iter_mut().zip(&x) {
+                    *s = (s.0.min(*v), s.1.max(*v));
+                }
+            }
+        }
+        // Stop when a round shows few more cells wide enough.
+        let now = open(seen);
+        if round > 1 && (before - now) * 200 < before {
+            break;
+        }
+        before = now;
+    }
+    Some(solves)
 }
 
 /// One solve of the component's program with objective `Σ weight(k) x_k`,
@@ -655,7 +710,8 @@ pub fn verdict(lo: f64, hi: f64, kind: Kind, threshold: u64, zeros: bool) -> (St
             ),
         );
     }
-    if kind != Kind::Outer && hi - lo >= t - EPS {
+    // Counts are whole: the attacker's values run from `a` to `b`.
+    if kind != Kind::Outer && b - a >= t {
         return (Status::Pass, format!("at least {threshold} wide: {range}"));
     }
     if kind == Kind::Exact {
@@ -706,6 +762,102 @@ mod tests {
             "zeros may be published"
         );
         assert_eq!(v(5.0, 4.0, Kind::Exact), Status::Fail, "inconsistent");
+    }
+
+    use crate::read::{Category, Column, Dimension, Measure};
+
+    /// A one-dimension table of persons: categories with their groups,
+    /// then the groups, then the total, `None` where suppressed.
+    fn table(categories: &[(&str, &str)], groups: &[&str], persons: &[Option<f64>]) -> Table {
+        let dim = Dimension {
+            name: "municipality".into(),
+            categories: categories
+                .iter()
+                .map(|(code, group)| Category {
+                    code: code.to_string(),
+                    group: Some(group.to_string()),
+                })
+                .collect(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        };
+        assert_eq!(dim.positions(), persons.len());
+        Table {
+            name: "t".into(),
+            population: "p".into(),
+            dimensions: vec![dim],
+            total_code: "_T".into(),
+            columns: vec![Column {
+                measure: Measure {
+                    name: "persons".into(),
+                    kind: "persons".into(),
+                    of: None,
+                },
+                values: persons.to_vec(),
+                hidden: persons.iter().map(Option::is_none).collect(),
+                flags: persons
+                    .iter()
+                    .map(|v| {
+                        if v.is_some() {
+                            "published"
+                        } else {
+                            "suppressed"
+                        }
+                        .into()
+                    })
+                    .collect(),
+            }],
+            flag_counts: HashMap::new(),
+            policy: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_group_coded_like_its_category_is_one_count() {
+        // `unknown` is both a category and its own group: one atom, whose
+        // equation cancels; the suppressed pair under group 03 is solved.
+        let t = table(
+            &[("0311", "03"), ("0380", "03"), ("unknown", "unknown")],
+            &["03", "unknown"],
+            &[None, None, None, Some(40.0), None, Some(45.0)],
+        );
+        let p = population("p", &[&t], 10, true);
+        assert!(p.conflicts.is_empty());
+        assert_eq!(p.atoms.len(), 3, "0311, 0380 and unknown");
+        let unknown = p
+            .atoms
+            .iter()
+            .find(|a| a.cells.len() == 2)
+            .expect("two cells, one atom");
+        assert_eq!(unknown.interval, (5.0, 5.0), "45 - 40");
+        assert_eq!(unknown.status, Status::Fail);
+        let pair: Vec<_> = p.atoms.iter().filter(|a| a.cells.len() == 1).collect();
+        assert!(
+            pair.iter()
+                .all(|a| a.interval == (0.0, 40.0) && a.status == Status::Pass)
+        );
+    }
+
+    #[test]
+    fn published_values_that_contradict_each_other_fail() {
+        // 0311 + 0380 = 03 = 20, with 0380 published as 30: no count fits.
+        let t = table(
+            &[("0311", "03"), ("0380", "03"), ("1280", "12")],
+            &["03", "12"],
+            &[None, Some(30.0), None, Some(20.0), None, None],
+        );
+        let p = population("p", &[&t], 3, false);
+        let fails: Vec<_> = p
+            .atoms
+            .iter()
+            .filter(|a| a.status == Status::Fail)
+            .collect();
+        assert_eq!(fails.len(), 1, "0311 alone: the others' equations hold");
+        assert_eq!(fails[0].cells[0].codes, "municipality=0311");
+        assert!(
+            fails[0].reason.starts_with("no count is consistent"),
+            "{}",
+            fails[0].reason
+        );
     }
 
     #[test]

@@ -309,7 +309,8 @@ fn table(dir: &Path, name: &str) -> Result<Table, AuditError> {
         kind: "persons".into(),
         of: None,
     }];
-    measures.extend(d.measures.into_iter().filter(|m| m.name != "persons"));
+    // The persons column comes first whatever the study named that measure.
+    measures.extend(d.measures.into_iter().filter(|m| m.kind != "persons"));
     let mut table = Table {
         name: d.name,
         population: d.population,

@@ -37,7 +37,7 @@ pub fn check(t: &Table, policy: &Policy, ptable: Option<&Ptable>) -> Vec<Finding
     vec![
         flags(t, policy),
         published(t, policy, ptable),
-        shares(t),
+        shares(t, policy),
         margins(t, policy),
     ]
 }
@@ -135,25 +135,41 @@ fn published(t: &Table, policy: &Policy, ptable: Option<&Ptable>) -> Finding {
             _ => {}
         }
     }
+    let suppression = policy.method == Method::Suppression;
     for col in &t.columns[1..] {
         let name = &col.measure.name;
         let own = own_dimension(t, col.measure.of.as_deref());
         for row in 0..t.cells() {
+            // A share of the table's own dimension at a category follows
+            // its count, empty where the count (of known values) is 0.
+            let own_category =
+                own.is_some_and(|d| t.positions(row)[d] < t.dimensions[d].categories.len());
             match col.values[row] {
-                None if !col.hidden[row] && policy.zeros_disclosive => c.fail(
-                    row,
-                    format!(
-                        "`{name}`: an empty value (of nobody) published, where zeros are disclosive"
-                    ),
-                ),
+                // Under rounding and the cell key, shares and means are of
+                // protected counts and are empty where a denominator became 0.
+                None if !col.hidden[row]
+                    && policy.zeros_disclosive
+                    && suppression
+                    && !own_category =>
+                {
+                    c.fail(
+                        row,
+                        format!("`{name}`: an empty value (of nobody) published, where zeros are disclosive"),
+                    );
+                }
                 Some(s) if col.measure.kind == "share" && !(0.0..=100.0).contains(&s) => {
                     c.fail(row, format!("`{name}`: a share outside [0, 100]"));
                 }
+                // Class disclosure applies under suppression. A share shown
+                // as 0.0 or 100.0 can be a rounded 0.04 % or 99.96 % when
+                // its denominator is 2,000 or more, and that is at most the count.
                 Some(s)
                     if col.measure.kind == "share"
                         && policy.class_disclosure
+                        && suppression
                         && own.is_none()
-                        && (s == 0.0 || s == 100.0) =>
+                        && (s == 0.0 || s == 100.0)
+                        && persons.values[row].is_none_or(|n| n < 2000.0) =>
                 {
                     c.fail(
                         row,
@@ -188,7 +204,7 @@ fn own_dimension(t: &Table, of: Option<&str>) -> Option<usize> {
 /// Shares of a variable that is a dimension of the table: 0 at `no`, 100 at
 /// `yes`, and at the total at least the `yes` count over the total count
 /// (the denominator, those with a known value, is at most the count).
-fn shares(t: &Table) -> Finding {
+fn shares(t: &Table, policy: &Policy) -> Finding {
     let mut c = Check::new(t, "shares");
     let persons = &t.columns[0].values;
     for col in t.columns.iter().filter(|c| c.measure.kind == "share") {
@@ -216,9 +232,12 @@ fn shares(t: &Table) -> Finding {
                     let (Some(y), Some(n)) = (persons[t.row(&pos)], persons[row]) else {
                         continue;
                     };
-                    if n > 0.0 && s < (100.0 * y / n * 10.0).round() / 10.0 - 0.05 - EPS
-                        || (y == 0.0) != (s == 0.0)
-                    {
+                    // Under rounding and the cell key the denominator is
+                    // protected on its own and may exceed the published total.
+                    let bound = policy.method == Method::Suppression
+                        && n > 0.0
+                        && s < (100.0 * y / n * 10.0).round() / 10.0 - 0.05 - EPS;
+                    if bound || (y == 0.0 && s != 0.0) {
                         c.fail(
                             row,
                             format!("`{name}`: does not agree with the published counts"),
