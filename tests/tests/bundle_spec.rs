@@ -7,8 +7,14 @@
 //! Bundles: the example study under `lenient` (suppression, many values
 //! published, so the equations have terms to check) and signed, and under
 //! rounding and the cell key method.
+//!
+//! A plain attacker written from the same page and from the audit section
+//! of disclosure-control.md (one linear program per end of every
+//! suppressed count, over every equation of its population, no bounds or
+//! shortcuts) agrees with `reglink audit` on every suppressed count of the
+//! populations small enough for it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
 
@@ -478,4 +484,264 @@ fn unhex<const N: usize>(text: &str) -> [u8; N] {
         *o = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap();
     }
     out
+}
+
+/// The suppressed counts of one population as the plain attacker sees
+/// them: per atom its cells (table, CSV line), and its verdict.
+type Verdicts = BTreeMap<(String, usize), (&'static str, f64, f64)>;
+
+/// The plain attacker over every population with at most `limit`
+/// suppressed counts: per cell of a suppressed count, `pass`, `review` or
+/// `fail` as the audit section defines them, and the count's least value;
+/// `inconsistent` for every count of a population whose published values
+/// admit no table at all.
+fn plain_attacker(bundle: &Path, limit: usize) -> Verdicts {
+    let manifest: Value =
+        serde_json::from_str(&fs::read_to_string(bundle.join("manifest.json")).unwrap()).unwrap();
+    let t = manifest["policy"]["threshold"].as_u64().unwrap() as f64;
+    let zeros = manifest["policy"]["zeros_disclosive"].as_bool().unwrap();
+    let tables: Vec<(String, Table)> = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .map(|n| (n.clone(), read_table(bundle, &n)))
+        .collect();
+    let mut atoms: HashMap<(String, BTreeSet<(String, String)>), usize> = HashMap::new();
+    let mut value: Vec<Option<f64>> = Vec::new();
+    let mut cells: Vec<Vec<(String, usize)>> = Vec::new();
+    let mut population: Vec<String> = Vec::new();
+    let mut equations: Vec<Vec<(usize, f64)>> = Vec::new();
+    for (name, table) in &tables {
+        let persons = &table.values[0].1;
+        let atom_of: Vec<usize> = (0..table.codes.len())
+            .map(|row| {
+                let id = identity(table, row);
+                let next = value.len();
+                let k = *atoms.entry(id).or_insert(next);
+                if k == next {
+                    value.push(None);
+                    cells.push(Vec::new());
+                    population.push(table.population.clone());
+                }
+                // Published in any table, known to the attacker.
+                value[k] = value[k].or(persons[row]);
+                cells[k].push((name.clone(), row + 2));
+                k
+            })
+            .collect();
+        let index: HashMap<&Vec<String>, usize> = table
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c, i))
+            .collect();
+        for (d, dim) in table.dims.iter().enumerate() {
+            for row in 0..table.codes.len() {
+                for (parent, parts) in dim.margins() {
+                    if table.codes[row][d] != parent {
+                        continue;
+                    }
+                    let mut eq = vec![(atom_of[row], 1.0)];
+                    for p in parts {
+                        let mut c = table.codes[row].clone();
+                        c[d] = p.clone();
+                        eq.push((atom_of[index[&c]], -1.0));
+                    }
+                    equations.push(eq);
+                }
+            }
+        }
+    }
+    let mut out = Verdicts::new();
+    let mut names: Vec<&String> = population.iter().collect();
+    names.sort();
+    names.dedup();
+    for pop in names {
+        let unknown: Vec<usize> = (0..value.len())
+            .filter(|&k| &population[k] == pop && value[k].is_none())
+            .collect();
+        if unknown.is_empty() || unknown.len() > limit {
+            continue;
+        }
+        for &k in &unknown {
+            let end = |direction| {
+                let mut lp = microlp::Problem::new(direction);
+                let vars: HashMap<usize, microlp::Variable> = unknown
+                    .iter()
+                    .map(|&u| {
+                        (
+                            u,
+                            lp.add_var(f64::from(u8::from(u == k)), (0.0, f64::INFINITY)),
+                        )
+                    })
+                    .collect();
+                for eq in &equations {
+                    if population[eq[0].0] != *pop || eq.iter().all(|(a, _)| value[*a].is_some()) {
+                        continue;
+                    }
+                    let mut terms: BTreeMap<usize, f64> = BTreeMap::new();
+                    let mut rhs = 0.0;
+                    for &(a, c) in eq {
+                        match value[a] {
+                            Some(v) => rhs -= c * v,
+                            None => *terms.entry(a).or_default() += c,
+                        }
+                    }
+                    let expr: Vec<(microlp::Variable, f64)> = terms
+                        .into_iter()
+                        .filter(|(_, c)| *c != 0.0)
+                        .map(|(a, c)| (vars[&a], c))
+                        .collect();
+                    if !expr.is_empty() {
+                        lp.add_constraint(expr.as_slice(), microlp::ComparisonOp::Eq, rhs);
+                    }
+                }
+                match lp.solve() {
+                    Ok(o) => Some(o.into_solution().unwrap().var_value(vars[&k])),
+                    Err(microlp::Error::Unbounded) => Some(f64::INFINITY),
+                    Err(microlp::Error::Infeasible) => None,
+                    Err(e) => panic!("{e}"),
+                }
+            };
+            let lo = end(microlp::OptimizationDirection::Minimize);
+            let hi = end(microlp::OptimizationDirection::Maximize);
+            let verdict = plain_verdict(lo, hi, t, zeros);
+            for cell in &cells[k] {
+                out.insert(
+                    cell.clone(),
+                    (verdict, lo.unwrap_or(f64::NAN), hi.unwrap_or(f64::NAN)),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The audit section's verdict on the interval `lo..hi` (`None` where no
+/// table is consistent with the bundle).
+fn plain_verdict(lo: Option<f64>, hi: Option<f64>, t: f64, zeros: bool) -> &'static str {
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return "inconsistent";
+    };
+    let (a, b) = ((lo - 1e-6).ceil().max(0.0), (hi + 1e-6).floor());
+    let small = |v: f64| v < t && (v >= 1.0 || zeros);
+    let any_small = (a as u64..=(b.min(t) as u64)).any(|v| small(v as f64));
+    let all_small = b < t && small(a);
+    if a > b || all_small {
+        "fail"
+    } else if !any_small || b - a >= t {
+        "pass"
+    } else {
+        "review"
+    }
+}
+
+/// `reglink audit --json`'s verdict per cell of the attacker check: the
+/// cells it lists, every other suppressed count `pass`.
+fn audited(bundle: &Path) -> HashMap<(String, usize), String> {
+    let run = reglink!(
+        bundle.parent().unwrap(),
+        &["audit", bundle.to_str().unwrap(), "--json"]
+    );
+    let report: Value = serde_json::from_str(&run.stdout).expect("the JSON report");
+    let mut out = HashMap::new();
+    for f in report["findings"].as_array().unwrap() {
+        if f["check"] != "attacker" {
+            continue;
+        }
+        for c in f["cells"].as_array().unwrap() {
+            let cell = (
+                c["table"].as_str().unwrap().to_string(),
+                c["line"].as_u64().unwrap() as usize,
+            );
+            out.insert(cell, c["status"].as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+/// Compares the plain attacker with the audit. Where the plain attacker
+/// finds a population inconsistent, the audit, which solves each connected
+/// part of it on its own, must fail at least one of its counts.
+fn agree(bundle: &Path) -> usize {
+    let plain = plain_attacker(bundle, 300);
+    let audit = audited(bundle);
+    for (cell, (verdict, ..)) in &plain {
+        let theirs = audit.get(cell).map_or("pass", String::as_str);
+        if *verdict == "inconsistent" {
+            assert!(
+                audit.values().any(|v| v == "fail"),
+                "{}: {cell:?}",
+                bundle.display()
+            );
+        } else {
+            assert_eq!(theirs, *verdict, "{}: {cell:?}", bundle.display());
+        }
+    }
+    plain.len()
+}
+
+#[test]
+fn the_audit_agrees_with_a_plain_attacker() {
+    let ex = example!();
+    let dir = tempfile::tempdir().unwrap();
+    let lenient = dir.path().join("lenient");
+    release(&["--policy", "lenient"], &lenient);
+    let mut cells = agree(&lenient) + agree(&ex.join("release"));
+    // A forged bundle: in each table with small populations, one count of a
+    // margin with exactly two suppressed terms published at its greatest
+    // value, which is consistent with the rest and pins its partner at its
+    // least.
+    let forged = dir.path().join("forged");
+    reglink_tests::copy_tree(&lenient, &forged);
+    let plain = plain_attacker(&forged, 300);
+    let tables: BTreeSet<&String> = plain.keys().map(|(t, _)| t).collect();
+    for table in tables {
+        let t = read_table(&forged, table);
+        let persons = &t.values[0].1;
+        let index: HashMap<&Vec<String>, usize> =
+            t.codes.iter().enumerate().map(|(i, c)| (c, i)).collect();
+        let pinned = t.dims.iter().enumerate().find_map(|(d, dim)| {
+            (0..t.codes.len()).find_map(|row| {
+                dim.margins().into_iter().find_map(|(parent, parts)| {
+                    if t.codes[row][d] != parent {
+                        return None;
+                    }
+                    let mut rows = vec![row];
+                    rows.extend(parts.iter().map(|p| {
+                        let mut c = t.codes[row].clone();
+                        c[d] = p.clone();
+                        index[&c]
+                    }));
+                    let hidden: Vec<usize> =
+                        rows.into_iter().filter(|&r| persons[r].is_none()).collect();
+                    (hidden.len() == 2).then(|| hidden[1])
+                })
+            })
+        });
+        let Some(row) = pinned else { continue };
+        let Some((_, _, most)) = plain.get(&(table.clone(), row + 2)) else {
+            continue;
+        };
+        if !most.is_finite() {
+            continue;
+        }
+        let csv = forged.join(format!("tables/{table}.csv"));
+        let text = fs::read_to_string(&csv).unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let n = t.dims.len();
+        let mut fields: Vec<String> = lines[row + 1].split(',').map(String::from).collect();
+        fields[2 * n] = format!("{}", most.round());
+        fields[2 * n + 1] = "published".into();
+        lines[row + 1] = fields.join(",");
+        fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    }
+    cells += agree(&forged);
+    let failing = plain_attacker(&forged, 300)
+        .values()
+        .filter(|v| v.0 == "fail")
+        .count();
+    assert!(cells > 100, "only {cells} suppressed cells compared");
+    assert!(failing > 0, "the forgery failed no count");
 }
