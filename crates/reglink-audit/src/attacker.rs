@@ -38,7 +38,7 @@ pub const EXACT_LIMIT: usize = 400;
 
 /// The largest component that gets the spread solves: a few programs over
 /// the whole component whose solutions show most atoms wide enough.
-pub const SPREAD_LIMIT: usize = 5000;
+pub const SPREAD_LIMIT: usize = 3000;
 
 /// Round-off allowed in solutions and bounds.
 const EPS: f64 = 1e-6;
