@@ -130,28 +130,13 @@ fn pair(bundle: &Path, table: &str, threshold: u64) -> (usize, usize) {
     let t = b.tables.iter().find(|t| t.name == table).unwrap();
     let truth = true_persons(table);
     let hidden = &t.columns[0].hidden;
-    for (d, dim) in t.dimensions.iter().enumerate() {
-        for row in 0..t.cells() {
-            let mut pos = t.positions(row);
-            if pos[d] != 0 {
-                continue;
-            }
-            for (parent, parts) in dim.margins() {
-                let mut rows = vec![{
-                    pos[d] = parent;
-                    t.row(&pos)
-                }];
-                rows.extend(parts.iter().map(|&q| {
-                    pos[d] = q;
-                    t.row(&pos)
-                }));
-                let h: Vec<usize> = rows.into_iter().filter(|&r| hidden[r]).collect();
-                if let [a, b] = h[..] {
-                    let (small, large) = if truth[a] < truth[b] { (a, b) } else { (b, a) };
-                    if (1..threshold).contains(&truth[small]) && truth[large] >= threshold {
-                        return (small, large);
-                    }
-                }
+    for (_, at, parts) in t.margin_lines() {
+        let rows = std::iter::once(at).chain(parts);
+        let h: Vec<usize> = rows.filter(|&r| hidden[r]).collect();
+        if let [a, b] = h[..] {
+            let (small, large) = if truth[a] < truth[b] { (a, b) } else { (b, a) };
+            if (1..threshold).contains(&truth[small]) && truth[large] >= threshold {
+                return (small, large);
             }
         }
     }

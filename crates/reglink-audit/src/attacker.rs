@@ -178,29 +178,12 @@ fn equations(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usize>
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (t, rows) in tables.iter().zip(of_row) {
-        for (d, dim) in t.dimensions.iter().enumerate() {
-            let margins = dim.margins();
-            for row in 0..t.cells() {
-                let mut pos = t.positions(row);
-                // Visit each line along `d` once: from its first position.
-                if pos[d] != 0 {
-                    continue;
-                }
-                for (parent, parts) in &margins {
-                    pos[d] = *parent;
-                    let p = rows[t.row(&pos)];
-                    let mut children: Vec<usize> = parts
-                        .iter()
-                        .map(|&c| {
-                            pos[d] = c;
-                            rows[t.row(&pos)]
-                        })
-                        .collect();
-                    children.sort_unstable();
-                    if seen.insert((p, children.clone())) {
-                        out.push((p, children));
-                    }
-                }
+        for (_, at, parts) in t.margin_lines() {
+            let p = rows[at];
+            let mut children: Vec<usize> = parts.iter().map(|&r| rows[r]).collect();
+            children.sort_unstable();
+            if seen.insert((p, children.clone())) {
+                out.push((p, children));
             }
         }
     }
@@ -263,19 +246,20 @@ fn population(name: &str, tables: &[&Table], threshold: u64, zeros: bool) -> Pop
         .collect();
     let mut interval: Vec<(f64, f64, Kind)> =
         outer.iter().map(|o| (o.0, o.1, Kind::Outer)).collect();
+    let mut solves = 0;
+    for (found, n) in solved {
+        solves += n;
+        for (i, iv, kind) in found {
+            interval[i] = (iv.0, iv.1, kind);
+        }
+    }
+    // Counts the programs left open may still rise without limit.
     for (i, &k) in unknown.iter().enumerate() {
         if interval[i].2 == Kind::Outer
             && verdict(outer[i].0, outer[i].1, Kind::Outer, threshold, zeros).0 == Status::Review
             && rises_freely(k, tables, &a, &eqs, &eqs_of)
         {
             interval[i] = (outer[i].0, f64::INFINITY, Kind::Inner);
-        }
-    }
-    let mut solves = 0;
-    for (found, n) in solved {
-        solves += n;
-        for (i, iv, kind) in found {
-            interval[i] = (iv.0, iv.1, kind);
         }
     }
     let atoms = unknown

@@ -166,6 +166,35 @@ impl Table {
         out
     }
 
+    /// Every margin equation of the table, once: the dimension it runs
+    /// along, the margin's row and the rows of its parts.
+    pub fn margin_lines(&self) -> Vec<(usize, usize, Vec<usize>)> {
+        let mut out = Vec::new();
+        for (d, dim) in self.dimensions.iter().enumerate() {
+            let margins = dim.margins();
+            for row in 0..self.cells() {
+                let mut pos = self.positions(row);
+                // Each line along `d` once: from its first position.
+                if pos[d] != 0 {
+                    continue;
+                }
+                for (parent, parts) in &margins {
+                    pos[d] = *parent;
+                    let at = self.row(&pos);
+                    let rows = parts
+                        .iter()
+                        .map(|&q| {
+                            pos[d] = q;
+                            self.row(&pos)
+                        })
+                        .collect();
+                    out.push((d, at, rows));
+                }
+            }
+        }
+        out
+    }
+
     /// The column of a measure by name.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.measure.name == name)
