@@ -152,6 +152,64 @@ fn threshold(bundle: &Path) -> u64 {
     read::bundle(bundle).unwrap().policy.threshold
 }
 
+/// Each check's outcome, as `table/check: status (cells)`, except the
+/// integrity check (the audit before release saw a provisional manifest).
+fn outcomes(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] != "integrity")
+        .map(|f| {
+            format!(
+                "{}/{}: {} ({})",
+                f["table"].as_str().unwrap(),
+                f["check"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+                f["cells"].as_array().unwrap().len()
+            )
+        })
+        .collect()
+}
+
+/// `reglink run` audited `bundle` before publishing it: the checker report
+/// holds that audit, which agrees check by check with `report` (the audit
+/// of the published bundle), and `summary.md` ends with its outcome per
+/// table and check.
+fn audited_before_release(bundle: &Path, report: &serde_json::Value) {
+    let name = bundle.file_name().unwrap().to_str().unwrap();
+    let checker = bundle.with_file_name(format!("{name}.checker"));
+    let before: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(checker.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(outcomes(&before), outcomes(report), "{}", bundle.display());
+    assert!(
+        fs::read_to_string(checker.join("audit.txt"))
+            .unwrap()
+            .contains("attacker")
+    );
+    let summary = fs::read_to_string(bundle.join("summary.md")).unwrap();
+    let section = &summary[summary.find("## Audit").expect("an audit section")..];
+    assert!(
+        section.contains(&format!(
+            "Overall: **{}**",
+            report["status"].as_str().unwrap()
+        )),
+        "{section}"
+    );
+    for f in report["findings"].as_array().unwrap() {
+        let table = f["table"].as_str().unwrap();
+        if table != "bundle" {
+            assert!(
+                section.contains(&format!("| {table} |")),
+                "{table}: {section}"
+            );
+        }
+    }
+    // The section names no cell: no CSV line, no interval.
+    assert!(!section.contains("line "), "{section}");
+    assert!(!section.contains('['), "{section}");
+}
+
 #[test]
 fn audit_passes_every_bundle_reglink_writes() {
     let ex = example!();
@@ -176,6 +234,7 @@ fn audit_passes_every_bundle_reglink_writes() {
         assert_ne!(report["status"], "fail");
         let checks = report["findings"].as_array().unwrap().len();
         assert!(checks > 10, "{}: only {checks} checks", b.display());
+        audited_before_release(b, &report);
     }
     // Under suppression the attacker check had suppressed counts to look at.
     let (_, report) = audit(lenient(), &[]);

@@ -367,7 +367,11 @@ fn quiet_prints_only_where_the_output_went() {
     let run = reglink!(d, &["-q", "example", "--out", "ex"]).success();
     assert_quiet(
         &run,
-        &["cell tables and linkage report:", "release bundle:"],
+        &[
+            "cell tables and linkage report:",
+            "release bundle:",
+            "audit:",
+        ],
     );
 
     let run = reglink!(d, &["-q", "link", "ex/study.toml", "--out", "linked"]).success();
@@ -391,7 +395,7 @@ fn quiet_prints_only_where_the_output_went() {
         ],
     )
     .success();
-    assert_quiet(&run, &["release bundle:"]);
+    assert_quiet(&run, &["release bundle:", "audit:"]);
 
     let run = reglink!(d, &["-q", "synth", "--out", "raw"]).success();
     assert_quiet(&run, &["wrote synthetic"]);

@@ -21,6 +21,11 @@
 //! Each check of each table ends `pass`, `review` (the bundle alone cannot
 //! decide: a person must look) or `fail`, with the reason and the cells.
 //! The cells are named by their codes and CSV line, which are public.
+//!
+//! `reglink run` runs the same audit on every bundle before publishing it
+//! ([`BeforeRelease`]): a failure publishes nothing, the outcome per table
+//! and check ends the bundle's `summary.md` ([`section`]), and the full
+//! report goes to the checker folder.
 
 use std::path::{Path, PathBuf};
 
@@ -388,4 +393,101 @@ pub fn text(r: &Report, limit: usize) -> String {
     }
     let _ = writeln!(out, "{}: {}", r.bundle.display(), r.status.as_str());
     out
+}
+
+/// The outcome per table and check as a Markdown section for the bundle's
+/// `summary.md`. It says only what anyone holding the bundle can work out
+/// by auditing it, and no interval: the statuses and how many cells each
+/// check could not pass.
+pub fn section(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut checks: Vec<&'static str> = Vec::new();
+    let mut tables: Vec<&str> = Vec::new();
+    for f in r.findings.iter().filter(|f| f.table != "bundle") {
+        if !checks.contains(&f.check) {
+            checks.push(f.check);
+        }
+        if !tables.contains(&f.table.as_str()) {
+            tables.push(&f.table);
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "## Audit\n");
+    let _ = writeln!(
+        out,
+        "Before this bundle was published, `reglink audit` checked it from its own files alone, \
+         as any auditor can (`reglink audit` on this folder): every published value against the \
+         policy, every margin whose terms are published, and what an attacker can work out about \
+         each suppressed count from everything the bundle publishes. Overall: **{}**.\n",
+        r.status.as_str()
+    );
+    let _ = writeln!(out, "| table | {} |", checks.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(checks.len()));
+    for t in &tables {
+        let mut row = format!("| {t} |");
+        for c in &checks {
+            let cell = match r.findings.iter().find(|f| f.table == *t && f.check == *c) {
+                None => "–".to_string(),
+                Some(f) if f.status == Status::Pass => "pass".to_string(),
+                Some(f) => format!("{} ({} cells)", f.status.as_str(), f.cells.len()),
+            };
+            let _ = write!(row, " {cell} |");
+        }
+        let _ = writeln!(out, "{row}");
+    }
+    let _ = writeln!(
+        out,
+        "\n**review**: the bundle alone cannot settle it (for the attacker check, a suppressed \
+         count whose interval the audit's programs could not pin down within their limits); \
+         nothing in it was found to break a rule. **fail** would mean a rule broken, and such a \
+         bundle is never published. Integrity is checked with `reglink verify`."
+    );
+    out
+}
+
+/// The audit `reglink run` runs on the staged bundle before publishing it
+/// (see [`reglink_release::bundle::Auditor`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BeforeRelease;
+
+impl bundle::Auditor for BeforeRelease {
+    fn audit(&self, dir: &Path) -> Result<bundle::Audited, String> {
+        let mut report = audit(dir, None).map_err(|e| e.to_string())?;
+        // The staged folder's name is temporary: name the release instead.
+        report.bundle = PathBuf::from("the release, before publication");
+        let failure = (report.status == Status::Fail).then(|| {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .map(|f| format!("{} {}: {}", f.table, f.check, f.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        let mut json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        json.push('\n');
+        let cells = |status: Status| -> usize {
+            report
+                .findings
+                .iter()
+                .flat_map(|f| &f.cells)
+                .filter(|c| c.status == status)
+                .count()
+        };
+        let headline = match report.status {
+            Status::Pass => "pass: every check holds".to_string(),
+            Status::Review => format!(
+                "review: nothing breaks a rule; {} cell(s) the bundle alone cannot settle",
+                cells(Status::Review)
+            ),
+            Status::Fail => format!("FAIL: {} cell(s) break a rule", cells(Status::Fail)),
+        };
+        Ok(bundle::Audited {
+            headline,
+            section: section(&report),
+            text: text(&report, usize::MAX),
+            json,
+            failure,
+        })
+    }
 }

@@ -44,7 +44,7 @@
 //!
 //! use reglink_example::ExampleOptions;
 //!
-//! let options = ExampleOptions { out: Path::new("example"), seed: 7 };
+//! let options = ExampleOptions { out: Path::new("example"), seed: 7, auditor: None };
 //! let outcome = reglink_example::example(&options, &reglink_link::NoProgress)?;
 //! let counts = reglink_example::count_persons(&outcome.pseudonymised)?;
 //! println!("persons per extract: {:?}", counts.per_extract);
@@ -103,6 +103,9 @@ pub struct ExampleOptions<'a> {
     pub out: &'a Path,
     /// The seed of the synthetic registers.
     pub seed: u64,
+    /// The audit run on the release before it is published (`reglink
+    /// example` passes `reglink-audit`'s); `None` publishes it unaudited.
+    pub auditor: Option<&'a dyn reglink_release::bundle::Auditor>,
 }
 
 /// The points of the example a caller may want to tell the user about, in
@@ -192,6 +195,8 @@ pub struct ExampleOutcome {
     pub release: Release,
     /// The release bundle's folder.
     pub release_dir: PathBuf,
+    /// The pre-release audit's outcome in a line, when one ran.
+    pub audit: Option<String>,
 }
 
 /// `reglink example`: synthetic registers -> key -> pseudonymise -> link and
@@ -221,13 +226,14 @@ pub fn example(
         reports: &reports,
         dir: &pseudo_dir,
     })?;
-    let (link, release, release_dir) = link_and_release(out, observer)?;
+    let (link, (release, audit), release_dir) = link_and_release(out, options.auditor, observer)?;
     example_dir.finish(options.seed)?;
     Ok(ExampleOutcome {
         pseudonymised: reports,
         link,
         release,
         release_dir,
+        audit,
     })
 }
 
@@ -271,14 +277,19 @@ fn pseudonymise_extracts(
     Ok(reports)
 }
 
+/// A release with its audit's outcome in a line.
+type Released = (Release, Option<String>);
+
 /// The linkage environment's part: writes the example study into `out`,
 /// links and tabulates it into `out/link`, and releases it under the
 /// example's policy into `out/release` (the checker report beside it, in
-/// `out/release.checker`); returns the link outcome, the release and its folder.
+/// `out/release.checker`), audited by `auditor` first; returns the link
+/// outcome, the release with the audit's outcome, and its folder.
 fn link_and_release(
     out: &Path,
+    auditor: Option<&dyn reglink_release::bundle::Auditor>,
     observer: &dyn ExampleObserver,
-) -> Result<(LinkOutcome, Release, PathBuf), ExampleError> {
+) -> Result<(LinkOutcome, Released, PathBuf), ExampleError> {
     let study_path = out.join("study.toml");
     reglink_extract::write_atomic(&study_path, EXAMPLE_STUDY.as_bytes())?;
     observer.step(Step::Linking { study: &study_path })?;
@@ -299,7 +310,7 @@ fn link_and_release(
     let release = reglink_release::release(
         &tabulated.tables,
         (&provenance, None),
-        &policy,
+        (&policy, auditor),
         dirs,
         observer,
     )?;

@@ -60,7 +60,14 @@ impl ExampleObserver for Recorder {
 }
 
 fn run(out: &Path, seed: u64, observer: &Recorder) -> Result<ExampleOutcome, ExampleError> {
-    example(&ExampleOptions { out, seed }, observer)
+    example(
+        &ExampleOptions {
+            out,
+            seed,
+            auditor: None,
+        },
+        observer,
+    )
 }
 
 /// The names in `dir`, sorted.

@@ -337,6 +337,34 @@ pub fn summary(
     s
 }
 
+/// An independent check of a bundle before it is published. `reglink
+/// run` hands the staged bundle (every table written, `summary.md` not yet)
+/// to one; what it finds becomes a section of `summary.md` and, in full,
+/// part of the checker report. The release crate only calls it: the check
+/// itself lives elsewhere, so that it shares no code with the engine whose
+/// work it checks.
+pub trait Auditor: Sync + std::fmt::Debug {
+    /// Audits the staged bundle in `dir`, from its files alone.
+    fn audit(&self, dir: &Path) -> Result<Audited, String>;
+}
+
+/// What an [`Auditor`] found.
+#[derive(Debug, Clone)]
+pub struct Audited {
+    /// The section of `summary.md` (Markdown): per table and check, its
+    /// outcome. Only what anyone holding the bundle could work out from it.
+    pub section: String,
+    /// The full report as text and as JSON, cell by cell, for the checker
+    /// report (it does an attacker's work, so it is never published).
+    pub text: String,
+    /// See [`Audited::text`].
+    pub json: String,
+    /// The outcome in a line, for the person running the release.
+    pub headline: String,
+    /// Why the bundle must not be published, when a check failed.
+    pub failure: Option<String>,
+}
+
 /// Writes the bundle into the empty directory `dir`; returns the files
 /// written, relative to `dir`. With `sign`, the manifest names the signing
 /// key's fingerprint and `manifest.json.sig` holds its signature over the
@@ -348,6 +376,21 @@ pub fn write(
     policy: &Policy,
     (provenance, sign): (&Provenance, Option<&SigningKey>),
 ) -> Result<Vec<PathBuf>, ReleaseError> {
+    write_audited(dir, (tables, release), policy, (provenance, sign), None).map(|(files, _)| files)
+}
+
+/// [`write()`], with the bundle audited by `auditor` (if given) once its
+/// tables are written: the audit runs on the bundle as published, with a
+/// provisional unsigned manifest, and its section ends `summary.md`. The
+/// final manifest then lists `summary.md` too and is signed. Returns the
+/// files written and the audit.
+pub fn write_audited(
+    dir: &Path,
+    (tables, release): (&[CellTable], &Release),
+    policy: &Policy,
+    (provenance, sign): (&Provenance, Option<&SigningKey>),
+    auditor: Option<&dyn Auditor>,
+) -> Result<(Vec<PathBuf>, Option<Audited>), ReleaseError> {
     let tables_dir = dir.join("tables");
     std::fs::create_dir_all(&tables_dir).map_err(file_error(&tables_dir))?;
     let mut files: Vec<PathBuf> = Vec::new();
@@ -387,47 +430,60 @@ pub fn write(
         write_file(&dir.join(&rel), p.to_csv().as_bytes())?;
         files.push(rel);
     }
-    let rel = PathBuf::from("summary.md");
-    write_file(
-        &dir.join(&rel),
-        summary(tables, release, policy, provenance).as_bytes(),
-    )?;
-    files.push(rel);
-
-    files.sort();
-    // Every file below `dir` with its hash, as every reglink manifest lists them.
-    let kind = reglink_extract::OutputKind {
-        command: "reglink run",
-        output: OUTPUT,
-        manifest: MANIFEST,
+    let manifest = |signer: Option<&SigningKey>| -> Result<String, ReleaseError> {
+        // Every file below `dir` with its hash, as every reglink manifest lists them.
+        let kind = reglink_extract::OutputKind {
+            command: "reglink run",
+            output: OUTPUT,
+            manifest: MANIFEST,
+        };
+        let hashes = reglink_extract::file_entries(dir, &kind).map_err(file_error(dir))?;
+        let mut manifest = json!({
+            "tool": provenance.tool,
+            "output": OUTPUT,
+            "study": provenance.study,
+            "study_file": provenance.study_file,
+            "study_file_blake3": provenance.study_blake3,
+            "inputs": provenance.inputs,
+            "policy": policy_json,
+            "tables": tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+            "warnings": release.warnings,
+            "secondary_suppression": public_families(release),
+            "files": hashes,
+        });
+        if let Some(key) = signer {
+            manifest["signing_key"] = json!(key.public().fingerprint().to_string());
+        }
+        let mut text = serde_json::to_string_pretty(&manifest).expect("JSON");
+        text.push('\n');
+        write_file(&dir.join(MANIFEST), text.as_bytes())?;
+        Ok(text)
     };
-    let hashes = reglink_extract::file_entries(dir, &kind).map_err(file_error(dir))?;
-    let mut manifest = json!({
-        "tool": provenance.tool,
-        "output": OUTPUT,
-        "study": provenance.study,
-        "study_file": provenance.study_file,
-        "study_file_blake3": provenance.study_blake3,
-        "inputs": provenance.inputs,
-        "policy": policy_json,
-        "tables": tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
-        "warnings": release.warnings,
-        "secondary_suppression": public_families(release),
-        "files": hashes,
-    });
-    if let Some(key) = sign {
-        manifest["signing_key"] = json!(key.public().fingerprint().to_string());
-    }
-    let mut text = serde_json::to_string_pretty(&manifest).expect("JSON");
-    text.push('\n');
-    write_file(&dir.join(MANIFEST), text.as_bytes())?;
+    let mut summary_text = summary(tables, release, policy, provenance);
+    let audited = match auditor {
+        Some(auditor) => {
+            manifest(None)?;
+            let audited = auditor
+                .audit(dir)
+                .map_err(|reason| ReleaseError::AuditCouldNotRun { reason })?;
+            summary_text.push('\n');
+            summary_text.push_str(&audited.section);
+            Some(audited)
+        }
+        None => None,
+    };
+    let rel = PathBuf::from("summary.md");
+    write_file(&dir.join(&rel), summary_text.as_bytes())?;
+    files.push(rel);
+    files.sort();
+    let text = manifest(sign)?;
     files.push(PathBuf::from(MANIFEST));
     if let Some(key) = sign {
         let signature = key.sign_manifest(text.as_bytes());
         write_file(&dir.join(SIGNATURE), signature.to_text().as_bytes())?;
         files.push(PathBuf::from(SIGNATURE));
     }
-    Ok(files)
+    Ok((files, audited))
 }
 
 /// Whether a bundle is signed, and whether the signature was checked.

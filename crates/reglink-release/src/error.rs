@@ -89,6 +89,20 @@ pub enum ReleaseError {
         #[source]
         source: FileError,
     },
+    /// The audit of the staged bundle could not run (a bug: the bundle is
+    /// reglink's own).
+    #[error("the audit of the release could not run: {reason}")]
+    AuditCouldNotRun {
+        /// Why.
+        reason: String,
+    },
+    /// The audit of the staged bundle found a rule broken (a bug: please
+    /// report it): nothing was published.
+    #[error("the audit of the release failed, so nothing was published: {reason}")]
+    AuditFailed {
+        /// The failures, by table and check.
+        reason: String,
+    },
 }
 
 /// The cause of a [`ReleaseError::BundleFile`]: the error of the library

@@ -37,6 +37,9 @@
 //!   the checker report, the only place a suppressed cell's reason is kept,
 //!   and in it [`tauargus`]'s input sets, which give the auditors the true
 //!   cells and the pattern in τ-ARGUS's format.
+//! - [`bundle::Auditor`] is the hook through which `reglink run` audits the
+//!   staged bundle before publishing it; the audit itself is
+//!   `reglink-audit`'s, which shares no code with the engine.
 //! - Every failure is a [`ReleaseError`]; the errors of the stages it calls
 //!   pass through with their message and causes unchanged.
 //!
@@ -49,6 +52,7 @@
 //!         policy: "acro",
 //!         out: Path::new("release"),
 //!         sign: None,
+//!         auditor: None,
 //!     },
 //!     &reglink_link::NoProgress,
 //! )?;

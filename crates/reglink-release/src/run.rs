@@ -9,7 +9,7 @@ use reglink_keys::signing::SigningKey;
 use reglink_protect::{Policy, Release};
 use reglink_tabulate::CellTable;
 
-use crate::bundle::{self, Input, Provenance};
+use crate::bundle::{self, Auditor, Input, Provenance};
 use crate::link::{Tabulated, link_and_tabulate, study_inputs};
 use crate::{Observer, ReleaseError, load_policy, policy_file};
 
@@ -50,6 +50,9 @@ pub struct RunOptions<'a> {
     pub out: &'a Path,
     /// `--sign`: the data holder's signing key, which signs the manifest.
     pub sign: Option<&'a SigningKey>,
+    /// The independent audit run on the staged bundle before it is
+    /// published (see [`bundle::Auditor`]); `None` publishes unaudited.
+    pub auditor: Option<&'a dyn Auditor>,
 }
 
 /// What [`run`] wrote.
@@ -63,6 +66,8 @@ pub struct RunOutcome {
     pub out: PathBuf,
     /// The checker report's folder.
     pub checker: PathBuf,
+    /// The pre-release audit's outcome in a line, when one ran.
+    pub audit: Option<String>,
 }
 
 /// The two folders a release writes, both checked and staged before any
@@ -97,46 +102,67 @@ pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutco
     let dirs = ReleaseDirs::create(options.out, &inputs)?;
     let tabulated = link_and_tabulate(study, observer)?;
     observer.linked(&tabulated.linked);
-    let release = release(
+    let (release, audit) = release(
         &tabulated.tables,
         (&provenance(&tabulated)?, options.sign),
-        &policy,
+        (&policy, options.auditor),
         dirs,
         observer,
     )?;
     Ok(RunOutcome {
         tabulated,
         release,
+        audit,
         out: options.out.to_path_buf(),
         checker: checker_dir(options.out),
     })
 }
 
+/// The audit report's files in the checker folder.
+pub const AUDIT_TEXT: &str = "audit.txt";
+/// See [`AUDIT_TEXT`].
+pub const AUDIT_JSON: &str = "audit.json";
+
 /// Protects `tables` under `policy`, writes the bundle and the checker report
 /// into `dirs` with `provenance` in their manifests (the bundle's signed
-/// with `sign`, if given), and moves both into place. It takes cell tables and provenance only, never the linked rows,
-/// so what writes a release cannot reach row-level data.
+/// with `sign`, if given), and moves both into place. With an `auditor`, the
+/// staged bundle is audited first: its outcome ends `summary.md`, its full
+/// report goes into the checker folder, and a failed audit publishes
+/// nothing (neither folder is written). It takes
+/// cell tables and provenance only, never the linked rows, so what writes a
+/// release cannot reach row-level data. Returns the release and the
+/// audit's outcome in a line.
 pub fn release(
     tables: &[CellTable],
     (provenance, sign): (&Provenance, Option<&SigningKey>),
-    policy: &Policy,
+    (policy, auditor): (&Policy, Option<&dyn Auditor>),
     dirs: ReleaseDirs,
     observer: &dyn Observer,
-) -> Result<Release, ReleaseError> {
+) -> Result<(Release, Option<String>), ReleaseError> {
     observer.protecting();
     let release = reglink_protect::protect(tables, policy);
     observer.protected();
-    bundle::write(
+    let (_, audited) = bundle::write_audited(
         dirs.bundle.path(),
-        tables,
-        &release,
+        (tables, &release),
         policy,
         (provenance, sign),
+        auditor,
     )?;
+    if let Some(audited) = &audited {
+        let dir = dirs.checker.path();
+        reglink_extract::write_atomic(dir.join(AUDIT_TEXT), audited.text.as_bytes())?;
+        reglink_extract::write_atomic(dir.join(AUDIT_JSON), audited.json.as_bytes())?;
+    }
+    if let Some(reason) = audited.as_ref().and_then(|a| a.failure.clone()) {
+        // Both folders stay staged and are removed: an earlier release in
+        // `out` is left as it was, with its own checker report.
+        return Err(ReleaseError::AuditFailed { reason });
+    }
     crate::checker::write(dirs.checker.path(), tables, &release, policy, provenance)?;
     dirs.bundle.commit()?;
     dirs.checker.commit()?;
-    Ok(release)
+    Ok((release, audited.map(|a| a.headline)))
 }
 
 /// Where a release comes from, as its manifest says: the tool, the study

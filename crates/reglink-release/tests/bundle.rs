@@ -272,3 +272,79 @@ fn a_suppressed_value_reads_the_same_whatever_the_reason() {
             .count()
     );
 }
+
+/// An auditor that checks what it is shown and passes or fails as told.
+#[derive(Debug)]
+struct Told {
+    fail: bool,
+}
+
+impl bundle::Auditor for Told {
+    fn audit(&self, dir: &std::path::Path) -> Result<bundle::Audited, String> {
+        // The tables and a provisional manifest, not yet the summary.
+        assert!(dir.join("tables/t.csv").is_file());
+        assert!(dir.join("manifest.json").is_file());
+        assert!(!dir.join("summary.md").exists());
+        let verified = bundle::verify(dir, None).map_err(|e| e.to_string())?;
+        assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+        Ok(bundle::Audited {
+            section: "## Audit\n\nthe told section\n".into(),
+            text: "the told report\n".into(),
+            json: "{}\n".into(),
+            headline: "told".into(),
+            failure: self.fail.then(|| "t values: told to fail".into()),
+        })
+    }
+}
+
+#[test]
+fn a_failed_audit_publishes_nothing_and_a_passed_one_ends_the_summary() {
+    use reglink_release::{ReleaseDirs, ReleaseError, checker_dir, release};
+    let t = fixed_table();
+    let policy = policy(Method::Suppression, 10);
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("release");
+    let tables = std::slice::from_ref(&t);
+    let run = |fail: bool| {
+        let dirs = ReleaseDirs::create(&out, &[]).unwrap();
+        release(
+            tables,
+            (&provenance(), None),
+            (&policy, Some(&Told { fail })),
+            dirs,
+            &reglink_link::NoProgress,
+        )
+        .map_err(Box::new)
+    };
+    let err = run(true).unwrap_err();
+    assert!(
+        matches!(&*err, ReleaseError::AuditFailed { reason } if reason.contains("told to fail")),
+        "{err}"
+    );
+    // Nothing published, nothing staged left behind.
+    let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    let (_, headline) = run(false).unwrap();
+    assert_eq!(headline.as_deref(), Some("told"));
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.ends_with("\n## Audit\n\nthe told section\n"),
+        "{summary}"
+    );
+    let checker = checker_dir(&out);
+    assert_eq!(
+        std::fs::read_to_string(checker.join("audit.txt")).unwrap(),
+        "the told report\n"
+    );
+    // The final manifest lists the summary written after the audit.
+    let verified = bundle::verify(&out, None).unwrap();
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("summary.md"));
+    // A later failed release leaves the earlier one as it was.
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+    run(true).unwrap_err();
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+    assert!(checker.join("audit.txt").is_file());
+}

@@ -19,6 +19,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     let options = ExampleOptions {
         out: &args.out,
         seed: args.seed,
+        auditor: Some(&reglink_audit::BeforeRelease),
     };
     let outcome = reglink_example::example(&options, &Printer::new(quiet))?;
     let (tables, release) = (&outcome.link.tabulated.tables, &outcome.release);
@@ -26,7 +27,12 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     if !quiet {
         print_table(tables, release)?;
     }
-    super::run::print_release(tables, release, &outcome.release_dir, quiet);
+    super::run::print_release(
+        tables,
+        (release, outcome.audit.as_deref()),
+        &outcome.release_dir,
+        quiet,
+    );
     Ok(())
 }
 

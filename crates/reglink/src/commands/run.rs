@@ -20,12 +20,13 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
         policy: &args.policy,
         out: &args.out,
         sign: sign.as_ref(),
+        auditor: Some(&reglink_audit::BeforeRelease),
     };
     let outcome = reglink_release::run(&options, &ui::StageBars::new(quiet))?;
     ui::warnings(quiet, &outcome.release.warnings, None);
     print_release(
         &outcome.tabulated.tables,
-        &outcome.release,
+        (&outcome.release, outcome.audit.as_deref()),
         &args.out,
         quiet,
     );
@@ -38,8 +39,14 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     super::check_sources(&outcome.tabulated.linked.report, args.allow_empty)
 }
 
-/// Per table: cells, and how many counts are published or suppressed.
-pub fn print_release(tables: &[CellTable], release: &Release, out: &Path, quiet: bool) {
+/// Per table: cells, and how many counts are published or suppressed; then
+/// where the bundle went and what its audit found.
+pub fn print_release(
+    tables: &[CellTable],
+    (release, audit): (&Release, Option<&str>),
+    out: &Path,
+    quiet: bool,
+) {
     if !quiet {
         println!();
         println!(
@@ -64,6 +71,10 @@ pub fn print_release(tables: &[CellTable], release: &Release, out: &Path, quiet:
         }
     }
     println!("release bundle: {}", out.display());
+    if let Some(audit) = audit {
+        let report = reglink_release::checker_dir(out).join(reglink_release::run::AUDIT_TEXT);
+        println!("audit: {audit} (report: {})", report.display());
+    }
 }
 
 pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
