@@ -221,12 +221,19 @@ fn audit_passes_every_bundle_reglink_writes() {
     .unwrap();
     let cell_key = ex.join("audit-cell-key.toml");
     fs::write(&cell_key, "preset = \"lenient\"\nmethod = \"cell_key\"\n").unwrap();
+    let ten_five = ex.join("audit-10-5.toml");
+    fs::write(
+        &ten_five,
+        "preset = \"abs\"\nmethod = \"cell_key\"\nptable = \"10_5\"\n",
+    )
+    .unwrap();
     let bundles = [
         lenient().to_path_buf(),
         ex.join("release"),
         release("abs", &["--policy", "abs"]),
         release("rounding", &["--policy", rounding.to_str().unwrap()]),
         release("cell-key", &["--policy", cell_key.to_str().unwrap()]),
+        release("10-5", &["--policy", ten_five.to_str().unwrap()]),
     ];
     for b in &bundles {
         let (code, report) = audit(b, &[]);

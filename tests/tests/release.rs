@@ -459,3 +459,153 @@ fn the_cost_model_is_in_the_manifest_as_data_and_in_the_summary_in_words() {
         "{summary}"
     );
 }
+
+/// A cell table of the link stage (`link/cells/NAME.parquet`): per cell its
+/// codes (joined), true count of persons and record-key sum.
+fn link_cells(path: &Path) -> Vec<(String, u64, u32)> {
+    use arrow_array::{Array, StringArray, UInt32Array, UInt64Array};
+    let file = fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let persons = column("persons");
+        let persons = persons.as_any().downcast_ref::<UInt64Array>().unwrap();
+        let keys = column("record_key_sum");
+        let keys = keys.as_any().downcast_ref::<UInt32Array>().unwrap();
+        let codes: Vec<StringArray> = batch
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.data_type() == &arrow_schema::DataType::Utf8)
+            .map(|(i, _)| {
+                let a = batch.column(i);
+                a.as_any().downcast_ref::<StringArray>().unwrap().clone()
+            })
+            .collect();
+        for r in 0..batch.num_rows() {
+            let code: Vec<&str> = codes.iter().map(|c| c.value(r)).collect();
+            out.push((code.join("|"), persons.value(r), keys.value(r)));
+        }
+    }
+    out
+}
+
+/// The agencies' cell key lookup, written from docs/release-bundle.md and
+/// docs/disclosure-control.md alone: the cell key is the record-key sum
+/// modulo 256, and row `n` of `ptable.csv` gives key `k` the first
+/// perturbation whose cumulative probability exceeds `k/256`.
+struct AgencyLookup {
+    /// Per row, (perturbation, cumulative number of keys).
+    rows: Vec<Vec<(i64, u32)>>,
+    period: usize,
+}
+
+impl AgencyLookup {
+    fn read(path: &Path) -> AgencyLookup {
+        let mut rows: Vec<Vec<(i64, u32)>> = Vec::new();
+        let mut period = 1;
+        let mut labels: Vec<String> = Vec::new();
+        for rec in csv::Reader::from_path(path).unwrap().records() {
+            let rec = rec.unwrap();
+            let label = rec[0].to_string();
+            let d: i64 = rec[1].parse().unwrap();
+            let p: f64 = rec[2].parse().unwrap();
+            let keys = p * 256.0;
+            assert_eq!(
+                keys,
+                keys.round(),
+                "{label},{d}: not a whole number of 256ths"
+            );
+            if labels.last() != Some(&label) {
+                labels.push(label.clone());
+                rows.push(Vec::new());
+                if let Some((_, p)) = label.split_once('+') {
+                    period = p.trim_end_matches('k').parse().unwrap_or(1);
+                }
+            }
+            let row = rows.last_mut().unwrap();
+            let before = row.last().map_or(0, |e| e.1);
+            row.push((d, before + keys as u32));
+        }
+        assert!(rows.iter().all(|r| r.last().unwrap().1 == 256));
+        AgencyLookup { rows, period }
+    }
+
+    fn publish(&self, n: u64, record_key_sum: u32) -> u64 {
+        let len = self.rows.len() as u64;
+        let row = if n < len {
+            n
+        } else {
+            let base = len - self.period as u64;
+            base + (n - base) % self.period as u64
+        };
+        let k = record_key_sum % 256;
+        let (d, _) = self.rows[row as usize]
+            .iter()
+            .find(|(_, cumulative)| k < *cumulative)
+            .unwrap();
+        (n as i64 + d) as u64
+    }
+}
+
+#[test]
+fn agency_cell_key_counts_are_reproduced_bit_for_bit_from_the_ptable_and_cell_keys() {
+    let ex = example!();
+    let dir = tempfile::tempdir().unwrap();
+    let designs = [
+        (
+            "10_5",
+            "preset = \"abs\"\nmethod = \"cell_key\"\nptable = \"10_5\"\n",
+        ),
+        (
+            "entropy",
+            "preset = \"abs\"\nmethod = \"cell_key\"\nptable = \"entropy\"\ncell_key_max = 3\ncell_key_variance = 1.5\n",
+        ),
+        // The same design in a release under another preset.
+        (
+            "10_5-acro",
+            "preset = \"acro\"\nmethod = \"cell_key\"\nptable = \"10_5\"\n",
+        ),
+    ];
+    let mut by_cell: Vec<std::collections::HashMap<String, String>> = Vec::new();
+    for (name, policy) in designs {
+        let bundle = dir.path().join(name);
+        run(policy, &bundle).success();
+        let lookup = AgencyLookup::read(&bundle.join("ptable.csv"));
+        let (mut checked, mut changed) = (0, 0);
+        let mut published = std::collections::HashMap::new();
+        for t in manifest(&bundle)["tables"].as_array().unwrap() {
+            let t = t.as_str().unwrap();
+            let cells = link_cells(&ex.join(format!("link/cells/{t}.parquet")));
+            let rows = table(&bundle, t);
+            assert_eq!(rows.len(), cells.len(), "{name} {t}");
+            for (row, (code, n, key)) in rows.iter().zip(&cells) {
+                let expected = lookup.publish(*n, *key);
+                assert_eq!(row["persons"], expected.to_string(), "{name} {t} {code}");
+                checked += 1;
+                changed += usize::from(expected != *n);
+                published.insert(format!("{n}/{key}"), row["persons"].clone());
+            }
+        }
+        assert!(checked > 2000, "{name}: {checked} cells");
+        assert!(
+            changed * 4 > checked,
+            "{name}: only {changed} of {checked} changed"
+        );
+        by_cell.push(published);
+    }
+    // The same people (count and cell key) get the same count in both
+    // releases under `10_5`, and the designs differ.
+    let (a, b) = (&by_cell[0], &by_cell[2]);
+    assert!(a.len() > 100);
+    for (cell, value) in a {
+        assert_eq!(b.get(cell), Some(value), "{cell}");
+    }
+    assert_ne!(by_cell[0], by_cell[1]);
+}

@@ -218,18 +218,27 @@ impl Table {
 /// The perturbation table: per true count, the perturbations it can get.
 #[derive(Debug, Clone, Default)]
 pub struct Ptable {
-    /// Rows by count; the last stands for every larger count.
+    /// Rows by count, from 0 without a gap.
     pub rows: Vec<(u64, Vec<i64>)>,
+    /// The last `period` rows stand for every larger count of the same
+    /// remainder modulo `period` (1: the last row for every larger count).
+    pub period: u64,
 }
 
 impl Ptable {
     /// The perturbations a true count `n` can get.
     pub fn of(&self, n: u64) -> &[i64] {
-        self.rows
-            .iter()
-            .rev()
-            .find(|(m, _)| *m <= n)
-            .map_or(&[], |(_, p)| p.as_slice())
+        let len = self.rows.len() as u64;
+        if len == 0 {
+            return &[];
+        }
+        let i = if n < len {
+            n
+        } else {
+            let base = len.saturating_sub(self.period.max(1));
+            base + (n - base) % self.period.max(1)
+        };
+        &self.rows[i as usize].1
     }
 }
 
@@ -447,12 +456,20 @@ fn read_rows(path: &Path, columns: &[String], table: &mut Table) -> Result<(), A
 fn ptable(path: &Path) -> Result<Ptable, AuditError> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(path, e.to_string()))?;
     let mut rows: Vec<(u64, Vec<i64>, f64)> = Vec::new();
+    let mut period: Option<u64> = None;
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let record = record.map_err(|e| bad(path, format!("line {line}: {e}")))?;
-        let field = |k: usize| record.get(k).unwrap_or_default().trim_end_matches('+');
+        let field = |k: usize| record.get(k).unwrap_or_default();
+        // `n`, `n+` (every larger count) or `n+Pk` (n, n + P, n + 2P, ...).
+        let label = field(0);
+        let (n, tail) = match label.split_once('+') {
+            None => (label, None),
+            Some((n, "")) => (n, Some(Ok(1))),
+            Some((n, p)) => (n, Some(p.strip_suffix('k').unwrap_or("x").parse::<u64>())),
+        };
         let (Ok(n), Ok(d), Ok(p)) = (
-            field(0).parse::<u64>(),
+            n.parse::<u64>(),
             field(1).parse::<i64>(),
             field(2).parse::<f64>(),
         ) else {
@@ -461,10 +478,33 @@ fn ptable(path: &Path) -> Result<Ptable, AuditError> {
                 format!("line {line}: expected `n,perturbation,probability`"),
             ));
         };
+        match tail {
+            Some(Ok(p)) if p > 0 && period.is_none_or(|q| q == p) => period = Some(p),
+            Some(_) => {
+                return Err(bad(
+                    path,
+                    format!("line {line}: the count {label:?} is not `n`, `n+` or `n+Pk`"),
+                ));
+            }
+            None if period.is_some() => {
+                return Err(bad(
+                    path,
+                    format!("line {line}: a plain count after the repeating rows"),
+                ));
+            }
+            None => {}
+        }
+        let next = rows.len() as u64;
         match rows.last_mut() {
             Some(last) if last.0 == n => {
                 last.1.push(d);
                 last.2 += p;
+            }
+            _ if n != next => {
+                return Err(bad(
+                    path,
+                    format!("line {line}: the counts must run 0, 1, 2, ... without a gap"),
+                ));
             }
             _ => rows.push((n, vec![d], p)),
         }
@@ -475,7 +515,57 @@ fn ptable(path: &Path) -> Result<Ptable, AuditError> {
             format!("the probabilities for n = {n} sum to {p}, not 1"),
         ));
     }
+    let period = period.unwrap_or(1);
+    if period > rows.len() as u64 {
+        return Err(bad(path, "fewer rows than the period of the last ones"));
+    }
     Ok(Ptable {
         rows: rows.into_iter().map(|(n, d, _)| (n, d)).collect(),
+        period,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Ptable, AuditError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ptable.csv");
+        std::fs::write(&path, text).unwrap();
+        ptable(&path)
+    }
+
+    #[test]
+    fn repeating_rows_stand_for_every_larger_count_of_their_remainder() {
+        let t =
+            read("n,perturbation,probability\n0,0,1\n1,-1,1\n2+2k,-2,0.5\n2+2k,2,0.5\n3+2k,1,1\n")
+                .unwrap();
+        assert_eq!(t.of(1), &[-1]);
+        assert_eq!(t.of(2), &[-2, 2]);
+        assert_eq!(t.of(3), &[1]);
+        assert_eq!(t.of(1_000), &[-2, 2]);
+        assert_eq!(t.of(1_001), &[1]);
+        let last = read("n,perturbation,probability\n0,0,1\n1+,-1,0.5\n1+,1,0.5\n").unwrap();
+        assert_eq!(last.of(50), &[-1, 1]);
+    }
+
+    #[test]
+    fn a_gap_a_bad_label_or_a_row_not_summing_to_one_is_refused() {
+        for (text, says) in [
+            (
+                "n,perturbation,probability\n0,0,1\n2,0,1\n",
+                "without a gap",
+            ),
+            ("n,perturbation,probability\n0,0,1\n1+x,0,1\n", "n+Pk"),
+            (
+                "n,perturbation,probability\n0,0,1\n1+,0,1\n2,0,1\n",
+                "after the repeating",
+            ),
+            ("n,perturbation,probability\n0,0,0.5\n", "sum to"),
+        ] {
+            let e = read(text).unwrap_err().to_string();
+            assert!(e.contains(says), "{text:?}: {e}");
+        }
+    }
 }

@@ -12,6 +12,7 @@
 //! rounding_base = 5        # with method = "rounding"
 //! cell_key_max = 2         # with method = "cell_key": largest perturbation
 //! cell_key_variance = 1.0  #   and its variance
+//! ptable = "gaussian"      #   the perturbation table: gaussian | entropy | 10_5
 //!
 //! [cost]                   # what secondary suppression minimises
 //! model = "value"          # value | cells | log
@@ -36,6 +37,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::ProtectError;
+use crate::perturb::cell_key::{Design, PTable};
 
 /// One (n, k) dominance rule: the `n` largest contributions may not exceed
 /// `k` percent of the cell total.
@@ -65,6 +67,9 @@ pub enum Method {
         max: u32,
         /// Variance of the perturbation.
         variance: f64,
+        /// The perturbation table's design, which also says how a cell's
+        /// key is read ([`crate::perturb::cell_key`]).
+        ptable: Design,
     },
 }
 
@@ -347,6 +352,7 @@ impl RawPolicy {
                 "cell_key" => Method::CellKey {
                     max: 2,
                     variance: 1.0,
+                    ptable: Design::Gaussian,
                 },
                 other => {
                     return Err(file.error(
@@ -388,7 +394,57 @@ impl RawPolicy {
             }
             *variance = *v.get_ref();
         }
-        Ok(())
+        self.apply_ptable(policy, file)
+    }
+
+    /// The `ptable` key: which perturbation table, checked against
+    /// `cell_key_max` and `cell_key_variance`.
+    fn apply_ptable(&self, policy: &mut Policy, file: &PolicyText<'_>) -> Result<(), ProtectError> {
+        let Some(t) = &self.ptable else {
+            return Ok(());
+        };
+        let Method::CellKey {
+            max,
+            variance,
+            ptable,
+        } = &mut policy.method
+        else {
+            return Err(file.error(t.span(), "ptable needs method = \"cell_key\"".into()));
+        };
+        *ptable = match t.get_ref().as_str() {
+            "gaussian" => Design::Gaussian,
+            "entropy" => Design::Entropy,
+            "10_5" => Design::TenFive,
+            other => {
+                return Err(file.error(
+                    t.span(),
+                    format!("unknown ptable {other:?} (gaussian, entropy or 10_5)"),
+                ));
+            }
+        };
+        match *ptable {
+            Design::Entropy if PTable::entropy(*max, *variance).is_none() => Err(file.error(
+                t.span(),
+                format!(
+                    "ptable = \"entropy\" cannot reach variance {variance} with perturbations of at most {max}: a count of 1 moves down by 1 at most, so cell_key_variance must be below cell_key_max"
+                ),
+            )),
+            Design::TenFive => {
+                let given = self
+                    .cell_key_max
+                    .as_ref()
+                    .map(Spanned::span)
+                    .or(self.cell_key_variance.as_ref().map(Spanned::span));
+                match given {
+                    Some(span) => Err(file.error(
+                        span,
+                        "cell_key_max and cell_key_variance do not apply to ptable = \"10_5\" (its perturbations are fixed)".into(),
+                    )),
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -406,6 +462,7 @@ struct RawPolicy {
     rounding_base: Option<Spanned<i64>>,
     cell_key_max: Option<Spanned<i64>>,
     cell_key_variance: Option<Spanned<f64>>,
+    ptable: Option<Spanned<String>>,
     cost: Option<RawCost>,
 }
 
@@ -507,7 +564,8 @@ mod tests {
             p.method,
             Method::CellKey {
                 max: 3,
-                variance: 1.0
+                variance: 1.0,
+                ptable: Design::Gaussian,
             }
         );
         let e = Policy::parse("p.toml", "preset = \"abs\"\nrounding_base = 3\n").unwrap_err();
@@ -661,6 +719,44 @@ mod tests {
                 )
             }
             other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn the_ptable_key_picks_a_design_and_refuses_what_it_cannot_build() {
+        let p = Policy::parse(
+            "p.toml",
+            "preset = \"abs\"\nmethod = \"cell_key\"\nptable = \"10_5\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            p.method,
+            Method::CellKey {
+                ptable: Design::TenFive,
+                ..
+            }
+        ));
+        for (text, line, says) in [
+            ("preset = \"abs\"\nptable = \"10_5\"\n", 2, "needs method"),
+            (
+                "preset = \"abs\"\nmethod = \"cell_key\"\nptable = \"ons\"\n",
+                3,
+                "unknown ptable",
+            ),
+            (
+                "preset = \"abs\"\nmethod = \"cell_key\"\ncell_key_max = 2\ncell_key_variance = 2.0\nptable = \"entropy\"\n",
+                5,
+                "below cell_key_max",
+            ),
+            (
+                "preset = \"abs\"\nmethod = \"cell_key\"\ncell_key_max = 3\nptable = \"10_5\"\n",
+                3,
+                "do not apply",
+            ),
+        ] {
+            let e = Policy::parse("p.toml", text).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("p.toml:{line}:")), "{text:?}: {e}");
+            assert!(e.contains(says), "{text:?}: {e}");
         }
     }
 }

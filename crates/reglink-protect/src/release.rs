@@ -23,7 +23,8 @@
 use rayon::prelude::*;
 use reglink_tabulate::{CellTable, MeasureValues, ShareKeys, Values};
 
-use crate::perturb::{cell_key::PTable, rounding, salt, uniform};
+use crate::perturb::cell_key::{Design, PTable};
+use crate::perturb::{rounding, salt};
 use crate::secondary::audit::{self, FamilyAudit};
 use crate::secondary::model::{Model, Scope, TableAtoms, build};
 use crate::secondary::{FamilyReport, suppress};
@@ -174,7 +175,16 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
     let counts_suppressed = policy.method == Method::Suppression;
     let (model, families) = suppress_secondary(tables, &flags, policy, counts_suppressed);
     let ptable = match policy.method {
-        Method::CellKey { max, variance } => Some(PTable::new(max, variance)),
+        Method::CellKey {
+            max,
+            variance,
+            ptable,
+        } => Some(match ptable {
+            Design::Gaussian => PTable::new(max, variance),
+            Design::Entropy => PTable::entropy(max, variance)
+                .expect("the policy checked that the entropy design can be built"),
+            Design::TenFive => PTable::ten_five(),
+        }),
         _ => None,
     };
     let audits = audit_families(&model, &families);
@@ -455,7 +465,7 @@ impl TableJob<'_> {
                 let p = self.protection.ptable.expect("cell key table");
                 let s = salt(name);
                 let v = (0..cells)
-                    .map(|c| Some(p.perturb(values[c], uniform(keys[c], s))))
+                    .map(|c| Some(p.perturb(values[c], keys[c], s)))
                     .collect();
                 (v, vec![Flag::Perturbed; cells])
             }

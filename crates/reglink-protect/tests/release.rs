@@ -4,6 +4,7 @@
 //! rounded to its column's decimals.
 
 use proptest::prelude::*;
+use reglink_protect::perturb::cell_key::Design;
 use reglink_protect::{Flag, Method, Policy, protect};
 use reglink_tabulate::testing::{Inner, table};
 use reglink_tabulate::{CellTable, Values};
@@ -45,7 +46,21 @@ fn method() -> impl Strategy<Value = Method> {
     prop_oneof![
         Just(Method::Suppression),
         (2u64..11).prop_map(|base| Method::Rounding { base }),
-        (1u32..5, 0.5f64..4.0).prop_map(|(max, variance)| Method::CellKey { max, variance }),
+        (1u32..5, 0.5f64..4.0).prop_map(|(max, variance)| Method::CellKey {
+            max,
+            variance,
+            ptable: Design::Gaussian
+        }),
+        (1u32..5, 0.05f64..0.95).prop_map(|(max, f)| Method::CellKey {
+            max,
+            variance: f * f64::from(max),
+            ptable: Design::Entropy
+        }),
+        Just(Method::CellKey {
+            max: 2,
+            variance: 1.0,
+            ptable: Design::TenFive
+        }),
     ]
 }
 
@@ -174,14 +189,17 @@ proptest! {
         t in answered_table(),
         max in 1u32..5,
         variance in 0.5f64..4.0,
+        ptable in prop_oneof![Just(Design::Gaussian), Just(Design::Entropy), Just(Design::TenFive)],
     ) {
+        // The entropy design needs a variance below the largest perturbation.
+        let variance = if ptable == Design::Entropy { variance.min(0.9 * f64::from(max)) } else { variance };
         let Values::Share { num, keys, .. } = &t.measures[0].values else { unreachable!() };
         let mut counts = t.clone();
         counts.name = "counts".into();
         counts.persons = num.clone();
         counts.record_key_sum = keys.num.clone();
         counts.measures.clear();
-        let release = protect(&[t.clone(), counts], &policy(Method::CellKey { max, variance }, 0));
+        let release = protect(&[t.clone(), counts], &policy(Method::CellKey { max, variance, ptable }, 0));
         let share = column(&release, "share");
         let persons = &release.tables[0].columns[0];
         let same_people = &release.tables[1].columns[0];

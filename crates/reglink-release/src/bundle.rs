@@ -271,8 +271,19 @@ pub fn summary(
         match policy.method {
             Method::Suppression => "suppression".to_string(),
             Method::Rounding { base } => format!("rounding to base {base}"),
-            Method::CellKey { max, variance } =>
-                format!("cell key, max {max}, variance {variance}"),
+            Method::CellKey {
+                ptable: reglink_protect::perturb::cell_key::Design::TenFive,
+                ..
+            } =>
+                "cell key, ptable 10_5 (counts below 10 to 0, others to multiples of 5)".to_string(),
+            Method::CellKey {
+                max,
+                variance,
+                ptable,
+            } => format!(
+                "cell key, ptable {}, max {max}, variance {variance}",
+                ptable.name()
+            ),
         }
     );
     let _ = writeln!(

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use arrow_array::{Array, Float64Array, StringArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use reglink_protect::perturb::cell_key::Design;
 use reglink_protect::{Flag, Method, Policy, protect};
 use reglink_release::bundle::{self, Provenance};
 use reglink_release::checker::checker_report;
@@ -76,6 +77,12 @@ fn csv_and_parquet_carry_the_same_values_and_only_public_flags() {
         Method::CellKey {
             max: 2,
             variance: 1.0,
+            ptable: Design::Gaussian,
+        },
+        Method::CellKey {
+            max: 2,
+            variance: 1.0,
+            ptable: Design::TenFive,
         },
     ] {
         let policy = policy(m, 10);
