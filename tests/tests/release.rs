@@ -558,6 +558,13 @@ impl AgencyLookup {
 fn agency_cell_key_counts_are_reproduced_bit_for_bit_from_the_ptable_and_cell_keys() {
     let ex = example!();
     let dir = tempfile::tempdir().unwrap();
+    // A table made with the R ptable package (its pTable layout), beside the policy.
+    fs::write(
+        dir.path().join("r_ptable.csv"),
+        "i,j,p,v,p_int_lb,p_int_ub,type\n0,0,1,0,0,1,all\n1,0,0.3,-1,0,0.3,all\n1,1,0.4,0,0.3,0.7,all\n1,2,0.3,1,0.7,1,all\n\
+         2,1,0.25,-1,0,0.25,all\n2,2,0.5,0,0.25,0.75,all\n2,3,0.25,1,0.75,1,all\n",
+    )
+    .unwrap();
     let designs = [
         (
             "10_5",
@@ -571,6 +578,10 @@ fn agency_cell_key_counts_are_reproduced_bit_for_bit_from_the_ptable_and_cell_ke
         (
             "10_5-acro",
             "preset = \"acro\"\nmethod = \"cell_key\"\nptable = \"10_5\"\n",
+        ),
+        (
+            "file",
+            "preset = \"abs\"\nmethod = \"cell_key\"\nptable = \"r_ptable.csv\"\n",
         ),
     ];
     let mut by_cell: Vec<std::collections::HashMap<String, String>> = Vec::new();
@@ -598,6 +609,11 @@ fn agency_cell_key_counts_are_reproduced_bit_for_bit_from_the_ptable_and_cell_ke
             changed * 4 > checked,
             "{name}: only {changed} of {checked} changed"
         );
+        if name == "file" {
+            // 77 of the 256 keys take a count of 1 down to 0.
+            let ptable = fs::read_to_string(bundle.join("ptable.csv")).unwrap();
+            assert!(ptable.contains("\n1,-1,0.30078125\n"), "{ptable}");
+        }
         by_cell.push(published);
     }
     // The same people (count and cell key) get the same count in both

@@ -12,7 +12,7 @@
 //! rounding_base = 5        # with method = "rounding"
 //! cell_key_max = 2         # with method = "cell_key": largest perturbation
 //! cell_key_variance = 1.0  #   and its variance
-//! ptable = "gaussian"      #   the perturbation table: gaussian | entropy | 10_5
+//! ptable = "gaussian"      #   the perturbation table: gaussian | entropy | 10_5 | FILE.csv
 //!
 //! [cost]                   # what secondary suppression minimises
 //! model = "value"          # value | cells | log
@@ -37,7 +37,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::ProtectError;
-use crate::perturb::cell_key::{Design, PTable};
+use crate::perturb::cell_key::{Design, ImportedPtable, PTable};
 
 /// One (n, k) dominance rule: the `n` largest contributions may not exceed
 /// `k` percent of the cell total.
@@ -195,6 +195,11 @@ pub struct Policy {
     pub method: Method,
     /// What secondary suppression minimises.
     pub cost: Cost,
+    /// The perturbation table file `ptable` names, under the cell key
+    /// method: read by whoever loads the policy file (this crate does no
+    /// I/O).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ptable_file: Option<ImportedPtable>,
 }
 
 impl Policy {
@@ -212,6 +217,7 @@ impl Policy {
                 min_median_contributors: 10,
                 method: Method::Suppression,
                 cost: Cost::default(),
+                ptable_file: None,
             },
             // ABS-like: threshold 10, (1, 50 %) and (2, 67 %).
             "abs" => Policy {
@@ -224,6 +230,7 @@ impl Policy {
                 min_median_contributors: 10,
                 method: Method::Suppression,
                 cost: Cost::default(),
+                ptable_file: None,
             },
             "lenient" => Policy {
                 preset: name.into(),
@@ -235,6 +242,7 @@ impl Policy {
                 min_median_contributors: 3,
                 method: Method::Suppression,
                 cost: Cost::default(),
+                ptable_file: None,
             },
             _ => return None,
         })
@@ -415,10 +423,19 @@ impl RawPolicy {
             "gaussian" => Design::Gaussian,
             "entropy" => Design::Entropy,
             "10_5" => Design::TenFive,
+            path if path.to_ascii_lowercase().ends_with(".csv") => {
+                policy.ptable_file = Some(ImportedPtable {
+                    file: path.to_string(),
+                    rows: Vec::new(),
+                });
+                Design::File
+            }
             other => {
                 return Err(file.error(
                     t.span(),
-                    format!("unknown ptable {other:?} (gaussian, entropy or 10_5)"),
+                    format!(
+                        "unknown ptable {other:?} (gaussian, entropy, 10_5, or a .csv file in the R ptable package's layout)"
+                    ),
                 ));
             }
         };
@@ -429,7 +446,7 @@ impl RawPolicy {
                     "ptable = \"entropy\" cannot reach variance {variance} with perturbations of at most {max}: a count of 1 moves down by 1 at most, so cell_key_variance must be below cell_key_max"
                 ),
             )),
-            Design::TenFive => {
+            Design::TenFive | Design::File => {
                 let given = self
                     .cell_key_max
                     .as_ref()
@@ -438,7 +455,10 @@ impl RawPolicy {
                 match given {
                     Some(span) => Err(file.error(
                         span,
-                        "cell_key_max and cell_key_variance do not apply to ptable = \"10_5\" (its perturbations are fixed)".into(),
+                        format!(
+                            "cell_key_max and cell_key_variance do not apply to ptable = {:?} (its perturbations are fixed)",
+                            t.get_ref()
+                        ),
                     )),
                     None => Ok(()),
                 }

@@ -184,6 +184,14 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
             Design::Entropy => PTable::entropy(max, variance)
                 .expect("the policy checked that the entropy design can be built"),
             Design::TenFive => PTable::ten_five(),
+            Design::File => {
+                let file = policy
+                    .ptable_file
+                    .as_ref()
+                    .filter(|f| !f.rows.is_empty())
+                    .expect("the perturbation table file is read with the policy");
+                PTable::imported(file)
+            }
         }),
         _ => None,
     };

@@ -61,6 +61,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             min_median_contributors: threshold,
             method: reglink_protect::Method::Suppression,
             cost: reglink_protect::Cost::default(),
+            ptable_file: None,
         })
 }
 

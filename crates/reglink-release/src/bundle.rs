@@ -277,6 +277,16 @@ pub fn summary(
             } =>
                 "cell key, ptable 10_5 (counts below 10 to 0, others to multiples of 5)".to_string(),
             Method::CellKey {
+                ptable: reglink_protect::perturb::cell_key::Design::File,
+                ..
+            } => format!(
+                "cell key, ptable from {}",
+                policy
+                    .ptable_file
+                    .as_ref()
+                    .map_or("a file", |f| f.file.as_str())
+            ),
+            Method::CellKey {
                 max,
                 variance,
                 ptable,

@@ -37,6 +37,27 @@ pub enum ReleaseError {
         #[source]
         source: std::io::Error,
     },
+    /// The perturbation table file a policy names cannot be read.
+    #[error("{}: cannot read the perturbation table the policy names (ptable = ...)", path.display())]
+    PtableUnreadable {
+        /// The file, relative to the policy file's folder.
+        path: PathBuf,
+        /// Why it cannot be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The perturbation table file a policy names is wrong.
+    #[error("{file}: line {line}, column `{column}`: {message}")]
+    Ptable {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// The column.
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The policy file holds nothing.
     #[error(
         "{}: the policy file is empty (it must name at least a preset: acro, abs, lenient)",

@@ -74,7 +74,7 @@ pub mod tauargus;
 
 pub use error::{FileError, ReleaseError};
 pub use link::{LinkOutcome, Tabulated, link, link_and_tabulate, study_inputs, tabulate};
-pub use policy::{load_policy, policy_file};
+pub use policy::{load_policy, parse_r_ptable, policy_file};
 pub use run::{ReleaseDirs, RunOptions, RunOutcome, checker_dir, provenance, release, run};
 
 /// What [`run()`] tells its caller while it works: the stages of linking

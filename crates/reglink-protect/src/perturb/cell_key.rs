@@ -42,7 +42,9 @@
 //! - `10_5` (byte keys), the design of ONS's `ptable_10_5`: counts 1-9
 //!   become 0; larger counts are rounded to a multiple of 5, up with
 //!   probability `r/5` where `r` is the remainder (unbiased but for the
-//!   rounding to 256ths).
+//!   rounding to 256ths);
+//! - a table made elsewhere, in the layout of the R `ptable` package
+//!   ([`ImportedPtable`]; byte keys).
 
 /// How a cell's key picks a perturbation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,8 @@ pub enum Design {
     /// Counts below 10 to 0, others to multiples of 5; byte keys.
     #[serde(rename = "10_5")]
     TenFive,
+    /// Imported from a file in the R `ptable` package's layout; byte keys.
+    File,
 }
 
 impl Design {
@@ -73,6 +77,7 @@ impl Design {
             Design::Gaussian => "gaussian",
             Design::Entropy => "entropy",
             Design::TenFive => "10_5",
+            Design::File => "file",
         }
     }
 }
@@ -208,7 +213,26 @@ fn max_entropy(support: &[i64], variance: f64) -> Option<Vec<f64>> {
     None
 }
 
+/// A perturbation table read from a file in the layout of the R `ptable`
+/// package; this crate does no I/O, so whoever loads the policy reads it
+/// (`reglink_release::load_policy`). The last row stands for every larger
+/// count.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImportedPtable {
+    /// The file, as the policy names it.
+    pub file: String,
+    /// Per count from 0, each perturbation with its number of the 256 keys
+    /// (empty until the file is read).
+    #[serde(skip)]
+    pub rows: Vec<Vec<(i64, u16)>>,
+}
+
 impl PTable {
+    /// A table read from a file ([`ImportedPtable`]).
+    pub fn imported(t: &ImportedPtable) -> PTable {
+        PTable::from_byte_rows(&t.rows)
+    }
+
     /// reglink's first design: Gaussian weights with largest perturbation
     /// `max` and parameter `variance`, looked up with wide keys.
     pub fn new(max: u32, variance: f64) -> PTable {
