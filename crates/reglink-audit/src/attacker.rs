@@ -68,6 +68,9 @@ pub struct Population {
     /// Published cells of two tables that count the same people but differ,
     /// and suppressed cells published in another table.
     pub conflicts: Vec<(Cell, String)>,
+    /// Small counts one earlier release (from a ledger) published and
+    /// another hid: given away before this release, so for review.
+    pub earlier: Vec<(Cell, String)>,
     /// Linear programs solved.
     pub solves: usize,
     /// The largest component, in atoms.
@@ -94,12 +97,17 @@ pub fn audit(bundle: &Bundle) -> Vec<Population> {
         .into_iter()
         .map(|p| {
             let tables: Vec<&Table> = bundle.tables.iter().filter(|t| t.population == p).collect();
-            population(
-                p,
-                &tables,
-                bundle.policy.threshold,
-                bundle.policy.zeros_disclosive,
-            )
+            // Tables of earlier releases (from a ledger) keep the promise
+            // their own policy made: the strictest threshold holds.
+            let threshold = tables
+                .iter()
+                .filter_map(|t| t.policy["threshold"].as_u64())
+                .fold(bundle.policy.threshold, u64::max);
+            let zeros = bundle.policy.zeros_disclosive
+                || tables
+                    .iter()
+                    .any(|t| t.policy["zeros_disclosive"].as_bool() == Some(true));
+            population(p, &tables, threshold, zeros)
         })
         .collect()
 }
@@ -113,9 +121,25 @@ struct Atoms {
     at: Vec<Vec<(usize, usize)>>,
     of_row: Vec<Vec<usize>>,
     conflicts: Vec<(Cell, String)>,
+    earlier: Vec<(Cell, String)>,
 }
 
-fn atoms(tables: &[&Table]) -> Atoms {
+/// The release a table comes from: `#N` for a table of an earlier release
+/// the ledger holds (named `#N/TABLE`), empty for the bundle's own.
+fn release_of(t: &Table) -> &str {
+    if t.name.starts_with('#') {
+        t.name.split('/').next().unwrap_or_default()
+    } else {
+        ""
+    }
+}
+
+/// Whether a published count is one the policy hides.
+fn small(v: f64, threshold: u64, zeros: bool) -> bool {
+    (v > EPS && v < threshold as f64 - EPS) || (zeros && v.abs() <= EPS)
+}
+
+fn atoms(tables: &[&Table], (threshold, zeros): (u64, bool)) -> Atoms {
     let mut id: HashMap<Vec<(String, String)>, usize> = HashMap::new();
     let mut a = Atoms {
         value: Vec::new(),
@@ -123,6 +147,7 @@ fn atoms(tables: &[&Table]) -> Atoms {
         at: Vec::new(),
         of_row: Vec::new(),
         conflicts: Vec::new(),
+        earlier: Vec::new(),
     };
     for (ti, t) in tables.iter().enumerate() {
         let persons = &t.columns[0];
@@ -139,6 +164,12 @@ fn atoms(tables: &[&Table]) -> Atoms {
                 .then_some(persons.values[row])
                 .flatten();
             let first = a.cells[k].is_empty();
+            // Across releases a count one hides and another publishes is
+            // known; it gives something away only if it is a small count.
+            let across = !first
+                && a.at[k]
+                    .iter()
+                    .all(|&(tj, _)| release_of(tables[tj]) != release_of(t));
             match (first, a.value[k], published, persons.hidden[row]) {
                 (true, _, v, _) => a.value[k] = v,
                 (false, Some(x), Some(y), _) if (x - y).abs() > EPS => a.conflicts.push((
@@ -148,6 +179,20 @@ fn atoms(tables: &[&Table]) -> Atoms {
                         a.cells[k][0]
                     ),
                 )),
+                (false, None, Some(y), _) if across => {
+                    if small(y, threshold, zeros) {
+                        let why = format!(
+                            "suppressed, but {cell}, of another release, counts the same people and publishes {y}, a count the policy hides"
+                        );
+                        // This release gives it away, or an earlier one did.
+                        if release_of(t).is_empty() {
+                            a.conflicts.push((a.cells[k][0].clone(), why));
+                        } else {
+                            a.earlier.push((a.cells[k][0].clone(), why));
+                        }
+                    }
+                    a.value[k] = Some(y);
+                }
                 (false, None, Some(y), _) => {
                     a.conflicts.push((
                         a.cells[k][0].clone(),
@@ -155,6 +200,22 @@ fn atoms(tables: &[&Table]) -> Atoms {
                     ));
                     a.value[k] = Some(y);
                 }
+                (false, Some(x), None, true) if across && small(x, threshold, zeros) => {
+                    let why = format!(
+                        "suppressed, but {}, of another release, counts the same people and publishes {x}, a count the policy hides",
+                        a.cells[k][0]
+                    );
+                    let by_this_release = a.at[k].iter().any(|&(tj, r)| {
+                        release_of(tables[tj]).is_empty() && !tables[tj].columns[0].hidden[r]
+                    });
+                    if by_this_release {
+                        a.conflicts.push((cell.clone(), why));
+                    } else {
+                        a.earlier.push((cell.clone(), why));
+                    }
+                }
+                // Known from the other release, and not a count the policy hides.
+                (false, Some(_), None, true) if across => {}
                 (false, Some(_), None, true) => a.conflicts.push((
                     cell.clone(),
                     format!(
@@ -171,6 +232,126 @@ fn atoms(tables: &[&Table]) -> Atoms {
         a.of_row.push(rows);
     }
     a
+}
+
+/// An inclusive range of a banded variable; no upper end for `65+`.
+type Range = (i64, Option<i64>);
+
+/// A band's code as an inclusive range: `18-24`, `65+` (no upper end) or
+/// `7` (one value).
+fn band(code: &str) -> Option<Range> {
+    if let Some(low) = code.strip_suffix('+') {
+        return Some((low.parse().ok()?, None));
+    }
+    match code.split_once('-') {
+        Some((low, high)) => {
+            let (low, high) = (low.parse().ok()?, high.parse().ok()?);
+            (low <= high).then_some((low, Some(high)))
+        }
+        None => code.parse().ok().map(|v| (v, Some(v))),
+    }
+}
+
+/// The bands among `fine` that tile `coarse` exactly, in order, if any do.
+fn tiling<'a>(
+    coarse: (i64, Option<i64>),
+    fine: &[(&'a str, (i64, Option<i64>))],
+) -> Option<Vec<&'a str>> {
+    let mut parts: Vec<&(&str, Range)> = fine
+        .iter()
+        .filter(|(_, (low, high))| {
+            *low >= coarse.0
+                && match (high, coarse.1) {
+                    (_, None) => true,
+                    (Some(h), Some(c)) => *h <= c,
+                    (None, Some(_)) => false,
+                }
+        })
+        .collect();
+    parts.sort_by_key(|p| p.1.0);
+    let mut next = coarse.0;
+    for (_, (low, high)) in &parts {
+        if *low != next {
+            return None;
+        }
+        match high {
+            Some(h) => next = h + 1,
+            None => next = i64::MAX,
+        }
+    }
+    let end = coarse.1.map_or(i64::MAX, |h| h + 1);
+    (parts.len() >= 2 && next == end).then(|| parts.iter().map(|p| p.0).collect())
+}
+
+/// Equations that relate tables banding one variable differently (a
+/// dimension of the same name whose codes are bands: `18-29` in one table,
+/// `18-24` and `25-29` in another, as two releases of a ledger may have
+/// them): a band that is exactly the union of the other table's bands
+/// counts their sum, the other dimensions alike.
+fn refinements(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usize>)> {
+    let mut atom_of: HashMap<Vec<(String, String)>, usize> = HashMap::new();
+    for (t, rows) in tables.iter().zip(of_row) {
+        for (row, &k) in rows.iter().enumerate() {
+            atom_of.entry(t.identity(row)).or_insert(k);
+        }
+    }
+    let mut out = Vec::new();
+    for (ta, (a, rows_a)) in tables.iter().zip(of_row).enumerate() {
+        for (tb, b) in tables.iter().enumerate() {
+            if ta == tb {
+                continue;
+            }
+            for (da, dim) in a.dimensions.iter().enumerate() {
+                let Some(other) = b.dimensions.iter().find(|d| d.name == dim.name) else {
+                    continue;
+                };
+                let fine: Option<Vec<(&str, Range)>> = other
+                    .categories
+                    .iter()
+                    .map(|c| band(&c.code).map(|r| (c.code.as_str(), r)))
+                    .collect();
+                let Some(fine) = fine else { continue };
+                // Per category of `a`, the bands of `b` that tile it.
+                let tilings: Vec<Option<Vec<&str>>> = dim
+                    .categories
+                    .iter()
+                    .map(|c| {
+                        if fine.iter().any(|(code, _)| *code == c.code) {
+                            return None;
+                        }
+                        band(&c.code).and_then(|r| tiling(r, &fine))
+                    })
+                    .collect();
+                if tilings.iter().all(Option::is_none) {
+                    continue;
+                }
+                for (row, &atom) in rows_a.iter().enumerate() {
+                    let Some(Some(parts)) = tilings.get(a.positions(row)[da]) else {
+                        continue;
+                    };
+                    let rest: Vec<(String, String)> = a
+                        .identity(row)
+                        .into_iter()
+                        .filter(|(d, _)| *d != dim.name)
+                        .collect();
+                    let children: Option<Vec<usize>> = parts
+                        .iter()
+                        .map(|code| {
+                            let mut id = rest.clone();
+                            id.push((dim.name.clone(), (*code).to_string()));
+                            id.sort();
+                            atom_of.get(&id).copied()
+                        })
+                        .collect();
+                    if let Some(mut children) = children {
+                        children.sort_unstable();
+                        out.push((atom, children));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every margin equation of every table, once: `(parent, children)`.
@@ -191,8 +372,14 @@ fn equations(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usize>
 }
 
 fn population(name: &str, tables: &[&Table], threshold: u64, zeros: bool) -> Population {
-    let a = atoms(tables);
-    let eqs = equations(tables, &a.of_row);
+    let a = atoms(tables, (threshold, zeros));
+    let mut eqs = equations(tables, &a.of_row);
+    let mut seen: HashSet<(usize, Vec<usize>)> = eqs.iter().cloned().collect();
+    for r in refinements(tables, &a.of_row) {
+        if seen.insert(r.clone()) {
+            eqs.push(r);
+        }
+    }
     let mut eqs_of: Vec<Vec<usize>> = vec![Vec::new(); a.value.len()];
     for (e, (p, children)) in eqs.iter().enumerate() {
         for &k in std::iter::once(p).chain(children) {
@@ -281,6 +468,7 @@ fn population(name: &str, tables: &[&Table], threshold: u64, zeros: bool) -> Pop
         name: name.to_string(),
         atoms,
         conflicts: a.conflicts,
+        earlier: a.earlier,
         solves,
         largest_component,
     }
@@ -861,5 +1049,27 @@ mod tests {
         assert_eq!(b[1], (0.0, 3.0));
         assert_eq!(b[0], (4.0, 7.0));
         assert_eq!(components(3, &rows), vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn bands_tile_a_coarser_band_only_exactly() {
+        assert_eq!(band("18-24"), Some((18, Some(24))));
+        assert_eq!(band("65+"), Some((65, None)));
+        assert_eq!(band("7"), Some((7, Some(7))));
+        assert_eq!(band("eb"), None);
+        assert_eq!(band("24-18"), None);
+        let fine: Vec<(&str, Range)> = ["18-24", "25-29", "30-44", "45+"]
+            .iter()
+            .map(|c| (*c, band(c).unwrap()))
+            .collect();
+        assert_eq!(tiling((18, Some(29)), &fine), Some(vec!["18-24", "25-29"]));
+        assert_eq!(
+            tiling((25, None), &fine),
+            Some(vec!["25-29", "30-44", "45+"])
+        );
+        // A gap, a band that overhangs, or a single band: no relation.
+        assert_eq!(tiling((18, Some(30)), &fine), None);
+        assert_eq!(tiling((20, Some(29)), &fine), None);
+        assert_eq!(tiling((18, Some(24)), &fine), None);
     }
 }

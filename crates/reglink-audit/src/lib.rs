@@ -231,6 +231,84 @@ pub struct AttackerSummary {
 
 /// Audits the bundle in `dir`, checking its signature with `public` if given.
 pub fn audit(dir: &Path, public: Option<&PublicKey>) -> Result<Report, AuditError> {
+    audit_with_ledger(dir, public, None)
+}
+
+/// The earlier releases of a ledger that count the same people as the
+/// bundle in `dir` (the same inputs, by hash, under the same keys): their
+/// tables of the bundle's populations, renamed `#N/TABLE`, and a finding
+/// that says which entries were related and which not.
+fn earlier_tables(
+    dir: &Path,
+    ledger: &Path,
+    b: &read::Bundle,
+) -> Result<(Vec<read::Table>, Finding), AuditError> {
+    let verified = reglink_release::ledger::verify(ledger, None, None).map_err(Box::new)?;
+    let manifest_path = dir.join(bundle::MANIFEST);
+    let manifest: serde_json::Value = std::fs::read_to_string(&manifest_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let own = reglink_extract::fingerprint_file(&manifest_path)
+        .map(|f| f.as_str().to_string())
+        .ok();
+    let populations: Vec<&str> = b.tables.iter().map(|t| t.population.as_str()).collect();
+    let mut tables = Vec::new();
+    let mut related = Vec::new();
+    let mut unrelated = Vec::new();
+    for e in &verified.entries {
+        if e.description["bundle_manifest"].as_str() == own.as_deref() {
+            continue; // this very release, already in the ledger
+        }
+        if e.description["inputs"] != manifest["inputs"] {
+            unrelated.push(format!("#{}", e.seq));
+            continue;
+        }
+        let earlier = read::bundle(&e.bundle())?;
+        let mut n = 0;
+        for mut t in earlier.tables {
+            if populations.contains(&t.population.as_str()) {
+                t.name = format!("#{}/{}", e.seq, t.name);
+                tables.push(t);
+                n += 1;
+            }
+        }
+        related.push(format!("#{} ({n} tables)", e.seq));
+    }
+    let mut reason = format!(
+        "{} earlier release(s) in the ledger; checked together with this one: {}",
+        verified.entries.len(),
+        if related.is_empty() {
+            "none".to_string()
+        } else {
+            related.join(", ")
+        }
+    );
+    if !unrelated.is_empty() {
+        reason.push_str(&format!(
+            "; not related (other inputs or keys, so other people or other cell keys): {}",
+            unrelated.join(", ")
+        ));
+    }
+    let mut finding = Finding::from_cells("bundle".into(), "ledger", Vec::new(), reason);
+    if !verified.problems.is_empty() {
+        finding.status = Status::Fail;
+        finding.reason = format!(
+            "the ledger does not verify: {}",
+            verified.problems.join("; ")
+        );
+    }
+    Ok((tables, finding))
+}
+
+/// [`audit`], with the attacker check run over the union of the bundle and
+/// every earlier release in `ledger` that counts the same people: a count
+/// hidden in one release and recoverable from another fails as any other.
+pub fn audit_with_ledger(
+    dir: &Path,
+    public: Option<&PublicKey>,
+    ledger: Option<&Path>,
+) -> Result<Report, AuditError> {
     let verified = bundle::verify(dir, public).map_err(Box::new)?;
     let signature = match &verified.signed {
         Signed::Valid(by) => format!("signed by {by}, signature valid"),
@@ -250,7 +328,7 @@ pub fn audit(dir: &Path, public: Option<&PublicKey>) -> Result<Report, AuditErro
         findings[0].status = Status::Fail;
         findings[0].reason = verified.problems.join("; ");
     }
-    let b = read::bundle(dir)?;
+    let mut b = read::bundle(dir)?;
     for t in &b.tables {
         if t.policy != b.policy.raw {
             findings.push(Finding::of(
@@ -264,6 +342,11 @@ pub fn audit(dir: &Path, public: Option<&PublicKey>) -> Result<Report, AuditErro
             ));
         }
         findings.extend(values::check(t, &b.policy, b.ptable.as_ref()));
+    }
+    if let Some(ledger) = ledger {
+        let (earlier, finding) = earlier_tables(dir, ledger, &b)?;
+        findings.push(finding);
+        b.tables.extend(earlier);
     }
     let (attacker, per_table) = attack(&b);
     findings.extend(per_table);
@@ -333,6 +416,13 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
                 cell: cell.clone(),
                 status: Status::Fail,
                 reason: why.clone(),
+            });
+        }
+        for (cell, why) in &p.earlier {
+            per_table[table_index(b, &cell.table)].push(CellFinding {
+                cell: cell.clone(),
+                status: Status::Review,
+                reason: format!("{why}: given away before this release"),
             });
         }
     }
@@ -446,13 +536,20 @@ pub fn section(r: &Report) -> String {
 }
 
 /// The audit `reglink run` runs on the staged bundle before publishing it
-/// (see [`reglink_release::bundle::Auditor`]).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct BeforeRelease;
+/// (see [`reglink_release::bundle::Auditor`]), with the earlier releases of
+/// `ledger` if given.
+#[derive(Debug, Default, Clone)]
+pub struct BeforeRelease {
+    /// The release ledger (`reglink run --ledger`).
+    pub ledger: Option<PathBuf>,
+}
 
 impl bundle::Auditor for BeforeRelease {
     fn audit(&self, dir: &Path) -> Result<bundle::Audited, String> {
-        let mut report = audit(dir, None).map_err(|e| e.to_string())?;
+        let mut report =
+            // A ledger not yet made holds no earlier release.
+            audit_with_ledger(dir, None, self.ledger.as_deref().filter(|l| l.exists()))
+                .map_err(|e| e.to_string())?;
         // The staged folder's name is temporary: name the release instead.
         report.bundle = PathBuf::from("the release, before publication");
         let failure = (report.status == Status::Fail).then(|| {

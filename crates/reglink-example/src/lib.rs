@@ -308,7 +308,7 @@ fn link_and_release(
     let dirs = ReleaseDirs::create(&release_dir, &study_inputs(&tabulated.study))?;
     let provenance = reglink_release::provenance(tabulated)?;
     let release = reglink_release::release(
-        &tabulated.tables,
+        (&tabulated.tables, &[]),
         (&provenance, None),
         (&policy, auditor),
         dirs,

@@ -38,7 +38,7 @@ pub mod rules;
 pub mod secondary;
 
 pub use policy::{Cost, CostModel, Dominance, Method, Policy};
-pub use release::{Release, ReleasedTable, protect};
+pub use release::{Release, ReleasedTable, protect, protect_carrying};
 pub use rules::{Flag, PrimaryFlags, PublicFlag, primary};
 
 /// Errors of policy files: the only thing this crate can fail at.

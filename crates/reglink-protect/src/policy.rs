@@ -428,7 +428,7 @@ impl RawPolicy {
                     file: path.to_string(),
                     rows: Vec::new(),
                 });
-                Design::File
+                Design::Imported
             }
             other => {
                 return Err(file.error(
@@ -446,7 +446,7 @@ impl RawPolicy {
                     "ptable = \"entropy\" cannot reach variance {variance} with perturbations of at most {max}: a count of 1 moves down by 1 at most, so cell_key_variance must be below cell_key_max"
                 ),
             )),
-            Design::TenFive | Design::File => {
+            Design::TenFive | Design::Imported => {
                 let given = self
                     .cell_key_max
                     .as_ref()

@@ -171,9 +171,20 @@ fn protected_share(num: Option<u64>, den: Option<u64>) -> Option<f64> {
 
 /// Protects every table of a release under `policy`.
 pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
+    protect_carrying(tables, policy, &[])
+}
+
+/// [`protect`], with the counts of persons `carried[t][c]` (cell `c` of
+/// table `t`) suppressed whatever the pattern needs: cells an earlier
+/// release of the same people hid, so that this release never publishes
+/// what an earlier one protected. They are flagged secondary (or primary,
+/// if a rule hides them anyway). Missing rows carry nothing. Only under
+/// suppression; the other methods protect every count by their noise.
+pub fn protect_carrying(tables: &[CellTable], policy: &Policy, carried: &[Vec<bool>]) -> Release {
     let flags: Vec<PrimaryFlags> = tables.par_iter().map(|t| primary(t, policy)).collect();
     let counts_suppressed = policy.method == Method::Suppression;
-    let (model, families) = suppress_secondary(tables, &flags, policy, counts_suppressed);
+    let (model, families) =
+        suppress_secondary(tables, &flags, policy, (counts_suppressed, carried));
     let ptable = match policy.method {
         Method::CellKey {
             max,
@@ -184,7 +195,7 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
             Design::Entropy => PTable::entropy(max, variance)
                 .expect("the policy checked that the entropy design can be built"),
             Design::TenFive => PTable::ten_five(),
-            Design::File => {
+            Design::Imported => {
                 let file = policy
                     .ptable_file
                     .as_ref()
@@ -238,7 +249,7 @@ fn suppress_secondary(
     tables: &[CellTable],
     flags: &[PrimaryFlags],
     policy: &Policy,
-    counts_suppressed: bool,
+    (counts_suppressed, carried): (bool, &[Vec<bool>]),
 ) -> (Model, Vec<FamilyReport>) {
     let pairs: Vec<_> = tables.iter().zip(flags).collect();
     let mut model = build(
@@ -249,6 +260,16 @@ fn suppress_secondary(
             sums: true,
         },
     );
+    for (atoms, carried) in model.tables.iter().zip(carried) {
+        let Some((f, atoms)) = &atoms.persons else {
+            continue;
+        };
+        let family = &mut model.families[*f];
+        for (&a, _) in atoms.iter().zip(carried).filter(|(_, c)| **c) {
+            family.suppressed[a as usize] = true;
+            family.carried[a as usize] = true;
+        }
+    }
     let homes = family_homes(&model.tables, model.families.len());
     let reports = model
         .families

@@ -277,7 +277,7 @@ pub fn summary(
             } =>
                 "cell key, ptable 10_5 (counts below 10 to 0, others to multiples of 5)".to_string(),
             Method::CellKey {
-                ptable: reglink_protect::perturb::cell_key::Design::File,
+                ptable: reglink_protect::perturb::cell_key::Design::Imported,
                 ..
             } => format!(
                 "cell key, ptable from {}",

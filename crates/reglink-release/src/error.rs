@@ -58,6 +58,14 @@ pub enum ReleaseError {
         /// What is wrong.
         message: String,
     },
+    /// The release ledger is wrong or cannot be written.
+    #[error("{}: {message}", path.display())]
+    Ledger {
+        /// The ledger, or the file in it.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The policy file holds nothing.
     #[error(
         "{}: the policy file is empty (it must name at least a preset: acro, abs, lenient)",

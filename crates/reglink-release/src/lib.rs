@@ -37,6 +37,8 @@
 //!   the checker report, the only place a suppressed cell's reason is kept,
 //!   and in it [`tauargus`]'s input sets, which give the auditors the true
 //!   cells and the pattern in τ-ARGUS's format.
+//! - [`ledger`] keeps what every release published (an append-only,
+//!   hash-chained folder of bundle copies) for the checks of later releases.
 //! - [`bundle::Auditor`] is the hook through which `reglink run` audits the
 //!   staged bundle before publishing it; the audit itself is
 //!   `reglink-audit`'s, which shares no code with the engine.
@@ -53,6 +55,7 @@
 //!         out: Path::new("release"),
 //!         sign: None,
 //!         auditor: None,
+//!         ledger: None,
 //!     },
 //!     &reglink_link::NoProgress,
 //! )?;
@@ -67,6 +70,7 @@
 pub mod bundle;
 pub mod checker;
 mod error;
+pub mod ledger;
 pub mod link;
 mod policy;
 pub mod run;

@@ -53,6 +53,10 @@ pub struct RunOptions<'a> {
     /// The independent audit run on the staged bundle before it is
     /// published (see [`bundle::Auditor`]); `None` publishes unaudited.
     pub auditor: Option<&'a dyn Auditor>,
+    /// The release ledger: counts an earlier release of the same people
+    /// hid stay hidden ([`crate::ledger::carried`]). The caller appends the
+    /// release to it once published ([`crate::ledger::append`]).
+    pub ledger: Option<&'a Path>,
 }
 
 /// What [`run`] wrote.
@@ -102,9 +106,18 @@ pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutco
     let dirs = ReleaseDirs::create(options.out, &inputs)?;
     let tabulated = link_and_tabulate(study, observer)?;
     observer.linked(&tabulated.linked);
+    let provenance = provenance(&tabulated)?;
+    let carried = match options.ledger {
+        Some(ledger) => crate::ledger::carried(
+            ledger,
+            &tabulated.tables,
+            &serde_json::to_value(&provenance.inputs).expect("inputs serialise"),
+        )?,
+        None => Vec::new(),
+    };
     let (release, audit) = release(
-        &tabulated.tables,
-        (&provenance(&tabulated)?, options.sign),
+        (&tabulated.tables, &carried),
+        (&provenance, options.sign),
         (&policy, options.auditor),
         dirs,
         observer,
@@ -123,7 +136,8 @@ pub const AUDIT_TEXT: &str = "audit.txt";
 /// See [`AUDIT_TEXT`].
 pub const AUDIT_JSON: &str = "audit.json";
 
-/// Protects `tables` under `policy`, writes the bundle and the checker report
+/// Protects `tables` under `policy` (the counts `carried` marks hidden
+/// whatever the pattern needs), writes the bundle and the checker report
 /// into `dirs` with `provenance` in their manifests (the bundle's signed
 /// with `sign`, if given), and moves both into place. With an `auditor`, the
 /// staged bundle is audited first: its outcome ends `summary.md`, its full
@@ -133,14 +147,14 @@ pub const AUDIT_JSON: &str = "audit.json";
 /// release cannot reach row-level data. Returns the release and the
 /// audit's outcome in a line.
 pub fn release(
-    tables: &[CellTable],
+    (tables, carried): (&[CellTable], &[Vec<bool>]),
     (provenance, sign): (&Provenance, Option<&SigningKey>),
     (policy, auditor): (&Policy, Option<&dyn Auditor>),
     dirs: ReleaseDirs,
     observer: &dyn Observer,
 ) -> Result<(Release, Option<String>), ReleaseError> {
     observer.protecting();
-    let release = reglink_protect::protect(tables, policy);
+    let release = reglink_protect::protect_carrying(tables, policy, carried);
     observer.protected();
     let (_, audited) = bundle::write_audited(
         dirs.bundle.path(),

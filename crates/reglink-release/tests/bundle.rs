@@ -315,7 +315,7 @@ fn a_failed_audit_publishes_nothing_and_a_passed_one_ends_the_summary() {
     let run = |fail: bool| {
         let dirs = ReleaseDirs::create(&out, &[]).unwrap();
         release(
-            tables,
+            (tables, &[]),
             (&provenance(), None),
             (&policy, Some(&Told { fail })),
             dirs,

@@ -103,10 +103,37 @@ pub enum Command {
     /// check ends pass, review (the bundle alone cannot decide it) or fail,
     /// with the reason and the cells concerned. Exits non-zero on any failure.
     Audit(AuditArgs),
+    /// Show or check a release ledger (`reglink run --ledger DIR`).
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Write synthetic EB, AF and LISA-style extracts, a crosswalk and code lists.
     Synth(SynthArgs),
     /// Describe a pseudonymised Parquet file: rows, columns, distinct persons.
     Inspect(InspectArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// List the releases a ledger holds, and its head (the last entry's hash).
+    Show {
+        /// The ledger folder.
+        ledger: PathBuf,
+    },
+    /// Check a ledger: every entry links to the one before by its hash, and
+    /// every bundle copy matches its manifest and the entry. Exits non-zero
+    /// on any problem.
+    Verify {
+        /// The ledger folder.
+        ledger: PathBuf,
+        /// The data holder's public signing key: every entry and bundle must
+        /// carry that key's valid signature.
+        #[arg(long, value_name = "PUB")]
+        public_key: Option<PathBuf>,
+        /// The head you were given (`reglink ledger show`): the last entry
+        /// must have this hash, so that a ledger cut short is noticed.
+        #[arg(long)]
+        head: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +256,14 @@ pub struct RunArgs {
     /// check it with `reglink verify BUNDLE --public-key KEY.pub`.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// The release ledger. Every count an earlier release in it hid stays
+    /// hidden when the earlier release counts the same people (the same
+    /// input files under the same keys); the release is audited together
+    /// with those releases (a failure publishes nothing), then added to the
+    /// ledger (signed with --sign). Created if missing; see
+    /// docs/disclosure-control.md, "Releases over time".
+    #[arg(long, value_name = "DIR")]
+    pub ledger: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +288,10 @@ pub struct AuditArgs {
     /// Print the whole report as one JSON object, every cell included.
     #[arg(long)]
     pub json: bool,
+    /// A release ledger: audit the bundle together with every earlier
+    /// release in it that counts the same registers under the same key.
+    #[arg(long, value_name = "DIR")]
+    pub ledger: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -67,7 +67,7 @@ pub enum Design {
     #[serde(rename = "10_5")]
     TenFive,
     /// Imported from a file in the R `ptable` package's layout; byte keys.
-    File,
+    Imported,
 }
 
 impl Design {
@@ -77,7 +77,7 @@ impl Design {
             Design::Gaussian => "gaussian",
             Design::Entropy => "entropy",
             Design::TenFive => "10_5",
-            Design::File => "file",
+            Design::Imported => "file",
         }
     }
 }

@@ -194,7 +194,7 @@ fn release_determined(f: &mut Family) -> usize {
         let (Some(lone), None) = (suppressed.next(), suppressed.next()) else {
             continue;
         };
-        if f.is_primary(lone) {
+        if f.is_primary(lone) || f.carried[lone as usize] {
             continue;
         }
         f.suppressed[lone as usize] = false;
@@ -384,6 +384,9 @@ fn pattern(
             }
         }
     }
+    // What an earlier release hid stays hidden.
+    out.pinned
+        .extend((0..f.len() as u32).filter(|&a| f.carried[a as usize]));
     out.pinned.sort_unstable();
     out.pinned.dedup();
     out

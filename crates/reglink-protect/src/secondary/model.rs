@@ -60,6 +60,10 @@ pub struct Family {
     pub cost: Vec<f64>,
     /// Suppressed (primary or secondary).
     pub suppressed: Vec<bool>,
+    /// Suppressed because an earlier release hid it (see
+    /// [`crate::protect_carrying`]): it stays suppressed whatever the
+    /// pattern needs.
+    pub carried: Vec<bool>,
     /// The equations.
     pub equations: Vec<Equation>,
     /// Per atom, the equations it is in.
@@ -76,6 +80,7 @@ impl Family {
             depth: Vec::new(),
             cost: Vec::new(),
             suppressed: Vec::new(),
+            carried: Vec::new(),
             equations: Vec::new(),
             equations_of: Vec::new(),
         }
@@ -174,6 +179,7 @@ impl Builder<'_> {
             family.depth.push(at.groups + at.totals);
             family.cost.push(cost);
             family.suppressed.push(false);
+            family.carried.push(false);
             family.equations_of.push(Vec::new());
             (family.value.len() - 1) as u32
         });

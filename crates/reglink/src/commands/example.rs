@@ -16,10 +16,11 @@ use crate::cli::ExampleArgs;
 use crate::ui;
 
 pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
+    let auditor = reglink_audit::BeforeRelease::default();
     let options = ExampleOptions {
         out: &args.out,
         seed: args.seed,
-        auditor: Some(&reglink_audit::BeforeRelease),
+        auditor: Some(&auditor),
     };
     let outcome = reglink_example::example(&options, &Printer::new(quiet))?;
     let (tables, release) = (&outcome.link.tabulated.tables, &outcome.release);

@@ -9,18 +9,25 @@ use reglink_protect::{Flag, Release};
 use reglink_release::{RunOptions, bundle};
 use reglink_tabulate::CellTable;
 
-use crate::cli::{AuditArgs, RunArgs, VerifyArgs};
+use crate::cli::{AuditArgs, LedgerCommand, RunArgs, VerifyArgs};
 use crate::ui;
 
 pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let sign = args.sign.as_deref().map(SigningKey::load).transpose()?;
+    if let Some(ledger) = &args.ledger {
+        ledger_apart(ledger, &args.out)?;
+    }
+    let auditor = reglink_audit::BeforeRelease {
+        ledger: args.ledger.clone(),
+    };
     let options = RunOptions {
         study: &args.study,
         policy: &args.policy,
         out: &args.out,
         sign: sign.as_ref(),
-        auditor: Some(&reglink_audit::BeforeRelease),
+        auditor: Some(&auditor),
+        ledger: args.ledger.as_deref(),
     };
     let outcome = reglink_release::run(&options, &ui::StageBars::new(quiet))?;
     ui::warnings(quiet, &outcome.release.warnings, None);
@@ -30,6 +37,13 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
         &args.out,
         quiet,
     );
+    if let Some(ledger) = &args.ledger {
+        let (seq, head) = reglink_release::ledger::append(ledger, &args.out, sign.as_ref())?;
+        println!(
+            "ledger: release {seq} added to {} (head {head})",
+            ledger.display()
+        );
+    }
     if !quiet {
         eprintln!(
             "linked, protected and released in {:.1?}",
@@ -37,6 +51,20 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
         );
     }
     super::check_sources(&outcome.tabulated.linked.report, args.allow_empty)
+}
+
+/// The ledger may be neither the release folder, nor inside it, nor hold it:
+/// each would copy or replace the other.
+fn ledger_apart(ledger: &Path, out: &Path) -> anyhow::Result<()> {
+    let (l, o) = (std::path::absolute(ledger)?, std::path::absolute(out)?);
+    if l.starts_with(&o) || o.starts_with(&l) {
+        anyhow::bail!(
+            "{}: the ledger must be a folder of its own, apart from the release folder {}",
+            ledger.display(),
+            out.display()
+        );
+    }
+    Ok(())
 }
 
 /// Per table: cells, and how many counts are published or suppressed; then
@@ -117,7 +145,8 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(PublicKey::load)
         .transpose()?;
-    let report = reglink_audit::audit(&args.bundle, public.as_ref())?;
+    let report =
+        reglink_audit::audit_with_ledger(&args.bundle, public.as_ref(), args.ledger.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -132,4 +161,59 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<()> {
         return Err(ui::Mismatch(format!("{failed} check(s) failed")).into());
     }
     Ok(())
+}
+
+pub fn ledger(cmd: LedgerCommand) -> anyhow::Result<()> {
+    match cmd {
+        LedgerCommand::Show { ledger } => {
+            let v = reglink_release::ledger::verify(&ledger, None, None)?;
+            for e in &v.entries {
+                let d = &e.description;
+                let tables = d["tables"].as_array().map_or(0, Vec::len);
+                println!(
+                    "{:>4}  study {}  {} table(s)  policy {}  {}",
+                    e.seq,
+                    d["study"].as_str().unwrap_or("?"),
+                    tables,
+                    d["policy"]["preset"].as_str().unwrap_or("?"),
+                    match &e.signed {
+                        bundle::Signed::Unchecked(by) | bundle::Signed::Valid(by) =>
+                            format!("signed by {by}"),
+                        _ => "unsigned".to_string(),
+                    }
+                );
+            }
+            println!(
+                "{}: {} release(s); head {}",
+                ledger.display(),
+                v.entries.len(),
+                v.head().unwrap_or("none")
+            );
+            for p in &v.problems {
+                eprintln!("{}: {p}", ledger.display());
+            }
+            Ok(())
+        }
+        LedgerCommand::Verify {
+            ledger,
+            public_key,
+            head,
+        } => {
+            let public = public_key.as_deref().map(PublicKey::load).transpose()?;
+            let v = reglink_release::ledger::verify(&ledger, public.as_ref(), head.as_deref())?;
+            if v.problems.is_empty() {
+                println!(
+                    "{}: {} release(s), every entry linked to the one before and matching its bundle; head {}",
+                    ledger.display(),
+                    v.entries.len(),
+                    v.head().unwrap_or("none")
+                );
+                return Ok(());
+            }
+            for p in &v.problems {
+                eprintln!("{}: {p}", ledger.display());
+            }
+            Err(ui::Mismatch(format!("{} problem(s) in the ledger", v.problems.len())).into())
+        }
+    }
 }

@@ -55,6 +55,7 @@ fn grid(inner: &[Vec<u32>], suppressed: &[usize], primary: &[usize], need: f64) 
         depth: vec![0; n],
         cost: vec![1.0; n],
         suppressed: vec![false; n],
+        carried: vec![false; n],
         equations,
         equations_of,
     };

@@ -1,0 +1,346 @@
+//! The release ledger: `reglink run --ledger` records each release, keeps
+//! what an earlier release of the same people hid hidden, and the audit of
+//! the union catches what two releases give away together; `reglink ledger
+//! verify` notices a changed, reordered or cut-short ledger.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use reglink_tests::{example, reglink};
+
+/// The example's study with only the table `t3_exit_3m` (benefit group by
+/// exit within 3 months, entrants of 2023), written into `dir`.
+fn exit_study(dir: &Path) -> PathBuf {
+    let ex = example!();
+    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
+    let head = &text[..text.find("[[tables]]").unwrap()];
+    // The study names its sources relative to itself: keep it beside them.
+    let path = ex.join(format!(
+        "ledger-{}.toml",
+        dir.file_name().unwrap().to_string_lossy()
+    ));
+    fs::write(
+        &path,
+        format!(
+            "{head}[[tables]]\nname = \"t3_exit_3m\"\ntitle = \"Exits within 3 months\"\n\
+             population = \"af_entrants_2023\"\ndimensions = [\"benefit_group\", \"exit_3m\"]\n\
+             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `reglink -q run STUDY --policy POLICY --out OUT [--ledger LEDGER]`.
+fn run(study: &Path, policy: &str, out: &Path, ledger: Option<&Path>) -> reglink_tests::Run {
+    let mut args = vec![
+        "-q",
+        "run",
+        study.to_str().unwrap(),
+        "--policy",
+        policy,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(l) = ledger {
+        args.extend(["--ledger", l.to_str().unwrap()]);
+    }
+    reglink!(out.parent().unwrap(), &args)
+}
+
+/// `reglink audit BUNDLE --ledger LEDGER --json`: exit code and report.
+fn audit(bundle: &Path, ledger: &Path) -> (Option<i32>, serde_json::Value) {
+    let run = reglink!(
+        bundle.parent().unwrap(),
+        &[
+            "audit",
+            bundle.to_str().unwrap(),
+            "--ledger",
+            ledger.to_str().unwrap(),
+            "--json"
+        ]
+    );
+    (run.code, serde_json::from_str(&run.stdout).unwrap())
+}
+
+/// The CSV lines (1-based, header 1) of `t3_exit_3m` whose count is hidden.
+fn hidden(bundle: &Path) -> Vec<usize> {
+    let text = fs::read_to_string(bundle.join("tables/t3_exit_3m.csv")).unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.split(',').nth(4) == Some(".."))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// Cells of earlier releases that the audit of the union finds recoverable.
+fn failing_earlier_cells(report: &serde_json::Value) -> usize {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["table"].as_str().unwrap().starts_with('#'))
+        .flat_map(|f| f["cells"].as_array().unwrap())
+        .filter(|c| c["status"] == "fail")
+        .count()
+}
+
+#[test]
+fn a_later_release_under_a_laxer_policy_keeps_hidden_what_an_earlier_one_hid() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = exit_study(dir.path());
+    let ledger = dir.path().join("ledger");
+    let first = dir.path().join("first");
+    let out = run(&study, "acro", &first, Some(&ledger)).success();
+    assert!(
+        out.stdout.contains("ledger: release 1 added"),
+        "{}",
+        out.stdout
+    );
+    let hidden_first = hidden(&first);
+    assert!(hidden_first.len() > 10, "{hidden_first:?}");
+
+    // Without the ledger, a release of the same table under a threshold of
+    // 3 publishes counts of 3 to 9 that the first release hid: the audit of
+    // the union finds them.
+    let lax = dir.path().join("lax");
+    run(&study, "lenient", &lax, None).success();
+    assert!(hidden(&lax).len() < hidden_first.len());
+    let (code, report) = audit(&lax, &ledger);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        failing_earlier_cells(&report) > 3,
+        "{}",
+        failing_earlier_cells(&report)
+    );
+
+    // With the ledger, every count the first release hid stays hidden, and
+    // the union holds.
+    let kept = dir.path().join("kept");
+    let out = run(&study, "lenient", &kept, Some(&ledger)).success();
+    assert!(
+        out.stdout.contains("ledger: release 2 added"),
+        "{}",
+        out.stdout
+    );
+    let hidden_kept = hidden(&kept);
+    assert!(
+        hidden_first.iter().all(|l| hidden_kept.contains(l)),
+        "{hidden_first:?} not all in {hidden_kept:?}"
+    );
+    let (code, report) = audit(&kept, &ledger);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(failing_earlier_cells(&report), 0);
+    let related = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "ledger")
+        .unwrap();
+    assert!(
+        related["reason"]
+            .as_str()
+            .unwrap()
+            .contains("#1 (1 tables)"),
+        "{related}"
+    );
+}
+
+#[test]
+fn ledger_verify_notices_a_changed_entry_and_a_ledger_cut_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = exit_study(dir.path());
+    let ledger = dir.path().join("ledger");
+    for name in ["one", "two"] {
+        run(&study, "acro", &dir.path().join(name), Some(&ledger)).success();
+    }
+    let d = dir.path();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["ledger", "verify", "ledger"];
+        args.extend_from_slice(extra);
+        reglink!(d, &args)
+    };
+    let ok = verify(&[]).success();
+    let head = ok.stdout.rsplit("head ").next().unwrap().trim().to_string();
+    assert!(head.starts_with("blake3:"), "{}", ok.stdout);
+    let show = reglink!(d, &["ledger", "show", "ledger"]).success();
+    assert!(show.stdout.contains(&head) && show.stdout.contains("2 release(s)"));
+    verify(&["--head", &head]).success();
+
+    // Cut short: the first entry alone no longer ends in the head.
+    let second = ledger.join("000002");
+    let aside = d.join("aside");
+    reglink_tests::copy_tree(&second, &aside);
+    fs::remove_dir_all(&second).unwrap();
+    verify(&[]).success();
+    let cut = verify(&["--head", &head]);
+    assert_eq!(cut.code, Some(1));
+    assert!(cut.stderr.contains("cut short"), "{}", cut.stderr);
+    reglink_tests::copy_tree(&aside, &second);
+    verify(&["--head", &head]).success();
+
+    // A published value of the first release changed, with its bundle's
+    // manifest rehashed so that the bundle alone still verifies: the entry
+    // records the old manifest.
+    let bundle = ledger.join("000001/bundle");
+    let csv = bundle.join("tables/t3_exit_3m.csv");
+    let text = fs::read_to_string(&csv).unwrap();
+    let forged = text.replacen(",published", ",published ", 1);
+    fs::write(&csv, forged).unwrap();
+    let mpath = bundle.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&mpath).unwrap()).unwrap();
+    for f in manifest["files"].as_array_mut().unwrap() {
+        let file = bundle.join(f["path"].as_str().unwrap());
+        f["blake3"] = reglink_extract::fingerprint_file(&file)
+            .unwrap()
+            .as_str()
+            .into();
+        f["bytes"] = fs::metadata(&file).unwrap().len().into();
+    }
+    fs::write(&mpath, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    let changed = verify(&[]);
+    assert_eq!(changed.code, Some(1));
+    assert!(
+        changed
+            .stderr
+            .contains("000001/bundle: its manifest is not the one the entry records"),
+        "{}",
+        changed.stderr
+    );
+    // And a new release is refused rather than added to a broken ledger.
+    let refused = run(&study, "acro", &d.join("three"), Some(&ledger));
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused.stderr.contains("does not verify"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!d.join("three").exists());
+}
+
+#[test]
+fn the_ledger_is_refused_inside_the_release_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = exit_study(dir.path());
+    let out = dir.path().join("release");
+    let run = run(&study, "acro", &out, Some(&out.join("ledger")));
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("a folder of its own"), "{}", run.stderr);
+}
+
+#[test]
+fn signed_entries_verify_with_their_key_and_not_with_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let study = exit_study(d);
+    for name in ["ours", "theirs"] {
+        reglink!(d, &["key", "new-signing", "--out", &format!("{name}.key")]).success();
+    }
+    let ledger = d.join("ledger");
+    let out = d.join("signed");
+    let args = [
+        "-q",
+        "run",
+        study.to_str().unwrap(),
+        "--policy",
+        "acro",
+        "--out",
+        out.to_str().unwrap(),
+        "--ledger",
+        ledger.to_str().unwrap(),
+        "--sign",
+        "ours.key",
+    ];
+    reglink!(d, &args).success();
+    assert!(ledger.join("000001/entry.json.sig").is_file());
+    reglink!(
+        d,
+        &["ledger", "verify", "ledger", "--public-key", "ours.key.pub"]
+    )
+    .success();
+    let other = reglink!(
+        d,
+        &[
+            "ledger",
+            "verify",
+            "ledger",
+            "--public-key",
+            "theirs.key.pub"
+        ]
+    );
+    assert_eq!(other.code, Some(1));
+    assert!(
+        other.stderr.contains("not a valid signature"),
+        "{}",
+        other.stderr
+    );
+}
+
+/// The example's study with its age bands set to `bands` and one table, age
+/// band by long-term receipt, written beside the example.
+fn banded_study(name: &str, bands: &str) -> PathBuf {
+    let ex = example!();
+    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
+    let head = &text[..text.find("[[tables]]").unwrap()];
+    let original = "bands = [\"18-24\", \"25-29\", \"30-44\", \"45-54\", \"55-64\"]";
+    assert!(head.contains(original));
+    let head = head.replace(original, &format!("bands = {bands}"));
+    let path = ex.join(format!("ledger-{name}.toml"));
+    fs::write(
+        &path,
+        format!(
+            "{head}[[tables]]\nname = \"by_age\"\ntitle = \"By age band\"\n\
+             population = \"eb_adults_2023\"\ndimensions = [\"age_band\", \"long_term\"]\n\
+             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_band_split_against_an_earlier_release_is_caught_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let coarse = banded_study("coarse", "[\"18-29\", \"30-44\", \"45-54\", \"55-64\"]");
+    let fine = banded_study(
+        "fine",
+        "[\"18-24\", \"25-29\", \"30-44\", \"45-54\", \"55-64\"]",
+    );
+    let ledger = d.join("ledger");
+    run(&coarse, "lenient", &d.join("coarse"), Some(&ledger)).success();
+    let policy = d.join("t6.toml");
+    fs::write(&policy, "preset = \"lenient\"\nthreshold = 6\n").unwrap();
+    let policy = policy.to_str().unwrap();
+
+    // Alone, the finer release protects its small 18-24 cells; with the
+    // earlier 18-29 counts (18-29 = 18-24 + 25-29) they are recovered.
+    let alone = d.join("alone");
+    run(&fine, policy, &alone, None).success();
+    let (code, report) = audit(&alone, &ledger);
+    assert_eq!(code, Some(1), "{report}");
+    let exposed: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["table"] == "by_age")
+        .flat_map(|f| f["cells"].as_array().unwrap())
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["codes"].to_string())
+        .collect();
+    assert!(
+        !exposed.is_empty() && exposed.iter().all(|c| c.contains("18-24")),
+        "{exposed:?}"
+    );
+
+    // With the ledger the same release is refused: nothing is published.
+    let refused = run(&fine, policy, &d.join("refused"), Some(&ledger));
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused.stderr.contains("the audit of the release failed"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!d.join("refused").exists());
+}
