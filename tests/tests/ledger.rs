@@ -344,3 +344,69 @@ fn a_band_split_against_an_earlier_release_is_caught_and_refused() {
     );
     assert!(!d.join("refused").exists());
 }
+
+/// The example's study with the population `eb_adults_2023` aged 18 to
+/// `oldest` and one table, by long-term receipt, written beside the example.
+fn aged_study(oldest: u32) -> PathBuf {
+    let ex = example!();
+    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
+    let head = &text[..text.find("[[tables]]").unwrap()];
+    let section = head.find("[populations.eb_adults_2023]").unwrap();
+    let at = section + head[section..].find("age = [18, 64]").unwrap();
+    let head = format!(
+        "{}age = [18, {oldest}]{}",
+        &head[..at],
+        &head[at + "age = [18, 64]".len()..]
+    );
+    let path = ex.join(format!("ledger-aged-{oldest}.toml"));
+    fs::write(
+        &path,
+        format!(
+            "{head}[[tables]]\nname = \"by_long_term\"\ntitle = \"By long-term receipt\"\n\
+             population = \"eb_adults_2023\"\ndimensions = [\"long_term\"]\n\
+             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_population_one_year_of_age_wider_is_caught_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ledger = d.join("ledger");
+    run(&aged_study(64), "acro", &d.join("to64"), Some(&ledger)).success();
+
+    // Alone each release publishes its three counts (all at least 10);
+    // together their differences count the people aged 65, a handful.
+    let alone = d.join("to65");
+    run(&aged_study(65), "acro", &alone, None).success();
+    let (code, report) = audit(&alone, &ledger);
+    assert_eq!(code, Some(1), "{report}");
+    let differences = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "differences")
+        .expect("a differences finding");
+    assert_eq!(differences["status"], "fail", "{differences}");
+    assert!(
+        differences["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["codes"] == "the grand total"),
+        "{differences}"
+    );
+
+    // With the ledger the wider release is refused.
+    let refused = run(&aged_study(65), "acro", &d.join("refused"), Some(&ledger));
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused.stderr.contains("difference of two populations"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!d.join("refused").exists());
+}

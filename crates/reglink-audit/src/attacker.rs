@@ -84,7 +84,28 @@ struct Row {
     rhs: f64,
 }
 
-/// Rebuilds and solves every population's system of persons counts.
+/// Whether population `inner` lies inside `outer` by its age filter alone:
+/// the same source, years and requirements, and an age range inside the
+/// other's (18-64 inside 18-65).
+pub fn nested(inner: &serde_json::Value, outer: &serde_json::Value) -> bool {
+    let same = |k: &str| inner[k] == outer[k] && !inner[k].is_null();
+    let range = |d: &serde_json::Value| Some((d["age"][0].as_i64()?, d["age"][1].as_i64()?));
+    let (Some(i), Some(o)) = (range(inner), range(outer)) else {
+        return false;
+    };
+    same("source")
+        && inner["years"] == outer["years"]
+        && inner["require"] == outer["require"]
+        && o.0 <= i.0
+        && i.1 <= o.1
+        && i != o
+}
+
+/// Rebuilds and solves every population's system of persons counts. Two
+/// populations one of which lies inside the other by its age filter (from
+/// their definitions) are solved together: a cell of the outer one is the
+/// same cell of the inner one plus the people the filter adds, a count no
+/// table shows, which must be protected like any hidden count.
 pub fn audit(bundle: &Bundle) -> Vec<Population> {
     let mut names: Vec<&str> = bundle
         .tables
@@ -93,10 +114,47 @@ pub fn audit(bundle: &Bundle) -> Vec<Population> {
         .collect();
     names.sort_unstable();
     names.dedup();
-    names
+    let definition = |name: &str| {
+        bundle
+            .tables
+            .iter()
+            .find(|t| t.population == name)
+            .map(|t| t.definition.clone())
+            .unwrap_or_default()
+    };
+    // Join nested populations (a union-find over the names).
+    let mut group: Vec<usize> = (0..names.len()).collect();
+    let mut pairs = Vec::new();
+    for (i, a) in names.iter().enumerate() {
+        for (j, b) in names.iter().enumerate() {
+            if i != j && nested(&definition(a), &definition(b)) {
+                pairs.push((names[i], names[j]));
+                let (gi, gj) = (group[i], group[j]);
+                for g in &mut group {
+                    if *g == gj {
+                        *g = gi;
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: Vec<usize> = group.clone();
+    groups.sort_unstable();
+    groups.dedup();
+    groups
         .into_iter()
-        .map(|p| {
-            let tables: Vec<&Table> = bundle.tables.iter().filter(|t| t.population == p).collect();
+        .map(|g| {
+            let members: Vec<&str> = names
+                .iter()
+                .zip(&group)
+                .filter(|(_, gg)| **gg == g)
+                .map(|(n, _)| *n)
+                .collect();
+            let tables: Vec<&Table> = bundle
+                .tables
+                .iter()
+                .filter(|t| members.contains(&t.population.as_str()))
+                .collect();
             // Tables of earlier releases (from a ledger) keep the promise
             // their own policy made: the strictest threshold holds.
             let threshold = tables
@@ -107,7 +165,12 @@ pub fn audit(bundle: &Bundle) -> Vec<Population> {
                 || tables
                     .iter()
                     .any(|t| t.policy["zeros_disclosive"].as_bool() == Some(true));
-            population(p, &tables, threshold, zeros)
+            let slices: Vec<(&str, &str)> = pairs
+                .iter()
+                .filter(|(i, _)| members.contains(i))
+                .copied()
+                .collect();
+            population(&members.join("+"), &tables, (threshold, zeros), &slices)
         })
         .collect()
 }
@@ -139,7 +202,19 @@ fn small(v: f64, threshold: u64, zeros: bool) -> bool {
     (v > EPS && v < threshold as f64 - EPS) || (zeros && v.abs() <= EPS)
 }
 
+/// A cell's key among the atoms: its identity, with its population when
+/// several populations are solved together.
+fn key(t: &Table, row: usize, several: bool) -> Vec<(String, String)> {
+    let mut id = t.identity(row);
+    if several {
+        id.push((String::new(), t.population.clone()));
+        id.sort();
+    }
+    id
+}
+
 fn atoms(tables: &[&Table], (threshold, zeros): (u64, bool)) -> Atoms {
+    let several = tables.iter().any(|t| t.population != tables[0].population);
     let mut id: HashMap<Vec<(String, String)>, usize> = HashMap::new();
     let mut a = Atoms {
         value: Vec::new(),
@@ -154,7 +229,7 @@ fn atoms(tables: &[&Table], (threshold, zeros): (u64, bool)) -> Atoms {
         let mut rows = Vec::with_capacity(t.cells());
         for row in 0..t.cells() {
             let cell = Cell::new(t, row);
-            let k = *id.entry(t.identity(row)).or_insert_with(|| {
+            let k = *id.entry(key(t, row, several)).or_insert_with(|| {
                 a.value.push(None);
                 a.cells.push(Vec::new());
                 a.at.push(Vec::new());
@@ -289,10 +364,11 @@ fn tiling<'a>(
 /// them): a band that is exactly the union of the other table's bands
 /// counts their sum, the other dimensions alike.
 fn refinements(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usize>)> {
+    let several = tables.iter().any(|t| t.population != tables[0].population);
     let mut atom_of: HashMap<Vec<(String, String)>, usize> = HashMap::new();
     for (t, rows) in tables.iter().zip(of_row) {
         for (row, &k) in rows.iter().enumerate() {
-            atom_of.entry(t.identity(row)).or_insert(k);
+            atom_of.entry(key(t, row, several)).or_insert(k);
         }
     }
     let mut out = Vec::new();
@@ -329,8 +405,7 @@ fn refinements(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usiz
                     let Some(Some(parts)) = tilings.get(a.positions(row)[da]) else {
                         continue;
                     };
-                    let rest: Vec<(String, String)> = a
-                        .identity(row)
+                    let rest: Vec<(String, String)> = key(a, row, several)
                         .into_iter()
                         .filter(|(d, _)| *d != dim.name)
                         .collect();
@@ -371,15 +446,78 @@ fn equations(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usize>
     out
 }
 
-fn population(name: &str, tables: &[&Table], threshold: u64, zeros: bool) -> Population {
-    let a = atoms(tables, (threshold, zeros));
-    let mut eqs = equations(tables, &a.of_row);
+/// A cell's identity: the `(dimension, code)` pairs not at the total.
+type Identity = Vec<(String, String)>;
+
+/// For each `(inner, outer)` pair of nested populations and each cell
+/// identity tables of both show: `outer = inner + d`, where `d`, the
+/// people only the outer filter lets in, is a new unknown (a count no
+/// table shows) with a cell of its own for the report.
+fn differences(
+    tables: &[&Table],
+    slices: &[(&str, &str)],
+    a: &mut Atoms,
+    eqs: &mut Vec<(usize, Vec<usize>)>,
+) {
+    for &(inner, outer) in slices {
+        let mut of_identity: HashMap<(bool, Identity), usize> = HashMap::new();
+        for (t, rows) in tables.iter().zip(&a.of_row) {
+            let side = if t.population == inner {
+                false
+            } else if t.population == outer {
+                true
+            } else {
+                continue;
+            };
+            for (row, &k) in rows.iter().enumerate() {
+                of_identity.entry((side, t.identity(row))).or_insert(k);
+            }
+        }
+        let mut shared: Vec<(&Identity, usize, usize)> = of_identity
+            .iter()
+            .filter(|((side, _), _)| !side)
+            .filter_map(|((_, id), &k)| of_identity.get(&(true, id.clone())).map(|&o| (id, k, o)))
+            .collect();
+        shared.sort();
+        for (id, k_inner, k_outer) in shared {
+            let codes = if id.is_empty() {
+                "the grand total".to_string()
+            } else {
+                id.iter()
+                    .map(|(d, c)| format!("{d}={c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            a.value.push(None);
+            a.cells.push(vec![Cell {
+                table: format!("{outer} minus {inner}"),
+                line: 0,
+                codes,
+            }]);
+            a.at.push(Vec::new());
+            let slice = a.value.len() - 1;
+            let mut children = vec![k_inner, slice];
+            children.sort_unstable();
+            eqs.push((k_outer, children));
+        }
+    }
     let mut seen: HashSet<(usize, Vec<usize>)> = eqs.iter().cloned().collect();
     for r in refinements(tables, &a.of_row) {
         if seen.insert(r.clone()) {
             eqs.push(r);
         }
     }
+}
+
+fn population(
+    name: &str,
+    tables: &[&Table],
+    (threshold, zeros): (u64, bool),
+    slices: &[(&str, &str)],
+) -> Population {
+    let mut a = atoms(tables, (threshold, zeros));
+    let mut eqs = equations(tables, &a.of_row);
+    differences(tables, slices, &mut a, &mut eqs);
     let mut eqs_of: Vec<Vec<usize>> = vec![Vec::new(); a.value.len()];
     for (e, (p, children)) in eqs.iter().enumerate() {
         for &k in std::iter::once(p).chain(children) {
@@ -487,6 +625,10 @@ fn rises_freely(
     eqs: &[(usize, Vec<usize>)],
     eqs_of: &[Vec<usize>],
 ) -> bool {
+    // A count no table shows (a difference of populations) has no margins.
+    if a.at[k].is_empty() {
+        return false;
+    }
     let mut up: HashSet<usize> = HashSet::new();
     for &(t, row) in &a.at[k] {
         let t_ = tables[t];
@@ -904,7 +1046,8 @@ pub fn verdict(lo: f64, hi: f64, kind: Kind, threshold: u64, zeros: bool) -> (St
 
 fn fmt(x: f64) -> String {
     if (x - x.round()).abs() < EPS {
-        format!("{}", x.round())
+        // `+ 0.0` turns -0 into 0.
+        format!("{}", x.round() + 0.0)
     } else {
         format!("{x:.2}")
     }
@@ -956,6 +1099,7 @@ mod tests {
         Table {
             name: "t".into(),
             population: "p".into(),
+            definition: serde_json::Value::Null,
             dimensions: vec![dim],
             total_code: "_T".into(),
             columns: vec![Column {
@@ -992,7 +1136,7 @@ mod tests {
             &["03", "unknown"],
             &[None, None, None, Some(40.0), None, Some(45.0)],
         );
-        let p = population("p", &[&t], 10, true);
+        let p = population("p", &[&t], (10, true), &[]);
         assert!(p.conflicts.is_empty());
         assert_eq!(p.atoms.len(), 3, "0311, 0380 and unknown");
         let unknown = p
@@ -1017,7 +1161,7 @@ mod tests {
             &["03", "12"],
             &[None, Some(30.0), None, Some(20.0), None, None],
         );
-        let p = population("p", &[&t], 3, false);
+        let p = population("p", &[&t], (3, false), &[]);
         let fails: Vec<_> = p
             .atoms
             .iter()
@@ -1071,5 +1215,18 @@ mod tests {
         assert_eq!(tiling((18, Some(30)), &fine), None);
         assert_eq!(tiling((20, Some(29)), &fine), None);
         assert_eq!(tiling((18, Some(24)), &fine), None);
+    }
+
+    #[test]
+    fn populations_nest_by_their_age_filter_alone() {
+        let def = |years: &[i64], age: (i64, i64), require: &[&str]| serde_json::json!({ "source": "eb", "years": years, "age": [age.0, age.1], "require": require });
+        let inner = def(&[2023], (18, 64), &[]);
+        assert!(nested(&inner, &def(&[2023], (18, 65), &[])));
+        assert!(nested(&inner, &def(&[2023], (16, 64), &[])));
+        assert!(!nested(&def(&[2023], (18, 65), &[]), &inner));
+        assert!(!nested(&inner, &inner));
+        assert!(!nested(&inner, &def(&[2023, 2024], (18, 65), &[])));
+        assert!(!nested(&inner, &def(&[2023], (18, 65), &["af_entry"])));
+        assert!(!nested(&serde_json::Value::Null, &inner));
     }
 }

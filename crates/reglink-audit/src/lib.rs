@@ -252,7 +252,9 @@ fn earlier_tables(
     let own = reglink_extract::fingerprint_file(&manifest_path)
         .map(|f| f.as_str().to_string())
         .ok();
-    let populations: Vec<&str> = b.tables.iter().map(|t| t.population.as_str()).collect();
+    // An earlier population of the same source and years is related too when
+    // its age filter nests with one of ours (18-64 and 18-65).
+    let definitions: Vec<&serde_json::Value> = b.tables.iter().map(|t| &t.definition).collect();
     let mut tables = Vec::new();
     let mut related = Vec::new();
     let mut unrelated = Vec::new();
@@ -267,11 +269,24 @@ fn earlier_tables(
         let earlier = read::bundle(&e.bundle())?;
         let mut n = 0;
         for mut t in earlier.tables {
-            if populations.contains(&t.population.as_str()) {
-                t.name = format!("#{}/{}", e.seq, t.name);
-                tables.push(t);
-                n += 1;
+            let same_name = b
+                .tables
+                .iter()
+                .find(|o| o.population == t.population)
+                .map(|o| &o.definition);
+            let nests = definitions
+                .iter()
+                .any(|d| attacker::nested(d, &t.definition) || attacker::nested(&t.definition, d));
+            if same_name.is_none() && !nests {
+                continue;
             }
+            if same_name.is_some_and(|d| *d != t.definition) || same_name.is_none() {
+                // Another population under this name: keep them apart.
+                t.population = format!("{} (release #{})", t.population, e.seq);
+            }
+            t.name = format!("#{}/{}", e.seq, t.name);
+            tables.push(t);
+            n += 1;
         }
         related.push(format!("#{} ({n} tables)", e.seq));
     }
@@ -391,6 +406,7 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
     let mut summaries = Vec::new();
     let mut per_table: Vec<Vec<CellFinding>> = vec![Vec::new(); b.tables.len()];
     let mut counted = vec![0usize; b.tables.len()];
+    let mut differences: (usize, Vec<CellFinding>) = (0, Vec::new());
     for p in &populations {
         summaries.push(AttackerSummary {
             population: p.name.clone(),
@@ -400,6 +416,21 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
         });
         for a in &p.atoms {
             for cell in &a.cells {
+                // A difference of two populations, which no table shows.
+                if !b.tables.iter().any(|t| t.name == cell.table) {
+                    differences.0 += 1;
+                    if a.status != Status::Pass {
+                        differences.1.push(CellFinding {
+                            cell: cell.clone(),
+                            status: a.status,
+                            reason: format!(
+                                "a count no table shows, the difference of two populations: {}",
+                                a.reason
+                            ),
+                        });
+                    }
+                    continue;
+                }
                 let t = table_index(b, &cell.table);
                 counted[t] += 1;
                 if a.status != Status::Pass {
@@ -426,19 +457,36 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
             });
         }
     }
-    let findings = b
-        .tables
-        .iter()
-        .zip(per_table)
-        .zip(counted)
-        .map(|((t, cells), n)| {
-            Finding::from_cells(
-                t.name.clone(),
-                "attacker",
-                cells,
-                format!("all {n} suppressed counts are protected against the attacker's program"),
-            )
-        })
+    let mut findings: Vec<Finding> = Vec::new();
+    if differences.0 > 0 {
+        findings.push(Finding::from_cells(
+            "bundle".into(),
+            "differences",
+            differences.1,
+            format!(
+                "all {} differences of populations nested by age are protected",
+                differences.0
+            ),
+        ));
+    }
+    let findings = findings
+        .into_iter()
+        .chain(
+            b.tables
+                .iter()
+                .zip(per_table)
+                .zip(counted)
+                .map(|((t, cells), n)| {
+                    Finding::from_cells(
+                        t.name.clone(),
+                        "attacker",
+                        cells,
+                        format!(
+                            "all {n} suppressed counts are protected against the attacker's program"
+                        ),
+                    )
+                }),
+        )
         .collect();
     (summaries, findings)
 }

@@ -129,6 +129,9 @@ pub struct Table {
     pub name: String,
     /// The population it counts.
     pub population: String,
+    /// The population's definition (`source`, `years`, `age`, `require`),
+    /// `null` in bundles that do not give it.
+    pub definition: serde_json::Value,
     /// Its dimensions in column order.
     pub dimensions: Vec<Dimension>,
     /// The code of a dimension's total.
@@ -327,6 +330,8 @@ pub fn bundle(dir: &Path) -> Result<Bundle, AuditError> {
 struct Description {
     name: String,
     population: String,
+    #[serde(default)]
+    population_definition: serde_json::Value,
     total_code: String,
     dimensions: Vec<Dimension>,
     measures: Vec<Measure>,
@@ -352,6 +357,7 @@ fn table(dir: &Path, name: &str) -> Result<Table, AuditError> {
     let mut table = Table {
         name: d.name,
         population: d.population,
+        definition: d.population_definition,
         dimensions: d.dimensions,
         total_code: d.total_code,
         columns: measures

@@ -89,6 +89,7 @@ fn table(cells: &[Cell]) -> CellTable {
         name: "t".into(),
         title: None,
         population: "p".into(),
+        definition: Default::default(),
         years: vec![2023],
         dimensions: dims,
         shape,

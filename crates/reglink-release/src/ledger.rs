@@ -356,8 +356,9 @@ pub fn append(
 /// tables with the same identity count the same people.
 type Identity = Vec<(String, String)>;
 
-/// Per population, the identities of the counts of persons that an earlier
-/// release hid, from the bundle copies in the ledger.
+/// Per population (its name and definition), the identities of the counts
+/// of persons that an earlier release hid, from the bundle copies in the
+/// ledger.
 fn hidden_earlier(
     entries: &[Entry],
     inputs: &Value,
@@ -401,7 +402,9 @@ fn hidden_earlier(
             ) else {
                 continue;
             };
-            let set = hidden.entry(population.to_string()).or_default();
+            // The same name under another definition is another population.
+            let key = format!("{population} {}", meta["population_definition"]);
+            let set = hidden.entry(key).or_default();
             for record in reader.records() {
                 let record = record.map_err(|err| ledger_error(&csv_path, err.to_string()))?;
                 if record.get(persons) != Some("..") {
@@ -447,7 +450,8 @@ pub fn carried(
     Ok(tables
         .iter()
         .map(|t| {
-            let Some(set) = hidden.get(&t.population) else {
+            let key = format!("{} {}", t.population, t.definition);
+            let Some(set) = hidden.get(&key) else {
                 return vec![false; t.shape.cells()];
             };
             (0..t.shape.cells())

@@ -20,6 +20,10 @@ pub struct CellTable {
     pub title: Option<String>,
     /// The population's name.
     pub population: String,
+    /// The population's definition as data (`source`, `years`, `age`,
+    /// `require`), so that a reader can tell two populations apart or one
+    /// inside the other; `null` where unknown.
+    pub definition: serde_json::Value,
     /// The population's years.
     pub years: Vec<i32>,
     /// Dimensions, in order.
@@ -119,6 +123,16 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
         name: table.name.clone(),
         title: table.title.clone(),
         population: population.name.clone(),
+        definition: serde_json::json!({
+            "source": population.source.name(),
+            "years": population.years,
+            "age": population.age.map(|(low, high)| [low, high]),
+            "require": population
+                .require
+                .iter()
+                .map(|&v| study.variables[v].name.clone())
+                .collect::<Vec<_>>(),
+        }),
         years: population.years.clone(),
         dimensions: dims,
         shape,

@@ -85,6 +85,7 @@ pub fn table(a: usize, b: usize, inner: &[Inner]) -> CellTable {
         name: "t".into(),
         title: None,
         population: "p".into(),
+        definition: Default::default(),
         years: vec![2023],
         dimensions: dims,
         shape,

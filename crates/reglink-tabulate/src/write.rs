@@ -123,6 +123,7 @@ impl CellTable {
             "name": self.name,
             "title": self.title,
             "population": self.population,
+            "population_definition": self.definition,
             "years": self.years,
             "contributors": "distinct person-years (one person in one year)",
             "cells": self.shape.cells(),

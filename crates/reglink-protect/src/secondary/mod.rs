@@ -651,6 +651,7 @@ mod tests {
             name: "t".into(),
             title: None,
             population: "p".into(),
+            definition: Default::default(),
             years: vec![2023],
             record_key_sum: vec![0; shape.cells()],
             dimensions: dims,

@@ -70,6 +70,7 @@ fn rolled_table() -> CellTable {
         name: "t".into(),
         title: None,
         population: "p".into(),
+        definition: Default::default(),
         years: vec![2023],
         dimensions: dims,
         shape,
