@@ -252,8 +252,8 @@ fn earlier_tables(
     let own = reglink_extract::fingerprint_file(&manifest_path)
         .map(|f| f.as_str().to_string())
         .ok();
-    // An earlier population of the same source and years is related too when
-    // its age filter nests with one of ours (18-64 and 18-65).
+    // An earlier population is related too when its years and age filter
+    // nest with one of ours (18-64 and 18-65; 2023 and 2023-2024).
     let definitions: Vec<&serde_json::Value> = b.tables.iter().map(|t| &t.definition).collect();
     let mut tables = Vec::new();
     let mut related = Vec::new();
@@ -464,7 +464,7 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
             "differences",
             differences.1,
             format!(
-                "all {} differences of populations nested by age are protected",
+                "all {} differences of nested populations (by years or age) are protected",
                 differences.0
             ),
         ));
@@ -572,6 +572,22 @@ pub fn section(r: &Report) -> String {
             let _ = write!(row, " {cell} |");
         }
         let _ = writeln!(out, "{row}");
+    }
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| f.table == "bundle" && f.check != "integrity")
+    {
+        let outcome = match f.status {
+            Status::Pass => "pass".to_string(),
+            other => format!("{} ({} cells)", other.as_str(), f.cells.len()),
+        };
+        let what = match f.check {
+            "ledger" => "earlier releases checked together with this one",
+            "differences" => "counts no table shows: differences of nested populations",
+            other => other,
+        };
+        let _ = writeln!(out, "\n- {what}: {outcome}");
     }
     let _ = writeln!(
         out,
