@@ -84,53 +84,33 @@ struct Row {
     rhs: f64,
 }
 
-/// Whether population `inner` lies inside `outer` by its years and age
-/// filter alone: the same source and requirements, its years among the
-/// other's (2023 inside 2023-2024: counts are person-years, so the wider
-/// one counts the same people-years and more) and its age range inside the
-/// other's (18-64 inside 18-65), and not the same population.
+/// Whether population `inner` lies inside `outer` by its age filter alone:
+/// the same source, years and requirements, and an age range inside the
+/// other's (18-64 inside 18-65). Periods are not nested this way: a
+/// population of several years is tabulated by year, so a narrower period
+/// is a slice of the wider one's `year` dimension, which identities do not
+/// yet map.
 pub fn nested(inner: &serde_json::Value, outer: &serde_json::Value) -> bool {
     if inner["source"].is_null()
         || inner["source"] != outer["source"]
+        || inner["years"] != outer["years"]
         || inner["require"] != outer["require"]
     {
         return false;
     }
-    let years = |d: &serde_json::Value| -> Option<Vec<i64>> {
-        d["years"]
-            .as_array()?
-            .iter()
-            .map(serde_json::Value::as_i64)
-            .collect()
-    };
-    let (Some(yi), Some(yo)) = (years(inner), years(outer)) else {
+    let range = |d: &serde_json::Value| Some((d["age"][0].as_i64()?, d["age"][1].as_i64()?));
+    let (Some(i), Some(o)) = (range(inner), range(outer)) else {
         return false;
     };
-    if !yi.iter().all(|y| yo.contains(y)) {
-        return false;
-    }
-    let range = |d: &serde_json::Value| -> Option<Option<(i64, i64)>> {
-        if d["age"].is_null() {
-            return Some(None);
-        }
-        Some(Some((d["age"][0].as_i64()?, d["age"][1].as_i64()?)))
-    };
-    let (Some(ai), Some(ao)) = (range(inner), range(outer)) else {
-        return false;
-    };
-    let ages = match (ai, ao) {
-        (_, None) => true,
-        (None, Some(_)) => false,
-        (Some(i), Some(o)) => o.0 <= i.0 && i.1 <= o.1,
-    };
-    ages && (yi.len() < yo.len() || ai != ao)
+    o.0 <= i.0 && i.1 <= o.1 && i != o
 }
 
 /// Rebuilds and solves every population's system of persons counts. Two
-/// populations one of which lies inside the other by its years and age
-/// filter ([`nested`]) are solved together: a cell of the outer one is the
-/// same cell of the inner one plus the person-years the wider filter adds,
-/// a count no table shows, which must be protected like any hidden count.
+/// populations of different releases one of which lies inside the other by
+/// its age filter ([`nested`]) are solved together: a cell of the outer one
+/// is the same cell of the inner one plus the people the wider filter lets
+/// in, a count no table shows, which must be protected like any hidden
+/// count.
 pub fn audit(bundle: &Bundle) -> Vec<Population> {
     let mut names: Vec<&str> = bundle
         .tables
@@ -1265,13 +1245,9 @@ mod tests {
         assert!(nested(&inner, &def(&[2023], (16, 64), &[])));
         assert!(!nested(&def(&[2023], (18, 65), &[]), &inner));
         assert!(!nested(&inner, &inner));
-        // Overlapping periods: 2023 inside 2023-2024 (person-years).
-        assert!(nested(&inner, &def(&[2023, 2024], (18, 64), &[])));
-        assert!(nested(&inner, &def(&[2023, 2024], (18, 65), &[])));
-        assert!(!nested(
-            &def(&[2023, 2024], (18, 64), &[]),
-            &def(&[2024, 2025], (18, 64), &[])
-        ));
+        // Periods are not nested (a wider period is tabulated by year).
+        assert!(!nested(&inner, &def(&[2023, 2024], (18, 64), &[])));
+        assert!(!nested(&inner, &def(&[2023, 2024], (18, 65), &[])));
         assert!(!nested(&inner, &def(&[2023], (18, 65), &["af_entry"])));
         assert!(!nested(&serde_json::Value::Null, &inner));
     }

@@ -252,8 +252,8 @@ fn earlier_tables(
     let own = reglink_extract::fingerprint_file(&manifest_path)
         .map(|f| f.as_str().to_string())
         .ok();
-    // An earlier population is related too when its years and age filter
-    // nest with one of ours (18-64 and 18-65; 2023 and 2023-2024).
+    // An earlier population is related too when its age filter nests with
+    // one of ours (18-64 and 18-65).
     let definitions: Vec<&serde_json::Value> = b.tables.iter().map(|t| &t.definition).collect();
     let mut tables = Vec::new();
     let mut related = Vec::new();
@@ -464,7 +464,7 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
             "differences",
             differences.1,
             format!(
-                "all {} differences of nested populations (by years or age) are protected",
+                "all {} differences of populations nested by age are protected",
                 differences.0
             ),
         ));
