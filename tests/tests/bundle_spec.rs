@@ -293,6 +293,9 @@ fn check(bundle: &Path, exact: bool) -> usize {
     );
 
     let tables: Vec<Table> = names.iter().map(|n| read_table(bundle, n)).collect();
+    for (t, n) in tables.iter().zip(&names) {
+        parquet_agrees(bundle, n, t);
+    }
     let complete: usize = tables.iter().map(|t| margins_hold(t, exact)).sum();
     // Rule 2: a cell shared by tables of one population has one count.
     let mut seen: HashMap<(String, BTreeSet<(String, String)>), f64> = HashMap::new();
@@ -357,6 +360,104 @@ fn check(bundle: &Path, exact: bool) -> usize {
         );
     }
     complete
+}
+
+/// `tables/NAME.parquet` holds the CSV's rows as the page types them: a
+/// dimension's code as an integer (null away from its categories) exactly
+/// when every category code but `unknown` is a plain whole number and it has
+/// no groups, its label, its level; a count or sum as integers, any other
+/// value as floating point; null where the CSV has `..` or nothing.
+fn parquet_agrees(bundle: &Path, name: &str, t: &Table) {
+    use arrow_array::Array as _;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type};
+    use arrow_schema::DataType;
+    let file = fs::File::open(bundle.join(format!("tables/{name}.parquet"))).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<_> = reader.map(Result::unwrap).collect();
+    let batch = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+    assert_eq!(batch.num_rows(), t.codes.len(), "{name}: rows");
+    let csv_text = fs::read_to_string(bundle.join(format!("tables/{name}.csv"))).unwrap();
+    let mut csv = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = csv.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    for (d, dim) in t.dims.iter().enumerate() {
+        let plain = |c: &str| c.parse::<i64>().is_ok_and(|v| v >= 0 && v.to_string() == c);
+        let integer = dim.groups.is_empty()
+            && dim
+                .categories
+                .iter()
+                .all(|c| c.0 == "unknown" || plain(&c.0));
+        let code = batch.column_by_name(&dim.name).unwrap();
+        let level = batch
+            .column_by_name(&format!("{}_level", dim.name))
+            .unwrap()
+            .as_string::<i32>();
+        let categories: BTreeSet<&str> = dim.categories.iter().map(|c| c.0.as_str()).collect();
+        for row in 0..t.codes.len() {
+            let csv_code = t.codes[row][d].as_str();
+            let expected_level = match csv_code {
+                "_T" => "total",
+                "unknown" => "unknown",
+                c if categories.contains(c) => "category",
+                _ => "group",
+            };
+            assert_eq!(
+                level.value(row),
+                expected_level,
+                "{name}: level of {csv_code}"
+            );
+            if integer {
+                let codes = code.as_primitive::<Int64Type>();
+                let expected = (expected_level == "category").then(|| csv_code.parse().unwrap());
+                let got = (!codes.is_null(row)).then(|| codes.value(row));
+                assert_eq!(got, expected, "{name}: {} code", dim.name);
+            } else {
+                assert_eq!(code.as_string::<i32>().value(row), csv_code);
+            }
+        }
+    }
+    let desc: Value = serde_json::from_str(
+        &fs::read_to_string(bundle.join(format!("tables/{name}.json"))).unwrap(),
+    )
+    .unwrap();
+    for (column, values, _) in &t.values {
+        let kind = desc["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == column.as_str())
+            .map_or("persons", |m| m["kind"].as_str().unwrap());
+        let whole = matches!(kind, "persons" | "households" | "sum");
+        let at = header.iter().position(|h| h == column).unwrap();
+        assert!(
+            !whole || rows.iter().all(|r| !r[at].contains('.') || &r[at] == ".."),
+            "{name}: the CSV writes {column} with decimals"
+        );
+        let array = batch.column_by_name(column).unwrap();
+        let expected_type = if whole {
+            DataType::Int64
+        } else {
+            DataType::Float64
+        };
+        assert_eq!(array.data_type(), &expected_type, "{name}: {column}");
+        for (row, v) in values.iter().enumerate() {
+            let got = match array.data_type() {
+                DataType::Int64 => {
+                    let a = array.as_primitive::<Int64Type>();
+                    (!a.is_null(row)).then(|| a.value(row) as f64)
+                }
+                _ => {
+                    let a = array.as_primitive::<Float64Type>();
+                    (!a.is_null(row)).then(|| a.value(row))
+                }
+            };
+            assert_eq!(got, *v, "{name}: {column} at row {row}");
+        }
+    }
 }
 
 /// The example study with one more table, by `at_af` with the share of

@@ -282,3 +282,108 @@ fn the_readme_sequence_runs_on_synthetic_registers() {
     assert!(d.join("linked/cells/recipients.parquet").exists());
     assert!(d.join("release/manifest.json").exists());
 }
+
+/// A Python with pandas, polars and pyarrow: `REGLINK_TEST_PYTHON` if set,
+/// else a virtual environment under the target folder, made on first use
+/// with the machine's `python3` and pip. `None` (and the reason) where
+/// there is no Python or the packages cannot be installed: then the
+/// snippets are not run, and the test says so.
+fn python_with_dataframes() -> Result<PathBuf, String> {
+    let check = |python: &Path| {
+        std::process::Command::new(python)
+            .args(["-c", "import pandas, polars, pyarrow"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if let Some(p) = std::env::var_os("REGLINK_TEST_PYTHON") {
+        let p = PathBuf::from(p);
+        return if check(&p) {
+            Ok(p)
+        } else {
+            Err(format!("{} lacks pandas, polars or pyarrow", p.display()))
+        };
+    }
+    let venv = root().join("target/test-python");
+    let python = venv.join("bin/python");
+    if check(&python) {
+        return Ok(python);
+    }
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .map_err(|e| format!("no python3: {e}"))?;
+    if !made.status.success() {
+        return Err(format!(
+            "python3 -m venv failed: {}",
+            String::from_utf8_lossy(&made.stderr)
+        ));
+    }
+    let installed = std::process::Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "pandas", "polars", "pyarrow"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if installed.status.success() && check(&python) {
+        Ok(python)
+    } else {
+        Err(format!(
+            "pip could not install pandas, polars and pyarrow: {}",
+            String::from_utf8_lossy(&installed.stderr)
+        ))
+    }
+}
+
+/// Every Python snippet of `docs/researchers.md` runs on the example's
+/// release, and the types it promises hold: whole counts and year codes as
+/// integers, suppressed values as nulls, municipality codes as text.
+#[test]
+fn the_researchers_python_snippets_load_the_release() {
+    let snippets = blocks("docs/researchers.md", "python");
+    assert!(snippets.len() >= 4, "docs/researchers.md lost its snippets");
+    let python = match python_with_dataframes() {
+        Ok(p) => p,
+        Err(why) => {
+            // Not a pass in disguise: the snippets were not run, and the
+            // test output says why.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("skipped: {why}");
+            }
+            return;
+        }
+    };
+    let ex = example!();
+    let check = r#"
+import pandas as pd, polars as pl
+t = pd.read_parquet("release/tables/t1_overlap.parquet", dtype_backend="numpy_nullable")
+assert str(t["persons"].dtype) == "Int64", t.dtypes
+assert str(t["year"].dtype) == "Int64", t.dtypes
+assert t["municipality"].dtype == object or str(t["municipality"].dtype) == "string"
+hidden = t["persons_flag"] == "suppressed"
+assert hidden.any() and t.loc[hidden, "persons"].isna().all()
+assert t.loc[~hidden, "persons"].notna().all()
+assert t.loc[t["year_level"] == "total", "year"].isna().all()
+p = pl.read_parquet("release/tables/t1_overlap.parquet")
+assert p.schema["persons"] == pl.Int64 and p.schema["year"] == pl.Int64
+c = pd.read_csv("release/tables/t1_overlap.csv", na_values=[".."], keep_default_na=False,
+                dtype={"municipality": str})
+assert (c["persons"].isna() == hidden).all()
+assert set(c["municipality"]) == set(t["municipality"])
+"#;
+    for (i, (_, code)) in snippets
+        .iter()
+        .chain(std::iter::once(&(String::new(), check.to_string())))
+        .enumerate()
+    {
+        let out = std::process::Command::new(&python)
+            .args(["-c", code])
+            .current_dir(ex)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "Python snippet {i} of docs/researchers.md fails:\n{code}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -8,7 +8,8 @@
 //!   summary.md           per table and column: cells by public flag
 //!   ptable.csv           the perturbation table (cell key method only)
 //!   tables/NAME.csv      one row per cell; `..` where suppressed; a flag per value
-//!   tables/NAME.parquet  the same values, typed (suppressed values are null)
+//!   tables/NAME.parquet  the same values, typed (suppressed values are null),
+//!                        and each dimension's level (category, group, total)
 //!   tables/NAME.json     dimensions, measures, margin structure, flag counts, the policy
 //! ```
 //!
@@ -29,8 +30,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -133,8 +133,46 @@ fn csv(table: &CellTable, released: &ReleasedTable) -> String {
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 throughout")
 }
 
-/// The released table as one Arrow batch: codes and labels of every
-/// dimension, then each column's values (null where suppressed) and flags.
+/// Whether a dimension's codes are written to Parquet as integers: every
+/// category code (other than `unknown`) is an integer written the plain way
+/// (no sign, no leading zero, so municipality codes such as `0180` stay
+/// text), and the dimension has no groups, whose codes are names.
+fn integer_codes(dim: &reglink_tabulate::Dimension) -> bool {
+    dim.group_of.is_none()
+        && dim
+            .categories
+            .iter()
+            .filter(|c| *c != reglink_tabulate::UNKNOWN)
+            .all(|c| {
+                c.parse::<i64>()
+                    .is_ok_and(|v| v >= 0 && v.to_string() == *c)
+            })
+}
+
+/// What a position of a dimension is, in the `DIM_level` column.
+fn level_name(dim: &reglink_tabulate::Dimension, p: usize) -> &'static str {
+    if p + 1 == dim.positions() {
+        "total"
+    } else if p >= dim.categories.len() {
+        "group"
+    } else if dim.categories[p] == reglink_tabulate::UNKNOWN {
+        "unknown"
+    } else {
+        "category"
+    }
+}
+
+/// Whether a column's values are written to Parquet as integers: those
+/// published without decimals (counts and sums, rounded or perturbed or
+/// not), whose values are whole numbers once rounded to their decimals.
+fn integer_values(c: &Column) -> bool {
+    c.decimals == 0
+}
+
+/// The released table as one Arrow batch: per dimension its code (an
+/// integer where every category code is one), label and level, then each
+/// column's values (integers where every value is whole; null where
+/// suppressed) and flags.
 fn batch(
     table: &CellTable,
     released: &ReleasedTable,
@@ -143,39 +181,57 @@ fn batch(
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     for (d, dim) in table.dimensions.iter().enumerate() {
-        let mut codes = StringBuilder::new();
-        let mut labels = StringBuilder::new();
-        for cell in 0..cells {
-            codes.append_value(dim.position(table.shape.position(cell, d)).0);
-            labels.append_value(label(table, d, cell));
+        let positions = (0..cells).map(|cell| table.shape.position(cell, d));
+        if integer_codes(dim) {
+            let codes: Int64Array = positions
+                .clone()
+                .map(|p| match level_name(dim, p) {
+                    "category" => dim.position(p).0.parse::<i64>().ok(),
+                    _ => None,
+                })
+                .collect();
+            fields.push(Field::new(&dim.name, DataType::Int64, true));
+            arrays.push(Arc::new(codes));
+        } else {
+            let codes: StringArray = positions.clone().map(|p| Some(dim.position(p).0)).collect();
+            fields.push(Field::new(&dim.name, DataType::Utf8, false));
+            arrays.push(Arc::new(codes));
         }
-        fields.push(Field::new(&dim.name, DataType::Utf8, false));
+        let labels: StringArray = (0..cells).map(|cell| Some(label(table, d, cell))).collect();
+        let levels: StringArray = positions.map(|p| Some(level_name(dim, p))).collect();
         fields.push(Field::new(
             format!("{}_label", dim.name),
             DataType::Utf8,
             false,
         ));
-        arrays.push(Arc::new(codes.finish()));
-        arrays.push(Arc::new(labels.finish()));
+        fields.push(Field::new(
+            format!("{}_level", dim.name),
+            DataType::Utf8,
+            false,
+        ));
+        arrays.push(Arc::new(labels));
+        arrays.push(Arc::new(levels));
     }
     for c in &released.columns {
-        let mut values = Float64Builder::new();
-        let mut flags = StringBuilder::new();
-        for cell in 0..cells {
-            match c.values[cell] {
-                Some(v) if !c.flags[cell].suppressed() => values.append_value(v),
-                _ => values.append_null(),
-            }
-            flags.append_value(c.flags[cell].public().as_str());
+        let shown = |cell: usize| c.values[cell].filter(|_| !c.flags[cell].suppressed());
+        if integer_values(c) {
+            let values: Int64Array = (0..cells)
+                .map(|cell| shown(cell).map(|v| v as i64))
+                .collect();
+            fields.push(Field::new(&c.name, DataType::Int64, true));
+            arrays.push(Arc::new(values));
+        } else {
+            let values: Float64Array = (0..cells).map(shown).collect();
+            fields.push(Field::new(&c.name, DataType::Float64, true));
+            arrays.push(Arc::new(values));
         }
-        fields.push(Field::new(&c.name, DataType::Float64, true));
+        let flags: StringArray = c.flags.iter().map(|f| Some(f.public().as_str())).collect();
         fields.push(Field::new(
             format!("{}_flag", c.name),
             DataType::Utf8,
             false,
         ));
-        arrays.push(Arc::new(values.finish()));
-        arrays.push(Arc::new(flags.finish()));
+        arrays.push(Arc::new(flags));
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
 }
@@ -426,11 +482,18 @@ pub fn write_audited(
         write_parquet(&dir.join(&rel), &b, &provenance.tool)?;
         files.push(rel);
 
+        // The CSV's columns: the Parquet file's, less each dimension's level.
+        let levels: Vec<String> = table
+            .dimensions
+            .iter()
+            .map(|d| format!("{}_level", d.name))
+            .collect();
         let columns: Vec<String> = b
             .schema()
             .fields()
             .iter()
             .map(|f| f.name().clone())
+            .filter(|n| !levels.contains(n))
             .collect();
         let mut meta = table.metadata(&columns);
         let obj = meta.as_object_mut().expect("metadata is an object");
