@@ -118,6 +118,27 @@ pub enum ReleaseError {
         #[source]
         source: FileError,
     },
+    /// `reglink export` was given a folder that does not check out as a
+    /// release bundle (a changed, missing or extra file, or a signature
+    /// that is missing or not the key's).
+    #[error("{}: not exported, the bundle does not verify: {problem}{}", path.display(), if *more > 0 { format!(" (and {more} more problem(s); `reglink verify` lists them)") } else { String::new() })]
+    NotVerified {
+        /// The bundle.
+        path: PathBuf,
+        /// The first problem.
+        problem: String,
+        /// How many more there are.
+        more: usize,
+    },
+    /// The export could not be written (an Excel workbook the library
+    /// refused).
+    #[error("{}: {reason}", path.display())]
+    Export {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The audit of the staged bundle could not run (a bug: the bundle is
     /// reglink's own).
     #[error("the audit of the release could not run: {reason}")]

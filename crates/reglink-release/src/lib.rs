@@ -70,6 +70,7 @@
 pub mod bundle;
 pub mod checker;
 mod error;
+pub mod export;
 pub mod ledger;
 pub mod link;
 mod policy;

@@ -103,6 +103,15 @@ pub enum Command {
     /// check ends pass, review (the bundle alone cannot decide it) or fail,
     /// with the reason and the cells concerned. Exits non-zero on any failure.
     Audit(AuditArgs),
+    /// Turn a release bundle into what spreadsheets open.
+    ///
+    /// Checks the bundle as `verify` does, then writes into --out an Excel
+    /// workbook (`release.xlsx`: a sheet per table with numbers as numbers
+    /// and `..` where suppressed, a sheet on the release and its policy, a
+    /// sheet of flags) and the tables for Swedish Excel (`csv-sv/NAME.csv`:
+    /// `;`, decimal comma, byte order mark). Reads only the bundle's
+    /// published files, so the export holds nothing the bundle does not.
+    Export(ExportArgs),
     /// Show or check a release ledger (`reglink run --ledger DIR`).
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -273,6 +282,19 @@ pub struct VerifyArgs {
     /// The data holder's public signing key (`NAME.pub` from `reglink key
     /// new-signing`): the bundle must carry that key's valid signature over
     /// its manifest. Without it a signature is reported, not checked.
+    #[arg(long, value_name = "PUB")]
+    pub public_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The release bundle (a directory with manifest.json).
+    pub bundle: PathBuf,
+    /// The folder to write (new, or an earlier export, which is replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The data holder's public signing key: the bundle must carry that
+    /// key's valid signature, as for `verify`.
     #[arg(long, value_name = "PUB")]
     pub public_key: Option<PathBuf>,
 }

@@ -19,6 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(&args, cli.quiet),
         Command::Verify(args) => run::verify(&args),
         Command::Audit(args) => run::audit(&args),
+        Command::Export(args) => run::export(&args, cli.quiet),
         Command::Ledger(cmd) => run::ledger(cmd),
         Command::Synth(args) => synth::run(&args, cli.quiet),
         Command::Inspect(args) => inspect::run(&args),

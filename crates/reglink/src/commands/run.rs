@@ -9,7 +9,7 @@ use reglink_protect::{Flag, Release};
 use reglink_release::{RunOptions, bundle};
 use reglink_tabulate::CellTable;
 
-use crate::cli::{AuditArgs, LedgerCommand, RunArgs, VerifyArgs};
+use crate::cli::{AuditArgs, ExportArgs, LedgerCommand, RunArgs, VerifyArgs};
 use crate::ui;
 
 pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
@@ -103,6 +103,34 @@ pub fn print_release(
         let report = reglink_release::checker_dir(out).join(reglink_release::run::AUDIT_TEXT);
         println!("audit: {audit} (report: {})", report.display());
     }
+}
+
+pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
+    let public = args
+        .public_key
+        .as_deref()
+        .map(PublicKey::load)
+        .transpose()?;
+    let exported = reglink_release::export::export(&args.bundle, &args.out, public.as_ref())?;
+    if !quiet {
+        let signed = match &exported.signed {
+            bundle::Signed::Valid(by) => format!("signed by {by}, signature valid"),
+            bundle::Signed::Unchecked(by) => format!("claims to be signed by {by}, not checked"),
+            bundle::Signed::No | bundle::Signed::Invalid => "unsigned".to_string(),
+        };
+        println!(
+            "{}: every file matches {}; {signed}",
+            args.bundle.display(),
+            bundle::MANIFEST
+        );
+    }
+    let dir = exported.dir.display();
+    println!(
+        "exported {} table(s) to {dir}: {dir}/{} (Excel), {dir}/csv-sv/ (CSV for Swedish Excel)",
+        exported.tables.len(),
+        reglink_release::export::WORKBOOK
+    );
+    Ok(())
 }
 
 pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
