@@ -160,7 +160,7 @@ pub fn pseudonymise_with(
     run(bin, dir, &args)
 }
 
-/// The folder of one `bin --quiet example --out ex` run (raw/,
+/// The folder of one `bin --quiet example --preset tiny --out ex` run (raw/,
 /// pseudonymised/, study.toml, link/, policy.toml, release/), made once per
 /// test executable and shared by its tests; tests that change something
 /// write their own copies next to it.
@@ -168,7 +168,12 @@ pub fn example_with(bin: &Path) -> &'static Path {
     static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
     let (_, path) = DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temporary directory");
-        run(bin, dir.path(), &["--quiet", "example", "--out", "ex"]).success();
+        run(
+            bin,
+            dir.path(),
+            &["--quiet", "example", "--preset", "tiny", "--out", "ex"],
+        )
+        .success();
         let path = dir.path().join("ex");
         (dir, path)
     });

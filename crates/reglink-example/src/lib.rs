@@ -43,8 +43,14 @@
 //! use std::path::Path;
 //!
 //! use reglink_example::ExampleOptions;
+//! use reglink_synth::Preset;
 //!
-//! let options = ExampleOptions { out: Path::new("example"), seed: 7, auditor: None };
+//! let options = ExampleOptions {
+//!     out: Path::new("example"),
+//!     seed: 7,
+//!     preset: Preset::Tiny,
+//!     auditor: None,
+//! };
 //! let outcome = reglink_example::example(&options, &reglink_link::NoProgress)?;
 //! let counts = reglink_example::count_persons(&outcome.pseudonymised)?;
 //! println!("persons per extract: {:?}", counts.per_extract);
@@ -103,6 +109,8 @@ pub struct ExampleOptions<'a> {
     pub out: &'a Path,
     /// The seed of the synthetic registers.
     pub seed: u64,
+    /// The size of the synthetic registers.
+    pub preset: Preset,
     /// The audit run on the release before it is published (`reglink
     /// example` passes `reglink-audit`'s); `None` publishes it unaudited.
     pub auditor: Option<&'a dyn reglink_release::bundle::Auditor>,
@@ -117,6 +125,8 @@ pub enum Step<'a> {
     Registers {
         /// Their seed.
         seed: u64,
+        /// Their size.
+        preset: Preset,
         /// Their folder.
         dir: &'a Path,
     },
@@ -213,10 +223,11 @@ pub fn example(
     let raw = out.join("raw");
     observer.step(Step::Registers {
         seed: options.seed,
+        preset: options.preset,
         dir: &raw,
     })?;
     reglink_synth::generate(&Options {
-        preset: Preset::Tiny,
+        preset: options.preset,
         seed: options.seed,
         format: Format::Csv,
         out_dir: raw.clone(),

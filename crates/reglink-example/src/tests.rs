@@ -64,6 +64,7 @@ fn run(out: &Path, seed: u64, observer: &Recorder) -> Result<ExampleOutcome, Exa
         &ExampleOptions {
             out,
             seed,
+            preset: reglink_synth::Preset::Tiny,
             auditor: None,
         },
         observer,

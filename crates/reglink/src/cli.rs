@@ -45,7 +45,7 @@ Exit codes:
 pub enum Command {
     /// Run the embedded example study end to end on synthetic data.
     ///
-    /// Generates the `tiny` synthetic registers, creates a key, pseudonymises
+    /// Generates synthetic registers (`--preset`), creates a key, pseudonymises
     /// the three extracts with the crosswalk, links and tabulates the example
     /// study, protects it under ACRO's defaults and writes the release bundle
     /// (`OUT/release`), printing one table as released.
@@ -330,4 +330,10 @@ pub struct ExampleArgs {
     /// Seed of the synthetic registers.
     #[arg(long, default_value_t = 2023)]
     pub seed: u64,
+    /// Size of the synthetic registers: `municipality` (a city of 165,000
+    /// and two small municipalities, 11,000 people on EB; a few seconds),
+    /// `tiny` (about 3,000 people: too few to publish most tables under a
+    /// threshold of 10) or `national` (all of Sweden's size; minutes).
+    #[arg(long, default_value = "municipality", value_parser = ["tiny", "municipality", "national"])]
+    pub preset: String,
 }

@@ -20,6 +20,7 @@ pub fn run(args: &ExampleArgs, quiet: bool) -> anyhow::Result<()> {
     let options = ExampleOptions {
         out: &args.out,
         seed: args.seed,
+        preset: args.preset.parse()?,
         auditor: Some(&auditor),
     };
     let outcome = reglink_example::example(&options, &Printer::new(quiet))?;
@@ -69,8 +70,8 @@ impl Printer {
 impl ExampleObserver for Printer {
     fn step(&self, step: Step<'_>) -> Result<(), ExampleError> {
         match step {
-            Step::Registers { seed, dir } => self.say(&format!(
-                "1/5 synthetic registers (preset tiny, seed {seed}) -> {}",
+            Step::Registers { seed, preset, dir } => self.say(&format!(
+                "1/5 synthetic registers (preset {preset}, seed {seed}) -> {}",
                 dir.display()
             )),
             Step::Key { path, id } => self.say(&format!(
