@@ -216,6 +216,10 @@ pub struct PseudonymiseArgs {
     /// it an existing output is an error and nothing is written.
     #[arg(long)]
     pub force: bool,
+    /// Print one JSON object summarising the result on stdout instead of
+    /// the text (for scripts; warnings and errors still go to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +248,10 @@ pub struct LinkArgs {
     /// Exit with 0, not 3, when a source has no usable row.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Print one JSON object summarising the result on stdout instead of
+    /// the text (for scripts; warnings and errors still go to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +281,10 @@ pub struct RunArgs {
     /// docs/disclosure-control.md, "Releases over time".
     #[arg(long, value_name = "DIR")]
     pub ledger: Option<PathBuf>,
+    /// Print one JSON object summarising the result on stdout instead of
+    /// the text (for scripts; warnings and errors still go to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -284,6 +296,10 @@ pub struct VerifyArgs {
     /// its manifest. Without it a signature is reported, not checked.
     #[arg(long, value_name = "PUB")]
     pub public_key: Option<PathBuf>,
+    /// Print one JSON object summarising the result on stdout instead of
+    /// the text (for scripts; warnings and errors still go to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -297,6 +313,10 @@ pub struct ExportArgs {
     /// key's valid signature, as for `verify`.
     #[arg(long, value_name = "PUB")]
     pub public_key: Option<PathBuf>,
+    /// Print one JSON object summarising the result on stdout instead of
+    /// the text (for scripts; warnings and errors still go to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

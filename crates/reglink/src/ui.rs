@@ -60,6 +60,14 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 
 /// Prints warnings on stderr; with `--quiet`, one line saying how many
 /// there are and where they are recorded (`listed_in`), if anywhere.
+/// Prints `value` as the one JSON object a `--json` run writes to stdout.
+pub fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("a JSON value serialises")
+    );
+}
+
 pub fn warnings(quiet: bool, warnings: &[String], listed_in: Option<&std::path::Path>) {
     if warnings.is_empty() {
         return;

@@ -10,8 +10,17 @@ use crate::cli::LinkArgs;
 use crate::ui;
 
 pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
-    let outcome = link_study(&args.study, &args.out, quiet)?;
-    print_summary(&outcome, quiet);
+    let outcome = link_study(&args.study, &args.out, quiet || args.json)?;
+    if args.json {
+        ui::warnings(
+            quiet,
+            &outcome.tabulated.linked.report.warnings,
+            Some(&outcome.out.join("linkage-report.json")),
+        );
+        ui::print_json(&summary_json(&outcome));
+    } else {
+        print_summary(&outcome, quiet);
+    }
     super::check_sources(&outcome.tabulated.linked.report, args.allow_empty)
 }
 
@@ -24,6 +33,31 @@ pub fn link_study(study: &Path, out: &Path, quiet: bool) -> anyhow::Result<LinkO
         eprintln!("linked and tabulated in {:.1?}", started.elapsed());
     }
     Ok(outcome)
+}
+
+/// What `link --json` prints: where the output went, the linkage report
+/// (as `linkage-report.json` holds it) and each table's size.
+fn summary_json(o: &LinkOutcome) -> serde_json::Value {
+    let tables: Vec<serde_json::Value> = o
+        .tabulated
+        .tables
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "name": t.name,
+                "population": t.population,
+                "cells": t.shape.cells(),
+                "persons": t.persons[t.shape.cells() - 1],
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "command": "link",
+        "out": o.out,
+        "linkage_report": serde_json::to_value(&o.tabulated.linked.report)
+            .expect("the linkage report serialises"),
+        "tables": tables,
+    })
 }
 
 /// The linkage report's counts per source, the persons found in other

@@ -8,6 +8,7 @@ use crate::cli::PseudonymiseArgs;
 use crate::ui;
 
 pub fn run(args: &PseudonymiseArgs, quiet: bool) -> anyhow::Result<()> {
+    let quiet = quiet || args.json;
     check_outputs(args)?;
     let reference = match &args.reference_date {
         Some(text) => match Date::parse_iso(text) {
@@ -35,7 +36,11 @@ pub fn run(args: &PseudonymiseArgs, quiet: bool) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let report = report?;
-    print_summary(&report, quiet);
+    if args.json {
+        ui::print_json(&summary_json(&report));
+    } else {
+        print_summary(&report, quiet);
+    }
     check_rejects(&report, args.allow_empty)
 }
 
@@ -95,6 +100,30 @@ fn check_out_folder(out: &std::path::Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// What `pseudonymise --json` prints: the counts of the reject report
+/// without its row numbers.
+fn summary_json(report: &PseudonymiseReport) -> serde_json::Value {
+    let rejects = reglink_pseudo::pipeline::report_path(std::path::Path::new(&report.output));
+    let per_reason: serde_json::Map<String, serde_json::Value> = report
+        .rejects
+        .iter()
+        .map(|(reason, r)| (reason.to_string(), r.count.into()))
+        .collect();
+    serde_json::json!({
+        "command": "pseudonymise",
+        "input": report.input,
+        "output": report.output,
+        "reject_report": rejects,
+        "study": report.study,
+        "key_id": report.key_id.to_string(),
+        "rows_in": report.rows_in,
+        "rows_written": report.rows_out,
+        "rows_rejected": report.rows_rejected,
+        "rows_renumbered": report.rows_remapped,
+        "rejected": per_reason,
+    })
 }
 
 pub fn print_summary(report: &PseudonymiseReport, quiet: bool) {

@@ -14,6 +14,7 @@ use crate::ui;
 
 pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     let started = Instant::now();
+    let quiet = quiet || args.json;
     let sign = args.sign.as_deref().map(SigningKey::load).transpose()?;
     if let Some(ledger) = &args.ledger {
         ledger_apart(ledger, &args.out)?;
@@ -31,26 +32,86 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     };
     let outcome = reglink_release::run(&options, &ui::StageBars::new(quiet))?;
     ui::warnings(quiet, &outcome.release.warnings, None);
-    print_release(
-        &outcome.tabulated.tables,
-        (&outcome.release, outcome.audit.as_deref()),
-        &args.out,
-        quiet,
-    );
+    let release = (&outcome.release, outcome.audit.as_deref());
+    if !args.json {
+        print_release(&outcome.tabulated.tables, release, &args.out, quiet);
+    }
+    let mut added = None;
     if let Some(ledger) = &args.ledger {
         let (seq, head) = reglink_release::ledger::append(ledger, &args.out, sign.as_ref())?;
-        println!(
-            "ledger: release {seq} added to {} (head {head})",
-            ledger.display()
-        );
+        if !args.json {
+            println!(
+                "ledger: release {seq} added to {} (head {head})",
+                ledger.display()
+            );
+        }
+        added = Some(serde_json::json!({ "ledger": ledger, "release": seq, "head": head }));
     }
-    if !quiet {
+    if args.json {
+        let mut summary = release_json(&outcome.tabulated.tables, release, &args.out);
+        summary["command"] = "run".into();
+        summary["signed_by"] = sign
+            .as_ref()
+            .map(|k| k.public().fingerprint().to_string())
+            .into();
+        summary["ledger"] = added.unwrap_or_default();
+        ui::print_json(&summary);
+    } else if !quiet {
         eprintln!(
             "linked, protected and released in {:.1?}",
             started.elapsed()
         );
     }
     super::check_sources(&outcome.tabulated.linked.report, args.allow_empty)
+}
+
+/// Per table: cells, and how many counts are published, suppressed by a
+/// primary rule, and suppressed to protect others (as `run` prints them).
+fn table_counts(tables: &[CellTable], release: &Release) -> Vec<(String, [usize; 4])> {
+    tables
+        .iter()
+        .zip(&release.tables)
+        .map(|(t, r)| {
+            let flags = &r.columns[0].flags;
+            let primary = flags
+                .iter()
+                .filter(|f| f.suppressed() && **f != Flag::Secondary)
+                .count();
+            let secondary = flags.iter().filter(|f| **f == Flag::Secondary).count();
+            let cells = flags.len();
+            (
+                t.name.clone(),
+                [cells, cells - primary - secondary, primary, secondary],
+            )
+        })
+        .collect()
+}
+
+/// What `run --json` prints (and `example --json` inside its own).
+pub fn release_json(
+    tables: &[CellTable],
+    (release, audit): (&Release, Option<&str>),
+    out: &Path,
+) -> serde_json::Value {
+    let tables: Vec<serde_json::Value> = table_counts(tables, release)
+        .into_iter()
+        .map(|(name, [cells, published, primary, secondary])| {
+            serde_json::json!({
+                "name": name,
+                "cells": cells,
+                "published": published,
+                "primary": primary,
+                "secondary": secondary,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "bundle": out,
+        "checker_report": reglink_release::checker_dir(out),
+        "tables": tables,
+        "warnings": release.warnings,
+        "audit": audit,
+    })
 }
 
 /// The ledger may be neither the release folder, nor inside it, nor hold it:
@@ -81,21 +142,8 @@ pub fn print_release(
             "{:<24} {:>7} {:>10} {:>8} {:>10}",
             "table", "cells", "published", "primary", "secondary"
         );
-        for (t, r) in tables.iter().zip(&release.tables) {
-            let flags = &r.columns[0].flags;
-            let primary = flags
-                .iter()
-                .filter(|f| f.suppressed() && **f != Flag::Secondary)
-                .count();
-            let secondary = flags.iter().filter(|f| **f == Flag::Secondary).count();
-            println!(
-                "{:<24} {:>7} {:>10} {:>8} {:>10}",
-                t.name,
-                flags.len(),
-                flags.len() - primary - secondary,
-                primary,
-                secondary
-            );
+        for (name, [cells, published, primary, secondary]) in table_counts(tables, release) {
+            println!("{name:<24} {cells:>7} {published:>10} {primary:>8} {secondary:>10}");
         }
     }
     println!("release bundle: {}", out.display());
@@ -105,6 +153,17 @@ pub fn print_release(
     }
 }
 
+/// The signature as `verify` and `export` report it in JSON.
+fn signature_json(signed: &bundle::Signed) -> serde_json::Value {
+    let (status, by) = match signed {
+        bundle::Signed::Valid(by) => ("valid", Some(by)),
+        bundle::Signed::Unchecked(by) => ("unchecked", Some(by)),
+        bundle::Signed::No => ("unsigned", None),
+        bundle::Signed::Invalid => ("invalid", None),
+    };
+    serde_json::json!({ "status": status, "by": by })
+}
+
 pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
     let public = args
         .public_key
@@ -112,6 +171,18 @@ pub fn export(args: &ExportArgs, quiet: bool) -> anyhow::Result<()> {
         .map(PublicKey::load)
         .transpose()?;
     let exported = reglink_release::export::export(&args.bundle, &args.out, public.as_ref())?;
+    if args.json {
+        ui::print_json(&serde_json::json!({
+            "command": "export",
+            "bundle": args.bundle,
+            "signature": signature_json(&exported.signed),
+            "out": exported.dir,
+            "workbook": exported.dir.join(reglink_release::export::WORKBOOK),
+            "csv_sv": exported.dir.join("csv-sv"),
+            "tables": exported.tables,
+        }));
+        return Ok(());
+    }
     if !quiet {
         let signed = match &exported.signed {
             bundle::Signed::Valid(by) => format!("signed by {by}, signature valid"),
@@ -141,6 +212,23 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
         .transpose()?;
     let verified = bundle::verify(&args.bundle, public.as_ref())?;
     let bundle = args.bundle.display();
+    if args.json {
+        ui::print_json(&serde_json::json!({
+            "command": "verify",
+            "bundle": args.bundle,
+            "ok": verified.problems.is_empty(),
+            "problems": verified.problems,
+            "signature": signature_json(&verified.signed),
+        }));
+        if verified.problems.is_empty() {
+            return Ok(());
+        }
+        return Err(ui::Mismatch(format!(
+            "{} problem(s) in the bundle",
+            verified.problems.len()
+        ))
+        .into());
+    }
     if verified.problems.is_empty() {
         let signed = match &verified.signed {
             bundle::Signed::Valid(by) => format!("signed by {by}, signature valid"),
