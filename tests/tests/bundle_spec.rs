@@ -257,7 +257,9 @@ fn check(bundle: &Path, exact: bool) -> usize {
         .iter()
         .map(|t| t.as_str().unwrap().into())
         .collect();
-    let mut expected: BTreeSet<String> = ["manifest.json", "summary.md"].map(String::from).into();
+    let mut expected: BTreeSet<String> = ["manifest.json", "summary.md", "report.html"]
+        .map(String::from)
+        .into();
     for n in &names {
         for ext in ["csv", "parquet", "json"] {
             expected.insert(format!("tables/{n}.{ext}"));

@@ -291,7 +291,7 @@ fn the_readme_sequence_runs_on_synthetic_registers() {
 fn python_with_dataframes() -> Result<PathBuf, String> {
     let check = |python: &Path| {
         std::process::Command::new(python)
-            .args(["-c", "import pandas, polars, pyarrow"])
+            .args(["-c", "import pandas, polars, pyarrow, openpyxl"])
             .output()
             .is_ok_and(|o| o.status.success())
     };
@@ -320,7 +320,9 @@ fn python_with_dataframes() -> Result<PathBuf, String> {
         ));
     }
     let installed = std::process::Command::new(&python)
-        .args(["-m", "pip", "install", "-q", "pandas", "polars", "pyarrow"])
+        .args([
+            "-m", "pip", "install", "-q", "pandas", "polars", "pyarrow", "openpyxl",
+        ])
         .output()
         .map_err(|e| e.to_string())?;
     if installed.status.success() && check(&python) {
@@ -353,6 +355,7 @@ fn the_researchers_python_snippets_load_the_release() {
         }
     };
     let ex = example!();
+    reglink!(ex, &["-q", "export", "release", "--out", "release-excel"]).success();
     let check = r#"
 import pandas as pd, polars as pl
 t = pd.read_parquet("release/tables/t1_overlap.parquet", dtype_backend="numpy_nullable")
@@ -369,6 +372,17 @@ c = pd.read_csv("release/tables/t1_overlap.csv", na_values=[".."], keep_default_
                 dtype={"municipality": str})
 assert (c["persons"].isna() == hidden).all()
 assert set(c["municipality"]) == set(t["municipality"])
+import csv, openpyxl
+book = openpyxl.load_workbook("release-excel/release.xlsx", read_only=True)
+sheet = list(book["t1_overlap"].iter_rows(values_only=True))
+rows = list(csv.reader(open("release/tables/t1_overlap.csv", newline="")))
+assert len(sheet) == len(rows)
+at = rows[0].index("persons")
+for x, r in zip(sheet[1:], rows[1:]):
+    if r[at] == "..":
+        assert x[at] == "..", (x, r)
+    else:
+        assert x[at] == int(r[at]), (x, r)
 "#;
     for (i, (_, code)) in snippets
         .iter()

@@ -364,12 +364,13 @@ fn assert_quiet(run: &Run, output_lines: &[&str]) {
 fn quiet_prints_only_where_the_output_went() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let run = reglink!(d, &["-q", "example", "--out", "ex"]).success();
+    let run = reglink!(d, &["-q", "example", "--preset", "tiny", "--out", "ex"]).success();
     assert_quiet(
         &run,
         &[
             "cell tables and linkage report:",
             "release bundle:",
+            "report for reading:",
             "audit:",
         ],
     );
@@ -395,7 +396,7 @@ fn quiet_prints_only_where_the_output_went() {
         ],
     )
     .success();
-    assert_quiet(&run, &["release bundle:", "audit:"]);
+    assert_quiet(&run, &["release bundle:", "report for reading:", "audit:"]);
 
     let run = reglink!(d, &["-q", "synth", "--out", "raw"]).success();
     assert_quiet(&run, &["wrote synthetic"]);

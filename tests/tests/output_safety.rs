@@ -232,11 +232,23 @@ fn synth_and_example_replace_only_their_own_unchanged_output() {
     reglink!(dir.path(), &["--quiet", "synth", "--out", "s"]).failure();
     assert_eq!(snapshot(dir.path()), before);
 
-    reglink!(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
-    reglink!(dir.path(), &["--quiet", "example", "--out", "ex"]).success();
+    reglink!(
+        dir.path(),
+        &["--quiet", "example", "--preset", "tiny", "--out", "ex"]
+    )
+    .success();
+    reglink!(
+        dir.path(),
+        &["--quiet", "example", "--preset", "tiny", "--out", "ex"]
+    )
+    .success();
     fs::write(dir.path().join("ex/raw/my-extract.csv"), "mine").unwrap();
     let before = snapshot(dir.path());
-    let r = reglink!(dir.path(), &["--quiet", "example", "--out", "ex"]).failure();
+    let r = reglink!(
+        dir.path(),
+        &["--quiet", "example", "--preset", "tiny", "--out", "ex"]
+    )
+    .failure();
     assert!(r.stderr.contains("my-extract.csv"), "{}", r.stderr);
     assert_eq!(snapshot(dir.path()), before);
 }

@@ -57,9 +57,12 @@ fn manifest(bundle: &Path) -> Value {
 }
 
 #[test]
-fn a_bundle_holds_tables_descriptions_summary_and_manifest_only() {
+fn a_bundle_holds_tables_descriptions_summary_report_and_manifest_only() {
     let bundle = example!().join("release");
-    assert_eq!(listing(&bundle), ["manifest.json", "summary.md", "tables"]);
+    assert_eq!(
+        listing(&bundle),
+        ["manifest.json", "report.html", "summary.md", "tables"]
+    );
     let m = manifest(&bundle);
     let names: Vec<&str> = m["tables"]
         .as_array()
@@ -85,7 +88,7 @@ fn a_bundle_holds_tables_descriptions_summary_and_manifest_only() {
             .iter()
             .all(|i| i["key_id"].as_str().is_some_and(|k| !k.is_empty()))
     );
-    assert_eq!(m["files"].as_array().unwrap().len(), 3 * 13 + 1);
+    assert_eq!(m["files"].as_array().unwrap().len(), 3 * 13 + 2);
     // No column of any table is row-level: every column is a dimension, its
     // label, or a published value with its flag.
     for n in &names {
@@ -177,7 +180,7 @@ fn a_suppressed_cell_says_only_that_it_is_suppressed() {
 
 /// A Parquet column's values as the CSV would spell them: `None` for null.
 fn parquet_values(bundle: &Path, name: &str) -> Vec<(String, Vec<Option<f64>>)> {
-    use arrow_array::{Array, Float64Array};
+    use arrow_array::{Array, Float64Array, Int64Array};
     let file = fs::File::open(bundle.join(format!("tables/{name}.parquet"))).unwrap();
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()
@@ -186,10 +189,28 @@ fn parquet_values(bundle: &Path, name: &str) -> Vec<(String, Vec<Option<f64>>)> 
     let mut out: Vec<(String, Vec<Option<f64>>)> = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
-        for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
-            let Some(values) = array.as_any().downcast_ref::<Float64Array>() else {
+        let schema = batch.schema();
+        for (field, array) in schema.fields().iter().zip(batch.columns()) {
+            // A value column has a flag column; counts and sums are Int64.
+            if schema.index_of(&format!("{}_flag", field.name())).is_err() {
                 continue;
-            };
+            }
+            let values: Vec<Option<f64>> =
+                if let Some(v) = array.as_any().downcast_ref::<Float64Array>() {
+                    (0..v.len())
+                        .map(|i| (!v.is_null(i)).then(|| v.value(i)))
+                        .collect()
+                } else if let Some(v) = array.as_any().downcast_ref::<Int64Array>() {
+                    (0..v.len())
+                        .map(|i| (!v.is_null(i)).then(|| v.value(i) as f64))
+                        .collect()
+                } else {
+                    panic!(
+                        "{name}: value column {} is {}",
+                        field.name(),
+                        field.data_type()
+                    );
+                };
             let column = match out.iter_mut().find(|(n, _)| n == field.name()) {
                 Some((_, v)) => v,
                 None => {
@@ -197,7 +218,7 @@ fn parquet_values(bundle: &Path, name: &str) -> Vec<(String, Vec<Option<f64>>)> 
                     &mut out.last_mut().unwrap().1
                 }
             };
-            column.extend((0..values.len()).map(|i| (!values.is_null(i)).then(|| values.value(i))));
+            column.extend(values);
         }
     }
     out

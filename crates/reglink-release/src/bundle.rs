@@ -6,6 +6,8 @@
 //!                        cells and suppressed cells per quantity,
 //!                        and the BLAKE3 hash of every other file below
 //!   summary.md           per table and column: cells by public flag
+//!   report.html          the tables for reading: charts, one-way views, the
+//!                        policy in words (made from the published files only)
 //!   ptable.csv           the perturbation table (cell key method only)
 //!   tables/NAME.csv      one row per cell; `..` where suppressed; a flag per value
 //!   tables/NAME.parquet  the same values, typed (suppressed values are null),
@@ -559,6 +561,19 @@ pub fn write_audited(
     let rel = PathBuf::from("summary.md");
     write_file(&dir.join(&rel), summary_text.as_bytes())?;
     files.push(rel);
+    let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+    crate::report::write(
+        dir,
+        &names,
+        &crate::report::About {
+            study: &provenance.study,
+            tool: &provenance.tool,
+            policy: &policy_json,
+            audit: audited.as_ref().map(|a| a.headline.as_str()),
+            warnings: &release.warnings,
+        },
+    )?;
+    files.push(PathBuf::from(crate::report::REPORT));
     files.sort();
     let text = manifest(sign)?;
     files.push(PathBuf::from(MANIFEST));

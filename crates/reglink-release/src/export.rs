@@ -282,9 +282,20 @@ pub fn policy_in_words(policy: &Value) -> Vec<(String, String)> {
             "p_percent" => format!(
                 "a sum is suppressed if its second largest contributor could estimate the largest to within {v} %"
             ),
-            "dominance" => format!(
-                "(n, k) dominance: a sum is suppressed when n contributors make up k % or more of it: {v}"
-            ),
+            "dominance" => {
+                let rules: Vec<String> = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        format!(
+                            "its {} largest contributions make up {} % or more",
+                            r["n"], r["k"]
+                        )
+                    })
+                    .collect();
+                format!("a sum is suppressed when {}", rules.join(", or when "))
+            }
             "min_median_contributors" => format!("a median needs at least {v} contributors"),
             "method" => format!(
                 "how counts are protected: {}",

@@ -97,6 +97,8 @@ fn release_seed(root: &Path, seed: u64) -> Vec<(&'static str, PathBuf)> {
         &[
             "--quiet",
             "example",
+            "--preset",
+            "tiny",
             "--seed",
             &seed.to_string(),
             "--out",

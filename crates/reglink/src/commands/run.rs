@@ -107,6 +107,7 @@ pub fn release_json(
         .collect();
     serde_json::json!({
         "bundle": out,
+        "report": out.join(reglink_release::report::REPORT),
         "checker_report": reglink_release::checker_dir(out),
         "tables": tables,
         "warnings": release.warnings,
@@ -147,6 +148,10 @@ pub fn print_release(
         }
     }
     println!("release bundle: {}", out.display());
+    println!(
+        "report for reading: {}",
+        out.join(reglink_release::report::REPORT).display()
+    );
     if let Some(audit) = audit {
         let report = reglink_release::checker_dir(out).join(reglink_release::run::AUDIT_TEXT);
         println!("audit: {audit} (report: {})", report.display());
