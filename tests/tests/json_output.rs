@@ -75,7 +75,7 @@ fn link_reports_the_linkage_report_and_the_tables() {
     )
     .unwrap();
     assert_eq!(v["linkage_report"]["sources"], written["sources"]);
-    assert_eq!(v["tables"].as_array().unwrap().len(), 13);
+    assert_eq!(v["tables"].as_array().unwrap().len(), 14);
     assert!(v["tables"][0]["cells"].as_u64().unwrap() > 0);
 }
 

@@ -70,7 +70,7 @@ fn a_bundle_holds_tables_descriptions_summary_report_and_manifest_only() {
         .iter()
         .map(|t| t.as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 13);
+    assert_eq!(names.len(), 14);
     let mut expected: Vec<String> = names
         .iter()
         .flat_map(|n| ["csv", "json", "parquet"].map(|e| format!("{n}.{e}")))
@@ -88,7 +88,7 @@ fn a_bundle_holds_tables_descriptions_summary_report_and_manifest_only() {
             .iter()
             .all(|i| i["key_id"].as_str().is_some_and(|k| !k.is_empty()))
     );
-    assert_eq!(m["files"].as_array().unwrap().len(), 3 * 13 + 2);
+    assert_eq!(m["files"].as_array().unwrap().len(), 3 * 14 + 2);
     // No column of any table is row-level: every column is a dimension, its
     // label, or a published value with its flag.
     for n in &names {

@@ -41,7 +41,7 @@ pub(crate) use eb::{
     at_af_during_eb, eb_amount, eb_entry, eb_months, eb_spell_months, household_type, long_term,
     status_after,
 };
-pub(crate) use general::{age, band, code, sex, year};
+pub(crate) use general::{age, band, code, found_in, sex, year};
 pub(crate) use lisa::{benefit_group, lisa_value, self_supporting};
 
 /// One EB month of a person (duplicates merged).
@@ -80,6 +80,10 @@ pub(crate) struct LinkedPerson<'a> {
     pub regs: &'a [Registration],
     /// (year, row) of LISA, one per year.
     pub lisa: &'a [(i32, u32)],
+    /// Per source kind (in [`crate::link::slot`] order): whether the person
+    /// has a used row in it (not rejected, in the study period), as the
+    /// linkage report's matches count them.
+    pub present: [bool; 3],
 }
 
 /// A variable's value for one person-year.

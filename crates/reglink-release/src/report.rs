@@ -10,7 +10,8 @@
 //! dimension's one-way view (the other dimensions at their totals).
 //!
 //! A chart shows one dimension of a table, the other dimensions at their
-//! totals: the municipality where the table has one (ranked, largest first,
+//! totals: a municipality where the table has one (a dimension whose name
+//! says `municipality`; ranked, largest first,
 //! as a map-free ranking), else the dimension with the most categories. Its
 //! value is the table's first share if it has one, else persons. A
 //! suppressed value is drawn as an empty, dashed bar marked `..`, at the end
@@ -325,7 +326,7 @@ fn chart_choice(t: &Table) -> Option<(usize, &str, &str)> {
     let d = t
         .dims
         .iter()
-        .position(|(n, _)| n == "municipality")
+        .position(|(n, _)| n.contains("municipality"))
         .or_else(|| {
             (0..t.dims.len())
                 .filter(|&d| t.dims[d].1.len() <= MOST_BARS)
@@ -357,7 +358,7 @@ fn chart(h: &mut String, t: &Table) {
             (label.clone(), v)
         })
         .collect();
-    let ranked = dim == "municipality";
+    let ranked = dim.contains("municipality");
     if ranked {
         // Largest first; suppressed ones last, in code order.
         bars.sort_by(|a, b| match (a.1, b.1) {

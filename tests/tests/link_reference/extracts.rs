@@ -491,6 +491,14 @@ impl<'a> Reference<'a> {
                 }
             }
             Var::HouseholdType => Val::Cat(self.household_type(p, y)),
+            Var::FoundIn { source } => {
+                Val::Bool(Some(match self.study.sources[&source].kind.as_str() {
+                    "eb" => self.eb.contains_key(p),
+                    "af" => self.af.contains_key(p),
+                    "lisa" => self.lisa.contains_key(p),
+                    other => panic!("source kind {other}"),
+                }))
+            }
             Var::AtAfDuringEb => {
                 let spells = self.spells(p);
                 let covered = self
@@ -774,6 +782,7 @@ impl<'a> Reference<'a> {
             }
             Var::LongTerm { .. }
             | Var::AtAfDuringEb
+            | Var::FoundIn { .. }
             | Var::AfProgramme { .. }
             | Var::AfEntry
             | Var::EbEntry { .. }

@@ -70,6 +70,10 @@ pub enum Var {
     EbAmount,
     HouseholdType,
     AtAfDuringEb,
+    /// A used row in the named source.
+    FoundIn {
+        source: String,
+    },
     AfProgramme {
         groups: Vec<String>,
     },
@@ -307,6 +311,9 @@ impl Study {
                 "eb_amount" => Var::EbAmount,
                 "household_type" => Var::HouseholdType,
                 "at_af_during_eb" => Var::AtAfDuringEb,
+                "found_in" => Var::FoundIn {
+                    source: text(t, "source").unwrap(),
+                },
                 "af_programme" => Var::AfProgramme { groups: groups() },
                 "benefit_group" => Var::BenefitGroup,
                 "af_exit" => Var::AfExit {

@@ -71,3 +71,10 @@ pub(crate) fn code(cx: &Ctx<'_>, q: &Query<'_>) -> Value {
         _ => Value::Missing,
     }
 }
+
+/// `found_in`: the person has a used row in the source (not rejected, in
+/// the study period), as the linkage report's matches count them.
+pub(crate) fn found_in(_: &Ctx<'_>, q: &Query<'_>) -> Value {
+    params!(q.kind, VarKind::FoundIn { kind });
+    Value::Bool(q.p.present[crate::link::slot(*kind)])
+}

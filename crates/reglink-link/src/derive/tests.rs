@@ -54,6 +54,8 @@ long_term6 = { kind = "long_term", min_months = 6 }
 eb_amount = { kind = "eb_amount" }
 household = { kind = "household_type" }
 at_af = { kind = "at_af_during_eb" }
+in_af = { kind = "found_in", source = "af" }
+in_lisa = { kind = "found_in", source = "lisa" }
 guarantee = { kind = "af_programme", groups = ["guarantee"] }
 any_programme = { kind = "af_programme" }
 benefit = { kind = "benefit_group" }
@@ -261,6 +263,11 @@ impl Person {
             af: &self.af,
             regs: &self.regs,
             lisa: &self.lisa,
+            present: [
+                !self.eb.is_empty(),
+                !self.af.is_empty(),
+                !self.lisa.is_empty(),
+            ],
         }
     }
 }
@@ -294,6 +301,19 @@ fn the_person_is_chained_into_two_registrations() {
     let person = Person::one(&ctx);
     let spans: Vec<(u32, u32)> = person.regs.iter().map(|r| (r.first, r.last)).collect();
     assert_eq!(spans, [(0, 1), (2, 2)]);
+}
+
+#[test]
+fn found_in_is_having_a_used_row_in_the_source_in_any_year() {
+    let f = Fixture::new();
+    let ctx = f.ctx();
+    let one = Person::one(&ctx);
+    assert!(!one.af.is_empty() && !one.lisa.is_empty());
+    assert_eq!(values(&ctx, &one, "in_af", &YEARS), [Bool(true); 4]);
+    assert_eq!(values(&ctx, &one, "in_lisa", &YEARS), [Bool(true); 4]);
+    let nobody = Person::nobody();
+    assert_eq!(values(&ctx, &nobody, "in_af", &YEARS), [Bool(false); 4]);
+    assert_eq!(values(&ctx, &nobody, "in_lisa", &[2023]), [Bool(false)]);
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub(super) fn link_bucket(
     for (pseudonym, rows) in sorted.persons() {
         let attributes = Attributes::of(data, &rows);
         records.collect(data, &rows, ctx, &mut counts);
+        let present = rows.map(|r| !r.is_empty());
         let linked = LinkedPerson {
             birth_year: attributes.birth_year,
             sex: attributes.sex,
@@ -34,8 +35,8 @@ pub(super) fn link_bucket(
             af: &records.af,
             regs: &records.regs,
             lisa: &records.lisa,
+            present,
         };
-        let present = rows.map(|r| !r.is_empty());
         count_person(&mut counts, ctx, &linked, present, &mut seen);
         for (pi, pop) in study.populations.iter().enumerate() {
             for (yi, &year) in pop.years.iter().enumerate() {

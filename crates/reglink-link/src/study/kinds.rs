@@ -96,7 +96,7 @@ impl KindDef {
 
 /// Every kind a study file can define, in the order `docs/study-file.md`
 /// lists them.
-pub(crate) static KINDS: [KindDef; 19] = [
+pub(crate) static KINDS: [KindDef; 20] = [
     kind("band", Category, resolve::band, derive::band)
         .keys(&["of", "bands"])
         .required(&["of", "bands"]),
@@ -125,6 +125,9 @@ pub(crate) static KINDS: [KindDef; 19] = [
         derive::at_af_during_eb,
     )
     .registers(&[Af, Eb]),
+    kind("found_in", Bool, resolve::found_in, derive::found_in)
+        .keys(&["source"])
+        .required(&["source"]),
     kind(
         "af_programme",
         Bool,

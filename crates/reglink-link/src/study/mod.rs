@@ -416,6 +416,11 @@ pub enum VarKind {
     EbAmount,
     HouseholdType,
     AtAfDuringEb,
+    /// The person has a row in a source of this kind within the study period
+    /// (the linkage: found in it).
+    FoundIn {
+        kind: SourceKind,
+    },
     AfProgramme {
         /// Programme codes (code-list indices) that count; `None` = any programme.
         codes: Option<Vec<u32>>,

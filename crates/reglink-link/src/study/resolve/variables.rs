@@ -21,7 +21,7 @@ pub(crate) use eb::{
     at_af_during_eb, eb_amount, eb_entry, eb_months, eb_spell_months, household_type, long_term,
     status_after,
 };
-pub(crate) use general::{band, code};
+pub(crate) use general::{band, code, found_in};
 pub(crate) use lisa::{benefit_group, lisa_value, self_supporting};
 
 use super::{Ctx, find_source, var_id};

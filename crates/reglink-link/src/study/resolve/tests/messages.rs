@@ -138,7 +138,7 @@ fn table(dimensions: &str, measures: &str) -> String {
 
 /// A variable of every kind, each with every key it takes (`code` three
 /// times, for its levels and a code list its source does not give).
-const ALL_KINDS: [(&str, &str); 21] = [
+const ALL_KINDS: [(&str, &str); 22] = [
     (
         "v01",
         "kind = \"band\"\nof = \"v03\"\nbands = [\"-0\", \"1-5\", \"6+\"]",
@@ -181,6 +181,7 @@ const ALL_KINDS: [(&str, &str); 21] = [
         "v21",
         "kind = \"code\"\nsource = \"eb\"\ncolumn = \"municipality\"\nlevel = \"group\"",
     ),
+    ("v22", "kind = \"found_in\"\nsource = \"lisa\""),
 ];
 
 /// A variable of every kind, each with every key it takes, a population and
@@ -190,7 +191,7 @@ fn all_kinds() -> String {
         .iter()
         .map(|(name, body)| var(name, body))
         .collect();
-    text.push_str("\n[populations.all]\nsource = \"eb\"\nyears = [2023]\nage = [18, 64]\nrequire = [\"v04\"]\n\n[[tables]]\nname = \"all\"\npopulation = \"all\"\ndimensions = [\"v01\", \"v02\", \"v06\", \"v07\", \"v08\", \"v09\", \"v10\", \"v11\", \"v16\", \"v17\", \"v19\", \"v20\", \"v21\"]\nmeasures = [{ name = \"persons\", kind = \"persons\" }, { name = \"h\", kind = \"households\" }, { name = \"a\", kind = \"sum\", of = \"v05\" }, { name = \"b\", kind = \"mean\", of = \"v12\" }, { name = \"c\", kind = \"median\", of = \"v13\" }, { name = \"d\", kind = \"sum\", of = \"v14\" }, { name = \"e\", kind = \"sum\", of = \"v15\" }, { name = \"f\", kind = \"sum\", of = \"v18\" }, { name = \"g\", kind = \"share\", of = \"v07\" }]\n");
+    text.push_str("\n[populations.all]\nsource = \"eb\"\nyears = [2023]\nage = [18, 64]\nrequire = [\"v04\"]\n\n[[tables]]\nname = \"all\"\npopulation = \"all\"\ndimensions = [\"v01\", \"v02\", \"v06\", \"v07\", \"v08\", \"v09\", \"v10\", \"v11\", \"v16\", \"v17\", \"v19\", \"v20\", \"v21\", \"v22\"]\nmeasures = [{ name = \"persons\", kind = \"persons\" }, { name = \"h\", kind = \"households\" }, { name = \"a\", kind = \"sum\", of = \"v05\" }, { name = \"b\", kind = \"mean\", of = \"v12\" }, { name = \"c\", kind = \"median\", of = \"v13\" }, { name = \"d\", kind = \"sum\", of = \"v14\" }, { name = \"e\", kind = \"sum\", of = \"v15\" }, { name = \"f\", kind = \"sum\", of = \"v18\" }, { name = \"g\", kind = \"share\", of = \"v07\" }]\n");
     text
 }
 
@@ -497,7 +498,7 @@ fn the_table_of_kinds_says_what_resolve_does() {
             |body: &str, key: &str| body.lines().any(|l| l.starts_with(&format!("{key} = ")));
         let (name, body) = ALL_KINDS
             .iter()
-            .chain(&[("v22", "kind = \"programme_days\"\ngroups = [\"training\"]")])
+            .chain(&[("v23", "kind = \"programme_days\"\ngroups = [\"training\"]")])
             .find(|(_, body)| {
                 body.lines().next() == Some(written.as_str())
                     && kind.keys.iter().all(|k| sets(body, k))

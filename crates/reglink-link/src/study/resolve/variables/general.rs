@@ -83,6 +83,22 @@ pub(crate) fn code(scope: &mut Scope<'_>, var: &VarInput<'_>) -> Result<Resolved
 }
 
 /// A code variable's source and column: a code concept the source maps.
+/// `found_in`: `source`, a source of the study.
+pub(crate) fn found_in(scope: &mut Scope<'_>, var: &VarInput<'_>) -> Result<Resolved, LinkError> {
+    let source_name = scope.required(var, &var.raw.source, "source")?;
+    let source = scope
+        .sources
+        .iter()
+        .find(|s| &s.name == source_name.get_ref())
+        .ok_or_else(|| {
+            scope.err(
+                source_name.span(),
+                format!("no source {:?} in [sources]", source_name.get_ref()),
+            )
+        })?;
+    Ok(Resolved::new(VarKind::FoundIn { kind: source.kind }, None))
+}
+
 fn code_column(scope: &Scope<'_>, var: &VarInput<'_>) -> Result<(SourceId, Concept), LinkError> {
     let source_name = scope.required(var, &var.raw.source, "source")?;
     let source = scope
