@@ -11,7 +11,7 @@ use super::{LinkageReport, MunicipalityYear, PopulationReport, SourceReport, Unk
 use crate::Input;
 use crate::link::{self, Counts};
 use crate::load::{self, NO_CODE, SourceData};
-use crate::study::{Concept, Source, SourceKind, Study};
+use crate::study::{Concept, Population, Source, SourceKind, Study};
 
 /// Unknown codes up to this length are listed by value in the report. Real
 /// codes are 1-4 characters; a personnummer (10 or more characters) put in a
@@ -53,6 +53,7 @@ pub(crate) fn build_report(
         report.sources.insert(source.name.clone(), r);
     }
     same_members_warnings(study, counts, &mut report.warnings);
+    nested_warnings(study, counts, &mut report.warnings);
     for (pi, pop) in study.populations.iter().enumerate() {
         let mut p = PopulationReport {
             without_age: counts.without_age[pi],
@@ -269,6 +270,63 @@ fn municipality_years(
     rows
 }
 
+/// Whether population `inner`'s definition keeps only people `outer`'s
+/// keeps: the same source, an age range inside `outer`'s (or `outer` without
+/// one), and at least `outer`'s required variables.
+fn inside(inner: &Population, outer: &Population) -> bool {
+    let ages = match (outer.age, inner.age) {
+        (None, _) => true,
+        (Some((lo, hi)), Some((a, b))) => lo <= a && b <= hi,
+        (Some(_), None) => false,
+    };
+    inner.source == outer.source && ages && outer.require.iter().all(|r| inner.require.contains(r))
+}
+
+/// Two populations of one study where one lies inside the other (18-64
+/// and 18-65; a population and a part of it that a `require` keeps) are
+/// protected on their own: a cell of the wider minus the same cell of the
+/// narrower counts the people in between, and nothing checks that count.
+/// One warning per pair with tables, naming the years they differ in (years
+/// with the same members have their own warning).
+fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
+    let tabled = |p: usize| study.tables.iter().any(|t| t.population == p);
+    for (pi, pop) in study.populations.iter().enumerate() {
+        for (qi, other) in study.populations.iter().enumerate() {
+            if pi == qi || !tabled(pi) || !tabled(qi) || !inside(other, pop) {
+                continue;
+            }
+            // Definitions inside each other both ways are the same population
+            // under two names: report that pair once.
+            if inside(pop, other) && qi < pi {
+                continue;
+            }
+            let differ: Vec<String> = pop
+                .years
+                .iter()
+                .enumerate()
+                .filter_map(|(yi, y)| {
+                    let yj = other.years.iter().position(|z| z == y)?;
+                    let (n, m) = (
+                        counts.population_years[pi][yi],
+                        counts.population_years[qi][yj],
+                    );
+                    (m > 0 && n != m).then(|| y.to_string())
+                })
+                .collect();
+            if !differ.is_empty() {
+                warnings.push(format!(
+                    "population {} lies inside {} in {}: a published cell of {} minus the same cell of {} counts the people in between, and disclosure control protects the two populations separately without checking that difference; publish tables of only one of them by the same dimensions, or make sure the difference is large",
+                    other.name,
+                    pop.name,
+                    differ.join(", "),
+                    pop.name,
+                    other.name
+                ));
+            }
+        }
+    }
+}
+
 /// Two populations with the same members in a year are protected as
 /// separate populations: their tables can then reveal each other's
 /// suppressed cells. One warning per pair of populations, naming the years.
@@ -297,5 +355,38 @@ fn same_members_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<Stri
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn population(age: Option<(i64, i64)>, require: &[usize]) -> Population {
+        Population {
+            name: String::new(),
+            source: SourceKind::Eb,
+            years: vec![2023],
+            age,
+            require: require.to_vec(),
+            needs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_population_lies_inside_another_by_age_and_by_requirement() {
+        let adults = population(Some((18, 64)), &[]);
+        let wider = population(Some((18, 65)), &[]);
+        let everyone = population(None, &[]);
+        let entrants = population(Some((18, 64)), &[7]);
+        assert!(inside(&adults, &wider) && !inside(&wider, &adults));
+        assert!(inside(&wider, &everyone) && !inside(&everyone, &wider));
+        assert!(inside(&entrants, &adults) && !inside(&adults, &entrants));
+        assert!(inside(&adults, &adults));
+        let mut af = population(Some((18, 64)), &[]);
+        af.source = SourceKind::Af;
+        assert!(!inside(&af, &wider), "another source is another population");
+        let overlapping = population(Some((30, 70)), &[]);
+        assert!(!inside(&overlapping, &wider) && !inside(&wider, &overlapping));
     }
 }
