@@ -82,26 +82,17 @@ pub(crate) fn code(scope: &mut Scope<'_>, var: &VarInput<'_>) -> Result<Resolved
     })
 }
 
-/// A code variable's source and column: a code concept the source maps.
 /// `found_in`: `source`, a source of the study.
 pub(crate) fn found_in(scope: &mut Scope<'_>, var: &VarInput<'_>) -> Result<Resolved, LinkError> {
-    let source_name = scope.required(var, &var.raw.source, "source")?;
-    let source = scope
-        .sources
-        .iter()
-        .find(|s| &s.name == source_name.get_ref())
-        .ok_or_else(|| {
-            scope.err(
-                source_name.span(),
-                format!("no source {:?} in [sources]", source_name.get_ref()),
-            )
-        })?;
-    Ok(Resolved::new(VarKind::FoundIn { kind: source.kind }, None))
+    let source = named_source(scope, var)?;
+    let kind = scope.sources[source].kind;
+    Ok(Resolved::new(VarKind::FoundIn { kind }, None))
 }
 
-fn code_column(scope: &Scope<'_>, var: &VarInput<'_>) -> Result<(SourceId, Concept), LinkError> {
+/// The source a variable's `source` key names.
+fn named_source(scope: &Scope<'_>, var: &VarInput<'_>) -> Result<SourceId, LinkError> {
     let source_name = scope.required(var, &var.raw.source, "source")?;
-    let source = scope
+    scope
         .sources
         .iter()
         .position(|s| &s.name == source_name.get_ref())
@@ -110,7 +101,12 @@ fn code_column(scope: &Scope<'_>, var: &VarInput<'_>) -> Result<(SourceId, Conce
                 source_name.span(),
                 format!("no source {:?} in [sources]", source_name.get_ref()),
             )
-        })?;
+        })
+}
+
+/// A code variable's source and column: a code concept the source maps.
+fn code_column(scope: &Scope<'_>, var: &VarInput<'_>) -> Result<(SourceId, Concept), LinkError> {
+    let source = named_source(scope, var)?;
     let column = scope.required(var, &var.raw.column, "column")?;
     let concept = Concept::parse(column.get_ref())
         .filter(|c| c.is_code() && scope.sources[source].column(*c).is_some())
