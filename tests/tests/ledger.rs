@@ -1,7 +1,8 @@
 //! The release ledger: `reglink run --ledger` records each release, keeps
 //! what an earlier release of the same people hid hidden, and the audit of
 //! the union catches what two releases give away together; `reglink ledger
-//! verify` notices a changed, reordered or cut-short ledger.
+//! verify` notices a changed, reordered or cut-short ledger. Two populations
+//! one inside the other are also protected together within one release.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -409,4 +410,103 @@ fn a_population_one_year_of_age_wider_is_caught_and_refused() {
         refused.stderr
     );
     assert!(!d.join("refused").exists());
+}
+
+/// The example's study with two populations of 2023, `eb_adults_2023`
+/// (18-64) and `eb_adults_to65` (18-65), and the table by long-term receipt
+/// of each (`by_long_term`, `by_long_term_to65`), written beside the
+/// example.
+fn both_ages_study() -> PathBuf {
+    let narrow = fs::read_to_string(aged_study(64)).unwrap();
+    let at = narrow.find("[[tables]]").unwrap();
+    let path = example!().join("ledger-both-ages.toml");
+    fs::write(
+        &path,
+        format!(
+            "{}[populations.eb_adults_to65]\nsource = \"eb\"\nyears = [2023]\nage = [18, 65]\n\n{}\n\
+             [[tables]]\nname = \"by_long_term_to65\"\ntitle = \"By long-term receipt, 18-65\"\n\
+             population = \"eb_adults_to65\"\ndimensions = [\"long_term\"]\n\
+             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n",
+            &narrow[..at],
+            &narrow[at..]
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Published counts of a one-dimension table by code (the grand total as `_T`).
+fn published_counts(csv: &Path) -> std::collections::BTreeMap<String, u64> {
+    let text = fs::read_to_string(csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let persons = header.iter().position(|h| *h == "persons").unwrap();
+    lines
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((f[0].to_string(), f[persons].parse().ok()?))
+        })
+        .collect()
+}
+
+/// What anyone can do with two tables of nested populations: subtract the
+/// same cell. The codes whose difference is a count from 1 to 9 (the `acro`
+/// threshold is 10).
+fn small_differences(narrow: &Path, wide: &Path) -> Vec<String> {
+    let (n, w) = (published_counts(narrow), published_counts(wide));
+    n.iter()
+        .filter_map(|(code, a)| {
+            let b = w.get(code)?;
+            (*b > *a && b - a < 10).then(|| code.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn two_populations_one_inside_the_other_are_protected_together_in_one_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Released one at a time, the two tables give the people aged 65 away.
+    run(&aged_study(64), "acro", &d.join("to64"), None).success();
+    run(&aged_study(65), "acro", &d.join("to65"), None).success();
+    let apart = small_differences(
+        &d.join("to64/tables/by_long_term.csv"),
+        &d.join("to65/tables/by_long_term.csv"),
+    );
+    assert!(
+        !apart.is_empty(),
+        "the control should give differences away"
+    );
+
+    // Released together, their differences are protected like any count,
+    // and the audit (which relates them on its own) agrees.
+    let both = d.join("both");
+    run(&both_ages_study(), "acro", &both, None).success();
+    let tables = both.join("tables");
+    let (narrow, wide) = (
+        published_counts(&tables.join("by_long_term.csv")),
+        published_counts(&tables.join("by_long_term_to65.csv")),
+    );
+    // Every cell of the two tables pairs with one of the other whose
+    // difference is small: one table can be published, not both.
+    assert!(
+        !narrow.is_empty() || !wide.is_empty(),
+        "not everything hidden: {narrow:?} {wide:?}"
+    );
+    assert_eq!(
+        small_differences(
+            &tables.join("by_long_term.csv"),
+            &tables.join("by_long_term_to65.csv")
+        ),
+        Vec::<String>::new()
+    );
+    let checked = reglink!(d, &["audit", both.to_str().unwrap(), "--json"]).success();
+    let report: serde_json::Value = serde_json::from_str(&checked.stdout).unwrap();
+    let differences = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "differences")
+        .expect("the audit relates the two populations");
+    assert_eq!(differences["status"], "pass", "{differences}");
 }

@@ -84,32 +84,47 @@ struct Row {
     rhs: f64,
 }
 
-/// Whether population `inner` lies inside `outer` by its age filter alone:
-/// the same source, years and requirements, and an age range inside the
-/// other's (18-64 inside 18-65). Periods are not nested this way: a
-/// population of several years is tabulated by year, so a narrower period
-/// is a slice of the wider one's `year` dimension, which identities do not
-/// yet map.
+/// Whether population `inner` keeps only people `outer` keeps, by the
+/// definitions the tables' descriptions carry: the same source and years,
+/// an age range inside the other's (18-64 inside 18-65) or an outer
+/// population without an age filter, and every variable `outer` requires
+/// required by `inner` too; not the same definition. Periods are not
+/// nested this way: a population of several years is tabulated by year, so
+/// a narrower period is a slice of the wider one's `year` dimension, which
+/// identities do not yet map.
 pub fn nested(inner: &serde_json::Value, outer: &serde_json::Value) -> bool {
     if inner["source"].is_null()
         || inner["source"] != outer["source"]
         || inner["years"] != outer["years"]
-        || inner["require"] != outer["require"]
+        || inner == outer
     {
         return false;
     }
     let range = |d: &serde_json::Value| Some((d["age"][0].as_i64()?, d["age"][1].as_i64()?));
-    let (Some(i), Some(o)) = (range(inner), range(outer)) else {
-        return false;
+    let ages = match (range(inner), range(outer)) {
+        (_, None) => outer["age"].is_null(),
+        (Some(i), Some(o)) => o.0 <= i.0 && i.1 <= o.1,
+        (None, Some(_)) => false,
     };
-    o.0 <= i.0 && i.1 <= o.1 && i != o
+    let required = |d: &serde_json::Value| -> Option<Vec<String>> {
+        d["require"]
+            .as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let requires = match (required(inner), required(outer)) {
+        (Some(i), Some(o)) => o.iter().all(|r| i.contains(r)),
+        _ => false,
+    };
+    ages && requires
 }
 
 /// Rebuilds and solves every population's system of persons counts. Two
-/// populations of different releases one of which lies inside the other by
-/// its age filter ([`nested`]) are solved together: a cell of the outer one
-/// is the same cell of the inner one plus the people the wider filter lets
-/// in, a count no table shows, which must be protected like any hidden
+/// populations one of which lies inside the other ([`nested`]), of one
+/// release or of two, are solved together: a cell of the outer one is the
+/// same cell of the inner one plus the people only the outer definition
+/// keeps, a count no table shows, which must be protected like any hidden
 /// count.
 pub fn audit(bundle: &Bundle) -> Vec<Population> {
     let mut names: Vec<&str> = bundle
@@ -127,27 +142,13 @@ pub fn audit(bundle: &Bundle) -> Vec<Population> {
             .map(|t| t.definition.clone())
             .unwrap_or_default()
     };
-    // The releases a population's tables come from.
-    let releases = |name: &str| {
-        let mut r: Vec<&str> = bundle
-            .tables
-            .iter()
-            .filter(|t| t.population == name)
-            .map(release_of)
-            .collect();
-        r.sort_unstable();
-        r.dedup();
-        r
-    };
-    // Join populations nested across releases (a union-find over the
-    // names). Within one release the engine protects each population on its
-    // own and warns when two overlap; across releases only the ledger can
-    // tell.
+    // Join nested populations (a union-find over the names), of one
+    // release or of different releases in a ledger.
     let mut group: Vec<usize> = (0..names.len()).collect();
     let mut pairs = Vec::new();
     for (i, a) in names.iter().enumerate() {
         for (j, b) in names.iter().enumerate() {
-            if i != j && releases(a) != releases(b) && nested(&definition(a), &definition(b)) {
+            if i != j && nested(&definition(a), &definition(b)) {
                 pairs.push((names[i], names[j]));
                 let (gi, gj) = (group[i], group[j]);
                 for g in &mut group {
@@ -1249,6 +1250,12 @@ mod tests {
         assert!(!nested(&inner, &def(&[2023, 2024], (18, 64), &[])));
         assert!(!nested(&inner, &def(&[2023, 2024], (18, 65), &[])));
         assert!(!nested(&inner, &def(&[2023], (18, 65), &["af_entry"])));
+        // Requiring more keeps fewer people; no age filter keeps every age.
+        assert!(nested(&def(&[2023], (18, 64), &["eb_entry"]), &inner));
+        assert!(!nested(&inner, &def(&[2023], (18, 64), &["eb_entry"])));
+        let everyone =
+            serde_json::json!({ "source": "eb", "years": [2023], "age": null, "require": [] });
+        assert!(nested(&inner, &everyone) && !nested(&everyone, &inner));
         assert!(!nested(&serde_json::Value::Null, &inner));
     }
 }

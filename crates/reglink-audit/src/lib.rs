@@ -464,7 +464,7 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
             "differences",
             differences.1,
             format!(
-                "all {} differences of populations nested by age are protected",
+                "all {} differences of nested populations are protected",
                 differences.0
             ),
         ));

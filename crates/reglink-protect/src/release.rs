@@ -323,6 +323,15 @@ fn audit_families(model: &Model, reports: &[FamilyReport]) -> Vec<Audit> {
             }
         }
     }
+    // A difference of nested populations is named by its outer
+    // population's cell, so that a failure there is counted and shown.
+    for (f, home) in model.families.iter().zip(&mut home) {
+        for a in 0..f.len() as u32 {
+            if let Some(o) = f.outer_of(a) {
+                home[a as usize] = home[o as usize];
+            }
+        }
+    }
     model
         .families
         .iter()

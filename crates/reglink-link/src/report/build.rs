@@ -283,16 +283,24 @@ fn inside(inner: &Population, outer: &Population) -> bool {
 }
 
 /// Two populations of one study where one lies inside the other (18-64
-/// and 18-65; a population and a part of it that a `require` keeps) are
-/// protected on their own: a cell of the wider minus the same cell of the
-/// narrower counts the people in between, and nothing checks that count.
-/// One warning per pair with tables, naming the years they differ in (years
-/// with the same members have their own warning).
+/// and 18-65; a population and a part of it that a `require` keeps): a
+/// cell of the wider minus the same cell of the narrower counts the people
+/// in between. Disclosure control protects that count when both have the
+/// same years (it relates cells with the same categories); with different
+/// years (a one-year population inside a population of two, tabulated by
+/// year) it does not. One warning per such pair with tables, naming the
+/// years they differ in (years with the same members have their own
+/// warning).
 fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
     let tabled = |p: usize| study.tables.iter().any(|t| t.population == p);
     for (pi, pop) in study.populations.iter().enumerate() {
         for (qi, other) in study.populations.iter().enumerate() {
-            if pi == qi || !tabled(pi) || !tabled(qi) || !inside(other, pop) {
+            if pi == qi
+                || !tabled(pi)
+                || !tabled(qi)
+                || !inside(other, pop)
+                || other.years == pop.years
+            {
                 continue;
             }
             // Definitions inside each other both ways are the same population
@@ -315,7 +323,7 @@ fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
                 .collect();
             if !differ.is_empty() {
                 warnings.push(format!(
-                    "population {} lies inside {} in {}: a published cell of {} minus the same cell of {} counts the people in between, and disclosure control protects the two populations separately without checking that difference; publish tables of only one of them by the same dimensions, or make sure the difference is large",
+                    "population {} lies inside {} in {}: a published cell of {} minus the same cell of {} counts the people in between, and disclosure control relates the cells of two populations only when their years are the same, so it does not protect that difference; publish tables of only one of them by the same dimensions, give both the same years, or make sure the difference is large",
                     other.name,
                     pop.name,
                     differ.join(", "),

@@ -204,6 +204,28 @@ pub fn local_box(
     out
 }
 
+/// Adds to a box the other two atoms of every `outer = inner + difference`
+/// equation (populations one inside another, [`super::model::nested`]) one
+/// of its atoms is in. A difference is suppressed by nature, so a flow
+/// can move an inner cell against it without touching the outer table.
+pub fn add_differences(f: &Family, cells: &mut Vec<u32>) {
+    if !f.difference.iter().any(|&d| d) {
+        return;
+    }
+    let mut more = Vec::new();
+    for &a in cells.iter() {
+        for &e in &f.equations_of[a as usize] {
+            let eq = &f.equations[e as usize];
+            if eq.children.iter().any(|&c| f.difference[c as usize]) {
+                more.extend(eq.terms().map(|(x, _)| x));
+            }
+        }
+    }
+    cells.extend(more);
+    cells.sort_unstable();
+    cells.dedup();
+}
+
 /// The cheapest flow that moves `target` by `amount` in `direction` using
 /// only the atoms of `cells` (which must hold `target`), with `cost` the
 /// cost of suppressing each atom. Returns the atoms other than `target`

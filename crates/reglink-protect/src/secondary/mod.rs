@@ -95,6 +95,14 @@ pub struct FamilyReport {
     /// equation about suppressed cells).
     #[serde(skip)]
     pub secondary_value: f64,
+    /// Differences of nested populations among the atoms (not in `cells`):
+    /// counts no table shows (see [`model::nested`]).
+    pub differences: usize,
+    /// Of them, how many a primary rule flags (not in `primary`). Never
+    /// published: with the number of distinct cells it would tell how many
+    /// differences are small.
+    #[serde(skip)]
+    pub primary_differences: usize,
     /// Primary cells for which no hypercube reached the width needed.
     pub cubes_short: usize,
     /// Suppressed to repair a failed verification.
@@ -318,6 +326,7 @@ fn find_flow(
     let price = |x: u32| prices[x as usize];
     [false, true].into_iter().find_map(|margins| {
         let mut cells = flow::local_box(f, table, atoms, w.home.1 as usize, w.amount, margins);
+        flow::add_differences(f, &mut cells);
         if only_suppressed {
             cells.retain(|&x| x == w.atom || f.suppressed[x as usize]);
         }
@@ -373,6 +382,10 @@ fn pattern(
                     w.support = carrying;
                     out.witnesses.push(w);
                 }
+                // A difference of nested populations has no cell of its
+                // own to build a cube around: the checks and repairs
+                // protect it.
+                None if f.difference[a as usize] => out.cubes.push((a, Vec::new())),
                 None => {
                     let (table, atoms) = homes[t as usize];
                     let (cube, added, wide) = hypercube::protect(f, table, atoms, cell as usize);
@@ -504,17 +517,30 @@ pub fn suppress(f: &mut Family, homes: &Homes<'_>) -> FamilyReport {
 /// [`suppress`] with or without protection programs.
 fn suppress_with(f: &mut Family, homes: &Homes<'_>, programs: bool) -> FamilyReport {
     let primary: Vec<u32> = (0..f.len() as u32).filter(|&a| f.is_primary(a)).collect();
+    let differences = f.difference.iter().filter(|&&d| d).count();
+    let primary_differences = primary
+        .iter()
+        .filter(|&&a| f.difference[a as usize])
+        .count();
     let mut report = FamilyReport {
         family: f.name.clone(),
-        cells: f.len(),
-        primary: primary.len(),
+        cells: f.len() - differences,
+        primary: primary.len() - primary_differences,
+        differences,
+        primary_differences,
         ..FamilyReport::default()
     };
-    // Each atom's first table and cell.
+    // Each atom's first table and cell; a difference of nested populations
+    // lives at its outer population's cell.
     let mut home: Vec<Option<(u32, u32)>> = vec![None; f.len()];
     for (t, (_, atoms)) in homes.iter().enumerate() {
         for (cell, &a) in atoms.iter().enumerate() {
             home[a as usize].get_or_insert((t as u32, cell as u32));
+        }
+    }
+    for a in 0..f.len() {
+        if f.difference[a] {
+            home[a] = f.outer_of(a as u32).and_then(|o| home[o as usize]);
         }
     }
 

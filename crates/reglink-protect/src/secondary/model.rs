@@ -60,10 +60,14 @@ pub struct Family {
     pub cost: Vec<f64>,
     /// Suppressed (primary or secondary).
     pub suppressed: Vec<bool>,
-    /// Suppressed because an earlier release hid it (see
-    /// [`crate::protect_carrying`]): it stays suppressed whatever the
-    /// pattern needs.
+    /// Suppressed whatever the pattern needs: an earlier release hid it
+    /// (see [`crate::protect_carrying`]), or no table publishes it (a
+    /// difference of nested populations).
     pub carried: Vec<bool>,
+    /// A count no table shows: the people one population of the release
+    /// keeps and another one inside it does not (see [`nested`]). Its
+    /// only equation is `outer = inner + difference`.
+    pub difference: Vec<bool>,
     /// The equations.
     pub equations: Vec<Equation>,
     /// Per atom, the equations it is in.
@@ -81,6 +85,7 @@ impl Family {
             cost: Vec::new(),
             suppressed: Vec::new(),
             carried: Vec::new(),
+            difference: Vec::new(),
             equations: Vec::new(),
             equations_of: Vec::new(),
         }
@@ -99,6 +104,16 @@ impl Family {
     /// Whether a primary rule flagged atom `a`.
     pub fn is_primary(&self, a: u32) -> bool {
         self.width[a as usize] > 0.0
+    }
+
+    /// For a difference of nested populations, the outer population's
+    /// atom it is part of.
+    pub fn outer_of(&self, a: u32) -> Option<u32> {
+        if !self.difference[a as usize] {
+            return None;
+        }
+        let e = *self.equations_of[a as usize].first()?;
+        Some(self.equations[e as usize].parent)
     }
 }
 
@@ -155,6 +170,9 @@ struct Builder<'a> {
     family_index: HashMap<String, usize>,
     atom_index: Vec<HashMap<String, u32>>,
     seen_equations: Vec<HashSet<Equation>>,
+    /// In families of sums of nested populations, per (family, atom key):
+    /// how many contributors have a value, and the largest contribution.
+    contributors: HashMap<(usize, String), (u64, i64)>,
 }
 
 impl Builder<'_> {
@@ -180,6 +198,7 @@ impl Builder<'_> {
             family.cost.push(cost);
             family.suppressed.push(false);
             family.carried.push(false);
+            family.difference.push(false);
             family.equations_of.push(Vec::new());
             (family.value.len() - 1) as u32
         });
@@ -300,7 +319,172 @@ fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, Mar
     (parts.join("\u{1f}"), at)
 }
 
+/// Whether the population of table `inner` keeps only people the
+/// population of table `outer` keeps, by their definitions: the same
+/// source and years, an age range inside `outer`'s (or `outer` without
+/// one), and at least `outer`'s required variables. Every cell of `inner`
+/// then counts a subset of the people of the same cell of `outer`, and
+/// their difference (the people in between: aged 65 when one population
+/// is 18-64 and the other 18-65) is a count no table shows, but which
+/// anyone can compute when both cells are published. A table without a
+/// definition is inside nothing. Populations with different years are not
+/// related here: a table of several years has the year as a dimension,
+/// and its cells at the year total count other people than a one-year
+/// population's.
+pub fn nested(inner: &CellTable, outer: &CellTable) -> bool {
+    let (i, o) = (&inner.definition, &outer.definition);
+    if i["source"].is_null() || i["source"] != o["source"] || i["years"] != o["years"] {
+        return false;
+    }
+    let range = |d: &serde_json::Value| Some((d["age"][0].as_i64()?, d["age"][1].as_i64()?));
+    let ages = match (range(o), range(i)) {
+        (None, _) => o["age"].is_null(),
+        (Some((lo, hi)), Some((a, b))) => lo <= a && b <= hi,
+        (Some(_), None) => false,
+    };
+    let names = |d: &serde_json::Value| -> Option<Vec<String>> {
+        d["require"]
+            .as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let requires = match (names(i), names(o)) {
+        (Some(mine), Some(theirs)) => theirs.iter().all(|r| mine.contains(r)),
+        _ => false,
+    };
+    ages && requires
+}
+
+/// The populations of a release whose counts are one family: those
+/// related by [`nested`], directly or through another. Per population
+/// with tables, the name of its family's population part (the members
+/// joined by `+`; its own name when it is related to none), and the
+/// related `(inner, outer)` pairs. Two definitions inside each other
+/// (the same people under two names) are related once.
+fn population_groups(tables: &[&CellTable]) -> (HashMap<String, String>, Vec<(String, String)>) {
+    let mut firsts: Vec<&CellTable> = Vec::new();
+    for &t in tables {
+        if !firsts.iter().any(|f| f.population == t.population) {
+            firsts.push(t);
+        }
+    }
+    let n = firsts.len();
+    let mut group: Vec<usize> = (0..n).collect();
+    let mut pairs = Vec::new();
+    for i in 0..n {
+        for j in 0..n {
+            let (a, b) = (firsts[i], firsts[j]);
+            if i == j || !nested(a, b) || (nested(b, a) && a.population > b.population) {
+                continue;
+            }
+            pairs.push((a.population.clone(), b.population.clone()));
+            let (gi, gj) = (group[i], group[j]);
+            for g in &mut group {
+                if *g == gj {
+                    *g = gi;
+                }
+            }
+        }
+    }
+    let names = (0..n)
+        .map(|i| {
+            let mut members: Vec<&str> = (0..n)
+                .filter(|&j| group[j] == group[i])
+                .map(|j| firsts[j].population.as_str())
+                .collect();
+            members.sort_unstable();
+            (firsts[i].population.clone(), members.join("+"))
+        })
+        .collect();
+    (names, pairs)
+}
+
+impl Builder<'_> {
+    /// The differences of every nested pair, in every family of its
+    /// populations (counts, and each number's sums).
+    fn nested(&mut self, group_of: &HashMap<String, String>, pairs: &[(String, String)]) {
+        for (inner, outer) in pairs {
+            let prefix = format!("{}/", group_of[inner]);
+            let families: Vec<usize> = (0..self.families.len())
+                .filter(|&f| self.families[f].name.starts_with(&prefix))
+                .collect();
+            for f in families {
+                self.differences(f, (inner, outer));
+            }
+        }
+    }
+
+    /// The atom of each cell identity that both populations of a nested
+    /// pair count: `outer = inner + difference`, with the difference a new
+    /// atom, never published, primary when the threshold rule (or the
+    /// zeros rule) would flag it as a count of its own.
+    ///
+    /// In a family of sums, the difference is the sum over the people in
+    /// between, primary when fewer of them have a value than the threshold
+    /// (or none, under the zeros rule), and then needing the width of a sum
+    /// whose largest contribution is the outer cell's largest: the largest
+    /// in between is not known, and is at most that. The dominance and p%
+    /// rules are not applied to differences (their contributions are not
+    /// known either).
+    fn differences(&mut self, f: usize, (inner, outer): (&str, &str)) {
+        let mut shared: Vec<(u32, u32, String, String)> = self.atom_index[f]
+            .iter()
+            .filter_map(|(key, &a)| {
+                let (population, bare) = key.split_once(POPULATION)?;
+                if population != inner {
+                    return None;
+                }
+                let other = format!("{outer}{POPULATION}{bare}");
+                Some((a, *self.atom_index[f].get(&other)?, key.clone(), other))
+            })
+            .collect();
+        shared.sort_unstable();
+        for (a_inner, a_outer, inner_key, outer_key) in shared {
+            let sums = self.contributors.get(&(f, outer_key)).copied();
+            let family = &mut self.families[f];
+            let value = family.value[a_outer as usize] - family.value[a_inner as usize];
+            let (people, width) = match sums {
+                Some((n_outer, largest)) => {
+                    let n_inner = self.contributors.get(&(f, inner_key)).map_or(0, |c| c.0);
+                    (
+                        n_outer.saturating_sub(n_inner),
+                        magnitude_width(self.policy, largest),
+                    )
+                }
+                None => (value.max(0.0) as u64, count_width(self.policy)),
+            };
+            let small = crate::rules::threshold::breaks(people, self.policy.threshold)
+                || (people == 0 && self.policy.zeros_disclosive);
+            let d = family.value.len() as u32;
+            family.value.push(value);
+            family.width.push(if small { width } else { 0.0 });
+            family.depth.push(family.depth[a_outer as usize]);
+            family.cost.push(0.0);
+            family.suppressed.push(true);
+            family.carried.push(true);
+            family.difference.push(true);
+            family.equations_of.push(Vec::new());
+            let mut children = vec![a_inner, d];
+            children.sort_unstable();
+            let eq = Equation {
+                parent: a_outer,
+                children,
+            };
+            let e = family.equations.len() as u32;
+            for (x, _) in eq.terms() {
+                family.equations_of[x as usize].push(e);
+            }
+            family.equations.push(eq);
+        }
+    }
+}
+
 /// Builds the model of a release from its tables and their primary flags.
+///
+/// Counts of populations one inside another ([`nested`]) are one family:
+/// each cell's atom is keyed by its population too, and every cell
+/// identity both count gets the difference as an atom of its own.
 pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Scope) -> Model {
     let mut b = Builder {
         policy,
@@ -308,17 +492,32 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
         family_index: HashMap::new(),
         atom_index: Vec::new(),
         seen_equations: Vec::new(),
+        contributors: HashMap::new(),
     };
+    let all: Vec<&CellTable> = tables.iter().map(|(t, _)| *t).collect();
+    let (group_of, pairs) = population_groups(&all);
     let mut out = Vec::with_capacity(tables.len());
     for &(table, flags) in tables {
         let cells = table.shape.cells();
-        let persons_family = format!("{}/persons", table.population);
+        let group = &group_of[&table.population];
+        let related = *group != table.population;
+        let persons_family = format!("{group}/persons");
+        // In a family of several populations, an atom's key names its
+        // population as well.
+        let keys = |key: String| -> String {
+            if related {
+                format!("{}{POPULATION}{key}", table.population)
+            } else {
+                key
+            }
+        };
         let mut persons = None;
         if scope.counts {
             let f = b.family(persons_family.clone());
             let atoms: Vec<u32> = (0..cells)
                 .map(|c| {
                     let (key, at) = cell_key(table, c, None);
+                    let key = keys(key);
                     let width = if flags.persons[c] == Flag::Published {
                         0.0
                     } else {
@@ -356,6 +555,7 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
                                 return cell_atoms[c];
                             }
                             let (key, at) = cell_key(table, c, Some(&extra));
+                            let key = keys(key);
                             let width = if mflags[c] == Flag::Published {
                                 0.0
                             } else {
@@ -371,11 +571,15 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
                     }
                     Some((f, atoms))
                 }
-                (Values::Sum { sum, top, .. }, Some(of)) if scope.sums => {
-                    let f = b.family(format!("{}/sum:{of}", table.population));
+                (Values::Sum { sum, top, n, .. }, Some(of)) if scope.sums => {
+                    let f = b.family(format!("{group}/sum:{of}"));
                     let atoms: Vec<u32> = (0..cells)
                         .map(|c| {
                             let (key, at) = cell_key(table, c, None);
+                            let key = keys(key);
+                            if related {
+                                b.contributors.insert((f, key.clone()), (n[c], top[c][0]));
+                            }
                             let width = if mflags[c] == Flag::Published {
                                 0.0
                             } else {
@@ -397,11 +601,16 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
             borrowed,
         });
     }
+    b.nested(&group_of, &pairs);
     Model {
         families: b.families,
         tables: out,
     }
 }
+
+/// Separates an atom's population from its cell key in a family of
+/// several populations.
+const POPULATION: char = '\u{1e}';
 
 #[cfg(test)]
 mod tests {

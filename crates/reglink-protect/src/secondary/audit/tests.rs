@@ -56,6 +56,7 @@ fn grid(inner: &[Vec<u32>], suppressed: &[usize], primary: &[usize], need: f64) 
         cost: vec![1.0; n],
         suppressed: vec![false; n],
         carried: vec![false; n],
+        difference: vec![false; n],
         equations,
         equations_of,
     };
