@@ -5,7 +5,8 @@
 //! the engine cannot relate, shows that the attacker here finds small
 //! differences when nothing protects them (so these tests can fail).
 
-use reglink_protect::{Flag, Method, Policy, Release, protect};
+use reglink_protect::secondary::model::{Scope, build};
+use reglink_protect::{Flag, Method, Policy, Release, primary, protect};
 use reglink_tabulate::CellTable;
 use reglink_tabulate::testing::{Inner, table};
 
@@ -179,4 +180,83 @@ fn a_population_inside_another_needs_the_same_source_years_and_requirements() {
     everyone.definition["age"] = serde_json::Value::Null;
     assert!(reglink_protect::secondary::model::nested(&wide, &everyone));
     assert!(!reglink_protect::secondary::model::nested(&everyone, &wide));
+}
+
+/// A table of the population `narrow`'s people under the name `again`, by
+/// `a` and another dimension `c` (its categories those of `b` in reverse
+/// order, so that the two tables share only their cells by `a`).
+fn again(seed: u64, a: usize, b: usize, related: bool) -> CellTable {
+    let mut draw = Draw(seed);
+    let narrow: Vec<u64> = (0..a * b).map(|_| 3 + draw.next(30)).collect();
+    let inner: Vec<Inner> = (0..a * b)
+        .map(|i| cell(narrow[(i / b) * b + (b - 1 - i % b)]))
+        .collect();
+    let mut t = table(a, b, &inner);
+    t.name = "t_again".into();
+    t.population = "again".into();
+    t.dimensions[1].name = "c".into();
+    t.definition = if related {
+        definition((18, 64))
+    } else {
+        serde_json::Value::Null
+    };
+    t
+}
+
+/// Cells by `a` alone that one table publishes and the other hides: the
+/// same people, so the hidden one is given away.
+fn inconsistent(release: &Release, t: &CellTable) -> Vec<usize> {
+    let total = t.dimensions[1].positions() - 1;
+    let (x, y) = (&release.tables[0].columns[0], &release.tables[1].columns[0]);
+    (0..t.shape.cells())
+        .filter(|&c| t.shape.position(c, 1) == total && x.flags[c] != y.flags[c])
+        .collect()
+}
+
+#[test]
+fn the_same_population_under_two_names_is_one_quantity_with_equal_cells() {
+    let [narrow, _] = pair(1, 4, 5, true);
+    let other = again(1, 4, 5, true);
+    // The model ties every cell both tables show (the four cells by `a` and
+    // the grand total) with a difference the attacker knows to be zero:
+    // published, never suppressed.
+    let flags: Vec<_> = [&narrow, &other]
+        .iter()
+        .map(|t| primary(t, &policy()))
+        .collect();
+    let model = build(
+        &[(&narrow, &flags[0]), (&other, &flags[1])],
+        &policy(),
+        Scope {
+            counts: true,
+            sums: false,
+        },
+    );
+    let f = &model.families[0];
+    assert_eq!(f.name, "again+narrow/persons");
+    let zeros: Vec<usize> = (0..f.len()).filter(|&a| f.difference[a]).collect();
+    assert_eq!(
+        zeros.len(),
+        2 * 5,
+        "counts and share numerators by `a`, and the totals"
+    );
+    assert!(
+        zeros
+            .iter()
+            .all(|&d| f.value[d] == 0.0 && !f.suppressed[d] && f.width[d] == 0.0)
+    );
+
+    // Protected, the cells both show are shown the same way.
+    for seed in 1..=8 {
+        let [narrow, _] = pair(seed, 4, 5, true);
+        let release = protect(&[narrow.clone(), again(seed, 4, 5, true)], &policy());
+        assert_eq!(
+            inconsistent(&release, &narrow),
+            Vec::<usize>::new(),
+            "seed {seed}"
+        );
+        for audit in &release.audits {
+            assert_eq!(audit.not_protected(), 0, "seed {seed}: {}", audit.family);
+        }
+    }
 }

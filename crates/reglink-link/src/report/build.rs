@@ -282,15 +282,21 @@ fn inside(inner: &Population, outer: &Population) -> bool {
     inner.source == outer.source && ages && outer.require.iter().all(|r| inner.require.contains(r))
 }
 
+/// Whether disclosure control protects `inner` and `outer` together (it
+/// reads the same definitions from the cell tables): `inner` inside
+/// `outer`, with the same years.
+fn protected_together(inner: &Population, outer: &Population) -> bool {
+    inside(inner, outer) && inner.years == outer.years
+}
+
 /// Two populations of one study where one lies inside the other (18-64
 /// and 18-65; a population and a part of it that a `require` keeps): a
 /// cell of the wider minus the same cell of the narrower counts the people
-/// in between. Disclosure control protects that count when both have the
-/// same years (it relates cells with the same categories); with different
-/// years (a one-year population inside a population of two, tabulated by
-/// year) it does not. One warning per such pair with tables, naming the
-/// years they differ in (years with the same members have their own
-/// warning).
+/// in between. Disclosure control protects that count where it relates
+/// the two ([`protected_together`]); not for populations of different
+/// years (a one-year population inside one of two, tabulated by year).
+/// One warning per such pair with tables, naming the years they differ in
+/// (years with the same members have their own warning).
 fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
     let tabled = |p: usize| study.tables.iter().any(|t| t.population == p);
     for (pi, pop) in study.populations.iter().enumerate() {
@@ -299,7 +305,7 @@ fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
                 || !tabled(pi)
                 || !tabled(qi)
                 || !inside(other, pop)
-                || other.years == pop.years
+                || protected_together(other, pop)
             {
                 continue;
             }
@@ -323,7 +329,7 @@ fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
                 .collect();
             if !differ.is_empty() {
                 warnings.push(format!(
-                    "population {} lies inside {} in {}: a published cell of {} minus the same cell of {} counts the people in between, and disclosure control relates the cells of two populations only when their years are the same, so it does not protect that difference; publish tables of only one of them by the same dimensions, give both the same years, or make sure the difference is large",
+                    "population {} lies inside {} in {}: a published cell of {} minus the same cell of {} counts the people in between, and disclosure control relates the cells of two such populations only when their years are the same, so it does not protect that difference; publish tables of only one of them by the same dimensions, give both the same years, or make sure the difference is large",
                     other.name,
                     pop.name,
                     differ.join(", "),
@@ -337,10 +343,17 @@ fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
 
 /// Two populations with the same members in a year are protected as
 /// separate populations: their tables can then reveal each other's
-/// suppressed cells. One warning per pair of populations, naming the years.
+/// suppressed cells. One warning per pair of populations, naming the years,
+/// unless one lies inside the other and disclosure control protects them
+/// together.
 fn same_members_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
     for (pi, pop) in study.populations.iter().enumerate() {
         for (qi, other) in study.populations.iter().enumerate().skip(pi + 1) {
+            // Protected together, their equal cells are one to the attacker
+            // and to disclosure control alike.
+            if protected_together(pop, other) || protected_together(other, pop) {
+                continue;
+            }
             let same: Vec<String> = pop
                 .years
                 .iter()

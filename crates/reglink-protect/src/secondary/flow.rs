@@ -204,10 +204,11 @@ pub fn local_box(
     out
 }
 
-/// Adds to a box the other two atoms of every `outer = inner + difference`
+/// Adds to a box the other atoms of every `outer = inner + difference`
 /// equation (populations one inside another, [`super::model::nested`]) one
 /// of its atoms is in. A difference is suppressed by nature, so a flow
-/// can move an inner cell against it without touching the outer table.
+/// can move an inner cell against it without touching the outer table;
+/// one known to be zero is not added, so the flow moves both cells.
 pub fn add_differences(f: &Family, cells: &mut Vec<u32>) {
     if !f.difference.iter().any(|&d| d) {
         return;
@@ -217,7 +218,13 @@ pub fn add_differences(f: &Family, cells: &mut Vec<u32>) {
         for &e in &f.equations_of[a as usize] {
             let eq = &f.equations[e as usize];
             if eq.children.iter().any(|&c| f.difference[c as usize]) {
-                more.extend(eq.terms().map(|(x, _)| x));
+                // A difference known to be zero stays out: fixed, it ties
+                // the inner cell to the outer one.
+                more.extend(
+                    eq.terms()
+                        .map(|(x, _)| x)
+                        .filter(|&x| !f.difference[x as usize] || f.suppressed[x as usize]),
+                );
             }
         }
     }

@@ -142,7 +142,7 @@ impl FamilyReport {
 /// cells before margins; lowest atom last for determinism.
 fn best_partner(f: &Family, need: f64, candidates: impl Iterator<Item = u32>) -> Option<u32> {
     candidates
-        .filter(|&c| !f.suppressed[c as usize])
+        .filter(|&c| !f.suppressed[c as usize] && !f.difference[c as usize])
         .min_by(|&x, &y| {
             let key = |a: u32| {
                 let v = f.value[a as usize].abs();

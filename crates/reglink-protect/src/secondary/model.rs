@@ -66,7 +66,9 @@ pub struct Family {
     pub carried: Vec<bool>,
     /// A count no table shows: the people one population of the release
     /// keeps and another one inside it does not (see [`nested`]). Its
-    /// only equation is `outer = inner + difference`.
+    /// only equation is `outer = inner + difference`. Suppressed from the
+    /// start, unless the attacker knows it is zero (the same definition
+    /// under two names): then it is published, and never suppressed.
     pub difference: Vec<bool>,
     /// The equations.
     pub equations: Vec<Equation>,
@@ -330,7 +332,9 @@ fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, Mar
 /// definition is inside nothing. Populations with different years are not
 /// related here: a table of several years has the year as a dimension,
 /// and its cells at the year total count other people than a one-year
-/// population's.
+/// population's (relating a one-year population to the wider one's cells
+/// in that year is possible, but with the example's hypercube-protected
+/// two-year table it hid most of the example's tables).
 pub fn nested(inner: &CellTable, outer: &CellTable) -> bool {
     let (i, o) = (&inner.definition, &outer.definition);
     if i["source"].is_null() || i["source"] != o["source"] || i["years"] != o["years"] {
@@ -356,13 +360,22 @@ pub fn nested(inner: &CellTable, outer: &CellTable) -> bool {
     ages && requires
 }
 
+/// Two populations, `inner` inside `outer` ([`nested`]).
+struct Pair {
+    inner: String,
+    outer: String,
+    /// Whether the two are inside each other: the same definition under
+    /// two names, whose cells the attacker knows to be equal.
+    same: bool,
+}
+
 /// The populations of a release whose counts are one family: those
 /// related by [`nested`], directly or through another. Per population
 /// with tables, the name of its family's population part (the members
 /// joined by `+`; its own name when it is related to none), and the
 /// related `(inner, outer)` pairs. Two definitions inside each other
 /// (the same people under two names) are related once.
-fn population_groups(tables: &[&CellTable]) -> (HashMap<String, String>, Vec<(String, String)>) {
+fn population_groups(tables: &[&CellTable]) -> (HashMap<String, String>, Vec<Pair>) {
     let mut firsts: Vec<&CellTable> = Vec::new();
     for &t in tables {
         if !firsts.iter().any(|f| f.population == t.population) {
@@ -378,7 +391,11 @@ fn population_groups(tables: &[&CellTable]) -> (HashMap<String, String>, Vec<(St
             if i == j || !nested(a, b) || (nested(b, a) && a.population > b.population) {
                 continue;
             }
-            pairs.push((a.population.clone(), b.population.clone()));
+            pairs.push(Pair {
+                inner: a.population.clone(),
+                outer: b.population.clone(),
+                same: nested(b, a),
+            });
             let (gi, gj) = (group[i], group[j]);
             for g in &mut group {
                 if *g == gj {
@@ -403,14 +420,14 @@ fn population_groups(tables: &[&CellTable]) -> (HashMap<String, String>, Vec<(St
 impl Builder<'_> {
     /// The differences of every nested pair, in every family of its
     /// populations (counts, and each number's sums).
-    fn nested(&mut self, group_of: &HashMap<String, String>, pairs: &[(String, String)]) {
-        for (inner, outer) in pairs {
-            let prefix = format!("{}/", group_of[inner]);
+    fn nested(&mut self, group_of: &HashMap<String, String>, pairs: &[Pair]) {
+        for pair in pairs {
+            let prefix = format!("{}/", group_of[&pair.inner]);
             let families: Vec<usize> = (0..self.families.len())
                 .filter(|&f| self.families[f].name.starts_with(&prefix))
                 .collect();
             for f in families {
-                self.differences(f, (inner, outer));
+                self.differences(f, pair);
             }
         }
     }
@@ -427,16 +444,17 @@ impl Builder<'_> {
     /// in between is not known, and is at most that. The dominance and p%
     /// rules are not applied to differences (their contributions are not
     /// known either).
-    fn differences(&mut self, f: usize, (inner, outer): (&str, &str)) {
-        let mut shared: Vec<(u32, u32, String, String)> = self.atom_index[f]
+    fn differences(&mut self, f: usize, pair: &Pair) {
+        let index = &self.atom_index[f];
+        let mut shared: Vec<(u32, u32, String, String)> = index
             .iter()
             .filter_map(|(key, &a)| {
                 let (population, bare) = key.split_once(POPULATION)?;
-                if population != inner {
+                if population != pair.inner {
                     return None;
                 }
-                let other = format!("{outer}{POPULATION}{bare}");
-                Some((a, *self.atom_index[f].get(&other)?, key.clone(), other))
+                let other = format!("{}{POPULATION}{bare}", pair.outer);
+                Some((a, *index.get(&other)?, key.clone(), other))
             })
             .collect();
         shared.sort_unstable();
@@ -456,13 +474,16 @@ impl Builder<'_> {
             };
             let small = crate::rules::threshold::breaks(people, self.policy.threshold)
                 || (people == 0 && self.policy.zeros_disclosive);
+            // The same definition under two names: the attacker knows the
+            // two cells count the same people.
+            let known = pair.same && value == 0.0;
             let d = family.value.len() as u32;
             family.value.push(value);
-            family.width.push(if small { width } else { 0.0 });
+            family.width.push(if small && !known { width } else { 0.0 });
             family.depth.push(family.depth[a_outer as usize]);
             family.cost.push(0.0);
-            family.suppressed.push(true);
-            family.carried.push(true);
+            family.suppressed.push(!known);
+            family.carried.push(!known);
             family.difference.push(true);
             family.equations_of.push(Vec::new());
             let mut children = vec![a_inner, d];
