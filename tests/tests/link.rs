@@ -520,11 +520,27 @@ fn swedish_amounts_are_read_exactly_and_rounding_is_counted() {
     }
 }
 
-/// Populations that differ in name only are named in a warning: disclosure
-/// control protects them as separate populations.
+/// Populations with the same members in a year (a two-year population and
+/// a one-year population of the same definition) are named in a warning:
+/// disclosure control protects them as separate populations. The example
+/// keeps their years apart.
 #[test]
 fn populations_with_the_same_members_are_warned_about() {
-    let report = json(&example!().join("link/linkage-report.json"));
+    let apart = json(&example!().join("link/linkage-report.json"));
+    assert!(
+        !apart.to_string().contains("have the same members"),
+        "{}",
+        apart["warnings"]
+    );
+    let (dir, study) = study_variant("two-years.toml", |s| {
+        s.replacen(
+            "[populations.eb_adults]\nsource = \"eb\"\nyears = [2024]",
+            "[populations.eb_adults]\nsource = \"eb\"\nyears = [2023, 2024]",
+            1,
+        )
+    });
+    link(dir.path(), &study, "out").success();
+    let report = json(&dir.path().join("out/linkage-report.json"));
     let warnings: Vec<&str> = report["warnings"]
         .as_array()
         .unwrap()

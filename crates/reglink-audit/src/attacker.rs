@@ -120,12 +120,35 @@ pub fn nested(inner: &serde_json::Value, outer: &serde_json::Value) -> bool {
     ages && requires
 }
 
+/// The years of population `part` when it is population `whole` in fewer
+/// years: the same definition (source, age, requirements) and years among
+/// `whole`'s, not all of them (recipients of 2023, and recipients of
+/// 2023-2024). Every cell of `part` in a year is then the cell of `whole`
+/// with the same codes in that year, and a cell of `part` over all its
+/// years the sum of those.
+pub fn period_of(part: &serde_json::Value, whole: &serde_json::Value) -> Option<Vec<i64>> {
+    let years = |d: &serde_json::Value| -> Option<Vec<i64>> {
+        d["years"]
+            .as_array()?
+            .iter()
+            .map(serde_json::Value::as_i64)
+            .collect()
+    };
+    let (mine, theirs) = (years(part)?, years(whole)?);
+    let same = !part["source"].is_null()
+        && part["source"] == whole["source"]
+        && part["age"] == whole["age"]
+        && part["require"] == whole["require"];
+    (same && mine.len() < theirs.len() && mine.iter().all(|y| theirs.contains(y))).then_some(mine)
+}
+
 /// Rebuilds and solves every population's system of persons counts. Two
 /// populations one of which lies inside the other ([`nested`]), of one
 /// release or of two, are solved together: a cell of the outer one is the
 /// same cell of the inner one plus the people only the outer definition
 /// keeps, a count no table shows, which must be protected like any hidden
-/// count.
+/// count. A population that is another in fewer years ([`period_of`]) is
+/// solved with it too: its cells are the other's in its years.
 pub fn audit(bundle: &Bundle) -> Vec<Population> {
     let mut names: Vec<&str> = bundle
         .tables
@@ -146,10 +169,16 @@ pub fn audit(bundle: &Bundle) -> Vec<Population> {
     // release or of different releases in a ledger.
     let mut group: Vec<usize> = (0..names.len()).collect();
     let mut pairs = Vec::new();
+    let mut periods = Vec::new();
     for (i, a) in names.iter().enumerate() {
         for (j, b) in names.iter().enumerate() {
-            if i != j && nested(&definition(a), &definition(b)) {
-                pairs.push((names[i], names[j]));
+            let (da, db) = (definition(a), definition(b));
+            let period = period_of(&da, &db);
+            if i != j && (nested(&da, &db) || period.is_some()) {
+                match period {
+                    Some(years) => periods.push((names[i], names[j], years)),
+                    None => pairs.push((names[i], names[j])),
+                }
                 let (gi, gj) = (group[i], group[j]);
                 for g in &mut group {
                     if *g == gj {
@@ -191,7 +220,17 @@ pub fn audit(bundle: &Bundle) -> Vec<Population> {
                 .filter(|(i, _)| members.contains(i))
                 .copied()
                 .collect();
-            population(&members.join("+"), &tables, (threshold, zeros), &slices)
+            let periods: Vec<Period<'_>> = periods
+                .iter()
+                .filter(|(i, _, _)| members.contains(i))
+                .map(|(i, o, y)| (*i, *o, y.as_slice()))
+                .collect();
+            population(
+                &members.join("+"),
+                &tables,
+                (threshold, zeros),
+                (&slices, &periods),
+            )
         })
         .collect()
 }
@@ -470,6 +509,57 @@ fn equations(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usize>
 /// A cell's identity: the `(dimension, code)` pairs not at the total.
 type Identity = Vec<(String, String)>;
 
+/// A population, another it is in fewer years, and its years ([`period_of`]).
+type Period<'a> = (&'a str, &'a str, &'a [i64]);
+
+/// For each `(part, whole, years)` of [`period_of`]: a cell of `part` in
+/// a year is the cell of `whole` with the same codes (an equation with one
+/// child), and a cell over all of `part`'s years is the sum of `whole`'s
+/// cells in each of them, when `whole`'s tables show them all.
+fn in_years(
+    tables: &[&Table],
+    periods: &[Period<'_>],
+    of_row: &[Vec<usize>],
+) -> Vec<(usize, Vec<usize>)> {
+    let mut out = Vec::new();
+    for &(part, whole, years) in periods {
+        let mut of_whole: HashMap<Identity, usize> = HashMap::new();
+        for (t, rows) in tables.iter().zip(of_row) {
+            if t.population == whole {
+                for (row, &k) in rows.iter().enumerate() {
+                    of_whole.entry(t.identity(row)).or_insert(k);
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        for (t, rows) in tables.iter().zip(of_row) {
+            if t.population != part {
+                continue;
+            }
+            for (row, &k) in rows.iter().enumerate() {
+                let id = t.identity(row);
+                let with_year = |y: String| {
+                    let mut v: Identity = id.iter().filter(|(d, _)| d != "year").cloned().collect();
+                    v.push(("year".to_string(), y));
+                    v.sort();
+                    of_whole.get(&v).copied()
+                };
+                let children: Option<Vec<usize>> = match id.iter().find(|(d, _)| d == "year") {
+                    Some((_, y)) => with_year(y.clone()).map(|c| vec![c]),
+                    None => years.iter().map(|y| with_year(y.to_string())).collect(),
+                };
+                if let Some(mut children) = children
+                    && seen.insert(k)
+                {
+                    children.sort_unstable();
+                    out.push((k, children));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// For each `(inner, outer)` pair of nested populations and each cell
 /// identity tables of both show: `outer = inner + d`, where `d`, the
 /// people only the outer filter lets in, is a new unknown (a count no
@@ -534,11 +624,12 @@ fn population(
     name: &str,
     tables: &[&Table],
     (threshold, zeros): (u64, bool),
-    slices: &[(&str, &str)],
+    (slices, periods): (&[(&str, &str)], &[Period<'_>]),
 ) -> Population {
     let mut a = atoms(tables, (threshold, zeros));
     let mut eqs = equations(tables, &a.of_row);
     differences(tables, slices, &mut a, &mut eqs);
+    eqs.extend(in_years(tables, periods, &a.of_row));
     let mut eqs_of: Vec<Vec<usize>> = vec![Vec::new(); a.value.len()];
     for (e, (p, children)) in eqs.iter().enumerate() {
         for &k in std::iter::once(p).chain(children) {
@@ -1157,7 +1248,7 @@ mod tests {
             &["03", "unknown"],
             &[None, None, None, Some(40.0), None, Some(45.0)],
         );
-        let p = population("p", &[&t], (10, true), &[]);
+        let p = population("p", &[&t], (10, true), (&[], &[]));
         assert!(p.conflicts.is_empty());
         assert_eq!(p.atoms.len(), 3, "0311, 0380 and unknown");
         let unknown = p
@@ -1182,7 +1273,7 @@ mod tests {
             &["03", "12"],
             &[None, Some(30.0), None, Some(20.0), None, None],
         );
-        let p = population("p", &[&t], (3, false), &[]);
+        let p = population("p", &[&t], (3, false), (&[], &[]));
         let fails: Vec<_> = p
             .atoms
             .iter()

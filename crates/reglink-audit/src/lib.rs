@@ -274,9 +274,12 @@ fn earlier_tables(
                 .iter()
                 .find(|o| o.population == t.population)
                 .map(|o| &o.definition);
-            let nests = definitions
-                .iter()
-                .any(|d| attacker::nested(d, &t.definition) || attacker::nested(&t.definition, d));
+            let nests = definitions.iter().any(|d| {
+                attacker::nested(d, &t.definition)
+                    || attacker::nested(&t.definition, d)
+                    || attacker::period_of(d, &t.definition).is_some()
+                    || attacker::period_of(&t.definition, d).is_some()
+            });
             if same_name.is_none() && !nests {
                 continue;
             }

@@ -38,6 +38,49 @@ pub struct CellTable {
     pub measures: Vec<MeasureValues>,
 }
 
+/// A population's definition, read from [`CellTable::definition`]: what
+/// disclosure control needs to tell whether one population lies inside
+/// another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    /// The register whose presence in a year defines it (`eb`, `af`, `lisa`).
+    pub source: String,
+    /// Its years.
+    pub years: Vec<i64>,
+    /// Its inclusive age range, if it has one.
+    pub age: Option<(i64, i64)>,
+    /// The yes/no variables that must be yes, sorted.
+    pub require: Vec<String>,
+}
+
+impl CellTable {
+    /// The population's definition, or `None` where the table carries none
+    /// (or one this version cannot read).
+    pub fn population_definition(&self) -> Option<Definition> {
+        let d = &self.definition;
+        let age = match &d["age"] {
+            serde_json::Value::Null => None,
+            a => Some((a[0].as_i64()?, a[1].as_i64()?)),
+        };
+        let mut require: Vec<String> = d["require"]
+            .as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        require.sort_unstable();
+        Some(Definition {
+            source: d["source"].as_str()?.to_string(),
+            years: d["years"]
+                .as_array()?
+                .iter()
+                .map(serde_json::Value::as_i64)
+                .collect::<Option<_>>()?,
+            age,
+            require,
+        })
+    }
+}
+
 /// The values of one measure in every cell.
 #[derive(Debug, Clone)]
 pub struct MeasureValues {

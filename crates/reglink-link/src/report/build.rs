@@ -369,7 +369,7 @@ fn same_members_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<Stri
                 .collect();
             if !same.is_empty() {
                 warnings.push(format!(
-                    "populations {} and {} have the same members in {}: disclosure control protects them as separate populations, so a table of one can reveal cells suppressed in a table of the other; define the population once and use it in both tables",
+                    "populations {} and {} have the same members in {}: disclosure control protects them as separate populations, so a table of one can reveal cells suppressed in a table of the other (the audit before publication refuses a release where it does); define the population once and use it in both tables, or keep their years apart",
                     pop.name,
                     other.name,
                     same.join(", ")

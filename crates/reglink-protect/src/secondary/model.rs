@@ -336,28 +336,18 @@ fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, Mar
 /// in that year is possible, but with the example's hypercube-protected
 /// two-year table it hid most of the example's tables).
 pub fn nested(inner: &CellTable, outer: &CellTable) -> bool {
-    let (i, o) = (&inner.definition, &outer.definition);
-    if i["source"].is_null() || i["source"] != o["source"] || i["years"] != o["years"] {
+    let (Some(i), Some(o)) = (inner.population_definition(), outer.population_definition()) else {
         return false;
-    }
-    let range = |d: &serde_json::Value| Some((d["age"][0].as_i64()?, d["age"][1].as_i64()?));
-    let ages = match (range(o), range(i)) {
-        (None, _) => o["age"].is_null(),
+    };
+    let ages = match (o.age, i.age) {
+        (None, _) => true,
         (Some((lo, hi)), Some((a, b))) => lo <= a && b <= hi,
         (Some(_), None) => false,
     };
-    let names = |d: &serde_json::Value| -> Option<Vec<String>> {
-        d["require"]
-            .as_array()?
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect()
-    };
-    let requires = match (names(i), names(o)) {
-        (Some(mine), Some(theirs)) => theirs.iter().all(|r| mine.contains(r)),
-        _ => false,
-    };
-    ages && requires
+    i.source == o.source
+        && i.years == o.years
+        && ages
+        && o.require.iter().all(|r| i.require.contains(r))
 }
 
 /// Two populations, `inner` inside `outer` ([`nested`]).
