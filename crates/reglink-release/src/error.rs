@@ -130,6 +130,15 @@ pub enum ReleaseError {
         /// How many more there are.
         more: usize,
     },
+    /// A published table's CSV could not be read back (for the report or
+    /// an export).
+    #[error("cannot read the published table {}: {reason}", path.display())]
+    PublishedTable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The export could not be written (an Excel workbook the library
     /// refused).
     #[error("{}: {reason}", path.display())]

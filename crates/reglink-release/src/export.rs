@@ -26,6 +26,7 @@ use reglink_keys::signing::PublicKey;
 use crate::ReleaseError;
 use crate::bundle::{self, MANIFEST, Signed};
 use crate::error::file_error;
+use crate::published::PublishedTable;
 
 /// The export folder's kind: `export.json` proves a folder is an export,
 /// so that a later export may replace it and nothing else is replaced.
@@ -54,7 +55,7 @@ struct Published {
     name: String,
     title: Option<String>,
     header: Vec<String>,
-    rows: Vec<csv::StringRecord>,
+    rows: Vec<Vec<String>>,
     /// Per column: `None` for a dimension's code or label or a flag, else
     /// the decimals its values are written with.
     decimals: Vec<Option<usize>>,
@@ -160,35 +161,10 @@ pub fn export(
 
 /// Reads `tables/NAME.csv` and `tables/NAME.json` of a verified bundle.
 fn read_published(bundle: &Path, name: &str) -> Result<Published, ReleaseError> {
-    let json_path = bundle.join("tables").join(format!("{name}.json"));
-    let text = std::fs::read(&json_path).map_err(file_error(&json_path))?;
-    let desc: Value = serde_json::from_slice(&text).map_err(file_error(&json_path))?;
-    let csv_path = bundle.join("tables").join(format!("{name}.csv"));
-    let unreadable = |e: csv::Error| ReleaseError::Export {
-        path: csv_path.clone(),
-        reason: e.to_string(),
-    };
-    let mut reader = csv::Reader::from_path(&csv_path).map_err(unreadable)?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(unreadable)?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = reader
-        .records()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(unreadable)?;
-    let kinds: Vec<(String, String)> = desc["measures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| {
-            let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
-            (s("name"), s("kind"))
-        })
-        .collect();
-    let decimals = header
+    let table = PublishedTable::read(bundle, name)?;
+    let kinds = table.measures();
+    let decimals = table
+        .header
         .iter()
         .map(|h| {
             if h == "persons" {
@@ -204,11 +180,11 @@ fn read_published(bundle: &Path, name: &str) -> Result<Published, ReleaseError> 
         })
         .collect();
     Ok(Published {
-        name: name.to_string(),
-        title: desc["title"].as_str().map(str::to_string),
-        header,
-        rows,
+        name: table.name.clone(),
+        title: table.title(),
         decimals,
+        header: table.header,
+        rows: table.rows,
     })
 }
 

@@ -74,6 +74,7 @@ pub mod export;
 pub mod ledger;
 pub mod link;
 mod policy;
+mod published;
 pub mod report;
 pub mod run;
 pub mod tauargus;

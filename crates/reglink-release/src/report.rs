@@ -17,6 +17,7 @@
 //! suppressed value is drawn as an empty, dashed bar marked `..`, at the end
 //! of a ranking: where it would rank would tell something about it.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -24,6 +25,8 @@ use serde_json::Value;
 
 use crate::ReleaseError;
 use crate::error::file_error;
+use crate::published::PublishedTable;
+use reglink_tabulate::TOTAL;
 
 /// The report's file name in the bundle.
 pub const REPORT: &str = "report.html";
@@ -43,6 +46,9 @@ struct Table {
     rows: Vec<Vec<String>>,
     /// Value columns: name, kind.
     values: Vec<(String, String)>,
+    /// The row of each one-way cell: dimension and code (`_T` for the
+    /// grand total, under every dimension).
+    one_way: HashMap<(usize, String), usize>,
 }
 
 impl Table {
@@ -52,16 +58,8 @@ impl Table {
 
     /// The row where dimension `d` is at `code` and every other at `_T`.
     fn one_way(&self, d: usize, code: &str) -> Option<&Vec<String>> {
-        let at: Vec<usize> = self
-            .dims
-            .iter()
-            .map(|(n, _)| self.column(n).expect("a dimension's column"))
-            .collect();
-        self.rows.iter().find(|r| {
-            at.iter()
-                .enumerate()
-                .all(|(i, &c)| r[c] == if i == d { code } else { "_T" })
-        })
+        let r = *self.one_way.get(&(d, code.to_string()))?;
+        Some(&self.rows[r])
     }
 }
 
@@ -98,28 +96,9 @@ pub fn write(dir: &Path, names: &[String], about: &About<'_>) -> Result<(), Rele
 }
 
 fn read(dir: &Path, name: &str) -> Result<Table, ReleaseError> {
-    let json = dir.join("tables").join(format!("{name}.json"));
-    let bytes = std::fs::read(&json).map_err(file_error(&json))?;
-    let desc: Value = serde_json::from_slice(&bytes).map_err(file_error(&json))?;
-    let csv_path = dir.join("tables").join(format!("{name}.csv"));
-    let broken = |e: csv::Error| ReleaseError::Export {
-        path: csv_path.clone(),
-        reason: e.to_string(),
-    };
-    let mut reader = csv::Reader::from_path(&csv_path).map_err(broken)?;
-    let header = reader
-        .headers()
-        .map_err(broken)?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
-        .collect::<Result<Vec<Vec<String>>, _>>()
-        .map_err(broken)?;
+    let published = PublishedTable::read(dir, name)?;
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let dims = desc["dimensions"]
+    let dims: Vec<(String, Vec<(String, String)>)> = published.description["dimensions"]
         .as_array()
         .into_iter()
         .flatten()
@@ -134,21 +113,43 @@ fn read(dir: &Path, name: &str) -> Result<Table, ReleaseError> {
         })
         .collect();
     let mut values = vec![("persons".to_string(), "persons".to_string())];
-    for m in desc["measures"].as_array().into_iter().flatten() {
-        let name = text(&m["name"]);
-        if name != "persons" {
-            values.push((name, text(&m["kind"])));
+    values.extend(
+        published
+            .measures()
+            .into_iter()
+            .filter(|(n, _)| n != "persons"),
+    );
+    // The one-way rows: one dimension at a code, every other at `_T`.
+    let at: Vec<Option<usize>> = dims
+        .iter()
+        .map(|(n, _)| published.header.iter().position(|h| h == n))
+        .collect();
+    let mut one_way = HashMap::new();
+    for (r, row) in published.rows.iter().enumerate() {
+        let codes: Vec<Option<&str>> = at.iter().map(|c| c.map(|c| row[c].as_str())).collect();
+        let mut off_total = codes.iter().enumerate().filter(|(_, c)| **c != Some(TOTAL));
+        match (off_total.next(), off_total.next()) {
+            (Some((d, Some(code))), None) => {
+                one_way.entry((d, code.to_string())).or_insert(r);
+            }
+            (None, _) => {
+                for d in 0..dims.len() {
+                    one_way.entry((d, TOTAL.to_string())).or_insert(r);
+                }
+            }
+            _ => {}
         }
     }
     Ok(Table {
-        name: name.to_string(),
-        title: desc["title"].as_str().map(str::to_string),
-        population: text(&desc["population"]),
-        contributors: text(&desc["contributors"]),
+        title: published.title(),
+        population: published.text("population"),
+        contributors: published.text("contributors"),
+        name: published.name,
         dims,
-        header,
-        rows,
+        header: published.header,
+        rows: published.rows,
         values,
+        one_way,
     })
 }
 
