@@ -68,7 +68,7 @@ fn main() -> anyhow::Result<()> {
             })
             .collect();
         let start = Instant::now();
-        let report = suppress(f, &homes);
+        let report = suppress(f, &homes, &reglink_protect::Unobserved);
         let suppress_seconds = start.elapsed().as_secs_f64();
         if let Some(dir) = &cli.dump {
             std::fs::create_dir_all(dir)?;

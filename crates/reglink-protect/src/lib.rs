@@ -38,7 +38,23 @@ pub mod rules;
 pub mod secondary;
 
 pub use policy::{Cost, CostModel, Dominance, Method, Policy};
-pub use release::{Release, ReleasedTable, protect, protect_carrying};
+pub use release::{Release, ReleasedTable, protect, protect_carrying, protect_observed};
+
+/// What disclosure control tells its caller while it works, counted in
+/// primary-suppressed cells: each is protected once (its programs or
+/// hypercube) and audited once. It is called from several threads.
+pub trait Progress: Sync {
+    /// Work begins: `total` steps.
+    fn start(&self, _total: u64) {}
+    /// `steps` more are done.
+    fn advance(&self, _steps: u64) {}
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy)]
+pub struct Unobserved;
+
+impl Progress for Unobserved {}
 pub use rules::{Flag, PrimaryFlags, PublicFlag, primary};
 
 /// Errors of policy files: the only thing this crate can fail at.

@@ -181,10 +181,27 @@ pub fn protect(tables: &[CellTable], policy: &Policy) -> Release {
 /// if a rule hides them anyway). Missing rows carry nothing. Only under
 /// suppression; the other methods protect every count by their noise.
 pub fn protect_carrying(tables: &[CellTable], policy: &Policy, carried: &[Vec<bool>]) -> Release {
+    protect_observed(tables, policy, carried, &crate::Unobserved)
+}
+
+/// [`protect_carrying`], telling `progress` how far secondary suppression
+/// and its audit have come (a bar for the data holder's terminal: the
+/// number of primary cells is for the checkers' eyes, never the bundle's).
+pub fn protect_observed(
+    tables: &[CellTable],
+    policy: &Policy,
+    carried: &[Vec<bool>],
+    progress: &dyn crate::Progress,
+) -> Release {
     let flags: Vec<PrimaryFlags> = tables.par_iter().map(|t| primary(t, policy)).collect();
     let counts_suppressed = policy.method == Method::Suppression;
-    let (model, families) =
-        suppress_secondary(tables, &flags, policy, (counts_suppressed, carried));
+    let (model, families) = suppress_secondary(
+        tables,
+        &flags,
+        policy,
+        (counts_suppressed, carried),
+        progress,
+    );
     let ptable = match policy.method {
         Method::CellKey {
             max,
@@ -206,7 +223,7 @@ pub fn protect_carrying(tables: &[CellTable], policy: &Policy, carried: &[Vec<bo
         }),
         _ => None,
     };
-    let audits = audit_families(&model, &families);
+    let audits = audit_families(&model, &families, progress);
     let mut warnings = unprotected_warnings(&families);
     warnings.extend(audit_warnings(&audits));
     let protection = Protection {
@@ -250,6 +267,7 @@ fn suppress_secondary(
     flags: &[PrimaryFlags],
     policy: &Policy,
     (counts_suppressed, carried): (bool, &[Vec<bool>]),
+    progress: &dyn crate::Progress,
 ) -> (Model, Vec<FamilyReport>) {
     let pairs: Vec<_> = tables.iter().zip(flags).collect();
     let mut model = build(
@@ -271,6 +289,13 @@ fn suppress_secondary(
         }
     }
     let homes = family_homes(&model.tables, model.families.len());
+    let primary: u64 = model
+        .families
+        .iter()
+        .map(|f| (0..f.len()).filter(|&a| f.is_primary(a as u32)).count() as u64)
+        .sum();
+    // Each primary cell is protected once and audited once.
+    progress.start(2 * primary);
     let reports = model
         .families
         .par_iter_mut()
@@ -278,7 +303,7 @@ fn suppress_secondary(
         .map(|(family, homes)| {
             let homes: Vec<(&CellTable, &[u32])> =
                 homes.iter().map(|(t, a)| (&tables[*t], *a)).collect();
-            suppress(family, &homes)
+            suppress(family, &homes, progress)
         })
         .collect();
     (model, reports)
@@ -313,7 +338,11 @@ fn family_homes(tables: &[TableAtoms], families: usize) -> Vec<Vec<(usize, &[u32
 
 /// The exact audit of every family of the model, its atoms named by their
 /// first table and cell.
-fn audit_families(model: &Model, reports: &[FamilyReport]) -> Vec<Audit> {
+fn audit_families(
+    model: &Model,
+    reports: &[FamilyReport],
+    progress: &dyn crate::Progress,
+) -> Vec<Audit> {
     let mut home: Vec<Vec<Option<CellRef>>> =
         model.families.iter().map(|f| vec![None; f.len()]).collect();
     for (t, atoms) in model.tables.iter().enumerate() {
@@ -341,6 +370,7 @@ fn audit_families(model: &Model, reports: &[FamilyReport]) -> Vec<Audit> {
             let start = std::time::Instant::now();
             let a: FamilyAudit = audit::audit_with(f, &report.hints);
             let seconds = start.elapsed().as_secs_f64();
+            progress.advance((0..f.len()).filter(|&x| f.is_primary(x as u32)).count() as u64);
             let cells = |atoms: &[u32]| -> Vec<CellRef> {
                 atoms.iter().filter_map(|&x| home[x as usize]).collect()
             };

@@ -289,3 +289,49 @@ proptest! {
         }
     }
 }
+
+/// Counts what disclosure control reports.
+#[derive(Default)]
+struct Counted {
+    total: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl reglink_protect::Progress for Counted {
+    fn start(&self, total: u64) {
+        self.total
+            .fetch_add(total, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn advance(&self, steps: u64) {
+        self.done
+            .fetch_add(steps, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn progress_counts_every_primary_cell_protected_and_audited_once() {
+    let inner: Vec<Inner> = [1u64, 12, 30, 2, 25, 40, 18, 3, 22, 35, 17, 26]
+        .iter()
+        .map(|&persons| Inner {
+            persons,
+            num: persons / 2,
+            den: persons,
+            contributions: vec![10; persons as usize],
+            key: persons as u32,
+        })
+        .collect();
+    let t = table(3, 4, &inner);
+    let progress = Counted::default();
+    let release = reglink_protect::protect_observed(
+        std::slice::from_ref(&t),
+        &policy(Method::Suppression, 5),
+        &[],
+        &progress,
+    );
+    let primary: u64 = release.audits.iter().map(|a| a.checked as u64).sum();
+    let total = progress.total.into_inner();
+    assert!(primary > 0);
+    assert_eq!(total, 2 * primary);
+    assert_eq!(progress.done.into_inner(), total);
+}

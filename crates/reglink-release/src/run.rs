@@ -154,7 +154,12 @@ pub fn release(
     observer: &dyn Observer,
 ) -> Result<(Release, Option<String>), ReleaseError> {
     observer.protecting();
-    let release = reglink_protect::protect_carrying(tables, policy, carried);
+    let progress = Protecting {
+        observer,
+        done: std::sync::atomic::AtomicU64::new(0),
+    };
+    let release = reglink_protect::protect_observed(tables, policy, carried, &progress);
+    observer.finish();
     observer.protected();
     let (_, audited) = bundle::write_audited(
         dirs.bundle.path(),
@@ -204,4 +209,25 @@ pub fn provenance(tabulated: &Tabulated) -> Result<Provenance, ReleaseError> {
             })
             .collect(),
     })
+}
+
+/// Disclosure control's progress as the observer's stage `protecting`,
+/// counted in primary cells protected and audited.
+struct Protecting<'a> {
+    observer: &'a dyn Observer,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl reglink_protect::Progress for Protecting<'_> {
+    fn start(&self, total: u64) {
+        self.observer.stage("protecting", Some(total));
+    }
+
+    fn advance(&self, steps: u64) {
+        let done = self
+            .done
+            .fetch_add(steps, std::sync::atomic::Ordering::Relaxed)
+            + steps;
+        self.observer.set(done);
+    }
 }

@@ -160,11 +160,11 @@ fn hinted<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Hinted
 
 /// Progress of `link`'s stages on stderr: a bar per stage, a line when it ends.
 /// As an [`reglink_release::Observer`], it also prints the linkage's
-/// warnings when linking ends and shows a spinner while protecting.
+/// warnings when linking ends; protecting is a stage of its own, counted in
+/// primary cells protected and audited.
 pub struct StageBars {
     quiet: bool,
     current: std::sync::Mutex<Option<(String, ProgressBar, std::time::Instant)>>,
-    protecting: std::sync::Mutex<Option<ProgressBar>>,
 }
 
 impl StageBars {
@@ -172,7 +172,6 @@ impl StageBars {
         StageBars {
             quiet,
             current: std::sync::Mutex::new(None),
-            protecting: std::sync::Mutex::new(None),
         }
     }
 }
@@ -180,22 +179,6 @@ impl StageBars {
 impl reglink_release::Observer for StageBars {
     fn linked(&self, linked: &reglink_link::Linked) {
         warnings(self.quiet, &linked.report.warnings, None);
-    }
-
-    fn protecting(&self) {
-        let spinner = row_spinner(self.quiet, "protecting");
-        *self.protecting.lock().unwrap_or_else(|e| e.into_inner()) = Some(spinner);
-    }
-
-    fn protected(&self) {
-        if let Some(spinner) = self
-            .protecting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            spinner.finish_and_clear();
-        }
     }
 }
 

@@ -343,7 +343,7 @@ fn pattern(
     (homes, prices): (&Homes<'_>, &[f64]),
     home: &[Option<(u32, u32)>],
     (primary, programs): (&[u32], bool),
-    report: &mut FamilyReport,
+    (report, progress): (&mut FamilyReport, &dyn crate::Progress),
 ) -> Pattern {
     let mut out = Pattern {
         witnesses: Vec::new(),
@@ -351,6 +351,7 @@ fn pattern(
         pinned: Vec::new(),
     };
     for &a in primary {
+        progress.advance(1);
         let Some((t, cell)) = home[a as usize] else {
             continue;
         };
@@ -485,19 +486,20 @@ pub type Homes<'a> = [(&'a CellTable, &'a [u32])];
 /// is kept: the programs usually hide far less, but on some families of
 /// linked tables (the example's `eb_adults` under a threshold of 3) the
 /// hypercubes did. Both runs are deterministic, so the choice is too.
-pub fn suppress(f: &mut Family, homes: &Homes<'_>) -> FamilyReport {
+pub fn suppress(f: &mut Family, homes: &Homes<'_>, progress: &dyn crate::Progress) -> FamilyReport {
     let primary = (0..f.len()).filter(|&a| f.is_primary(a as u32)).count();
     let work = primary * f.len().min(flow::MOST_CELLS);
     let programs = work <= MOST_PROGRAM_WORK
         || (3 * primary <= f.len()
             && (primary <= MOST_PROGRAMS || f.len() <= MOST_ATOMS_FOR_PROGRAMS));
     if !programs {
-        return suppress_with(f, homes, false);
+        return suppress_with(f, homes, (false, progress));
     }
+    // The programs take far longer than the cubes: they tell the progress.
     let mut cubes = f.clone();
     let (by_programs, by_cubes) = rayon::join(
-        || suppress_with(f, homes, true),
-        || suppress_with(&mut cubes, homes, false),
+        || suppress_with(f, homes, (true, progress)),
+        || suppress_with(&mut cubes, homes, (false, &crate::Unobserved)),
     );
     let prices = prices(f);
     let cost = |g: &Family| -> f64 {
@@ -515,7 +517,11 @@ pub fn suppress(f: &mut Family, homes: &Homes<'_>) -> FamilyReport {
 }
 
 /// [`suppress`] with or without protection programs.
-fn suppress_with(f: &mut Family, homes: &Homes<'_>, programs: bool) -> FamilyReport {
+fn suppress_with(
+    f: &mut Family,
+    homes: &Homes<'_>,
+    (programs, progress): (bool, &dyn crate::Progress),
+) -> FamilyReport {
     let primary: Vec<u32> = (0..f.len() as u32).filter(|&a| f.is_primary(a)).collect();
     let differences = f.difference.iter().filter(|&&d| d).count();
     let primary_differences = primary
@@ -551,7 +557,7 @@ fn suppress_with(f: &mut Family, homes: &Homes<'_>, programs: bool) -> FamilyRep
         (homes, &prices),
         &home,
         (&primary, programs),
-        &mut report,
+        (&mut report, progress),
     );
     // 2. Release what the later programs made redundant.
     let released = clean_up(f, (homes, &prices), &mut found);
@@ -707,7 +713,7 @@ mod tests {
         );
         let atoms = m.tables[0].persons.clone().unwrap().1;
         let f = &mut m.families[0];
-        let report = suppress(f, &[(t, &atoms)]);
+        let report = suppress(f, &[(t, &atoms)], &crate::Unobserved);
         let cells = atoms.iter().map(|&a| f.suppressed[a as usize]).collect();
         (cells, report, f.clone(), atoms)
     }
@@ -875,7 +881,11 @@ mod tests {
                 .map(|t| t.persons.clone().unwrap().1)
                 .collect();
             let f = &mut m.families[0];
-            let report = suppress(f, &[(&tables[0], &homes[0]), (&tables[1], &homes[1])]);
+            let report = suppress(
+                f,
+                &[(&tables[0], &homes[0]), (&tables[1], &homes[1])],
+                &crate::Unobserved,
+            );
             assert_eq!(report.unprotected, 0, "seed {seed}: {report:?}");
             assert_exactly_protected(f, seed);
         }
