@@ -297,7 +297,12 @@ struct Margins {
 /// The key of a cell: its non-total positions, `dimension=code`, sorted;
 /// `extra` adds one more (a share's variable at `yes`). Also returns how
 /// many dimensions are at a group and how many at their total.
-fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, Margins) {
+fn cell_key(
+    table: &CellTable,
+    names: &[String],
+    cell: usize,
+    extra: Option<&str>,
+) -> (String, Margins) {
     let mut parts: Vec<String> = Vec::with_capacity(table.dimensions.len() + 1);
     let mut at = Margins {
         groups: 0,
@@ -311,7 +316,7 @@ fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, Mar
             if level > 0 {
                 at.groups += 1;
             }
-            parts.push(format!("{}={code}", dim.name));
+            parts.push(format!("{}={code}", names[d]));
         }
     }
     if let Some(e) = extra {
@@ -319,6 +324,73 @@ fn cell_key(table: &CellTable, cell: usize, extra: Option<&str>) -> (String, Mar
     }
     parts.sort_unstable();
     (parts.join("\u{1f}"), at)
+}
+
+/// The name each table's dimensions have in cell keys: their own, except a
+/// dimension that is another dimension's groups under another name (a
+/// table by county beside a table of the same population by municipality
+/// rolling up into counties: no groups of its own, its codes exactly the
+/// other's groups, and the same count in every cell both tables have),
+/// which takes the other's name, so that `county=03` and the municipality
+/// table's group `03` are one atom.
+fn group_levels(tables: &[&CellTable]) -> Vec<Vec<String>> {
+    let mut names: Vec<Vec<String>> = tables
+        .iter()
+        .map(|t| t.dimensions.iter().map(|d| d.name.clone()).collect())
+        .collect();
+    for (t, table) in tables.iter().enumerate() {
+        for (d, dim) in table.dimensions.iter().enumerate() {
+            if dim.group_of.is_some() {
+                continue;
+            }
+            let codes: HashSet<&str> = dim.categories.iter().map(String::as_str).collect();
+            let Some(rollup) = tables
+                .iter()
+                .filter(|o| o.population == table.population)
+                .flat_map(|o| &o.dimensions)
+                .find(|r| {
+                    r.group_of.is_some()
+                        && r.name != dim.name
+                        && !table.dimensions.iter().any(|x| x.name == r.name)
+                        && r.groups.len() == codes.len()
+                        && r.groups.iter().all(|g| codes.contains(g.as_str()))
+                })
+            else {
+                continue;
+            };
+            let mut renamed = names[t].clone();
+            renamed[d] = rollup.name.clone();
+            if same_counts(tables, &names, (t, &renamed)) {
+                names[t] = renamed;
+            }
+        }
+    }
+    names
+}
+
+/// Whether table `t` under the key names `renamed` counts the same people
+/// as every other table of its population in every cell they share.
+fn same_counts(
+    tables: &[&CellTable],
+    names: &[Vec<String>],
+    (t, renamed): (usize, &[String]),
+) -> bool {
+    let table = tables[t];
+    let mut known: HashMap<String, u64> = HashMap::new();
+    for (o, other) in tables.iter().enumerate() {
+        if o != t && other.population == table.population {
+            for c in 0..other.shape.cells() {
+                known
+                    .entry(cell_key(other, &names[o], c, None).0)
+                    .or_insert(other.persons[c]);
+            }
+        }
+    }
+    (0..table.shape.cells()).all(|c| {
+        known
+            .get(&cell_key(table, renamed, c, None).0)
+            .is_none_or(|&n| n == table.persons[c])
+    })
 }
 
 /// Whether the population of table `inner` keeps only people the
@@ -507,8 +579,10 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
     };
     let all: Vec<&CellTable> = tables.iter().map(|(t, _)| *t).collect();
     let (group_of, pairs) = population_groups(&all);
+    let key_names = group_levels(&all);
     let mut out = Vec::with_capacity(tables.len());
-    for &(table, flags) in tables {
+    for (t, &(table, flags)) in tables.iter().enumerate() {
+        let names = &key_names[t];
         let cells = table.shape.cells();
         let group = &group_of[&table.population];
         let related = *group != table.population;
@@ -527,7 +601,7 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
             let f = b.family(persons_family.clone());
             let atoms: Vec<u32> = (0..cells)
                 .map(|c| {
-                    let (key, at) = cell_key(table, c, None);
+                    let (key, at) = cell_key(table, names, c, None);
                     let key = keys(key);
                     let width = if flags.persons[c] == Flag::Published {
                         0.0
@@ -565,7 +639,7 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
                             {
                                 return cell_atoms[c];
                             }
-                            let (key, at) = cell_key(table, c, Some(&extra));
+                            let (key, at) = cell_key(table, names, c, Some(&extra));
                             let key = keys(key);
                             let width = if mflags[c] == Flag::Published {
                                 0.0
@@ -586,7 +660,7 @@ pub fn build(tables: &[(&CellTable, &PrimaryFlags)], policy: &Policy, scope: Sco
                     let f = b.family(format!("{group}/sum:{of}"));
                     let atoms: Vec<u32> = (0..cells)
                         .map(|c| {
-                            let (key, at) = cell_key(table, c, None);
+                            let (key, at) = cell_key(table, names, c, None);
                             let key = keys(key);
                             if related {
                                 b.contributors.insert((f, key.clone()), (n[c], top[c][0]));
@@ -672,6 +746,48 @@ mod tests {
             persons,
             measures: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_table_by_county_shares_the_municipality_table_s_groups() {
+        let by_municipality = table(&[("m", 4, true), ("s", 2, false)], 5);
+        // Counties mg0, mg1: two municipalities of 5 people each per sex.
+        let by_county = |shift: u64| {
+            let mut t = table(&[("c", 2, false), ("s", 2, false)], 10);
+            t.name = "by_county".into();
+            t.dimensions[0].categories = vec!["mg0".into(), "mg1".into()];
+            // Cells (county, sex) in row-major order: moving `shift` people
+            // between them keeps every margin.
+            for (c, d) in [
+                (0, shift as i64),
+                (1, -(shift as i64)),
+                (3, -(shift as i64)),
+                (4, shift as i64),
+            ] {
+                t.persons[c] = (t.persons[c] as i64 + d) as u64;
+            }
+            t
+        };
+        let atoms = |county: &CellTable| {
+            let flags: Vec<PrimaryFlags> = [&by_municipality, county]
+                .iter()
+                .map(|t| primary(t, &Policy::preset("lenient").unwrap()))
+                .collect();
+            let model = build(
+                &[(&by_municipality, &flags[0]), (county, &flags[1])],
+                &Policy::preset("lenient").unwrap(),
+                Scope {
+                    counts: true,
+                    sums: false,
+                },
+            );
+            model.families[0].len()
+        };
+        // 7 × 3 cells; every cell of the county table is one of them.
+        assert_eq!(atoms(&by_county(0)), 21);
+        // Counts that differ are other people: six atoms more (the county
+        // table's cells at a county).
+        assert_eq!(atoms(&by_county(1)), 27);
     }
 
     /// Each cell's (persons, depth, cost) in `t`, built alone under `cost`.
