@@ -120,12 +120,13 @@ pub fn nested(inner: &serde_json::Value, outer: &serde_json::Value) -> bool {
     ages && requires
 }
 
-/// The years of population `part` when it is population `whole` in fewer
-/// years: the same definition (source, age, requirements) and years among
-/// `whole`'s, not all of them (recipients of 2023, and recipients of
-/// 2023-2024). Every cell of `part` in a year is then the cell of `whole`
-/// with the same codes in that year, and a cell of `part` over all its
-/// years the sum of those.
+/// The years of population `part` when it is population `whole` in the
+/// same or fewer years: the same definition (source, age, requirements) and
+/// years among `whole`'s (recipients of 2023, and recipients of 2023-2024;
+/// or the same definition under two names). Every cell of `part` in a year
+/// is then the cell of `whole` with the same codes in that year, and a cell
+/// of `part` over all its years the sum of those (the same cell, when the
+/// years are the same).
 pub fn period_of(part: &serde_json::Value, whole: &serde_json::Value) -> Option<Vec<i64>> {
     let years = |d: &serde_json::Value| -> Option<Vec<i64>> {
         d["years"]
@@ -139,7 +140,7 @@ pub fn period_of(part: &serde_json::Value, whole: &serde_json::Value) -> Option<
         && part["source"] == whole["source"]
         && part["age"] == whole["age"]
         && part["require"] == whole["require"];
-    (same && mine.len() < theirs.len() && mine.iter().all(|y| theirs.contains(y))).then_some(mine)
+    (same && mine.iter().all(|y| theirs.contains(y))).then_some(mine)
 }
 
 /// Rebuilds and solves every population's system of persons counts. Two
@@ -176,7 +177,10 @@ pub fn audit(bundle: &Bundle) -> Vec<Population> {
             let period = period_of(&da, &db);
             if i != j && (nested(&da, &db) || period.is_some()) {
                 match period {
-                    Some(years) => periods.push((names[i], names[j], years)),
+                    Some(years) => {
+                        let all = period_of(&db, &da).is_some();
+                        periods.push((names[i], names[j], years, all));
+                    }
                     None => pairs.push((names[i], names[j])),
                 }
                 let (gi, gj) = (group[i], group[j]);
@@ -222,8 +226,8 @@ pub fn audit(bundle: &Bundle) -> Vec<Population> {
                 .collect();
             let periods: Vec<Period<'_>> = periods
                 .iter()
-                .filter(|(i, _, _)| members.contains(i))
-                .map(|(i, o, y)| (*i, *o, y.as_slice()))
+                .filter(|(i, _, _, _)| members.contains(i))
+                .map(|(i, o, y, all)| (*i, *o, y.as_slice(), *all))
                 .collect();
             population(
                 &members.join("+"),
@@ -509,8 +513,10 @@ fn equations(tables: &[&Table], of_row: &[Vec<usize>]) -> Vec<(usize, Vec<usize>
 /// A cell's identity: the `(dimension, code)` pairs not at the total.
 type Identity = Vec<(String, String)>;
 
-/// A population, another it is in fewer years, and its years ([`period_of`]).
-type Period<'a> = (&'a str, &'a str, &'a [i64]);
+/// A population, another it is in the same or fewer years, and its years
+/// ([`period_of`]).
+/// The fourth field says whether the years are all of the other's.
+type Period<'a> = (&'a str, &'a str, &'a [i64], bool);
 
 /// For each `(part, whole, years)` of [`period_of`]: a cell of `part` in
 /// a year is the cell of `whole` with the same codes (an equation with one
@@ -522,7 +528,7 @@ fn in_years(
     of_row: &[Vec<usize>],
 ) -> Vec<(usize, Vec<usize>)> {
     let mut out = Vec::new();
-    for &(part, whole, years) in periods {
+    for &(part, whole, years, all) in periods {
         let mut of_whole: HashMap<Identity, usize> = HashMap::new();
         for (t, rows) in tables.iter().zip(of_row) {
             if t.population == whole {
@@ -546,6 +552,7 @@ fn in_years(
                 };
                 let children: Option<Vec<usize>> = match id.iter().find(|(d, _)| d == "year") {
                     Some((_, y)) => with_year(y.clone()).map(|c| vec![c]),
+                    None if all => of_whole.get(&id).map(|&c| vec![c]),
                     None => years.iter().map(|y| with_year(y.to_string())).collect(),
                 };
                 if let Some(mut children) = children
@@ -643,51 +650,55 @@ fn group_levels(tables: &[&Table]) -> Vec<Table> {
             }
         }
     }
-    // Every published count by its cell's identity, as the tables name it.
-    let mut published: HashMap<Identity, f64> = HashMap::new();
-    for t in tables {
-        for (row, v) in t.columns[0].values.iter().enumerate() {
-            if let Some(v) = v {
-                published.entry(t.identity(row)).or_insert(*v);
+    // Candidate renames, decided once for the pair of dimensions (they are
+    // the study's variables), whatever the population.
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for d in tables.iter().flat_map(|t| &t.dimensions) {
+        if !d.groups.is_empty() {
+            continue;
+        }
+        let codes: BTreeSet<&str> = d.categories.iter().map(|c| c.code.as_str()).collect();
+        for (name, groups) in &rollups {
+            let pair = (d.name.clone(), name.clone());
+            if *name != d.name && *groups == codes && !pairs.contains(&pair) {
+                pairs.push(pair);
             }
         }
     }
-    tables
-        .iter()
-        .map(|&t| {
-            let mut t = t.clone();
-            let names: Vec<String> = t.dimensions.iter().map(|d| d.name.clone()).collect();
-            for i in 0..t.dimensions.len() {
-                let d = &t.dimensions[i];
-                if !d.groups.is_empty() {
-                    continue;
-                }
-                let codes: BTreeSet<&str> = d.categories.iter().map(|c| c.code.as_str()).collect();
-                let Some((name, _)) = rollups.iter().find(|(name, groups)| {
-                    *name != d.name && !names.contains(name) && *groups == codes
-                }) else {
-                    continue;
-                };
-                let mut renamed = t.clone();
-                renamed.dimensions[i].name = name.clone();
-                let agrees = renamed.columns[0]
-                    .values
-                    .iter()
-                    .enumerate()
-                    .all(|(row, v)| {
-                        let (Some(v), Some(other)) = (v, published.get(&renamed.identity(row)))
-                        else {
-                            return true;
-                        };
-                        (v - other).abs() <= EPS
-                    });
-                if agrees {
-                    t = renamed;
+    let mut out: Vec<Table> = tables.iter().map(|&t| t.clone()).collect();
+    for (from, to) in pairs {
+        let mut renamed = out.clone();
+        for t in &mut renamed {
+            if t.dimensions.iter().any(|d| d.name == to) {
+                continue;
+            }
+            if let Some(d) = t.dimensions.iter_mut().find(|d| d.name == from) {
+                d.name = to.clone();
+            }
+        }
+        // Every published count by population and identity: a renamed cell
+        // that disagrees with another table's of the same population counts
+        // other people.
+        let mut published: HashMap<(&str, Identity), f64> = HashMap::new();
+        let mut agrees = true;
+        for t in &renamed {
+            for (row, v) in t.columns[0].values.iter().enumerate() {
+                let Some(v) = v else { continue };
+                match published.entry((t.population.as_str(), t.identity(row))) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        agrees &= (e.get() - v).abs() <= EPS;
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(*v);
+                    }
                 }
             }
-            t
-        })
-        .collect()
+        }
+        if agrees {
+            out = renamed;
+        }
+    }
+    out
 }
 
 fn population(

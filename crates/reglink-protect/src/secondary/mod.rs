@@ -98,10 +98,9 @@ pub struct FamilyReport {
     /// Differences of nested populations among the atoms (not in `cells`):
     /// counts no table shows (see [`model::nested`]).
     pub differences: usize,
-    /// Of them, how many a primary rule flags (not in `primary`). Never
-    /// published: with the number of distinct cells it would tell how many
-    /// differences are small.
-    #[serde(skip)]
+    /// Of them, how many a primary rule flags (not in `primary`). For the
+    /// checker report only: published, with the number of distinct cells
+    /// it would tell how many differences are small.
     pub primary_differences: usize,
     /// Primary cells for which no hypercube reached the width needed.
     pub cubes_short: usize,

@@ -328,53 +328,69 @@ fn cell_key(
 
 /// The name each table's dimensions have in cell keys: their own, except a
 /// dimension that is another dimension's groups under another name (a
-/// table by county beside a table of the same population by municipality
-/// rolling up into counties: no groups of its own, its codes exactly the
-/// other's groups, and the same count in every cell both tables have),
-/// which takes the other's name, so that `county=03` and the municipality
-/// table's group `03` are one atom.
+/// county variable beside a municipality variable that rolls up into
+/// counties: no groups of its own, its codes exactly the other's groups),
+/// which takes the other's name, so that `county=03` and a municipality
+/// table's group `03` are one atom. Variables are the study's, so the
+/// rename is decided once for the pair and made in every table with the
+/// county dimension (and without the municipality one), whatever its
+/// population: nested populations then relate their county cells too. It is
+/// made only if, in every population, the tables count the same people in
+/// every cell they then share.
 fn group_levels(tables: &[&CellTable]) -> Vec<Vec<String>> {
     let mut names: Vec<Vec<String>> = tables
         .iter()
         .map(|t| t.dimensions.iter().map(|d| d.name.clone()).collect())
         .collect();
-    for (t, table) in tables.iter().enumerate() {
-        for (d, dim) in table.dimensions.iter().enumerate() {
-            if dim.group_of.is_some() {
+    let rollups: Vec<&reglink_tabulate::Dimension> = tables
+        .iter()
+        .flat_map(|t| &t.dimensions)
+        .filter(|d| d.group_of.is_some())
+        .collect();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for dim in tables.iter().flat_map(|t| &t.dimensions) {
+        if dim.group_of.is_some() {
+            continue;
+        }
+        let codes: HashSet<&str> = dim.categories.iter().map(String::as_str).collect();
+        for r in &rollups {
+            let pair = (dim.name.clone(), r.name.clone());
+            if r.name != dim.name
+                && r.groups.len() == codes.len()
+                && r.groups.iter().all(|g| codes.contains(g.as_str()))
+                && !pairs.contains(&pair)
+            {
+                pairs.push(pair);
+            }
+        }
+    }
+    for (from, to) in pairs {
+        let mut renamed = names.clone();
+        for (t, table) in tables.iter().enumerate() {
+            if table.dimensions.iter().any(|d| d.name == to) {
                 continue;
             }
-            let codes: HashSet<&str> = dim.categories.iter().map(String::as_str).collect();
-            let Some(rollup) = tables
-                .iter()
-                .filter(|o| o.population == table.population)
-                .flat_map(|o| &o.dimensions)
-                .find(|r| {
-                    r.group_of.is_some()
-                        && r.name != dim.name
-                        && !table.dimensions.iter().any(|x| x.name == r.name)
-                        && r.groups.len() == codes.len()
-                        && r.groups.iter().all(|g| codes.contains(g.as_str()))
-                })
-            else {
-                continue;
-            };
-            let mut renamed = names[t].clone();
-            renamed[d] = rollup.name.clone();
-            if same_counts(tables, &names, (t, &renamed)) {
-                names[t] = renamed;
+            // Renamed once at most (two rollups may share their groups: the
+            // EB's and the AF's municipality both roll up into counties).
+            if let Some(d) = table.dimensions.iter().position(|d| d.name == from)
+                && names[t][d] == from
+            {
+                renamed[t][d] = to.clone();
             }
+        }
+        let holds = (0..tables.len())
+            .filter(|&t| renamed[t] != names[t])
+            .all(|t| same_counts(tables, &renamed, t));
+        if holds {
+            names = renamed;
         }
     }
     names
 }
 
-/// Whether table `t` under the key names `renamed` counts the same people
+/// Whether table `t` under the key names `names` counts the same people
 /// as every other table of its population in every cell they share.
-fn same_counts(
-    tables: &[&CellTable],
-    names: &[Vec<String>],
-    (t, renamed): (usize, &[String]),
-) -> bool {
+fn same_counts(tables: &[&CellTable], names: &[Vec<String>], t: usize) -> bool {
     let table = tables[t];
     let mut known: HashMap<String, u64> = HashMap::new();
     for (o, other) in tables.iter().enumerate() {
@@ -388,7 +404,7 @@ fn same_counts(
     }
     (0..table.shape.cells()).all(|c| {
         known
-            .get(&cell_key(table, renamed, c, None).0)
+            .get(&cell_key(table, &names[t], c, None).0)
             .is_none_or(|&n| n == table.persons[c])
     })
 }
@@ -539,6 +555,9 @@ impl Builder<'_> {
             // The same definition under two names: the attacker knows the
             // two cells count the same people.
             let known = pair.same && value == 0.0;
+            if value < 0.0 {
+                family.nonnegative = false;
+            }
             let d = family.value.len() as u32;
             family.value.push(value);
             family.width.push(if small && !known { width } else { 0.0 });
