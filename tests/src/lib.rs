@@ -278,6 +278,15 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Says on the test output why a test did not run its check (a tool it
+/// needs could not be had): not a pass in disguise.
+pub fn skipped(why: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("skipped: {why}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::looks_like_a_number;

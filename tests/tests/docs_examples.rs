@@ -344,15 +344,7 @@ fn the_researchers_python_snippets_load_the_release() {
     assert!(snippets.len() >= 4, "docs/researchers.md lost its snippets");
     let python = match python_with_dataframes() {
         Ok(p) => p,
-        Err(why) => {
-            // Not a pass in disguise: the snippets were not run, and the
-            // test output says why.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("skipped: {why}");
-            }
-            return;
-        }
+        Err(why) => return reglink_tests::skipped(&why),
     };
     let ex = example!();
     reglink!(ex, &["-q", "export", "release", "--out", "release-excel"]).success();

@@ -49,6 +49,17 @@ fn run(study: &Path, policy: &str, out: &Path, ledger: Option<&Path>) -> reglink
     reglink!(out.parent().unwrap(), &args)
 }
 
+/// A run that failed with `why` in its error and published nothing at `out`.
+fn assert_refused(refused: &reglink_tests::Run, out: &Path, why: &[&str]) {
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        why.iter().all(|w| refused.stderr.contains(w)),
+        "{}",
+        refused.stderr
+    );
+    assert!(!out.exists());
+}
+
 /// `reglink audit BUNDLE --ledger LEDGER --json`: exit code and report.
 fn audit(bundle: &Path, ledger: &Path) -> (Option<i32>, serde_json::Value) {
     let run = reglink!(
@@ -211,13 +222,7 @@ fn ledger_verify_notices_a_changed_entry_and_a_ledger_cut_short() {
     );
     // And a new release is refused rather than added to a broken ledger.
     let refused = run(&study, "acro", &d.join("three"), Some(&ledger));
-    assert_ne!(refused.code, Some(0));
-    assert!(
-        refused.stderr.contains("does not verify"),
-        "{}",
-        refused.stderr
-    );
-    assert!(!d.join("three").exists());
+    assert_refused(&refused, &d.join("three"), &["does not verify"]);
 }
 
 #[test]
@@ -337,13 +342,11 @@ fn a_band_split_against_an_earlier_release_is_caught_and_refused() {
 
     // With the ledger the same release is refused: nothing is published.
     let refused = run(&fine, policy, &d.join("refused"), Some(&ledger));
-    assert_ne!(refused.code, Some(0));
-    assert!(
-        refused.stderr.contains("the audit of the release failed"),
-        "{}",
-        refused.stderr
+    assert_refused(
+        &refused,
+        &d.join("refused"),
+        &["the audit of the release failed"],
     );
-    assert!(!d.join("refused").exists());
 }
 
 /// The example's study with the population `eb_adults_2023` aged 18 to
@@ -403,13 +406,11 @@ fn a_population_one_year_of_age_wider_is_caught_and_refused() {
 
     // With the ledger the wider release is refused.
     let refused = run(&aged_study(65), "acro", &d.join("refused"), Some(&ledger));
-    assert_ne!(refused.code, Some(0));
-    assert!(
-        refused.stderr.contains("difference of two populations"),
-        "{}",
-        refused.stderr
+    assert_refused(
+        &refused,
+        &d.join("refused"),
+        &["difference of two populations"],
     );
-    assert!(!d.join("refused").exists());
 }
 
 /// The example's study with two populations of 2023, `eb_adults_2023`
@@ -598,13 +599,11 @@ fn a_release_over_two_years_cannot_publish_what_a_release_of_one_of_them_hid() {
         &d.join("refused"),
         Some(&ledger),
     );
-    assert_ne!(refused.code, Some(0));
-    assert!(
-        refused.stderr.contains("the audit of the release failed"),
-        "{}",
-        refused.stderr
+    assert_refused(
+        &refused,
+        &d.join("refused"),
+        &["the audit of the release failed"],
     );
-    assert!(!d.join("refused").exists());
 }
 
 #[test]
@@ -627,12 +626,9 @@ fn a_release_that_gives_cells_away_through_a_population_of_more_years_is_refused
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("release");
     let refused = run(&study, "acro", &out, None);
-    assert_ne!(refused.code, Some(0));
-    assert!(
-        refused.stderr.contains("the audit of the release failed")
-            && refused.stderr.contains("t1_overlap"),
-        "{}",
-        refused.stderr
+    assert_refused(
+        &refused,
+        &out,
+        &["the audit of the release failed", "t1_overlap"],
     );
-    assert!(!out.exists());
 }

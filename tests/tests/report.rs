@@ -172,14 +172,7 @@ fn pixels_of(png: &Path, rgb: [u8; 3]) -> usize {
 fn the_report_renders_with_its_charts_in_headless_chromium() {
     let chromium = match chromium() {
         Ok(c) => c,
-        Err(why) => {
-            // The page was not rendered; the test output says why.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("skipped: {why}");
-            }
-            return;
-        }
+        Err(why) => return reglink_tests::skipped(&why),
     };
     let ex = example!();
     let page = fs::canonicalize(ex.join("release/report.html")).unwrap();

@@ -26,7 +26,6 @@ use serde_json::Value;
 use crate::ReleaseError;
 use crate::error::file_error;
 use crate::published::PublishedTable;
-use reglink_tabulate::TOTAL;
 
 /// The report's file name in the bundle.
 pub const REPORT: &str = "report.html";
@@ -49,6 +48,8 @@ struct Table {
     /// The row of each one-way cell: dimension and code (`_T` for the
     /// grand total, under every dimension).
     one_way: HashMap<(usize, String), usize>,
+    /// The code of a dimension's total.
+    total: String,
 }
 
 impl Table {
@@ -124,17 +125,25 @@ fn read(dir: &Path, name: &str) -> Result<Table, ReleaseError> {
         .iter()
         .map(|(n, _)| published.header.iter().position(|h| h == n))
         .collect();
+    // The code of a dimension's total, as the description states it.
+    let total = match published.text("total_code") {
+        t if t.is_empty() => "_T".to_string(),
+        t => t,
+    };
     let mut one_way = HashMap::new();
     for (r, row) in published.rows.iter().enumerate() {
         let codes: Vec<Option<&str>> = at.iter().map(|c| c.map(|c| row[c].as_str())).collect();
-        let mut off_total = codes.iter().enumerate().filter(|(_, c)| **c != Some(TOTAL));
+        let mut off_total = codes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c != Some(total.as_str()));
         match (off_total.next(), off_total.next()) {
             (Some((d, Some(code))), None) => {
                 one_way.entry((d, code.to_string())).or_insert(r);
             }
             (None, _) => {
                 for d in 0..dims.len() {
-                    one_way.entry((d, TOTAL.to_string())).or_insert(r);
+                    one_way.entry((d, total.clone())).or_insert(r);
                 }
             }
             _ => {}
@@ -150,6 +159,7 @@ fn read(dir: &Path, name: &str) -> Result<Table, ReleaseError> {
         rows: published.rows,
         values,
         one_way,
+        total,
     })
 }
 
@@ -465,7 +475,7 @@ fn one_way_table(h: &mut String, t: &Table, d: usize) {
     let codes = cats
         .iter()
         .map(|(c, l)| (c.as_str(), l.as_str()))
-        .chain(std::iter::once(("_T", "Total")));
+        .chain(std::iter::once((t.total.as_str(), "Total")));
     for (code, label) in codes {
         let Some(row) = t.one_way(d, code) else {
             continue;

@@ -282,6 +282,24 @@ fn inside(inner: &Population, outer: &Population) -> bool {
     inner.source == outer.source && ages && outer.require.iter().all(|r| inner.require.contains(r))
 }
 
+/// The years populations `pi` and `qi` both have where `keep(yi, yj)`
+/// holds (`yi`, `yj`: the year's index in each), as text.
+fn shared_years(
+    study: &Study,
+    (pi, qi): (usize, usize),
+    keep: impl Fn(usize, usize) -> bool,
+) -> Vec<String> {
+    let (pop, other) = (&study.populations[pi], &study.populations[qi]);
+    pop.years
+        .iter()
+        .enumerate()
+        .filter_map(|(yi, y)| {
+            let yj = other.years.iter().position(|z| z == y)?;
+            keep(yi, yj).then(|| y.to_string())
+        })
+        .collect()
+}
+
 /// Whether disclosure control protects `inner` and `outer` together (it
 /// reads the same definitions from the cell tables): `inner` inside
 /// `outer`, with the same years.
@@ -314,19 +332,13 @@ fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
             if inside(pop, other) && qi < pi {
                 continue;
             }
-            let differ: Vec<String> = pop
-                .years
-                .iter()
-                .enumerate()
-                .filter_map(|(yi, y)| {
-                    let yj = other.years.iter().position(|z| z == y)?;
-                    let (n, m) = (
-                        counts.population_years[pi][yi],
-                        counts.population_years[qi][yj],
-                    );
-                    (m > 0 && n != m).then(|| y.to_string())
-                })
-                .collect();
+            let differ = shared_years(study, (pi, qi), |yi, yj| {
+                let (n, m) = (
+                    counts.population_years[pi][yi],
+                    counts.population_years[qi][yj],
+                );
+                m > 0 && n != m
+            });
             if !differ.is_empty() {
                 warnings.push(format!(
                     "population {} lies inside {} in {}: a published cell of {} minus the same cell of {} counts the people in between, and disclosure control relates the cells of two such populations only when their years are the same, so it does not protect that difference; publish tables of only one of them by the same dimensions, give both the same years, or make sure the difference is large",
@@ -354,19 +366,12 @@ fn same_members_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<Stri
             if protected_together(pop, other) || protected_together(other, pop) {
                 continue;
             }
-            let same: Vec<String> = pop
-                .years
-                .iter()
-                .enumerate()
-                .filter_map(|(yi, y)| {
-                    let yj = other.years.iter().position(|z| z == y)?;
-                    let n = counts.population_years[pi][yi];
-                    (n > 0
-                        && n == counts.population_years[qi][yj]
-                        && counts.population_members[pi][yi] == counts.population_members[qi][yj])
-                        .then(|| y.to_string())
-                })
-                .collect();
+            let same = shared_years(study, (pi, qi), |yi, yj| {
+                let n = counts.population_years[pi][yi];
+                n > 0
+                    && n == counts.population_years[qi][yj]
+                    && counts.population_members[pi][yi] == counts.population_members[qi][yj]
+            });
             if !same.is_empty() {
                 warnings.push(format!(
                     "populations {} and {} have the same members in {}: disclosure control protects them as separate populations, so a table of one can reveal cells suppressed in a table of the other (the audit before publication refuses a release where it does); define the population once and use it in both tables, or keep their years apart",

@@ -66,7 +66,8 @@ pub struct Family {
     pub carried: Vec<bool>,
     /// A count no table shows: the people one population of the release
     /// keeps and another one inside it does not (see [`nested`]). Its
-    /// only equation is `outer = inner + difference`. Suppressed from the
+    /// only equation is `outer = inner + difference`. Differences come after
+    /// every atom of a table. Suppressed from the
     /// start, unless the attacker knows it is zero (the same definition
     /// under two names): then it is published, and never suppressed.
     pub difference: Vec<bool>,
@@ -508,6 +509,8 @@ impl Builder<'_> {
                 self.differences(f, pair);
             }
         }
+        // `flow::add_differences` relies on differences being last.
+        debug_assert!(self.families.iter().all(|f| f.difference.is_sorted()));
     }
 
     /// The atom of each cell identity that both populations of a nested
