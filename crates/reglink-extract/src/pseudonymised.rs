@@ -73,6 +73,15 @@ pub const SEX_TYPE: DataType = DataType::Int8;
 pub const PSEUDONYM_SCHEME_KEY: &str = "reglink.pseudonym";
 /// The value of [`PSEUDONYM_SCHEME_KEY`].
 pub const PSEUDONYM_SCHEME: &str = "keyed-blake3-128";
+/// The value of [`PSEUDONYM_SCHEME_KEY`] in a source's rows file of the
+/// three-party flow: its pseudonym column holds throw-away tokens that only
+/// the linker's step turns into pseudonyms. Such a file cannot be linked.
+pub const SOURCE_ROWS_SCHEME: &str = "three-party-source-tokens";
+/// A source's rows file's [`KEY_ID_KEY`]: this prefix and its batch id.
+pub const SOURCE_BATCH_PREFIX: &str = "batch-";
+/// The value of [`PSEUDONYM_SCHEME_KEY`] in a file the three-party linker
+/// wrote: pseudonyms hashed from ristretto255 points.
+pub const THREE_PARTY_SCHEME: &str = "three-party-ristretto255-blake3-128";
 /// Metadata key: the id of the master key the pseudonyms were made under.
 pub const KEY_ID_KEY: &str = "reglink.key_id";
 /// Metadata key: the study name the study key was derived for.
@@ -122,6 +131,8 @@ pub enum SchemaProblem {
         /// [`KEY_ID_KEY`].
         key: &'static str,
     },
+    /// A source's rows file of the three-party flow, not yet opened by the linker.
+    SourceRows,
 }
 
 impl fmt::Display for SchemaProblem {
@@ -134,6 +145,9 @@ impl fmt::Display for SchemaProblem {
                 found,
             } => write!(f, "column `{column}` has type {found}, expected {expected}"),
             SchemaProblem::MissingMetadata { key } => write!(f, "no `{key}` in its metadata"),
+            SchemaProblem::SourceRows => f.write_str(
+                "it is a source's rows file of the three-party flow; its tokens become pseudonyms only through `reglink linker open`",
+            ),
         }
     }
 }
@@ -165,6 +179,14 @@ pub fn check(path: &Path, schema: &Schema) -> Result<Layout, ExtractError> {
         Ok(i)
     };
     let pseudonym = required(PSEUDONYM, PSEUDONYM_TYPE)?;
+    if schema
+        .metadata()
+        .get(PSEUDONYM_SCHEME_KEY)
+        .map(String::as_str)
+        == Some(SOURCE_ROWS_SCHEME)
+    {
+        return Err(problem(SchemaProblem::SourceRows));
+    }
     let record_key = required(RECORD_KEY, RECORD_KEY_TYPE)?;
     let key_id = schema
         .metadata()

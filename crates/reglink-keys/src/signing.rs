@@ -79,11 +79,22 @@ impl SigningKey {
         Ok(SigningKey(Secret::from_bytes(&seed)))
     }
 
-    /// A key from a known seed, for this crate's tests; real keys come from
+    /// A key from a seed: for this crate's tests, and for keys derived from
+    /// another secret (the three-party key holder signs its batches with a
+    /// key derived from its role key). Real keys come from
     /// [`SigningKey::generate`] and key files.
-    #[cfg(test)]
-    fn from_seed(seed: [u8; 32]) -> SigningKey {
+    pub fn from_seed(seed: [u8; 32]) -> SigningKey {
+        let seed = zeroize::Zeroizing::new(seed);
         SigningKey(Secret::from_bytes(&seed))
+    }
+
+    /// Signs `context ‖ message`. Each kind of signed document has its own
+    /// context, so a signature over one can never pass as one over another.
+    pub fn sign_with_context(&self, context: &[u8], message: &[u8]) -> [u8; 64] {
+        let mut m = Vec::with_capacity(context.len() + message.len());
+        m.extend_from_slice(context);
+        m.extend_from_slice(message);
+        self.0.sign(&m).to_bytes()
     }
 
     /// Its public half.
@@ -185,6 +196,23 @@ impl PublicKey {
         message.extend_from_slice(manifest);
         let sig = ed25519_dalek::Signature::from_bytes(&signature.bytes);
         self.0.verify_strict(&message, &sig).is_ok()
+    }
+}
+
+impl PublicKey {
+    /// Whether `signature` is this key's signature over `context ‖ message`
+    /// ([`SigningKey::sign_with_context`]).
+    pub fn verify_with_context(
+        &self,
+        context: &[u8],
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> bool {
+        let mut m = Vec::with_capacity(context.len() + message.len());
+        m.extend_from_slice(context);
+        m.extend_from_slice(message);
+        let sig = ed25519_dalek::Signature::from_bytes(signature);
+        self.0.verify_strict(&m, &sig).is_ok()
     }
 }
 

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! The context strings are fixed forever: changing one changes every pseudonym.
-#![allow(clippy::disallowed_methods)] // this module is the one sanctioned home of keyed BLAKE3
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // this module is the one sanctioned home of keyed BLAKE3
 
 /// Context for the printable key id.
 pub const KEY_ID_CONTEXT: &str = "reglink 2026-11-23 master key id v1";
@@ -43,4 +43,77 @@ pub(crate) fn study_key(master: &[u8; 32], study: &str) -> [u8; 32] {
 #[inline]
 pub(crate) fn identifier_hash(study_key: &[u8; 32], normalised: &[u8; 12]) -> [u8; 32] {
     *blake3::keyed_hash(study_key, normalised).as_bytes()
+}
+
+// ---------------------------------------------------------------------------
+// Three-party pseudonymisation (`crate::transcrypt`).
+//
+// ```text
+// personnummer ── to_group (public, unkeyed: never written unencrypted) ──► P
+// key holder's role key ── derive_key(KEYHOLDER_STUDY_CONTEXT, key ‖ len ‖ study) ──► k (scalar)
+// key holder's role key ── derive_key(KEYHOLDER_SIGNING_CONTEXT, key) ──► ed25519 seed
+// linker's role key ── derive_key(LINKER_ELGAMAL_CONTEXT, key) ──► y (scalar), Y = y·G
+// linker's role key ── derive_key(LINKER_STUDY_CONTEXT, key ‖ len ‖ study) ──► h (hash key)
+//   pseudonym ‖ record key = keyed_hash(h, compressed k·P)[..20]
+// ```
+
+/// Context for the map from a personnummer to a ristretto255 point.
+pub const TO_GROUP_CONTEXT: &str = "reglink 2026-12-06 personnummer to ristretto255 v1";
+/// Context for the key holder's per-study rekeying scalar.
+pub const KEYHOLDER_STUDY_CONTEXT: &str = "reglink 2026-12-06 key holder study scalar v1";
+/// Context for the key holder's batch-signing key.
+pub const KEYHOLDER_SIGNING_CONTEXT: &str = "reglink 2026-12-06 key holder signing seed v1";
+/// Context for the linker's ElGamal secret.
+pub const LINKER_ELGAMAL_CONTEXT: &str = "reglink 2026-12-06 linker elgamal secret v1";
+/// Context for the linker's per-study hash key.
+pub const LINKER_STUDY_CONTEXT: &str = "reglink 2026-12-06 linker study hash key v1";
+/// Context for the encryption randomness of one batch.
+pub const NONCE_CONTEXT: &str = "reglink 2026-12-06 elgamal randomness v1";
+
+/// 64 uniform bytes for a person's point: an *unkeyed* hash, on purpose. The
+/// point only ever leaves the source's memory encrypted under the linker's
+/// key; anyone can compute it for any number, which is why it is never
+/// written in the clear (`crate::transcrypt` module docs).
+pub(crate) fn to_group(normalised: &[u8; 12]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    let mut h = blake3::Hasher::new_derive_key(TO_GROUP_CONTEXT);
+    h.update(normalised);
+    h.finalize_xof().fill(&mut out);
+    out
+}
+
+/// 64 bytes derived from a role key (and a study name, length-prefixed),
+/// reduced to a scalar by the caller.
+pub(crate) fn wide(context: &str, key: &[u8; 32], study: Option<&str>) -> [u8; 64] {
+    let mut h = blake3::Hasher::new_derive_key(context);
+    h.update(key);
+    if let Some(study) = study {
+        h.update(&(study.len() as u64).to_le_bytes());
+        h.update(study.as_bytes());
+    }
+    let mut out = [0u8; 64];
+    h.finalize_xof().fill(&mut out);
+    out
+}
+
+/// 32 bytes derived from a role key and, where given, a study name.
+pub(crate) fn narrow(context: &str, key: &[u8; 32], study: Option<&str>) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&wide(context, key, study)[..32]);
+    out
+}
+
+/// The `i`-th 64 bytes of a random stream seeded by `seed` (fresh from the
+/// operating system per batch): the ElGamal randomness of one person.
+pub(crate) fn nonce(seed: &[u8; 32], i: u64) -> [u8; 64] {
+    let mut h = blake3::Hasher::new_keyed(&narrow(NONCE_CONTEXT, seed, None));
+    h.update(&i.to_le_bytes());
+    let mut out = [0u8; 64];
+    h.finalize_xof().fill(&mut out);
+    out
+}
+
+/// The linker's final keyed hash of a rekeyed point (32 compressed bytes).
+pub(crate) fn point_hash(hash_key: &[u8; 32], compressed: &[u8; 32]) -> [u8; 32] {
+    *blake3::keyed_hash(hash_key, compressed).as_bytes()
 }

@@ -43,6 +43,7 @@ pub mod pipeline;
 mod pseudonym;
 mod reject;
 mod report;
+pub mod transcrypt;
 
 pub use crosswalk::Crosswalk;
 pub use error::PseudoError;

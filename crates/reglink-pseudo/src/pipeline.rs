@@ -34,6 +34,7 @@ use rayon::prelude::*;
 use reglink_extract::{AtomicFile, ExtractReader, HashingWriter};
 use reglink_pnr::{Date, Pnr, Sex};
 
+use crate::pseudonym::Keyer;
 use crate::report::{PseudonymiseReport, RejectTally};
 use crate::{Crosswalk, PSEUDONYM_LEN, PseudoError, RejectReason, StudyKey};
 
@@ -107,6 +108,16 @@ pub fn report_path(output: &Path) -> PathBuf {
 pub fn pseudonymise(
     opts: &PseudonymiseOptions,
     key: &StudyKey,
+    crosswalk: Option<&Crosswalk>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<PseudonymiseReport, PseudoError> {
+    pseudonymise_with(opts, key, crosswalk, progress)
+}
+
+/// [`pseudonymise`] with any [`Keyer`]: the three-party source step uses it.
+pub(crate) fn pseudonymise_with(
+    opts: &PseudonymiseOptions,
+    key: &dyn Keyer,
     crosswalk: Option<&Crosswalk>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<PseudonymiseReport, PseudoError> {
@@ -255,7 +266,7 @@ struct Done {
 /// Writes the reject report and commits both outputs.
 fn finish(
     opts: &PseudonymiseOptions,
-    key: &StudyKey,
+    key: &dyn Keyer,
     crosswalk: Option<&Crosswalk>,
     done: Done,
 ) -> Result<PseudonymiseReport, PseudoError> {
@@ -317,7 +328,7 @@ fn check_id_type(path: &Path, column: &str, field: &Field) -> Result<(), PseudoE
 
 fn output_schema(
     opts: &PseudonymiseOptions,
-    key: &StudyKey,
+    key: &dyn Keyer,
     input: &Schema,
     id_index: usize,
 ) -> Result<SchemaRef, PseudoError> {
@@ -364,11 +375,8 @@ fn output_schema(
         fields.push(Field::new(SEX_COLUMN, pseudonymised::SEX_TYPE, false));
     }
     let metadata: std::collections::HashMap<String, String> = [
-        (
-            pseudonymised::PSEUDONYM_SCHEME_KEY,
-            pseudonymised::PSEUDONYM_SCHEME,
-        ),
-        (pseudonymised::KEY_ID_KEY, &key.master_id().to_string()),
+        (pseudonymised::PSEUDONYM_SCHEME_KEY, key.scheme()),
+        (pseudonymised::KEY_ID_KEY, &key.key_id()),
         (pseudonymised::STUDY_KEY, key.study()),
         (pseudonymised::SOURCE_ID_COLUMN_KEY, opts.id_column.as_str()),
     ]
@@ -378,7 +386,7 @@ fn output_schema(
     Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
 }
 
-fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties() -> WriterProperties {
     // Pseudonyms and record keys are uniformly random: dictionaries, compression
     // and min/max statistics cost time and buy nothing for them.
     let mut builder = WriterProperties::builder()
@@ -465,7 +473,7 @@ fn process_batch(
     batch: &RecordBatch,
     id_index: usize,
     reference: Date,
-    key: &StudyKey,
+    key: &dyn Keyer,
     crosswalk: Option<&Crosswalk>,
     derive: bool,
 ) -> Processed {
@@ -519,7 +527,7 @@ fn parse_ids(ids: &ArrayRef, reference: Date, crosswalk: Option<&Crosswalk>) -> 
     parsed
 }
 
-fn hash_parsed(parsed: &Parsed, key: &StudyKey, derive: bool) -> Processed {
+fn hash_parsed(parsed: &Parsed, key: &dyn Keyer, derive: bool) -> Processed {
     let n = parsed.rows.len();
     let chunks: Vec<Processed> = parsed
         .rows
@@ -558,7 +566,7 @@ impl Processed {
     }
 
     #[inline]
-    fn push(&mut self, pnr: &Pnr, key: &StudyKey, derive: bool) {
+    fn push(&mut self, pnr: &Pnr, key: &dyn Keyer, derive: bool) {
         let keyed = key.keyed(pnr);
         self.pseudonyms
             .extend_from_slice(&keyed.pseudonym.to_bytes());

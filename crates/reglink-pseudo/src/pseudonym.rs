@@ -86,6 +86,37 @@ impl StudyKey {
     }
 }
 
+/// What the pseudonymise pipeline asks of a key: one person's pseudonym and
+/// record key, and what the output's metadata says about how they were made.
+/// A [`StudyKey`] is one; a source of the three-party flow uses another
+/// (`crate::transcrypt`), whose values only the linker can turn into pseudonyms.
+pub(crate) trait Keyer: Sync {
+    /// Pseudonym and record key of one person. Callers apply the crosswalk first.
+    fn keyed(&self, pnr: &Pnr) -> Keyed;
+    /// The value of the output's scheme metadata.
+    fn scheme(&self) -> &str;
+    /// The printable id of the key (never the key).
+    fn key_id(&self) -> String;
+    /// The study name.
+    fn study(&self) -> &str;
+}
+
+impl Keyer for StudyKey {
+    #[inline]
+    fn keyed(&self, pnr: &Pnr) -> Keyed {
+        StudyKey::keyed(self, pnr)
+    }
+    fn scheme(&self) -> &str {
+        reglink_extract::pseudonymised::PSEUDONYM_SCHEME
+    }
+    fn key_id(&self) -> String {
+        self.master_id.to_string()
+    }
+    fn study(&self) -> &str {
+        &self.study
+    }
+}
+
 /// A 128-bit keyed pseudonym.
 ///
 /// `Debug` is redacted and there is no `Display`: pseudonyms are row-level

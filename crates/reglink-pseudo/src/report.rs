@@ -6,7 +6,8 @@ use reglink_extract::Fingerprint;
 use serde::Serialize;
 
 use crate::pipeline::PseudonymiseOptions;
-use crate::{Crosswalk, RejectReason, StudyKey};
+use crate::pseudonym::Keyer;
+use crate::{Crosswalk, RejectReason};
 
 /// Counts and row numbers of rejected rows, per reason.
 #[derive(Debug, Default, Clone)]
@@ -85,7 +86,7 @@ impl PseudonymiseReport {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         opts: &PseudonymiseOptions,
-        key: &StudyKey,
+        key: &dyn Keyer,
         crosswalk: Option<&Crosswalk>,
         rows_out: u64,
         rows_remapped: u64,
@@ -110,7 +111,7 @@ impl PseudonymiseReport {
         PseudonymiseReport {
             reglink_version: env!("CARGO_PKG_VERSION"),
             study: key.study().to_string(),
-            key_id: key.master_id().to_string(),
+            key_id: key.key_id(),
             input: opts.input.display().to_string(),
             id_column: opts.id_column.clone(),
             reference_date: opts.reference_date.to_string(),

@@ -115,6 +115,22 @@ pub enum Command {
     /// Show or check a release ledger (`reglink run --ledger DIR`).
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Three-party pseudonymisation, a source's step (no shared key).
+    ///
+    /// For agencies that must not hold a key to each other's data: the
+    /// extract's rows, with a throw-away token in place of the number, go to
+    /// the linker (`--out`); each distinct person, encrypted to the linker's
+    /// public key and signed with the source's signing key, goes to the key
+    /// holder (`--batch`). See docs/three-party.md.
+    #[command(subcommand)]
+    Source(SourceCommand),
+    /// Three-party pseudonymisation, the key holder's step and its log.
+    #[command(subcommand)]
+    Keyholder(KeyholderCommand),
+    /// Three-party pseudonymisation, the linker's step: pseudonymised Parquet
+    /// that `link` and `run` read.
+    #[command(subcommand)]
+    Linker(LinkerCommand),
     /// Write synthetic EB, AF and LISA-style extracts, a crosswalk and code lists.
     Synth(SynthArgs),
     /// Describe a pseudonymised Parquet file: rows, columns, distinct persons.
@@ -146,6 +162,123 @@ pub enum LedgerCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Write the rows for the linker and the signed batch for the key holder.
+    ///
+    /// Rows are parsed, rejected and counted as `pseudonymise` does (a reject
+    /// report beside --out). Nothing written leads back to a personnummer:
+    /// the tokens are keyed by random bits that exist only while the command
+    /// runs, and the batch holds ciphertexts only.
+    Encrypt(SourceEncryptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourceEncryptArgs {
+    /// The raw extract, CSV or Parquet.
+    #[arg(long = "in", value_name = "EXTRACT")]
+    pub input: PathBuf,
+    /// The column holding the personnummer.
+    #[arg(long)]
+    pub id_column: String,
+    /// The study name, as the key holder's configuration has it.
+    #[arg(long)]
+    pub study: String,
+    /// This source's name, as the key holder's configuration has it.
+    #[arg(long)]
+    pub source: String,
+    /// The linker's public key (`reglink key new-linker`).
+    #[arg(long, value_name = "PUB")]
+    pub linker_public: PathBuf,
+    /// This source's signing key (`reglink key new-signing`); the key holder has its public half.
+    #[arg(long, value_name = "KEY")]
+    pub sign: PathBuf,
+    /// The rows for the linker (Parquet).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The batch for the key holder.
+    #[arg(long)]
+    pub batch: PathBuf,
+    /// Number changes (CSV with columns `old`, `new`), applied before encrypting.
+    #[arg(long)]
+    pub crosswalk: Option<PathBuf>,
+    /// Add birth_year, birth_month and sex derived from the number.
+    #[arg(long)]
+    pub derive: bool,
+    /// The date the extract was taken (YYYY-MM-DD). Defaults to today.
+    #[arg(long)]
+    pub reference_date: Option<String>,
+    /// Exit with 0, not 3, when every row is rejected or the extract has no rows.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Print one JSON object summarising the result on stdout instead of the text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyholderCommand {
+    /// Check a source's batch and rekey it for the linker.
+    ///
+    /// Refuses (writing nothing) a batch not signed by a source the
+    /// configuration lists for its study, encrypted to another linker, or
+    /// over the source's quota. Otherwise writes --out and appends an entry
+    /// to the log (both or neither).
+    Transcrypt {
+        /// The source's batch.
+        batch: PathBuf,
+        /// The key holder's key (`reglink key new-keyholder`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The key holder's configuration: log, studies, their linker, sources and quotas.
+        #[arg(long)]
+        config: PathBuf,
+        /// The batch for the linker.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print one JSON object summarising the result on stdout instead of the text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show and check the key holder's log: every accepted batch, chained by hashes.
+    ///
+    /// Exits non-zero if an entry was edited, removed or reordered.
+    Log {
+        /// The key holder's configuration (names the log).
+        #[arg(long)]
+        config: PathBuf,
+        /// The head you noted earlier: the last entry must have this hash, so
+        /// that a log cut short is noticed.
+        #[arg(long)]
+        head: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkerCommand {
+    /// Open the key holder's batch and write the source's rows pseudonymised.
+    Open {
+        /// The source's rows (`reglink source encrypt --out`).
+        #[arg(long)]
+        rows: PathBuf,
+        /// The key holder's output for the same batch.
+        #[arg(long)]
+        batch: PathBuf,
+        /// The linker's key (`reglink key new-linker`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The key holder's public key (`reglink key new-keyholder`, KEY.pub).
+        #[arg(long, value_name = "PUB")]
+        keyholder_public: PathBuf,
+        /// The pseudonymised Parquet file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print one JSON object summarising the result on stdout instead of the text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Create a new 256-bit master key in a file with mode 0600.
     ///
@@ -164,6 +297,25 @@ pub enum KeyCommand {
     NewSigning {
         /// Where to write the private key; the public key goes beside it
         /// with `.pub` appended.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create the three-party key holder's key: KEY (mode 0600) and KEY.pub.
+    ///
+    /// KEY.pub is the public key that signs the key holder's output; hand it
+    /// to the linker. Refuses to overwrite either file.
+    NewKeyholder {
+        /// Where to write the key; the public key goes beside it with `.pub` appended.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create the three-party linker's key: KEY (mode 0600) and KEY.pub.
+    ///
+    /// KEY.pub is what sources encrypt to; hand it to every source and to
+    /// the key holder, with the fingerprint printed (`rl-` and 32 hex digits)
+    /// to compare over the phone. Refuses to overwrite either file.
+    NewLinker {
+        /// Where to write the key; the public key goes beside it with `.pub` appended.
         #[arg(long)]
         out: PathBuf,
     },

@@ -152,6 +152,7 @@ fn hinted<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Hinted
         .or_else(|| cast::<reglink_release::ReleaseError>(e))
         .or_else(|| cast::<reglink_synth::SynthError>(e))
         .or_else(|| cast::<reglink_pseudo::PseudoError>(e))
+        .or_else(|| cast::<reglink_pseudo::transcrypt::TranscryptError>(e))
         .or_else(|| cast::<reglink_link::LinkError>(e))
         .or_else(|| cast::<reglink_extract::ExtractError>(e))
         .or_else(|| cast::<reglink_extract::OutputError>(e))

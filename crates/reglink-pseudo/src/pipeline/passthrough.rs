@@ -52,8 +52,9 @@ use reglink_pnr::Pnr;
 
 use super::pages::{self, Filtered};
 use super::{CHUNK, Done, PSEUDONYM_LEN, Parsed, PseudonymiseOptions, parse_ids};
+use crate::pseudonym::Keyer;
 use crate::report::RejectTally;
-use crate::{Crosswalk, PseudoError, StudyKey};
+use crate::{Crosswalk, PseudoError};
 
 /// Row groups with more rows than this take the general path.
 pub(crate) const MAX_GROUP_ROWS: i64 = 1 << 22;
@@ -233,7 +234,7 @@ struct Group {
 pub(crate) fn run(
     plan: Plan,
     opts: &PseudonymiseOptions,
-    key: &StudyKey,
+    key: &dyn Keyer,
     crosswalk: Option<&Crosswalk>,
     progress: &(dyn Fn(u64) + Sync),
     id_index: usize,
@@ -353,7 +354,7 @@ pub(crate) fn run(
 struct GroupContext<'a> {
     plan: &'a Plan,
     opts: &'a PseudonymiseOptions,
-    key: &'a StudyKey,
+    key: &'a dyn Keyer,
     out_schema: &'a SchemaRef,
     out_descr: &'a SchemaDescriptor,
     id_index: usize,
@@ -581,7 +582,7 @@ struct Added {
 
 impl Added {
     /// Hashes the kept rows straight into the output buffers.
-    fn new(parsed: &Parsed, kept: usize, key: &StudyKey, derive: bool) -> Added {
+    fn new(parsed: &Parsed, kept: usize, key: &dyn Keyer, derive: bool) -> Added {
         let pnrs: Vec<Pnr> = parsed
             .rows
             .iter()

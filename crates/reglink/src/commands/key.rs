@@ -5,6 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use reglink_keys::signing::{PRIVATE_FILE_LEN, PUBLIC_FILE_LEN, PublicKey, SigningKey};
 use reglink_pseudo::MasterKey;
+use reglink_pseudo::transcrypt::keys::{
+    KEYHOLDER_FILE_LEN, LINKER_FILE_LEN, LINKER_PUBLIC_FILE_LEN,
+};
+use reglink_pseudo::transcrypt::{KeyHolderKey, LinkerKey, LinkerPublicKey};
 
 use crate::cli::KeyCommand;
 
@@ -21,9 +25,7 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<()> {
             );
         }
         KeyCommand::NewSigning { out } => {
-            let mut public = out.clone().into_os_string();
-            public.push(".pub");
-            let public = PathBuf::from(public);
+            let public = with_pub(&out);
             let key = SigningKey::generate()?;
             key.write_new_files(&out, &public)
                 .with_context(|| "could not create the signing key files".to_string())?;
@@ -33,6 +35,33 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<()> {
             println!(
                 "sign releases with `reglink run --sign {}`; hand {} and the fingerprint to auditors",
                 out.display(),
+                public.display()
+            );
+        }
+        KeyCommand::NewKeyholder { out } => {
+            let public = with_pub(&out);
+            let key = KeyHolderKey::generate()?;
+            key.write_new_files(&out, &public)
+                .with_context(|| "could not create the key holder's key files".to_string())?;
+            println!("created the key holder's key {} (mode 0600)", out.display());
+            println!("created its public key {}", public.display());
+            println!("fingerprint: {}", key.signing().public().fingerprint());
+            println!(
+                "hand {} and the fingerprint to the linker; keep {} where only the key holder can reach it",
+                public.display(),
+                out.display()
+            );
+        }
+        KeyCommand::NewLinker { out } => {
+            let public = with_pub(&out);
+            let key = LinkerKey::generate()?;
+            key.write_new_files(&out, &public)
+                .with_context(|| "could not create the linker's key files".to_string())?;
+            println!("created the linker's key {} (mode 0600)", out.display());
+            println!("created its public key {}", public.display());
+            println!("fingerprint: {}", key.public().fingerprint());
+            println!(
+                "hand {} and the fingerprint to every source and to the key holder",
                 public.display()
             );
         }
@@ -46,10 +75,26 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<()> {
                 println!("{}", SigningKey::load(&file)?.public().fingerprint());
             } else if len == Some(PUBLIC_FILE_LEN) {
                 println!("{}", PublicKey::load(&file)?.fingerprint());
+            } else if len == Some(KEYHOLDER_FILE_LEN) {
+                println!(
+                    "{}",
+                    KeyHolderKey::load(&file)?.signing().public().fingerprint()
+                );
+            } else if len == Some(LINKER_FILE_LEN) {
+                println!("{}", LinkerKey::load(&file)?.public().fingerprint());
+            } else if len == Some(LINKER_PUBLIC_FILE_LEN) {
+                println!("{}", LinkerPublicKey::load(&file)?.fingerprint());
             } else {
                 println!("{}", MasterKey::load(&file)?.id());
             }
         }
     }
     Ok(())
+}
+
+/// `KEY.pub` beside `KEY`.
+fn with_pub(out: &std::path::Path) -> PathBuf {
+    let mut public = out.as_os_str().to_owned();
+    public.push(".pub");
+    PathBuf::from(public)
 }

@@ -7,6 +7,7 @@ mod link;
 mod pseudonymise;
 mod run;
 mod synth;
+mod three_party;
 
 use crate::cli::{Cli, Command};
 
@@ -21,6 +22,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => run::audit(&args),
         Command::Export(args) => run::export(&args, cli.quiet),
         Command::Ledger(cmd) => run::ledger(cmd),
+        Command::Source(cmd) => three_party::source(cmd, cli.quiet),
+        Command::Keyholder(cmd) => three_party::keyholder(cmd),
+        Command::Linker(cmd) => three_party::linker(cmd, cli.quiet),
         Command::Synth(args) => synth::run(&args, cli.quiet),
         Command::Inspect(args) => inspect::run(&args),
     }

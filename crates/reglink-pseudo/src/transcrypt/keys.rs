@@ -1,0 +1,235 @@
+//! The key files of the three-party roles.
+//!
+//! - The key holder's key: `reglink-keyholder-key-v1\n` and 32 random bytes
+//!   (mode 0600). From it: the rekeying scalar of each study and the
+//!   ed25519 key that signs the key holder's output. Its public half is an
+//!   ordinary reglink public signing key file.
+//! - The linker's key: `reglink-linker-key-v1\n` and 32 random bytes (mode
+//!   0600). From it: the ElGamal secret `y` and the hash key of each study.
+//!   Its public half is one line, `reglink-linker-public-key-v1 <64 hex>`.
+//! - A source needs no key of its own but its signing key
+//!   (`reglink key new-signing`), which the key holder knows by its public half.
+//!
+//! Every secret is wiped on drop; `Debug` shows fingerprints only.
+
+use std::path::Path;
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use reglink_keys::signing::{PublicKey, SigningKey};
+use reglink_keys::{KeyFileError, secret};
+use zeroize::Zeroizing;
+
+use super::group;
+use crate::kdf;
+
+const KEYHOLDER_MAGIC: &[u8] = b"reglink-keyholder-key-v1\n";
+const LINKER_MAGIC: &[u8] = b"reglink-linker-key-v1\n";
+const LINKER_PUBLIC_TAG: &str = "reglink-linker-public-key-v1";
+
+/// Length of a key holder's key file.
+pub const KEYHOLDER_FILE_LEN: u64 = (KEYHOLDER_MAGIC.len() + 32) as u64;
+/// Length of a linker's key file.
+pub const LINKER_FILE_LEN: u64 = (LINKER_MAGIC.len() + 32) as u64;
+/// Length of a linker's public key file as reglink writes it.
+pub const LINKER_PUBLIC_FILE_LEN: u64 = (LINKER_PUBLIC_TAG.len() + 1 + 64 + 1) as u64;
+
+fn random() -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    getrandom::fill(bytes.as_mut_slice()).map_err(|e| KeyFileError::Random(e.to_string()))?;
+    Ok(bytes)
+}
+
+fn load_role(
+    path: &Path,
+    magic: &[u8],
+    what: &'static str,
+) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    let bytes = secret::read(path, magic.len() + 32, what)?;
+    if &bytes[..magic.len()] != magic {
+        return Err(KeyFileError::Format {
+            path: path.to_path_buf(),
+            what,
+        });
+    }
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&bytes[magic.len()..]);
+    Ok(out)
+}
+
+fn write_role(
+    path: &Path,
+    magic: &[u8],
+    secret_bytes: &[u8; 32],
+    public: &Path,
+    public_line: &str,
+) -> Result<(), KeyFileError> {
+    if public.exists() {
+        return Err(KeyFileError::Exists {
+            path: public.to_path_buf(),
+        });
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(magic.len() + 32));
+    bytes.extend_from_slice(magic);
+    bytes.extend_from_slice(secret_bytes);
+    secret::write_new(path, &bytes)?;
+    secret::write_new_public(public, public_line.as_bytes()).inspect_err(|_| {
+        let _ = std::fs::remove_file(path);
+    })
+}
+
+/// The key holder's secret: the only key that turns an encrypted person into
+/// the study's encrypted pseudonym point.
+pub struct KeyHolderKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for KeyHolderKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyHolderKey({})", self.signing().public().fingerprint())
+    }
+}
+
+impl KeyHolderKey {
+    /// A new key from the operating system's random source.
+    pub fn generate() -> Result<KeyHolderKey, KeyFileError> {
+        random().map(KeyHolderKey)
+    }
+
+    /// A key from known bytes, for tests and benchmarks.
+    pub fn from_bytes(bytes: [u8; 32]) -> KeyHolderKey {
+        KeyHolderKey(Zeroizing::new(bytes))
+    }
+
+    /// Writes the key (new file, mode 0600) and its public signing key.
+    pub fn write_new_files(&self, private: &Path, public: &Path) -> Result<(), KeyFileError> {
+        let line = self.signing().public().to_line();
+        write_role(private, KEYHOLDER_MAGIC, &self.0, public, &line)
+    }
+
+    /// Loads a key file, refusing one that group or others can access.
+    pub fn load(path: &Path) -> Result<KeyHolderKey, KeyFileError> {
+        load_role(path, KEYHOLDER_MAGIC, "key holder's key").map(KeyHolderKey)
+    }
+
+    /// The key that signs the key holder's output.
+    pub fn signing(&self) -> SigningKey {
+        SigningKey::from_seed(kdf::narrow(kdf::KEYHOLDER_SIGNING_CONTEXT, &self.0, None))
+    }
+
+    /// The rekeying scalar of one study.
+    pub(crate) fn study_scalar(&self, study: &str) -> Scalar {
+        let wide = Zeroizing::new(kdf::wide(
+            kdf::KEYHOLDER_STUDY_CONTEXT,
+            &self.0,
+            Some(study),
+        ));
+        group::scalar(&wide)
+    }
+
+    /// `k·G` for the study: public, written into every output so that the
+    /// linker can tell which key holder and study made it.
+    pub fn study_commitment(&self, study: &str) -> [u8; 32] {
+        let mut k = self.study_scalar(study);
+        let c = group::commit(&k);
+        zeroize::Zeroize::zeroize(&mut k);
+        c
+    }
+}
+
+/// The linker's secret: opens what the key holder outputs, and finishes each
+/// study's pseudonyms with a hash key only it has.
+pub struct LinkerKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for LinkerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LinkerKey({})", self.public().fingerprint())
+    }
+}
+
+impl LinkerKey {
+    /// A new key from the operating system's random source.
+    pub fn generate() -> Result<LinkerKey, KeyFileError> {
+        random().map(LinkerKey)
+    }
+
+    /// A key from known bytes, for tests and benchmarks.
+    pub fn from_bytes(bytes: [u8; 32]) -> LinkerKey {
+        LinkerKey(Zeroizing::new(bytes))
+    }
+
+    /// Writes the key (new file, mode 0600) and its public key.
+    pub fn write_new_files(&self, private: &Path, public: &Path) -> Result<(), KeyFileError> {
+        write_role(
+            private,
+            LINKER_MAGIC,
+            &self.0,
+            public,
+            &self.public().to_line(),
+        )
+    }
+
+    /// Loads a key file, refusing one that group or others can access.
+    pub fn load(path: &Path) -> Result<LinkerKey, KeyFileError> {
+        load_role(path, LINKER_MAGIC, "linker's key").map(LinkerKey)
+    }
+
+    pub(crate) fn elgamal_secret(&self) -> Scalar {
+        let wide = Zeroizing::new(kdf::wide(kdf::LINKER_ELGAMAL_CONTEXT, &self.0, None));
+        group::scalar(&wide)
+    }
+
+    pub(crate) fn hash_key(&self, study: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(kdf::narrow(kdf::LINKER_STUDY_CONTEXT, &self.0, Some(study)))
+    }
+
+    /// The public key sources encrypt to.
+    pub fn public(&self) -> LinkerPublicKey {
+        let mut y = self.elgamal_secret();
+        let p = LinkerPublicKey(group::commit(&y));
+        zeroize::Zeroize::zeroize(&mut y);
+        p
+    }
+}
+
+/// The linker's public key: what every source encrypts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkerPublicKey([u8; 32]);
+
+impl LinkerPublicKey {
+    /// The public key file's one line.
+    pub fn to_line(&self) -> String {
+        format!("{LINKER_PUBLIC_TAG} {}\n", super::hex(&self.0))
+    }
+
+    /// `rl-` and 32 hex digits of the BLAKE3 hash of [`LinkerPublicKey::to_line`]:
+    /// safe to print, and what parties compare over the phone.
+    pub fn fingerprint(&self) -> String {
+        format!("rl-{}", &super::fingerprint_text(&self.to_line())[..32])
+    }
+
+    /// Reads a public key file.
+    pub fn load(path: &Path) -> Result<LinkerPublicKey, KeyFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).ok_or_else(|| KeyFileError::Format {
+            path: path.to_path_buf(),
+            what: "linker's public key",
+        })
+    }
+
+    /// Parses the line of [`LinkerPublicKey::to_line`].
+    pub fn parse(text: &str) -> Option<LinkerPublicKey> {
+        let hex = text.trim().strip_prefix(LINKER_PUBLIC_TAG)?.trim();
+        let bytes: [u8; 32] = super::unhex(hex)?;
+        group::point(&bytes)?;
+        Some(LinkerPublicKey(bytes))
+    }
+
+    pub(crate) fn point(&self) -> RistrettoPoint {
+        group::point(&self.0).expect("checked when parsed or made")
+    }
+}
+
+/// A key holder's public signing key, as linkers hold it.
+pub type KeyHolderPublicKey = PublicKey;

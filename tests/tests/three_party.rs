@@ -1,0 +1,597 @@
+//! Three-party pseudonymisation through the binary: the example study's
+//! registers through a source per register, one key holder and one linker,
+//! against the single-key flow on the same registers; refusals; the key
+//! holder's log; what each party's files and messages may hold.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use reglink_tests::{REFERENCE_DATE, Run, example, reglink};
+
+const STUDY: &str = "example-eb-af-2023";
+const EXTRACTS: [(&str, &str); 3] = [
+    ("eb", "personnr"),
+    ("af", "personnummer"),
+    ("lisa", "PersonNr"),
+];
+
+/// Three parties' folders and keys: `linker/`, `keyholder/` (its
+/// configuration lists the three sources with `quota`), `sources/`.
+struct Parties {
+    dir: tempfile::TempDir,
+    /// Every message any role printed.
+    messages: std::cell::RefCell<String>,
+}
+
+impl Parties {
+    fn new(quota: u64) -> Parties {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Parties {
+            dir,
+            messages: String::new().into(),
+        };
+        for d in ["linker", "keyholder", "sources"] {
+            fs::create_dir(p.path(d)).unwrap();
+        }
+        p.ok(&["key", "new-linker", "--out", "linker/linker.key"]);
+        p.ok(&["key", "new-keyholder", "--out", "keyholder/keyholder.key"]);
+        fs::copy(
+            p.path("linker/linker.key.pub"),
+            p.path("keyholder/linker.key.pub"),
+        )
+        .unwrap();
+        let mut config = String::from("log = \"keyholder.log\"\n");
+        for study in [STUDY, "another-study"] {
+            config.push_str(&format!(
+                "[[study]]\nname = \"{study}\"\nlinker = \"linker.key.pub\"\n"
+            ));
+            for (name, _) in EXTRACTS {
+                config.push_str(&format!(
+                    "[[study.source]]\nname = \"{name}\"\npublic_key = \"{name}.key.pub\"\nquota = {quota}\n"
+                ));
+            }
+        }
+        fs::write(p.path("keyholder/keyholder.toml"), config).unwrap();
+        for (name, _) in EXTRACTS {
+            p.ok(&[
+                "key",
+                "new-signing",
+                "--out",
+                &format!("sources/{name}.key"),
+            ]);
+            fs::copy(
+                p.path(&format!("sources/{name}.key.pub")),
+                p.path(&format!("keyholder/{name}.key.pub")),
+            )
+            .unwrap();
+        }
+        p
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let run = reglink!(self.dir.path(), args);
+        self.messages.borrow_mut().push_str(&run.all_output());
+        run
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        self.run(args).success()
+    }
+
+    /// The source's step for one register of the example, into `sources/TAG-NAME.*`.
+    fn encrypt(&self, name: &str, id_column: &str, study: &str, tag: &str) -> Run {
+        let raw = example!().join("raw");
+        let input = raw.join(format!("{name}.csv"));
+        let crosswalk = raw.join("crosswalk.csv");
+        self.run(&[
+            "source",
+            "encrypt",
+            "--in",
+            input.to_str().unwrap(),
+            "--id-column",
+            id_column,
+            "--study",
+            study,
+            "--source",
+            name,
+            "--linker-public",
+            "linker/linker.key.pub",
+            "--sign",
+            &format!("sources/{name}.key"),
+            "--out",
+            &format!("sources/{tag}-{name}.rows.parquet"),
+            "--batch",
+            &format!("sources/{tag}-{name}.batch"),
+            "--crosswalk",
+            crosswalk.to_str().unwrap(),
+            "--derive",
+            "--reference-date",
+            REFERENCE_DATE,
+        ])
+    }
+
+    fn transcrypt(&self, batch: &str, out: &str) -> Run {
+        self.run(&[
+            "keyholder",
+            "transcrypt",
+            batch,
+            "--key",
+            "keyholder/keyholder.key",
+            "--config",
+            "keyholder/keyholder.toml",
+            "--out",
+            out,
+        ])
+    }
+
+    fn open(&self, tag: &str, name: &str, out: &str) -> Run {
+        self.run(&[
+            "linker",
+            "open",
+            "--rows",
+            &format!("sources/{tag}-{name}.rows.parquet"),
+            "--batch",
+            &format!("keyholder/{tag}-{name}.out"),
+            "--key",
+            "linker/linker.key",
+            "--keyholder-public",
+            "keyholder/keyholder.key.pub",
+            "--out",
+            out,
+        ])
+    }
+
+    /// All three roles for one register: `linker/TAG/NAME.parquet`.
+    fn through_all(&self, name: &str, id_column: &str, study: &str, tag: &str) {
+        fs::create_dir_all(self.path(&format!("linker/{tag}"))).unwrap();
+        self.encrypt(name, id_column, study, tag).success();
+        self.transcrypt(
+            &format!("sources/{tag}-{name}.batch"),
+            &format!("keyholder/{tag}-{name}.out"),
+        )
+        .success();
+        self.open(tag, name, &format!("linker/{tag}/{name}.parquet"))
+            .success();
+    }
+}
+
+fn read(path: &Path) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+fn pseudonyms(path: &Path) -> HashSet<Vec<u8>> {
+    let b = read(path);
+    let col = b
+        .column_by_name("pseudonym")
+        .unwrap()
+        .as_fixed_size_binary();
+    (0..col.len()).map(|i| col.value(i).to_vec()).collect()
+}
+
+/// The example study's cell tables, linked from `pseudonymised` (a folder of
+/// eb/af/lisa.parquet), as (table, columns without `record_key_sum`).
+fn cells(pseudonymised: &Path, work: &Path) -> Vec<(String, RecordBatch)> {
+    let ex = example!();
+    let study = fs::read_to_string(ex.join("study.toml"))
+        .unwrap()
+        .replace("\"raw/", &format!("\"{}/raw/", ex.display()))
+        .replace(
+            "\"pseudonymised/",
+            &format!("\"{}/", pseudonymised.display()),
+        );
+    fs::create_dir_all(work).unwrap();
+    fs::write(work.join("study.toml"), study).unwrap();
+    reglink!(work, &["--quiet", "link", "study.toml", "--out", "link"]).success();
+    let mut out = Vec::new();
+    let mut names: Vec<PathBuf> = fs::read_dir(work.join("link/cells"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    names.sort();
+    for path in names {
+        let b = read(&path);
+        let keep: Vec<usize> = (0..b.num_columns())
+            .filter(|&i| b.schema().field(i).name() != "record_key_sum")
+            .collect();
+        out.push((
+            path.file_name().unwrap().to_string_lossy().into_owned(),
+            b.project(&keep).unwrap(),
+        ));
+    }
+    out
+}
+
+/// Every way a personnummer of the registers is written there, and as
+/// reglink normalises it.
+fn numbers_in_registers() -> Vec<String> {
+    let raw = example!().join("raw");
+    let mut numbers = HashSet::new();
+    for (name, column) in EXTRACTS {
+        let mut r = csv::Reader::from_path(raw.join(format!("{name}.csv"))).unwrap();
+        let i = r
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == column)
+            .unwrap();
+        for row in r.records() {
+            let text = row.unwrap()[i].to_string();
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            if digits.len() >= 10 {
+                numbers.insert(digits[digits.len() - 10..].to_string());
+            }
+        }
+    }
+    numbers.into_iter().collect()
+}
+
+#[test]
+fn the_example_study_through_three_roles_gives_the_single_key_tables() {
+    let p = Parties::new(100_000);
+    for (name, id_column) in EXTRACTS {
+        p.through_all(name, id_column, STUDY, "a");
+    }
+    // Linked as the single-key flow's files are, the same tables.
+    let three = cells(&p.path("linker/a"), &p.path("linked-three"));
+    let single = cells(&example!().join("pseudonymised"), &p.path("linked-single"));
+    assert_eq!(three.len(), single.len());
+    assert!(three.len() >= 5, "the example study has its tables");
+    for ((name, a), (_, b)) in three.iter().zip(&single) {
+        assert_eq!(
+            a, b,
+            "table {name} differs between the three-party and the single-key flow"
+        );
+    }
+    // Same person, same pseudonym, across sources: the linkage report finds
+    // as many persons in EB and AF as the single-key run did.
+    let report = |dir: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &fs::read_to_string(p.path(dir).join("link/linkage-report.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let (three_report, single_report) = (report("linked-three"), report("linked-single"));
+    assert_eq!(three_report["populations"], single_report["populations"]);
+    for (name, _) in EXTRACTS {
+        let strip = |v: &serde_json::Value| {
+            let mut v = v["sources"][name].clone();
+            for k in ["path", "fingerprint", "key_id"] {
+                v.as_object_mut().unwrap().remove(k);
+            }
+            v
+        };
+        assert_eq!(strip(&three_report), strip(&single_report), "source {name}");
+        assert!(
+            three_report["sources"][name]["key_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("tp-")
+        );
+    }
+    assert!(
+        three_report["sources"]["eb"]["matched"]["af"]
+            .as_u64()
+            .unwrap()
+            > 50
+    );
+    // Record keys exist and differ between persons.
+    let b = read(&p.path("linker/a/eb.parquet"));
+    let keys: HashSet<u32> = b
+        .column_by_name("record_key")
+        .unwrap()
+        .as_primitive::<arrow_array::types::UInt32Type>()
+        .values()
+        .iter()
+        .copied()
+        .collect();
+    assert!(
+        keys.len() > 100,
+        "record keys spread over persons: {}",
+        keys.len()
+    );
+    // The pseudonyms are not the single-key flow's.
+    let single_eb = pseudonyms(&example!().join("pseudonymised/eb.parquet"));
+    let three_eb = pseudonyms(&p.path("linker/a/eb.parquet"));
+    assert_eq!(single_eb.len(), three_eb.len());
+    assert!(single_eb.is_disjoint(&three_eb));
+
+    // Nothing the key holder wrote, and no message of any role, holds a
+    // personnummer or a pseudonym (raw, or as hex).
+    let numbers = numbers_in_registers();
+    assert!(numbers.len() > 1000);
+    let mut secrets: Vec<Vec<u8>> = numbers.iter().map(|n| n.as_bytes().to_vec()).collect();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    for pseudo in three_eb.iter().chain(&single_eb) {
+        secrets.push(pseudo.clone());
+        secrets.push(hex(pseudo).into_bytes());
+    }
+    let mut files: Vec<PathBuf> = fs::read_dir(p.path("keyholder"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.iter().any(|f| f.ends_with("keyholder.log")));
+    let messages = p.messages.borrow().clone().into_bytes();
+    for (what, bytes) in files
+        .iter()
+        .map(|f| (f.display().to_string(), fs::read(f).unwrap()))
+        .chain([("the messages".to_string(), messages)])
+    {
+        for s in &secrets {
+            assert!(
+                !bytes.windows(s.len()).any(|w| w == s.as_slice()),
+                "{what} holds a personnummer or a pseudonym"
+            );
+        }
+    }
+}
+
+#[test]
+fn two_studies_give_unlinkable_pseudonyms() {
+    let p = Parties::new(100_000);
+    p.through_all("eb", "personnr", STUDY, "a");
+    p.through_all("eb", "personnr", "another-study", "b");
+    let a = pseudonyms(&p.path("linker/a/eb.parquet"));
+    let b = pseudonyms(&p.path("linker/b/eb.parquet"));
+    assert_eq!(a.len(), b.len());
+    assert!(
+        a.is_disjoint(&b),
+        "one person's pseudonyms of two studies match"
+    );
+}
+
+#[test]
+fn the_same_source_files_through_another_key_holder_give_other_pseudonyms() {
+    // What a source holds (its extract, its signing key, the linker's public
+    // key, its own rows and batch) does not determine a pseudonym: the same
+    // batch, rekeyed by another key holder's key, opens to other pseudonyms
+    // for every person. So no function of the source's files and keys alone
+    // gives the pseudonym of a chosen number.
+    let p = Parties::new(100_000);
+    p.through_all("eb", "personnr", STUDY, "a");
+    p.ok(&["key", "new-keyholder", "--out", "keyholder/other.key"]);
+    p.ok(&[
+        "keyholder",
+        "transcrypt",
+        "sources/a-eb.batch",
+        "--key",
+        "keyholder/other.key",
+        "--config",
+        "keyholder/keyholder.toml",
+        "--out",
+        "keyholder/other-eb.out",
+    ]);
+    p.ok(&[
+        "linker",
+        "open",
+        "--rows",
+        "sources/a-eb.rows.parquet",
+        "--batch",
+        "keyholder/other-eb.out",
+        "--key",
+        "linker/linker.key",
+        "--keyholder-public",
+        "keyholder/other.key.pub",
+        "--out",
+        "linker/other-eb.parquet",
+    ]);
+    let a = pseudonyms(&p.path("linker/a/eb.parquet"));
+    let other = pseudonyms(&p.path("linker/other-eb.parquet"));
+    assert_eq!(a.len(), other.len());
+    assert!(a.is_disjoint(&other));
+    // And the linker refuses the other key holder's output under the first one's public key.
+    let run = p.run(&[
+        "linker",
+        "open",
+        "--rows",
+        "sources/a-eb.rows.parquet",
+        "--batch",
+        "keyholder/other-eb.out",
+        "--key",
+        "linker/linker.key",
+        "--keyholder-public",
+        "keyholder/keyholder.key.pub",
+        "--out",
+        "linker/refused.parquet",
+    ]);
+    assert!(
+        run.failure()
+            .stderr
+            .contains("not signed by the key holder")
+    );
+    assert!(!p.path("linker/refused.parquet").exists());
+}
+
+/// The key holder's folder's files and their bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn refused_batches_write_nothing() {
+    let p = Parties::new(300);
+    // One accepted batch, so there is a log to keep unchanged.
+    p.encrypt("eb", "personnr", STUDY, "a").success();
+    p.transcrypt("sources/a-eb.batch", "keyholder/a-eb.out")
+        .success();
+    let before = snapshot(&p.path("keyholder"));
+
+    // Over quota: EB's second batch for the same study (2 × its persons > 300).
+    p.encrypt("eb", "personnr", STUDY, "again").success();
+    let run = p
+        .transcrypt("sources/again-eb.batch", "keyholder/x.out")
+        .failure();
+    assert!(
+        run.stderr.contains("exceed its quota of 300"),
+        "{}",
+        run.stderr
+    );
+
+    // A bad signature: AF's batch, its signature's last byte changed.
+    p.encrypt("af", "personnummer", STUDY, "a").success();
+    let mut bytes = fs::read(p.path("sources/a-af.batch")).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    fs::write(p.path("sources/bad-af.batch"), bytes).unwrap();
+    let run = p
+        .transcrypt("sources/bad-af.batch", "keyholder/x.out")
+        .failure();
+    assert!(
+        run.stderr.contains("signature is not that of source `af`"),
+        "{}",
+        run.stderr
+    );
+
+    // A source signing as another: LISA's key, claiming to be AF.
+    let raw = example!().join("raw");
+    p.run(&[
+        "source",
+        "encrypt",
+        "--in",
+        raw.join("af.csv").to_str().unwrap(),
+        "--id-column",
+        "personnummer",
+        "--study",
+        STUDY,
+        "--source",
+        "af",
+        "--linker-public",
+        "linker/linker.key.pub",
+        "--sign",
+        "sources/lisa.key",
+        "--out",
+        "sources/fake.rows.parquet",
+        "--batch",
+        "sources/fake.batch",
+        "--reference-date",
+        REFERENCE_DATE,
+    ])
+    .success();
+    p.transcrypt("sources/fake.batch", "keyholder/x.out")
+        .failure();
+
+    // An unknown study.
+    p.encrypt("af", "personnummer", "no-such-study", "u")
+        .success();
+    let run = p
+        .transcrypt("sources/u-af.batch", "keyholder/x.out")
+        .failure();
+    assert!(
+        run.stderr
+            .contains("study `no-such-study` is not in the configuration"),
+        "{}",
+        run.stderr
+    );
+
+    // Not a batch at all.
+    fs::write(
+        p.path("sources/junk.batch"),
+        b"reglink-transcrypt-batch-v1\n{}\n",
+    )
+    .unwrap();
+    p.transcrypt("sources/junk.batch", "keyholder/x.out")
+        .failure();
+
+    assert_eq!(
+        snapshot(&p.path("keyholder")),
+        before,
+        "a refusal wrote or changed a file"
+    );
+    // The accepted one is still within quota, and the linker's step works.
+    p.open("a", "eb", "linker/eb.parquet").success();
+}
+
+#[test]
+fn the_log_shows_an_edited_removed_or_cut_entry() {
+    let p = Parties::new(100_000);
+    for (name, id_column) in EXTRACTS {
+        p.encrypt(name, id_column, STUDY, "a").success();
+        p.transcrypt(
+            &format!("sources/a-{name}.batch"),
+            &format!("keyholder/a-{name}.out"),
+        )
+        .success();
+    }
+    let shown = p
+        .ok(&["keyholder", "log", "--config", "keyholder/keyholder.toml"])
+        .stdout;
+    assert!(shown.contains("3 entries, unbroken"), "{shown}");
+    let head = shown.rsplit("head ").next().unwrap().trim().to_string();
+    p.ok(&[
+        "keyholder",
+        "log",
+        "--config",
+        "keyholder/keyholder.toml",
+        "--head",
+        &head,
+    ]);
+
+    let log = p.path("keyholder/keyholder.log");
+    let original = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let check = |text: String, expect: &str| {
+        fs::write(&log, text).unwrap();
+        let run = p
+            .run(&[
+                "keyholder",
+                "log",
+                "--config",
+                "keyholder/keyholder.toml",
+                "--head",
+                &head,
+            ])
+            .failure();
+        assert!(run.stderr.contains(expect), "{expect}: {}", run.stderr);
+    };
+    // Edited: the second entry's person count.
+    let persons = lines[1]
+        .split("\"persons\":")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    let edited = lines[1].replace(&format!("\"persons\":{persons},"), "\"persons\":1,");
+    assert_ne!(edited, lines[1]);
+    check(
+        format!("{}\n{edited}\n{}\n", lines[0], lines[2]),
+        "line 2: its hash does not match",
+    );
+    // Removed: the second entry.
+    check(
+        format!("{}\n{}\n", lines[0], lines[2]),
+        "line 2: it does not follow",
+    );
+    // Cut short: the last entry, noticed through the head noted earlier.
+    check(
+        format!("{}\n{}\n", lines[0], lines[1]),
+        "entries were removed or added",
+    );
+    // A removed entry's quota does not come back unnoticed: the key holder
+    // refuses to work on a broken log.
+    check(format!("{}\n{}\n", lines[0], lines[2]), "does not follow");
+    p.encrypt("eb", "personnr", STUDY, "b").success();
+    let run = p
+        .transcrypt("sources/b-eb.batch", "keyholder/b-eb.out")
+        .failure();
+    assert!(run.stderr.contains("it does not follow"), "{}", run.stderr);
+}
