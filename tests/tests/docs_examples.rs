@@ -393,3 +393,92 @@ for x, r in zip(sheet[1:], rows[1:]):
         );
     }
 }
+
+/// The README's "No shared key" walkthrough, run as written (keys under the
+/// test's folder instead of `/secure/`; each public key handed over by
+/// copying it into the working folder), with its `keyholder.toml`.
+#[test]
+fn the_readme_three_party_walkthrough_runs() {
+    let heading = "## No shared key: three agencies, three roles";
+    let commands = readme_commands(heading);
+    let names: Vec<String> = commands.iter().map(|c| c[1..3].join(" ")).collect();
+    assert_eq!(
+        names,
+        [
+            "key new-linker",
+            "key new-keyholder",
+            "key new-signing",
+            "source encrypt",
+            "keyholder transcrypt",
+            "keyholder log",
+            "linker open",
+            "link study.toml",
+        ],
+        "the README's walkthrough changed; update this test"
+    );
+    let text = fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &text[text.find(heading).unwrap()..];
+    let section = &section[..section[heading.len()..].find("\n## ").unwrap() + heading.len()];
+    let config = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|t| t.split("```").next())
+        .expect("the section shows keyholder.toml");
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    reglink!(
+        d,
+        &[
+            "-q", "synth", "--preset", "tiny", "--seed", "5", "--out", "raw"
+        ]
+    )
+    .success();
+    fs::copy(d.join("raw/eb.csv"), d.join("eb_2024.csv")).unwrap();
+    fs::copy(d.join("raw/crosswalk.csv"), d.join("nummerbyten.csv")).unwrap();
+    fs::create_dir(d.join("secure")).unwrap();
+    fs::write(d.join("keyholder.toml"), config).unwrap();
+    fs::write(
+        d.join("study.toml"),
+        README_STUDY.replace("name = \"readme\"", "name = \"eb-af-2024\""),
+    )
+    .unwrap();
+    for words in &commands {
+        assert_eq!(words[0], "reglink");
+        let args: Vec<String> = words[1..]
+            .iter()
+            .map(|w| w.replacen("/secure/", "secure/", 1))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = reglink!(d, &args);
+        let what = format!("README: `{}`", words.join(" "));
+        if words[1] == "keyholder" && words[2] == "log" {
+            assert!(
+                run.stdout.contains("1 entries, unbroken"),
+                "{what}: {}",
+                run.stdout
+            );
+        }
+        ok(run, &what);
+        // Public keys are handed over: the next party finds them in the working folder.
+        if words[1] == "key" {
+            for entry in fs::read_dir(d.join("secure")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "pub") {
+                    fs::copy(&path, d.join(path.file_name().unwrap())).unwrap();
+                }
+            }
+        }
+    }
+    let linked: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("linked/linkage-report.json")).unwrap())
+            .unwrap();
+    assert!(
+        linked["sources"]["eb"]["key_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("tp-")
+    );
+    assert!(linked["sources"]["eb"]["rows_used"].as_u64().unwrap() > 1000);
+    assert!(d.join("linked/cells/recipients.parquet").exists());
+}

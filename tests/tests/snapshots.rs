@@ -18,7 +18,7 @@ use insta::assert_snapshot;
 use reglink_tests::{Run, pseudonymise, reglink, snapshot_settings as settings};
 
 /// Every subcommand, as its `--help` is asked for.
-const SUBCOMMANDS: [&[&str]; 10] = [
+const SUBCOMMANDS: [&[&str]; 13] = [
     &["example"],
     &["key"],
     &["key", "new"],
@@ -29,6 +29,9 @@ const SUBCOMMANDS: [&[&str]; 10] = [
     &["verify"],
     &["synth"],
     &["inspect"],
+    &["source", "encrypt"],
+    &["keyholder", "transcrypt"],
+    &["linker", "open"],
 ];
 
 /// The exit code and both streams of a run, as one text.

@@ -428,3 +428,56 @@ fn append_and_write(
     reglink_extract::commit_all(files)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path, text: &str) -> Result<KeyHolderConfig, TranscryptError> {
+        let public = super::super::keys::LinkerKey::from_bytes([1; 32])
+            .public()
+            .to_line();
+        std::fs::write(dir.join("linker.pub"), public).unwrap();
+        let signing = reglink_keys::signing::SigningKey::from_seed([2; 32])
+            .public()
+            .to_line();
+        std::fs::write(dir.join("src.pub"), signing).unwrap();
+        std::fs::write(dir.join("kh.toml"), text).unwrap();
+        KeyHolderConfig::load(&dir.join("kh.toml"))
+    }
+
+    const STUDY: &str = "[[study]]\nname = \"s\"\nlinker = \"linker.pub\"\n";
+    const SOURCE: &str = "[[study.source]]\nname = \"eb\"\npublic_key = \"src.pub\"\nquota = 10\n";
+
+    #[test]
+    fn a_configuration_that_makes_no_sense_is_an_error_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ok = config(d, &format!("log = \"log\"\n{STUDY}{SOURCE}")).unwrap();
+        assert_eq!(ok.studies[0].sources[0].quota, 10);
+        assert_eq!(ok.log, d.join("log"));
+        let err = |text: String| config(d, &text).unwrap_err().to_string();
+        let e = err(format!(
+            "log = \"log\"\n{STUDY}{}",
+            SOURCE.replace("quota = 10", "qouta = 10")
+        ));
+        assert!(e.contains("line 8") && e.contains("qouta"), "{e}");
+        let e = err(format!(
+            "log = \"log\"\n{STUDY}{}",
+            SOURCE.replace("10", "0")
+        ));
+        assert!(e.contains("quota must be at least 1"), "{e}");
+        let e = err(format!("log = \"log\"\n{STUDY}{SOURCE}{SOURCE}"));
+        assert!(e.contains("listed twice"), "{e}");
+        let e = err(format!("log = \"log\"\n{STUDY}{STUDY}"));
+        assert!(e.contains("study `s` is listed twice"), "{e}");
+        let e = err(format!(
+            "log = \"log\"\n{}",
+            STUDY.replace("linker.pub", "src.pub")
+        ));
+        assert!(
+            e.contains("src.pub") && e.contains("linker's public key"),
+            "{e}"
+        );
+    }
+}

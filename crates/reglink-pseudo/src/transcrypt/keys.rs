@@ -233,3 +233,64 @@ impl LinkerPublicKey {
 
 /// A key holder's public signing key, as linkers hold it.
 pub type KeyHolderPublicKey = PublicKey;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_keys_are_private_files_that_redact_themselves() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kh, l) = (dir.path().join("kh.key"), dir.path().join("l.key"));
+        let keyholder = KeyHolderKey::generate().unwrap();
+        keyholder
+            .write_new_files(&kh, &dir.path().join("kh.key.pub"))
+            .unwrap();
+        let linker = LinkerKey::generate().unwrap();
+        linker
+            .write_new_files(&l, &dir.path().join("l.key.pub"))
+            .unwrap();
+        assert_eq!(std::fs::metadata(&kh).unwrap().len(), KEYHOLDER_FILE_LEN);
+        assert_eq!(std::fs::metadata(&l).unwrap().len(), LINKER_FILE_LEN);
+        let public = LinkerPublicKey::load(&dir.path().join("l.key.pub")).unwrap();
+        assert_eq!(public, linker.public());
+        assert_eq!(
+            KeyHolderKey::load(&kh).unwrap().study_commitment("s"),
+            keyholder.study_commitment("s")
+        );
+        assert_ne!(
+            keyholder.study_commitment("s"),
+            keyholder.study_commitment("t")
+        );
+        // Debug shows a fingerprint, not the bytes.
+        let shown = format!("{linker:?} {keyholder:?}");
+        assert!(shown.contains("rl-") && shown.contains("rs-"), "{shown}");
+        // Refused when others can read it, and never overwritten.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&l, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                LinkerKey::load(&l),
+                Err(KeyFileError::Permissions { .. })
+            ));
+        }
+        assert!(matches!(
+            LinkerKey::generate()
+                .unwrap()
+                .write_new_files(&l, &dir.path().join("other.pub")),
+            Err(KeyFileError::Exists { .. })
+        ));
+        // One kind of key is not taken for another.
+        assert!(KeyHolderKey::load(&l).is_err());
+    }
+
+    #[test]
+    fn a_public_key_that_is_not_a_point_is_refused() {
+        let good = LinkerKey::from_bytes([1; 32]).public().to_line();
+        assert!(LinkerPublicKey::parse(&good).is_some());
+        let bad = format!("{LINKER_PUBLIC_TAG} {}\n", "ff".repeat(32));
+        assert!(LinkerPublicKey::parse(&bad).is_none());
+        assert!(LinkerPublicKey::parse("reglink-linker-public-key-v1 00").is_none());
+    }
+}
