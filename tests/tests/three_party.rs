@@ -104,6 +104,8 @@ impl Parties {
             name,
             "--linker-public",
             "linker/linker.key.pub",
+            "--keyholder-public",
+            "keyholder/keyholder.key.pub",
             "--sign",
             &format!("sources/{name}.key"),
             "--out",
@@ -355,37 +357,79 @@ fn two_studies_give_unlinkable_pseudonyms() {
 }
 
 #[test]
-fn the_same_source_files_through_another_key_holder_give_other_pseudonyms() {
-    // What a source holds (its extract, its signing key, the linker's public
-    // key, its own rows and batch) does not determine a pseudonym: the same
-    // batch, rekeyed by another key holder's key, opens to other pseudonyms
-    // for every person. So no function of the source's files and keys alone
-    // gives the pseudonym of a chosen number.
+fn the_pseudonyms_rest_on_the_key_holders_secret() {
+    // What a source holds (its extract, its signing key, both public keys)
+    // does not determine a pseudonym: the same extract through another key
+    // holder opens to other pseudonyms for every person, so no function of
+    // the source's files and keys alone gives the pseudonym of a number.
     let p = Parties::new(100_000);
     p.through_all("eb", "personnr", STUDY, "a");
-    p.ok(&["key", "new-keyholder", "--out", "keyholder/other.key"]);
+    p.ok(&["key", "new-keyholder", "--out", "other.key"]);
+    // Another key holder, with its own configuration and log.
+    fs::create_dir(p.path("other-kh")).unwrap();
+    for f in [
+        "keyholder.toml",
+        "linker.key.pub",
+        "eb.key.pub",
+        "af.key.pub",
+        "lisa.key.pub",
+    ] {
+        fs::copy(
+            p.path(&format!("keyholder/{f}")),
+            p.path(&format!("other-kh/{f}")),
+        )
+        .unwrap();
+    }
+    let raw = example!().join("raw");
+    p.ok(&[
+        "source",
+        "encrypt",
+        "--in",
+        raw.join("eb.csv").to_str().unwrap(),
+        "--id-column",
+        "personnr",
+        "--study",
+        STUDY,
+        "--source",
+        "eb",
+        "--linker-public",
+        "linker/linker.key.pub",
+        "--keyholder-public",
+        "other.key.pub",
+        "--sign",
+        "sources/eb.key",
+        "--out",
+        "sources/o-eb.rows.parquet",
+        "--batch",
+        "sources/o-eb.batch",
+        "--reference-date",
+        REFERENCE_DATE,
+        "--crosswalk",
+        raw.join("crosswalk.csv").to_str().unwrap(),
+        "--derive",
+    ]);
     p.ok(&[
         "keyholder",
         "transcrypt",
-        "sources/a-eb.batch",
+        "sources/o-eb.batch",
         "--key",
-        "keyholder/other.key",
+        "other.key",
         "--config",
-        "keyholder/keyholder.toml",
+        "other-kh/keyholder.toml",
         "--out",
-        "keyholder/other-eb.out",
+        "keyholder/o-eb.out",
     ]);
     p.ok(&[
         "linker",
         "open",
         "--rows",
-        "sources/a-eb.rows.parquet",
+        "sources/o-eb.rows.parquet",
         "--batch",
-        "keyholder/other-eb.out",
+        "keyholder/o-eb.out",
         "--key",
         "linker/linker.key",
         "--keyholder-public",
-        "keyholder/other.key.pub",
+        "other.key.pub",
         "--out",
         "linker/other-eb.parquet",
     ]);
@@ -393,14 +437,15 @@ fn the_same_source_files_through_another_key_holder_give_other_pseudonyms() {
     let other = pseudonyms(&p.path("linker/other-eb.parquet"));
     assert_eq!(a.len(), other.len());
     assert!(a.is_disjoint(&other));
-    // And the linker refuses the other key holder's output under the first one's public key.
+    // The linker refuses an output under another key holder's public key,
+    // and a rows file of another batch.
     let run = p.run(&[
         "linker",
         "open",
         "--rows",
-        "sources/a-eb.rows.parquet",
+        "sources/o-eb.rows.parquet",
         "--batch",
-        "keyholder/other-eb.out",
+        "keyholder/o-eb.out",
         "--key",
         "linker/linker.key",
         "--keyholder-public",
@@ -412,6 +457,26 @@ fn the_same_source_files_through_another_key_holder_give_other_pseudonyms() {
         run.failure()
             .stderr
             .contains("not signed by the key holder")
+    );
+    let run = p.run(&[
+        "linker",
+        "open",
+        "--rows",
+        "sources/a-eb.rows.parquet",
+        "--batch",
+        "keyholder/o-eb.out",
+        "--key",
+        "linker/linker.key",
+        "--keyholder-public",
+        "other.key.pub",
+        "--out",
+        "linker/refused.parquet",
+    ]);
+    let run = run.failure();
+    assert!(
+        run.stderr.contains("not the rows file of batch"),
+        "{}",
+        run.stderr
     );
     assert!(!p.path("linker/refused.parquet").exists());
 }
@@ -452,54 +517,60 @@ fn refused_batches_write_nothing() {
     let mut bytes = fs::read(p.path("sources/a-af.batch")).unwrap();
     *bytes.last_mut().unwrap() ^= 1;
     fs::write(p.path("sources/bad-af.batch"), bytes).unwrap();
-    let run = p
-        .transcrypt("sources/bad-af.batch", "keyholder/x.out")
-        .failure();
-    assert!(
-        run.stderr.contains("signature is not that of source `af`"),
-        "{}",
-        run.stderr
+    let refused = |batch: &str, expect: &str| {
+        let run = p.transcrypt(batch, "keyholder/x.out").failure();
+        assert!(run.stderr.contains(expect), "{expect}: {}", run.stderr);
+    };
+    refused(
+        "sources/bad-af.batch",
+        "signature is not that of source \"af\"",
     );
 
-    // A source signing as another: LISA's key, claiming to be AF.
+    // A source signing as another (LISA's key, claiming to be AF), and a
+    // batch encrypted to another key holder, which this one cannot open.
     let raw = example!().join("raw");
-    p.run(&[
-        "source",
-        "encrypt",
-        "--in",
-        raw.join("af.csv").to_str().unwrap(),
-        "--id-column",
-        "personnummer",
-        "--study",
-        STUDY,
-        "--source",
-        "af",
-        "--linker-public",
-        "linker/linker.key.pub",
-        "--sign",
-        "sources/lisa.key",
-        "--out",
-        "sources/fake.rows.parquet",
-        "--batch",
+    p.ok(&["key", "new-keyholder", "--out", "other.key"]);
+    let af = raw.join("af.csv");
+    let encrypt = |sign: &str, keyholder: &str, out: &str| {
+        p.ok(&[
+            "source",
+            "encrypt",
+            "--in",
+            af.to_str().unwrap(),
+            "--id-column",
+            "personnummer",
+            "--study",
+            STUDY,
+            "--source",
+            "af",
+            "--linker-public",
+            "linker/linker.key.pub",
+            "--keyholder-public",
+            keyholder,
+            "--sign",
+            sign,
+            "--out",
+            &format!("sources/{out}.rows.parquet"),
+            "--batch",
+            &format!("sources/{out}.batch"),
+            "--reference-date",
+            REFERENCE_DATE,
+        ]);
+    };
+    encrypt("sources/lisa.key", "keyholder/keyholder.key.pub", "fake");
+    refused(
         "sources/fake.batch",
-        "--reference-date",
-        REFERENCE_DATE,
-    ])
-    .success();
-    p.transcrypt("sources/fake.batch", "keyholder/x.out")
-        .failure();
+        "signature is not that of source \"af\"",
+    );
+    encrypt("sources/af.key", "other.key.pub", "other");
+    refused("sources/other.batch", "encrypted to key holder");
 
     // An unknown study.
     p.encrypt("af", "personnummer", "no-such-study", "u")
         .success();
-    let run = p
-        .transcrypt("sources/u-af.batch", "keyholder/x.out")
-        .failure();
-    assert!(
-        run.stderr
-            .contains("study `no-such-study` is not in the configuration"),
-        "{}",
-        run.stderr
+    refused(
+        "sources/u-af.batch",
+        "study \"no-such-study\" is not in the configuration",
     );
 
     // Not a batch at all.
@@ -508,8 +579,7 @@ fn refused_batches_write_nothing() {
         b"reglink-transcrypt-batch-v1\n{}\n",
     )
     .unwrap();
-    p.transcrypt("sources/junk.batch", "keyholder/x.out")
-        .failure();
+    refused("sources/junk.batch", "junk.batch: header");
 
     assert_eq!(
         snapshot(&p.path("keyholder")),
@@ -532,9 +602,19 @@ fn the_log_shows_an_edited_removed_or_cut_entry() {
         .success();
     }
     let shown = p
-        .ok(&["keyholder", "log", "--config", "keyholder/keyholder.toml"])
+        .ok(&[
+            "keyholder",
+            "log",
+            "--config",
+            "keyholder/keyholder.toml",
+            "--public-key",
+            "keyholder/keyholder.key.pub",
+        ])
         .stdout;
-    assert!(shown.contains("3 entries, unbroken"), "{shown}");
+    assert!(
+        shown.contains("3 entries, unbroken, every entry signed by rh-"),
+        "{shown}"
+    );
     let head = shown.rsplit("head ").next().unwrap().trim().to_string();
     p.ok(&[
         "keyholder",
@@ -586,6 +666,74 @@ fn the_log_shows_an_edited_removed_or_cut_entry() {
         format!("{}\n{}\n", lines[0], lines[1]),
         "entries were removed or added",
     );
+    // Rewritten whole, every hash recomputed: the signatures give it away.
+    let field = |line: &str, name: &str| -> String {
+        let key = format!("\"{name}\":\"");
+        line.split(&key)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let mut rewritten = String::new();
+    let mut prev = "genesis".to_string();
+    for (i, line) in lines.iter().enumerate() {
+        // The entry as reglink serialises it, with its values changed in place.
+        let (hash, signature) = (field(line, "hash"), field(line, "signature"));
+        let mut e = line
+            .replace(&format!("\"hash\":\"{hash}\""), "\"hash\":\"\"")
+            .replace(
+                &format!("\"signature\":\"{signature}\""),
+                "\"signature\":\"\"",
+            )
+            .replace(
+                &format!("\"prev\":\"{}\"", field(line, "prev")),
+                &format!("\"prev\":\"{prev}\""),
+            );
+        if i == 1 {
+            e = e.replace(&format!("\"persons\":{persons},"), "\"persons\":1,");
+        }
+        let new_hash = format!("blake3:{}", blake3_hex(e.as_bytes()));
+        let e = e
+            .replace("\"hash\":\"\"", &format!("\"hash\":\"{new_hash}\""))
+            .replace(
+                "\"signature\":\"\"",
+                &format!("\"signature\":\"{signature}\""),
+            );
+        rewritten.push_str(&e);
+        rewritten.push('\n');
+        prev = new_hash;
+    }
+    fs::write(&log, &rewritten).unwrap();
+    p.ok(&["keyholder", "log", "--config", "keyholder/keyholder.toml"]);
+    let run = p
+        .run(&[
+            "keyholder",
+            "log",
+            "--config",
+            "keyholder/keyholder.toml",
+            "--public-key",
+            "keyholder/keyholder.key.pub",
+        ])
+        .failure();
+    assert!(
+        run.stderr
+            .contains("line 2: its signature is not the key holder's"),
+        "{}",
+        run.stderr
+    );
+    // The key holder checks the signatures itself before it works.
+    p.encrypt("eb", "personnr", STUDY, "c").success();
+    let run = p
+        .transcrypt("sources/c-eb.batch", "keyholder/c-eb.out")
+        .failure();
+    assert!(
+        run.stderr.contains("its signature is not the key holder's"),
+        "{}",
+        run.stderr
+    );
     // A removed entry's quota does not come back unnoticed: the key holder
     // refuses to work on a broken log.
     check(format!("{}\n{}\n", lines[0], lines[2]), "does not follow");
@@ -594,4 +742,15 @@ fn the_log_shows_an_edited_removed_or_cut_entry() {
         .transcrypt("sources/b-eb.batch", "keyholder/b-eb.out")
         .failure();
     assert!(run.stderr.contains("it does not follow"), "{}", run.stderr);
+}
+
+/// BLAKE3 of public bytes, hex, through the file-fingerprint writer.
+fn blake3_hex(bytes: &[u8]) -> String {
+    let mut w = reglink_extract::HashingWriter::new(std::io::sink());
+    std::io::Write::write_all(&mut w, bytes).unwrap();
+    w.finish()
+        .1
+        .as_str()
+        .trim_start_matches("blake3:")
+        .to_string()
 }

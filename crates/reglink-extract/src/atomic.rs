@@ -124,6 +124,28 @@ pub fn commit_all(files: Vec<AtomicFile>) -> Result<Vec<PathBuf>, ExtractError> 
     Ok(done)
 }
 
+/// An exclusive lock on `path` (an empty file, created if missing, mode
+/// 0600, never holding data), held until the returned file is dropped. For
+/// a read-check-append of a file that several runs may update (the three-party
+/// key holder's log): the lock file is never replaced, so every run waits
+/// on the same one.
+pub fn exclusive_lock(path: &Path) -> Result<std::fs::File, ExtractError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let output = |source| ExtractError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = options.open(path).map_err(output)?;
+    file.lock().map_err(output)?;
+    Ok(file)
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.writer.write(buf)

@@ -54,7 +54,7 @@ use std::path::{Path, PathBuf};
 pub use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
-pub use atomic::{AtomicFile, commit_all, write_atomic};
+pub use atomic::{AtomicFile, commit_all, exclusive_lock, write_atomic};
 pub use error::{ExtractError, Hint, Hinted};
 pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_file};
 pub use output::{

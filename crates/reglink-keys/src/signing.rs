@@ -89,8 +89,17 @@ impl SigningKey {
     }
 
     /// Signs `context ‖ message`. Each kind of signed document has its own
-    /// context, so a signature over one can never pass as one over another.
+    /// context, so a signature over one can never pass as one over another:
+    /// a context is one line ending in `\n` (so no context is a prefix of
+    /// another), and never the release manifest's, which only
+    /// [`SigningKey::sign_manifest`] signs.
     pub fn sign_with_context(&self, context: &[u8], message: &[u8]) -> [u8; 64] {
+        assert!(
+            context.ends_with(b"\n")
+                && context.iter().filter(|&&b| b == b'\n').count() == 1
+                && context != CONTEXT,
+            "a signing context is one line of its own"
+        );
         let mut m = Vec::with_capacity(context.len() + message.len());
         m.extend_from_slice(context);
         m.extend_from_slice(message);
@@ -170,19 +179,17 @@ impl PublicKey {
             path: path.to_path_buf(),
             source,
         })?;
-        let format = || KeyFileError::Format {
+        PublicKey::from_line(&text).ok_or_else(|| KeyFileError::Format {
             path: path.to_path_buf(),
             what: "public signing key",
-        };
-        let hex_key = text
-            .trim()
-            .strip_prefix(PUBLIC_TAG)
-            .map(str::trim)
-            .ok_or_else(format)?;
-        let bytes: [u8; 32] = unhex(hex_key).ok_or_else(format)?;
-        VerifyingKey::from_bytes(&bytes)
-            .map(PublicKey)
-            .map_err(|_| format())
+        })
+    }
+
+    /// Parses the one line of a public key file ([`PublicKey::to_line`]).
+    pub fn from_line(text: &str) -> Option<PublicKey> {
+        let hex_key = text.trim().strip_prefix(PUBLIC_TAG).map(str::trim)?;
+        let bytes: [u8; 32] = unhex(hex_key)?;
+        VerifyingKey::from_bytes(&bytes).ok().map(PublicKey)
     }
 
     /// Whether `signature` is this key's signature over `manifest`, and

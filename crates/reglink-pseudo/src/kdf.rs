@@ -50,17 +50,20 @@ pub(crate) fn identifier_hash(study_key: &[u8; 32], normalised: &[u8; 12]) -> [u
 //
 // ```text
 // personnummer ── to_group (public, unkeyed: never written unencrypted) ──► P
-// key holder's role key ── derive_key(KEYHOLDER_STUDY_CONTEXT, key ‖ len ‖ study) ──► k (scalar)
+// key holder's role key ── derive_key(KEYHOLDER_STUDY_CONTEXT, key ‖ len ‖ study ‖ len ‖ linker) ──► k (scalar)
+// key holder's role key ── derive_key(KEYHOLDER_ELGAMAL_CONTEXT, key) ──► x (scalar), X = x·G
 // key holder's role key ── derive_key(KEYHOLDER_SIGNING_CONTEXT, key) ──► ed25519 seed
 // linker's role key ── derive_key(LINKER_ELGAMAL_CONTEXT, key) ──► y (scalar), Y = y·G
 // linker's role key ── derive_key(LINKER_STUDY_CONTEXT, key ‖ len ‖ study) ──► h (hash key)
-//   pseudonym ‖ record key = keyed_hash(h, compressed k·P)[..20]
+//   sources encrypt to X + Y; pseudonym ‖ record key = keyed_hash(h, compressed k·P)[..20]
 // ```
 
 /// Context for the map from a personnummer to a ristretto255 point.
 pub const TO_GROUP_CONTEXT: &str = "reglink 2026-12-06 personnummer to ristretto255 v1";
 /// Context for the key holder's per-study rekeying scalar.
 pub const KEYHOLDER_STUDY_CONTEXT: &str = "reglink 2026-12-06 key holder study scalar v1";
+/// Context for the key holder's ElGamal secret (its share of the key sources encrypt to).
+pub const KEYHOLDER_ELGAMAL_CONTEXT: &str = "reglink 2026-12-06 key holder elgamal secret v1";
 /// Context for the key holder's batch-signing key.
 pub const KEYHOLDER_SIGNING_CONTEXT: &str = "reglink 2026-12-06 key holder signing seed v1";
 /// Context for the linker's ElGamal secret.
@@ -82,31 +85,31 @@ pub(crate) fn to_group(normalised: &[u8; 12]) -> [u8; 64] {
     out
 }
 
-/// 64 bytes derived from a role key (and a study name, length-prefixed),
-/// reduced to a scalar by the caller.
-pub(crate) fn wide(context: &str, key: &[u8; 32], study: Option<&str>) -> [u8; 64] {
+/// 64 bytes derived from a role key and names (each length-prefixed: a
+/// study name, a fingerprint), reduced to a scalar by the caller.
+pub(crate) fn wide(context: &str, key: &[u8; 32], names: &[&str]) -> [u8; 64] {
     let mut h = blake3::Hasher::new_derive_key(context);
     h.update(key);
-    if let Some(study) = study {
-        h.update(&(study.len() as u64).to_le_bytes());
-        h.update(study.as_bytes());
+    for name in names {
+        h.update(&(name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
     }
     let mut out = [0u8; 64];
     h.finalize_xof().fill(&mut out);
     out
 }
 
-/// 32 bytes derived from a role key and, where given, a study name.
-pub(crate) fn narrow(context: &str, key: &[u8; 32], study: Option<&str>) -> [u8; 32] {
+/// 32 bytes derived from a role key and names, as [`wide`].
+pub(crate) fn narrow(context: &str, key: &[u8; 32], names: &[&str]) -> [u8; 32] {
     let mut out = [0u8; 32];
-    out.copy_from_slice(&wide(context, key, study)[..32]);
+    out.copy_from_slice(&wide(context, key, names)[..32]);
     out
 }
 
 /// The `i`-th 64 bytes of a random stream seeded by `seed` (fresh from the
 /// operating system per batch): the ElGamal randomness of one person.
 pub(crate) fn nonce(seed: &[u8; 32], i: u64) -> [u8; 64] {
-    let mut h = blake3::Hasher::new_keyed(&narrow(NONCE_CONTEXT, seed, None));
+    let mut h = blake3::Hasher::new_keyed(&narrow(NONCE_CONTEXT, seed, &[]));
     h.update(&i.to_le_bytes());
     let mut out = [0u8; 64];
     h.finalize_xof().fill(&mut out);

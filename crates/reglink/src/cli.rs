@@ -189,6 +189,11 @@ pub struct SourceEncryptArgs {
     /// The linker's public key (`reglink key new-linker`).
     #[arg(long, value_name = "PUB")]
     pub linker_public: PathBuf,
+    /// The key holder's public key (`reglink key new-keyholder`): persons are
+    /// encrypted to the linker's and the key holder's keys together, so that
+    /// neither can open the batch alone.
+    #[arg(long, value_name = "PUB")]
+    pub keyholder_public: PathBuf,
     /// This source's signing key (`reglink key new-signing`); the key holder has its public half.
     #[arg(long, value_name = "KEY")]
     pub sign: PathBuf,
@@ -250,6 +255,9 @@ pub enum KeyholderCommand {
         /// that a log cut short is noticed.
         #[arg(long)]
         head: Option<String>,
+        /// The key holder's public key: every entry must carry its signature.
+        #[arg(long, value_name = "PUB")]
+        public_key: Option<PathBuf>,
     },
 }
 
@@ -302,8 +310,10 @@ pub enum KeyCommand {
     },
     /// Create the three-party key holder's key: KEY (mode 0600) and KEY.pub.
     ///
-    /// KEY.pub is the public key that signs the key holder's output; hand it
-    /// to the linker. Refuses to overwrite either file.
+    /// KEY.pub holds the key that signs the key holder's output and its share
+    /// of the key sources encrypt to; hand it to the linker and to every
+    /// source, with the fingerprint printed (`rh-` and 32 hex digits).
+    /// Refuses to overwrite either file.
     NewKeyholder {
         /// Where to write the key; the public key goes beside it with `.pub` appended.
         #[arg(long)]

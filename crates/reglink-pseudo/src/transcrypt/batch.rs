@@ -49,6 +49,12 @@ pub struct Header {
     pub signer: String,
     /// Fingerprint of the linker's public key the persons are encrypted to.
     pub linker: String,
+    /// Fingerprint of the key holder's public key the persons are encrypted to
+    /// (its share and the linker's together).
+    pub keyholder: String,
+    /// BLAKE3 fingerprint of the source's rows file of this batch, which the
+    /// linker checks: a rows file and a batch go together only as made.
+    pub rows: String,
     /// Random id tying the batch to the source's rows file (32 hex digits).
     pub batch_id: String,
     /// Ciphertexts in the file: distinct persons.
@@ -62,9 +68,14 @@ pub struct Header {
     /// Transcrypted only: fingerprint of the source's signing key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_signer: Option<String>,
-    /// Transcrypted only: the key holder's log entry for this batch (`seq hash`).
+    /// Transcrypted only: the sequence number of the key holder's log entry
+    /// for this batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_entry: Option<String>,
+    pub log_seq: Option<u64>,
+    /// Transcrypted only: the hash of the log entry before it (`genesis` for
+    /// the first), so that outputs anchor the log's chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_prev: Option<String>,
 }
 
 /// A batch read into memory, its signature not yet checked.
@@ -73,10 +84,10 @@ pub struct Batch {
     pub path: PathBuf,
     /// Its header.
     pub header: Header,
-    /// `persons × 64` bytes.
-    pub ciphertexts: Vec<u8>,
-    signed: Vec<u8>,
-    signature: [u8; 64],
+    /// The whole file.
+    bytes: Vec<u8>,
+    /// Where the ciphertexts start; the signature is the last 64 bytes.
+    body: usize,
 }
 
 impl std::fmt::Debug for Batch {
@@ -95,10 +106,17 @@ impl Batch {
             path: path.to_path_buf(),
             problem: problem.to_string(),
         };
-        let bytes = std::fs::read(path).map_err(|source| TranscryptError::Io {
+        let io = |source| TranscryptError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // Before reading: a file larger than the most a batch can hold (2^32
+        // persons) is not one, and is not read into memory.
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > (MAGIC.len() + MAX_HEADER + 64) as u64 + ((CIPHERTEXT_LEN as u64) << 32) {
+            return Err(bad("larger than any batch"));
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
         let rest = bytes
             .strip_prefix(MAGIC)
             .ok_or_else(|| bad("not a reglink batch file (wrong first line)"))?;
@@ -109,44 +127,44 @@ impl Batch {
             .ok_or_else(|| bad("no header line"))?;
         let header: Header =
             serde_json::from_slice(&rest[..end]).map_err(|e| bad(&format!("header: {e}")))?;
-        let body = &rest[end + 1..];
+        let body = MAGIC.len() + end + 1;
         let expected = usize::try_from(header.persons)
             .ok()
             .and_then(|n| n.checked_mul(CIPHERTEXT_LEN))
             .and_then(|n| n.checked_add(64))
             .ok_or_else(|| bad("header: impossible number of persons"))?;
-        if body.len() != expected {
+        if bytes.len() - body != expected {
             return Err(bad(&format!(
                 "{} bytes after the header; {} persons need {expected}",
-                body.len(),
+                bytes.len() - body,
                 header.persons
             )));
         }
-        let split = body.len() - 64;
-        let mut signature = [0u8; 64];
-        signature.copy_from_slice(&body[split..]);
-        let signed_len = bytes.len() - 64;
-        let ciphertexts = body[..split].to_vec();
-        let mut signed = bytes;
-        signed.truncate(signed_len);
         Ok(Batch {
             path: path.to_path_buf(),
             header,
-            ciphertexts,
-            signed,
-            signature,
+            bytes,
+            body,
         })
+    }
+
+    /// The ciphertexts, `persons × 64` bytes.
+    pub fn ciphertexts(&self) -> &[u8] {
+        &self.bytes[self.body..self.bytes.len() - 64]
     }
 
     /// Whether `key` signed this batch and the header names it as signer.
     pub fn signed_by(&self, key: &PublicKey) -> bool {
+        let (signed, signature) = self.bytes.split_at(self.bytes.len() - 64);
+        let signature: &[u8; 64] = signature.try_into().expect("64 bytes");
         self.header.signer == key.fingerprint().to_string()
-            && key.verify_with_context(SIGNATURE_CONTEXT, &self.signed, &self.signature)
+            && key.verify_with_context(SIGNATURE_CONTEXT, signed, signature)
     }
 
     /// The `i`-th ciphertext.
     pub(crate) fn ciphertext(&self, i: usize) -> &[u8] {
-        &self.ciphertexts[i * CIPHERTEXT_LEN..(i + 1) * CIPHERTEXT_LEN]
+        let at = self.body + i * CIPHERTEXT_LEN;
+        &self.bytes[at..at + CIPHERTEXT_LEN]
     }
 }
 

@@ -155,25 +155,36 @@ pub struct LogEntry {
     pub output: String,
     /// The previous entry's `hash` (`genesis` for the first).
     pub prev: String,
-    /// BLAKE3 of this entry's JSON with `hash` empty.
+    /// BLAKE3 of this entry's JSON with `hash` and `signature` empty.
     pub hash: String,
+    /// The key holder's ed25519 signature over `hash` (hex), so that nobody
+    /// without its key can rewrite the chain after an edit.
+    pub signature: String,
 }
 
 const GENESIS: &str = "genesis";
+const LOG_CONTEXT: &[u8] = b"reglink key holder log entry v1\n";
 
 impl LogEntry {
     fn computed_hash(&self) -> String {
         let mut e = self.clone();
         e.hash = String::new();
+        e.signature = String::new();
         let json = serde_json::to_string(&e).expect("an entry serialises");
         format!("blake3:{}", fingerprint_text(&json))
     }
+
+    fn signed_by(&self, key: &PublicKey) -> bool {
+        super::unhex::<64>(&self.signature)
+            .is_some_and(|sig| key.verify_with_context(LOG_CONTEXT, self.hash.as_bytes(), &sig))
+    }
 }
 
-/// Reads the log (absent: empty) and checks its chain. An edited entry, a
-/// removed or reordered one, or a line that is not an entry is an error
-/// naming the line.
-pub fn read_log(path: &Path) -> Result<Vec<LogEntry>, TranscryptError> {
+/// Reads the log (absent: empty) and checks its chain and, given the key
+/// holder's public signing key, every entry's signature. An edited entry, a
+/// removed or reordered one, a bad signature or a line that is not an entry
+/// is an error naming the line.
+pub fn read_log(path: &Path, signer: Option<&PublicKey>) -> Result<Vec<LogEntry>, TranscryptError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -199,6 +210,9 @@ pub fn read_log(path: &Path) -> Result<Vec<LogEntry>, TranscryptError> {
                 n,
                 "its hash does not match its contents: the entry was edited".into(),
             ));
+        }
+        if signer.is_some_and(|key| !entry.signed_by(key)) {
+            return Err(bad(n, "its signature is not the key holder's".into()));
         }
         let prev = entries.last().map_or(GENESIS, |e| e.hash.as_str());
         if entry.prev != prev || entry.seq != entries.len() as u64 + 1 {
@@ -233,12 +247,17 @@ pub struct TranscryptReport {
 }
 
 /// Checks a source's batch and, if it passes, writes the rekeyed batch for
-/// the linker and appends the log entry, both or neither.
+/// the linker and appends the log entry.
 ///
 /// Refused (nothing written): a file that is not a batch, a study or source
 /// the configuration does not name, a signature that is not the source's, a
-/// batch encrypted to another linker, a batch that would take the source over
-/// its quota, invalid ciphertexts.
+/// batch encrypted to another linker or key holder, a batch that would take
+/// the source over its quota, a broken log, invalid ciphertexts.
+///
+/// The log is locked from reading to writing (`LOG.lock` beside it), so two
+/// runs cannot both spend the same quota; the entry is written before the
+/// output, so a failure in between spends quota without an output, never
+/// the other way round.
 pub fn transcrypt(
     input: &Path,
     output: &Path,
@@ -246,98 +265,75 @@ pub fn transcrypt(
     config: &KeyHolderConfig,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<TranscryptReport, TranscryptError> {
-    let refuse = |reason: String| TranscryptError::Refused {
-        path: input.to_path_buf(),
-        reason,
-    };
     reglink_extract::check_new_file(
         output,
         false,
         &[("the source's batch".to_string(), input.to_path_buf())],
     )?;
     let batch = Batch::read(input)?;
+    let (study, source) = check(&batch, key, config)?;
     let h = &batch.header;
-    if h.kind != Kind::Encrypted {
-        return Err(refuse("it is not a source's batch".into()));
-    }
-    let study = config
-        .studies
-        .iter()
-        .find(|s| s.name == h.study)
-        .ok_or_else(|| refuse(format!("study `{}` is not in the configuration", h.study)))?;
-    let source = study
-        .sources
-        .iter()
-        .find(|s| s.name == h.source)
-        .ok_or_else(|| {
-            refuse(format!(
-                "source `{}` is not allowed to submit for study `{}`",
-                h.source, h.study
-            ))
-        })?;
-    if !batch.signed_by(&source.key) {
-        return Err(refuse(format!(
-            "the signature is not that of source `{}` ({})",
-            source.name,
-            source.key.fingerprint()
-        )));
-    }
-    if h.linker != study.linker.fingerprint() {
-        return Err(refuse(format!(
-            "it is encrypted to linker {}, but study `{}` has linker {}",
-            h.linker,
-            study.name,
-            study.linker.fingerprint()
-        )));
-    }
-    let log = read_log(&config.log)?;
-    let before: u64 = log
+    let mut lock_path = config.log.clone().into_os_string();
+    lock_path.push(".lock");
+    let _lock = reglink_extract::exclusive_lock(Path::new(&lock_path))?;
+    let signing = key.signing();
+    let log = read_log(&config.log, Some(&signing.public()))?;
+    let before = log
         .iter()
         .filter(|e| e.study == study.name && e.source == source.name)
-        .map(|e| e.persons)
-        .sum();
-    let used = before.saturating_add(h.persons);
+        .try_fold(0u64, |sum, e| sum.checked_add(e.persons));
+    let used = before.and_then(|b| b.checked_add(h.persons));
+    let (Some(before), Some(used)) = (before, used) else {
+        return Err(refuse(input, "the log's counts overflow".into()));
+    };
     if used > source.quota {
-        return Err(refuse(format!(
-            "source `{}` has submitted {before} persons for study `{}`; {} more would exceed its quota of {}",
-            source.name, study.name, h.persons, source.quota
-        )));
+        return Err(refuse(
+            input,
+            format!(
+                "source {:?} has submitted {before} persons for study {:?}; {} more would exceed its quota of {}",
+                source.name, study.name, h.persons, source.quota
+            ),
+        ));
     }
 
-    let rekeyer = Rekeyer::new(key.study_scalar(&study.name), &study.linker.point());
+    let linker_fp = study.linker.fingerprint();
+    let rekeyer = Rekeyer::new(
+        &key.study_scalar(&study.name, &linker_fp),
+        &key.elgamal_secret(),
+        &study.linker.point(),
+    );
     let (out, invalid) = rekey_all(&batch, &rekeyer, progress)?;
     if invalid > 0 {
-        return Err(refuse(format!(
-            "{invalid} of its ciphertexts are not valid group elements"
-        )));
+        return Err(refuse(
+            input,
+            format!("{invalid} of its ciphertexts are not valid, non-identity group elements"),
+        ));
     }
 
     let source_batch = reglink_extract::fingerprint_file(input)?
         .as_str()
         .to_string();
-    let signing = key.signing();
     let seq = log.len() as u64 + 1;
     let prev = log
         .last()
         .map_or_else(|| GENESIS.to_string(), |e| e.hash.clone());
-    // The output names the log entry and the entry names the output; the
-    // entry's own hash covers the output's fingerprint, so it is computed
-    // from a header without it, then written into the header that is signed.
     let header = Header {
         kind: Kind::Transcrypted,
         study: study.name.clone(),
         source: source.name.clone(),
         signer: signing.public().fingerprint().to_string(),
         linker: h.linker.clone(),
+        keyholder: h.keyholder.clone(),
         batch_id: h.batch_id.clone(),
         persons: h.persons,
-        study_commitment: Some(super::hex(&key.study_commitment(&study.name))),
+        rows: h.rows.clone(),
+        study_commitment: Some(super::hex(&key.study_commitment(&study.name, &linker_fp))),
         source_batch: Some(source_batch.clone()),
         source_signer: Some(h.signer.clone()),
-        log_entry: Some(format!("{seq}")),
+        log_seq: Some(seq),
+        log_prev: Some(prev.clone()),
     };
     let bytes = batch::encode(&header, &out, &signing);
-    let output_fp = format!("blake3:{}", super::fingerprint_bytes(&bytes));
     let mut entry = LogEntry {
         seq,
         time: super::utc_now(),
@@ -346,12 +342,13 @@ pub fn transcrypt(
         signer: h.signer.clone(),
         persons: h.persons,
         batch: source_batch,
-        output: output_fp,
+        output: format!("blake3:{}", super::fingerprint_bytes(&bytes)),
         prev,
         hash: String::new(),
+        signature: String::new(),
     };
     entry.hash = entry.computed_hash();
-
+    entry.signature = super::hex(&signing.sign_with_context(LOG_CONTEXT, entry.hash.as_bytes()));
     append_and_write(output, &bytes, &config.log, &entry)?;
     Ok(TranscryptReport {
         study: study.name.clone(),
@@ -362,6 +359,84 @@ pub fn transcrypt(
         log_seq: seq,
         output: output.display().to_string(),
     })
+}
+
+fn refuse(input: &Path, reason: String) -> TranscryptError {
+    TranscryptError::Refused {
+        path: input.to_path_buf(),
+        reason,
+    }
+}
+
+/// The batch's study and source, if the configuration lists them and the
+/// batch is theirs: signed by the source, encrypted to this key holder and
+/// the study's linker. Names from the (not yet trusted) header are quoted
+/// with escapes.
+fn check<'c>(
+    batch: &Batch,
+    key: &KeyHolderKey,
+    config: &'c KeyHolderConfig,
+) -> Result<(&'c Study, &'c Source), TranscryptError> {
+    let input = &batch.path;
+    let h = &batch.header;
+    if h.kind != Kind::Encrypted {
+        return Err(refuse(input, "it is not a source's batch".into()));
+    }
+    let study = config
+        .studies
+        .iter()
+        .find(|s| s.name == h.study)
+        .ok_or_else(|| {
+            refuse(
+                input,
+                format!("study {:?} is not in the configuration", h.study),
+            )
+        })?;
+    let source = study
+        .sources
+        .iter()
+        .find(|s| s.name == h.source)
+        .ok_or_else(|| {
+            refuse(
+                input,
+                format!(
+                    "source {:?} is not allowed to submit for study {:?}",
+                    h.source, h.study
+                ),
+            )
+        })?;
+    if !batch.signed_by(&source.key) {
+        return Err(refuse(
+            input,
+            format!(
+                "the signature is not that of source {:?} ({})",
+                source.name,
+                source.key.fingerprint()
+            ),
+        ));
+    }
+    if h.linker != study.linker.fingerprint() {
+        return Err(refuse(
+            input,
+            format!(
+                "it is encrypted to linker {:?}, but study {:?} has linker {}",
+                h.linker,
+                study.name,
+                study.linker.fingerprint()
+            ),
+        ));
+    }
+    let mine = key.public().fingerprint();
+    if h.keyholder != mine {
+        return Err(refuse(
+            input,
+            format!(
+                "it is encrypted to key holder {:?}, not to this one ({mine})",
+                h.keyholder
+            ),
+        ));
+    }
+    Ok((study, source))
 }
 
 /// Every ciphertext rekeyed and rerandomised, in parallel; the count of
@@ -375,7 +450,7 @@ fn rekey_all(
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::fill(seed.as_mut_slice()).map_err(|e| TranscryptError::Random(e.to_string()))?;
     let done = std::sync::atomic::AtomicU64::new(0);
-    let mut out = vec![0u8; batch.ciphertexts.len()];
+    let mut out = vec![0u8; batch.ciphertexts().len()];
     let invalid = out
         .par_chunks_mut(CIPHERTEXT_LEN * CHUNK)
         .enumerate()
@@ -424,8 +499,11 @@ fn append_and_write(
         })?;
         Ok(f)
     };
-    let files = vec![write(output, bytes)?, write(log, &log_text)?];
-    reglink_extract::commit_all(files)?;
+    let (log_file, out_file) = (write(log, &log_text)?, write(output, bytes)?);
+    // The log first: should the output then fail, quota is spent with no
+    // output, never an output made without its entry.
+    log_file.commit()?;
+    out_file.commit()?;
     Ok(())
 }
 

@@ -1,14 +1,16 @@
 //! The key files of the three-party roles.
 //!
 //! - The key holder's key: `reglink-keyholder-key-v1\n` and 32 random bytes
-//!   (mode 0600). From it: the rekeying scalar of each study and the
-//!   ed25519 key that signs the key holder's output. Its public half is an
-//!   ordinary reglink public signing key file.
+//!   (mode 0600). From it: the rekeying scalar of each study (and linker),
+//!   its ElGamal share `x`, and the ed25519 key that signs its output and
+//!   log. Its public half is one line,
+//!   `reglink-keyholder-public-key-v1 <ed25519 hex> <X hex>`.
 //! - The linker's key: `reglink-linker-key-v1\n` and 32 random bytes (mode
 //!   0600). From it: the ElGamal secret `y` and the hash key of each study.
 //!   Its public half is one line, `reglink-linker-public-key-v1 <64 hex>`.
 //! - A source needs no key of its own but its signing key
-//!   (`reglink key new-signing`), which the key holder knows by its public half.
+//!   (`reglink key new-signing`), which the key holder knows by its public
+//!   half, and both public keys above: it encrypts to `X + Y`.
 //!
 //! Every secret is wiped on drop; `Debug` shows fingerprints only.
 
@@ -84,7 +86,7 @@ pub struct KeyHolderKey(Zeroizing<[u8; 32]>);
 
 impl std::fmt::Debug for KeyHolderKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeyHolderKey({})", self.signing().public().fingerprint())
+        write!(f, "KeyHolderKey({})", self.public().fingerprint())
     }
 }
 
@@ -99,10 +101,15 @@ impl KeyHolderKey {
         KeyHolderKey(Zeroizing::new(bytes))
     }
 
-    /// Writes the key (new file, mode 0600) and its public signing key.
+    /// Writes the key (new file, mode 0600) and its public key.
     pub fn write_new_files(&self, private: &Path, public: &Path) -> Result<(), KeyFileError> {
-        let line = self.signing().public().to_line();
-        write_role(private, KEYHOLDER_MAGIC, &self.0, public, &line)
+        write_role(
+            private,
+            KEYHOLDER_MAGIC,
+            &self.0,
+            public,
+            &self.public().to_line(),
+        )
     }
 
     /// Loads a key file, refusing one that group or others can access.
@@ -110,28 +117,103 @@ impl KeyHolderKey {
         load_role(path, KEYHOLDER_MAGIC, "key holder's key").map(KeyHolderKey)
     }
 
-    /// The key that signs the key holder's output.
+    /// The key that signs the key holder's output and log entries.
     pub fn signing(&self) -> SigningKey {
-        SigningKey::from_seed(kdf::narrow(kdf::KEYHOLDER_SIGNING_CONTEXT, &self.0, None))
+        SigningKey::from_seed(kdf::narrow(kdf::KEYHOLDER_SIGNING_CONTEXT, &self.0, &[]))
     }
 
-    /// The rekeying scalar of one study.
-    pub(crate) fn study_scalar(&self, study: &str) -> Scalar {
+    /// The key holder's ElGamal secret `x`: its share of the key sources
+    /// encrypt to, so that the linker cannot open a source's batch.
+    pub(crate) fn elgamal_secret(&self) -> Zeroizing<Scalar> {
+        let wide = Zeroizing::new(kdf::wide(kdf::KEYHOLDER_ELGAMAL_CONTEXT, &self.0, &[]));
+        Zeroizing::new(group::scalar(&wide))
+    }
+
+    /// Its public key: the signing key and `X = x·G`.
+    pub fn public(&self) -> KeyHolderPublicKey {
+        KeyHolderPublicKey {
+            signing: self.signing().public(),
+            elgamal: group::commit(&self.elgamal_secret()),
+        }
+    }
+
+    /// The rekeying scalar of one study with one linker: another linker,
+    /// other pseudonyms.
+    pub(crate) fn study_scalar(&self, study: &str, linker: &str) -> Zeroizing<Scalar> {
         let wide = Zeroizing::new(kdf::wide(
             kdf::KEYHOLDER_STUDY_CONTEXT,
             &self.0,
-            Some(study),
+            &[study, linker],
         ));
-        group::scalar(&wide)
+        Zeroizing::new(group::scalar(&wide))
     }
 
     /// `k·G` for the study: public, written into every output so that the
     /// linker can tell which key holder and study made it.
-    pub fn study_commitment(&self, study: &str) -> [u8; 32] {
-        let mut k = self.study_scalar(study);
-        let c = group::commit(&k);
-        zeroize::Zeroize::zeroize(&mut k);
-        c
+    pub fn study_commitment(&self, study: &str, linker: &str) -> [u8; 32] {
+        group::commit(&self.study_scalar(study, linker))
+    }
+}
+
+const KEYHOLDER_PUBLIC_TAG: &str = "reglink-keyholder-public-key-v1";
+/// Length of a key holder's public key file as reglink writes it.
+pub const KEYHOLDER_PUBLIC_FILE_LEN: u64 =
+    (KEYHOLDER_PUBLIC_TAG.len() + 1 + 64 + 1 + 64 + 1) as u64;
+
+/// The key holder's public key: the key its outputs are signed with (for the
+/// linker) and its ElGamal share `X` (for sources, who encrypt to `X + Y`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHolderPublicKey {
+    /// Verifies the key holder's outputs.
+    pub signing: PublicKey,
+    elgamal: [u8; 32],
+}
+
+impl KeyHolderPublicKey {
+    /// The public key file's one line: tag, signing key, ElGamal share.
+    pub fn to_line(&self) -> String {
+        let signing = self.signing.to_line();
+        let signing_hex = signing.split_whitespace().nth(1).expect("tag and key");
+        format!(
+            "{KEYHOLDER_PUBLIC_TAG} {signing_hex} {}\n",
+            super::hex(&self.elgamal)
+        )
+    }
+
+    /// `rh-` and 32 hex digits of the BLAKE3 hash of [`KeyHolderPublicKey::to_line`].
+    pub fn fingerprint(&self) -> String {
+        format!("rh-{}", &super::fingerprint_text(&self.to_line())[..32])
+    }
+
+    /// Reads a public key file.
+    pub fn load(path: &Path) -> Result<KeyHolderPublicKey, KeyFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).ok_or_else(|| KeyFileError::Format {
+            path: path.to_path_buf(),
+            what: "key holder's public key",
+        })
+    }
+
+    /// Parses the line of [`KeyHolderPublicKey::to_line`].
+    pub fn parse(text: &str) -> Option<KeyHolderPublicKey> {
+        let mut words = text.trim().split(' ');
+        if words.next()? != KEYHOLDER_PUBLIC_TAG {
+            return None;
+        }
+        let signing =
+            PublicKey::from_line(&format!("reglink-ed25519-public-key-v1 {}", words.next()?))?;
+        let elgamal: [u8; 32] = super::unhex(words.next()?)?;
+        if words.next().is_some() || !group::proper_point(&elgamal) {
+            return None;
+        }
+        Some(KeyHolderPublicKey { signing, elgamal })
+    }
+
+    pub(crate) fn point(&self) -> RistrettoPoint {
+        group::point(&self.elgamal).expect("checked when parsed or made")
     }
 }
 
@@ -172,21 +254,18 @@ impl LinkerKey {
         load_role(path, LINKER_MAGIC, "linker's key").map(LinkerKey)
     }
 
-    pub(crate) fn elgamal_secret(&self) -> Scalar {
-        let wide = Zeroizing::new(kdf::wide(kdf::LINKER_ELGAMAL_CONTEXT, &self.0, None));
-        group::scalar(&wide)
+    pub(crate) fn elgamal_secret(&self) -> Zeroizing<Scalar> {
+        let wide = Zeroizing::new(kdf::wide(kdf::LINKER_ELGAMAL_CONTEXT, &self.0, &[]));
+        Zeroizing::new(group::scalar(&wide))
     }
 
     pub(crate) fn hash_key(&self, study: &str) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(kdf::narrow(kdf::LINKER_STUDY_CONTEXT, &self.0, Some(study)))
+        Zeroizing::new(kdf::narrow(kdf::LINKER_STUDY_CONTEXT, &self.0, &[study]))
     }
 
     /// The public key sources encrypt to.
     pub fn public(&self) -> LinkerPublicKey {
-        let mut y = self.elgamal_secret();
-        let p = LinkerPublicKey(group::commit(&y));
-        zeroize::Zeroize::zeroize(&mut y);
-        p
+        LinkerPublicKey(group::commit(&self.elgamal_secret()))
     }
 }
 
@@ -222,17 +301,13 @@ impl LinkerPublicKey {
     pub fn parse(text: &str) -> Option<LinkerPublicKey> {
         let hex = text.trim().strip_prefix(LINKER_PUBLIC_TAG)?.trim();
         let bytes: [u8; 32] = super::unhex(hex)?;
-        group::point(&bytes)?;
-        Some(LinkerPublicKey(bytes))
+        group::proper_point(&bytes).then_some(LinkerPublicKey(bytes))
     }
 
     pub(crate) fn point(&self) -> RistrettoPoint {
         group::point(&self.0).expect("checked when parsed or made")
     }
 }
-
-/// A key holder's public signing key, as linkers hold it.
-pub type KeyHolderPublicKey = PublicKey;
 
 #[cfg(test)]
 mod tests {
@@ -255,16 +330,23 @@ mod tests {
         let public = LinkerPublicKey::load(&dir.path().join("l.key.pub")).unwrap();
         assert_eq!(public, linker.public());
         assert_eq!(
-            KeyHolderKey::load(&kh).unwrap().study_commitment("s"),
-            keyholder.study_commitment("s")
+            KeyHolderKey::load(&kh).unwrap().study_commitment("s", "l"),
+            keyholder.study_commitment("s", "l")
         );
-        assert_ne!(
-            keyholder.study_commitment("s"),
-            keyholder.study_commitment("t")
+        let c = |s: &str, l: &str| keyholder.study_commitment(s, l);
+        assert_ne!(c("s", "l"), c("t", "l"));
+        assert_ne!(c("s", "l"), c("s", "m"), "another linker, another scalar");
+        let kh_public = KeyHolderPublicKey::load(&dir.path().join("kh.key.pub")).unwrap();
+        assert_eq!(kh_public, keyholder.public());
+        assert_eq!(
+            std::fs::metadata(dir.path().join("kh.key.pub"))
+                .unwrap()
+                .len(),
+            KEYHOLDER_PUBLIC_FILE_LEN
         );
         // Debug shows a fingerprint, not the bytes.
         let shown = format!("{linker:?} {keyholder:?}");
-        assert!(shown.contains("rl-") && shown.contains("rs-"), "{shown}");
+        assert!(shown.contains("rl-") && shown.contains("rh-"), "{shown}");
         // Refused when others can read it, and never overwritten.
         #[cfg(unix)]
         {
@@ -291,6 +373,22 @@ mod tests {
         assert!(LinkerPublicKey::parse(&good).is_some());
         let bad = format!("{LINKER_PUBLIC_TAG} {}\n", "ff".repeat(32));
         assert!(LinkerPublicKey::parse(&bad).is_none());
+        // The identity would make every ciphertext plain text.
+        let identity = format!("{LINKER_PUBLIC_TAG} {}\n", "00".repeat(32));
+        assert!(LinkerPublicKey::parse(&identity).is_none());
+        let kh = KeyHolderKey::from_bytes([3; 32]).public().to_line();
+        assert!(KeyHolderPublicKey::parse(&kh).is_some());
+        let line = kh.trim();
+        let zeroed = format!("{} {}\n", &line[..line.len() - 65], "00".repeat(32));
+        assert!(KeyHolderPublicKey::parse(&zeroed).is_none());
+        let kh = KeyHolderKey::from_bytes([3; 32]).public().to_line();
+        assert!(KeyHolderPublicKey::parse(&kh).is_some());
+        let zeroed = format!(
+            "{} {}\n",
+            &kh.trim()[..kh.trim().len() - 64],
+            "00".repeat(32)
+        );
+        assert!(KeyHolderPublicKey::parse(&zeroed).is_none());
         assert!(LinkerPublicKey::parse("reglink-linker-public-key-v1 00").is_none());
     }
 }

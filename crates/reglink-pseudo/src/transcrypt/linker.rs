@@ -53,7 +53,12 @@ pub struct OpenReport {
 /// fingerprint and the study. Files of one study share it, whatever their
 /// source; `reglink link` refuses to link files whose ids differ.
 pub fn key_id(commitment_hex: &str, linker: &str, study: &str) -> String {
-    let text = format!("{commitment_hex}\n{linker}\n{study}\n");
+    // Length-prefixed, so that no two triples give the same text.
+    let text = [commitment_hex, linker, study]
+        .iter()
+        .map(|part| format!("{}:{part}", part.len()))
+        .collect::<Vec<_>>()
+        .join("\n");
     format!("tp-{}", &super::fingerprint_text(&text)[..16])
 }
 
@@ -90,7 +95,7 @@ pub fn open(
             "it is a source's batch, not the key holder's output".into(),
         ));
     }
-    if !batch.signed_by(keyholder) {
+    if !batch.signed_by(&keyholder.signing) || h.keyholder != keyholder.fingerprint() {
         return Err(refuse(format!(
             "it is not signed by the key holder {}",
             keyholder.fingerprint()
@@ -99,7 +104,7 @@ pub fn open(
     let linker = key.public().fingerprint();
     if h.linker != linker {
         return Err(refuse(format!(
-            "it is encrypted to linker {}, not to this key ({linker})",
+            "it is encrypted to linker {:?}, not to this key ({linker})",
             h.linker
         )));
     }
@@ -108,7 +113,62 @@ pub fn open(
         .clone()
         .ok_or_else(|| refuse("its header has no study commitment".into()))?;
 
-    // The rows file: a source's, of this batch.
+    let (schema, layout, tokens) = read_rows(rows, transcrypted, h)?;
+
+    // Decrypt and hash, in parallel.
+    let y = key.elgamal_secret();
+    let hash_key = key.hash_key(&h.study);
+    let opened: Vec<Option<([u8; PSEUDONYM_LEN], u32)>> = (0..tokens.len())
+        .into_par_iter()
+        .map(|i| {
+            let point = group::decrypt(&y, batch.ciphertext(i))?;
+            let out = Zeroizing::new(kdf::point_hash(&hash_key, &point));
+            let mut p = [0u8; PSEUDONYM_LEN];
+            p.copy_from_slice(&out[..PSEUDONYM_LEN]);
+            Some((p, u32::from_le_bytes([out[16], out[17], out[18], out[19]])))
+        })
+        .collect();
+    if opened.iter().any(Option::is_none) {
+        return Err(refuse(
+            "some of its ciphertexts are not valid group elements".into(),
+        ));
+    }
+    let map: HashMap<u128, ([u8; PSEUDONYM_LEN], u32)> = tokens
+        .into_iter()
+        .zip(opened.into_iter().flatten())
+        .collect();
+
+    let key_id = key_id(&commitment, &linker, &h.study);
+    let (rows_out, fingerprint) = rewrite(rows, output, &schema, &layout, &map, &key_id, progress)?;
+    Ok(OpenReport {
+        study: h.study.clone(),
+        source: h.source.clone(),
+        key_id,
+        rows: rows_out,
+        persons: map.len() as u64,
+        output: output.display().to_string(),
+        output_fingerprint: fingerprint,
+    })
+}
+
+/// The rows file's schema, layout and distinct tokens (sorted: the batch's
+/// order), if it is a source's rows file of this batch, exactly as the source
+/// signed its fingerprint.
+fn read_rows(
+    rows: &Path,
+    transcrypted: &Path,
+    h: &super::batch::Header,
+) -> Result<(Arc<Schema>, pseudonymised::Layout, Vec<u128>), TranscryptError> {
+    let rows_fingerprint = reglink_extract::fingerprint_file(rows)?;
+    if rows_fingerprint.as_str() != h.rows {
+        return Err(rows_error(
+            rows,
+            format!(
+                "it is not the rows file of batch {} (its fingerprint differs from the one the source signed)",
+                transcrypted.display()
+            ),
+        ));
+    }
     let file = File::open(rows).map_err(|source| TranscryptError::Io {
         path: rows.to_path_buf(),
         source,
@@ -165,41 +225,7 @@ pub fn open(
         ));
     }
 
-    // Decrypt and hash, in parallel.
-    let y = Zeroizing::new(key.elgamal_secret().to_bytes());
-    let y = curve25519_dalek::scalar::Scalar::from_canonical_bytes(*y).expect("a reduced scalar");
-    let hash_key = key.hash_key(&h.study);
-    let opened: Vec<Option<([u8; PSEUDONYM_LEN], u32)>> = (0..tokens.len())
-        .into_par_iter()
-        .map(|i| {
-            let point = group::decrypt(&y, batch.ciphertext(i))?;
-            let out = Zeroizing::new(kdf::point_hash(&hash_key, &point));
-            let mut p = [0u8; PSEUDONYM_LEN];
-            p.copy_from_slice(&out[..PSEUDONYM_LEN]);
-            Some((p, u32::from_le_bytes([out[16], out[17], out[18], out[19]])))
-        })
-        .collect();
-    if opened.iter().any(Option::is_none) {
-        return Err(refuse(
-            "some of its ciphertexts are not valid group elements".into(),
-        ));
-    }
-    let map: HashMap<u128, ([u8; PSEUDONYM_LEN], u32)> = tokens
-        .into_iter()
-        .zip(opened.into_iter().flatten())
-        .collect();
-
-    let key_id = key_id(&commitment, &linker, &h.study);
-    let (rows_out, fingerprint) = rewrite(rows, output, &schema, &layout, &map, &key_id, progress)?;
-    Ok(OpenReport {
-        study: h.study.clone(),
-        source: h.source.clone(),
-        key_id,
-        rows: rows_out,
-        persons: map.len() as u64,
-        output: output.display().to_string(),
-        output_fingerprint: fingerprint,
-    })
+    Ok((schema, layout, tokens))
 }
 
 fn token(bytes: &[u8]) -> u128 {

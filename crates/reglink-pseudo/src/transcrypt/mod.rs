@@ -33,6 +33,8 @@ pub mod keyholder;
 pub mod keys;
 pub mod linker;
 pub mod source;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 

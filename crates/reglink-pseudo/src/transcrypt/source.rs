@@ -25,7 +25,7 @@ use zeroize::{Zeroize, Zeroizing};
 use super::TranscryptError;
 use super::batch::{self, Header, Kind};
 use super::group::{self, CIPHERTEXT_LEN, Encryptor};
-use super::keys::LinkerPublicKey;
+use super::keys::{KeyHolderPublicKey, LinkerPublicKey};
 use crate::pipeline::{PseudonymiseOptions, pseudonymise_with};
 use crate::pseudonym::Keyer;
 use crate::{Crosswalk, Keyed, PSEUDONYM_LEN, Pseudonym, PseudonymiseReport, kdf};
@@ -41,6 +41,8 @@ pub struct SourceOptions<'a> {
     pub study: &'a str,
     /// The linker's public key, from the linker (compare its fingerprint).
     pub linker: &'a LinkerPublicKey,
+    /// The key holder's public key, from the key holder (compare its fingerprint).
+    pub keyholder: &'a KeyHolderPublicKey,
     /// The source's signing key, whose public half the key holder has.
     pub signer: &'a SigningKey,
     /// Where the batch for the key holder goes.
@@ -149,7 +151,8 @@ pub fn encrypt(
     }
     drop(collector);
     persons.par_sort_unstable_by_key(|(token, _)| *token);
-    let encryptor = Encryptor::new(&source.linker.point());
+    // To the joint key: neither the linker nor the key holder alone can open it.
+    let encryptor = Encryptor::new(&(source.linker.point() + source.keyholder.point()));
     let mut seed = Zeroizing::new([0u8; 32]);
     getrandom::fill(seed.as_mut_slice()).map_err(|e| TranscryptError::Random(e.to_string()))?;
     let mut ciphertexts = vec![0u8; persons.len() * CIPHERTEXT_LEN];
@@ -158,7 +161,7 @@ pub fn encrypt(
         .zip(persons.par_iter())
         .enumerate()
         .for_each(|(i, (slot, (_, normalised)))| {
-            let b = group::scalar(&Zeroizing::new(kdf::nonce(&seed, i as u64)));
+            let b = Zeroizing::new(group::scalar(&Zeroizing::new(kdf::nonce(&seed, i as u64))));
             slot.copy_from_slice(&encryptor.encrypt(&group::person_point(normalised), &b));
         });
     for (_, n) in &mut persons {
@@ -171,12 +174,15 @@ pub fn encrypt(
         source: source.source.to_string(),
         signer: source.signer.public().fingerprint().to_string(),
         linker: source.linker.fingerprint(),
+        keyholder: source.keyholder.fingerprint(),
         batch_id,
+        rows: rows.output_fingerprint.clone(),
         persons: persons.len() as u64,
         study_commitment: None,
         source_batch: None,
         source_signer: None,
-        log_entry: None,
+        log_seq: None,
+        log_prev: None,
     };
     let bytes = batch::encode(&header, &ciphertexts, source.signer);
     let mut f = AtomicFile::create(&source.batch)?;

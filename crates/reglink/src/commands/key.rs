@@ -45,9 +45,9 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<()> {
                 .with_context(|| "could not create the key holder's key files".to_string())?;
             println!("created the key holder's key {} (mode 0600)", out.display());
             println!("created its public key {}", public.display());
-            println!("fingerprint: {}", key.signing().public().fingerprint());
+            println!("fingerprint: {}", key.public().fingerprint());
             println!(
-                "hand {} and the fingerprint to the linker; keep {} where only the key holder can reach it",
+                "hand {} and the fingerprint to the linker and every source; keep {} where only the key holder can reach it",
                 public.display(),
                 out.display()
             );

@@ -1,11 +1,13 @@
 //! `reglink source encrypt`, `reglink keyholder transcrypt|log`, `reglink linker open`.
 
 use anyhow::bail;
-use reglink_keys::signing::{PublicKey, SigningKey};
+use reglink_keys::signing::SigningKey;
 use reglink_pnr::Date;
 use reglink_pseudo::transcrypt::keyholder::{self, KeyHolderConfig};
 use reglink_pseudo::transcrypt::source::SourceOptions;
-use reglink_pseudo::transcrypt::{KeyHolderKey, LinkerKey, LinkerPublicKey, linker, source};
+use reglink_pseudo::transcrypt::{
+    KeyHolderKey, KeyHolderPublicKey, LinkerKey, LinkerPublicKey, linker, source,
+};
 use reglink_pseudo::{Crosswalk, PseudoError, PseudonymiseOptions};
 
 use crate::cli::{KeyholderCommand, LinkerCommand, SourceCommand};
@@ -35,6 +37,7 @@ pub fn source(cmd: SourceCommand, quiet: bool) -> anyhow::Result<()> {
     }
     let signer = SigningKey::load(&args.sign)?;
     let linker = LinkerPublicKey::load(&args.linker_public)?;
+    let keyholder = KeyHolderPublicKey::load(&args.keyholder_public)?;
     let crosswalk = args
         .crosswalk
         .as_deref()
@@ -47,6 +50,7 @@ pub fn source(cmd: SourceCommand, quiet: bool) -> anyhow::Result<()> {
         source: &args.source,
         study: &args.study,
         linker: &linker,
+        keyholder: &keyholder,
         signer: &signer,
         batch: args.batch.clone(),
     };
@@ -122,9 +126,17 @@ pub fn keyholder(cmd: KeyholderCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        KeyholderCommand::Log { config, head } => {
+        KeyholderCommand::Log {
+            config,
+            head,
+            public_key,
+        } => {
             let config = KeyHolderConfig::load(&config)?;
-            let entries = keyholder::read_log(&config.log)?;
+            let public = public_key
+                .as_deref()
+                .map(KeyHolderPublicKey::load)
+                .transpose()?;
+            let entries = keyholder::read_log(&config.log, public.as_ref().map(|p| &p.signing))?;
             for e in &entries {
                 println!(
                     "{:>4}  {}  study {}  source {} ({})  {} persons  batch {}",
@@ -132,7 +144,11 @@ pub fn keyholder(cmd: KeyholderCommand) -> anyhow::Result<()> {
                 );
             }
             let last = entries.last().map_or("genesis", |e| e.hash.as_str());
-            println!("{} entries, unbroken; head {last}", entries.len());
+            let signed = match &public {
+                Some(p) => format!("every entry signed by {}", p.fingerprint()),
+                None => "signatures not checked (pass --public-key)".to_string(),
+            };
+            println!("{} entries, unbroken, {signed}; head {last}", entries.len());
             if let Some(h) = head
                 && h != last
             {
@@ -156,7 +172,7 @@ pub fn linker(cmd: LinkerCommand, quiet: bool) -> anyhow::Result<()> {
         json,
     } = cmd;
     let key = LinkerKey::load(&key)?;
-    let keyholder = PublicKey::load(&keyholder_public)?;
+    let keyholder = KeyHolderPublicKey::load(&keyholder_public)?;
     let bar = ui::row_spinner(quiet || json, "opening");
     let report = linker::open(&rows, &batch, &out, &key, &keyholder, &|n| {
         bar.set_position(n)
