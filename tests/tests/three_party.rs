@@ -754,3 +754,28 @@ fn blake3_hex(bytes: &[u8]) -> String {
         .trim_start_matches("blake3:")
         .to_string()
 }
+
+#[test]
+fn key_id_names_each_role_key_and_its_public_half_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (command, file, prefix) in [
+        ("new-keyholder", "kh.key", "rh-"),
+        ("new-linker", "l.key", "rl-"),
+        ("new-signing", "s.key", "rs-"),
+    ] {
+        let made = reglink!(d, &["key", command, "--out", file])
+            .success()
+            .stdout;
+        let printed = made
+            .lines()
+            .find_map(|l| l.strip_prefix("fingerprint: "))
+            .unwrap()
+            .to_string();
+        assert!(printed.starts_with(prefix), "{made}");
+        for f in [file.to_string(), format!("{file}.pub")] {
+            let id = reglink!(d, &["key", "id", &f]).success().stdout;
+            assert_eq!(id.trim(), printed, "{f}");
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! `reglink key new|new-signing|id`.
+//! `reglink key new|new-signing|new-keyholder|new-linker|id`.
 
 use std::path::PathBuf;
 
@@ -6,9 +6,9 @@ use anyhow::Context;
 use reglink_keys::signing::{PRIVATE_FILE_LEN, PUBLIC_FILE_LEN, PublicKey, SigningKey};
 use reglink_pseudo::MasterKey;
 use reglink_pseudo::transcrypt::keys::{
-    KEYHOLDER_FILE_LEN, LINKER_FILE_LEN, LINKER_PUBLIC_FILE_LEN,
+    KEYHOLDER_FILE_LEN, KEYHOLDER_PUBLIC_FILE_LEN, LINKER_FILE_LEN, LINKER_PUBLIC_FILE_LEN,
 };
-use reglink_pseudo::transcrypt::{KeyHolderKey, LinkerKey, LinkerPublicKey};
+use reglink_pseudo::transcrypt::{KeyHolderKey, KeyHolderPublicKey, LinkerKey, LinkerPublicKey};
 
 use crate::cli::KeyCommand;
 
@@ -76,10 +76,9 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<()> {
             } else if len == Some(PUBLIC_FILE_LEN) {
                 println!("{}", PublicKey::load(&file)?.fingerprint());
             } else if len == Some(KEYHOLDER_FILE_LEN) {
-                println!(
-                    "{}",
-                    KeyHolderKey::load(&file)?.signing().public().fingerprint()
-                );
+                println!("{}", KeyHolderKey::load(&file)?.public().fingerprint());
+            } else if len == Some(KEYHOLDER_PUBLIC_FILE_LEN) {
+                println!("{}", KeyHolderPublicKey::load(&file)?.fingerprint());
             } else if len == Some(LINKER_FILE_LEN) {
                 println!("{}", LinkerKey::load(&file)?.public().fingerprint());
             } else if len == Some(LINKER_PUBLIC_FILE_LEN) {
