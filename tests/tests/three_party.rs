@@ -667,45 +667,7 @@ fn the_log_shows_an_edited_removed_or_cut_entry() {
         "entries were removed or added",
     );
     // Rewritten whole, every hash recomputed: the signatures give it away.
-    let field = |line: &str, name: &str| -> String {
-        let key = format!("\"{name}\":\"");
-        line.split(&key)
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    let mut rewritten = String::new();
-    let mut prev = "genesis".to_string();
-    for (i, line) in lines.iter().enumerate() {
-        // The entry as reglink serialises it, with its values changed in place.
-        let (hash, signature) = (field(line, "hash"), field(line, "signature"));
-        let mut e = line
-            .replace(&format!("\"hash\":\"{hash}\""), "\"hash\":\"\"")
-            .replace(
-                &format!("\"signature\":\"{signature}\""),
-                "\"signature\":\"\"",
-            )
-            .replace(
-                &format!("\"prev\":\"{}\"", field(line, "prev")),
-                &format!("\"prev\":\"{prev}\""),
-            );
-        if i == 1 {
-            e = e.replace(&format!("\"persons\":{persons},"), "\"persons\":1,");
-        }
-        let new_hash = format!("blake3:{}", blake3_hex(e.as_bytes()));
-        let e = e
-            .replace("\"hash\":\"\"", &format!("\"hash\":\"{new_hash}\""))
-            .replace(
-                "\"signature\":\"\"",
-                &format!("\"signature\":\"{signature}\""),
-            );
-        rewritten.push_str(&e);
-        rewritten.push('\n');
-        prev = new_hash;
-    }
+    let rewritten = rewrite_chain(&lines, persons);
     fs::write(&log, &rewritten).unwrap();
     p.ok(&["keyholder", "log", "--config", "keyholder/keyholder.toml"]);
     let run = p
@@ -778,4 +740,50 @@ fn key_id_names_each_role_key_and_its_public_half_alike() {
             assert_eq!(id.trim(), printed, "{f}");
         }
     }
+}
+
+/// The log's lines with the second entry's `persons` set to 1 and every
+/// hash recomputed as reglink computes them, signatures kept: what someone
+/// who can write the log but has not the key holder's key can make.
+fn rewrite_chain(lines: &[&str], persons: &str) -> String {
+    let field = |line: &str, name: &str| -> String {
+        let key = format!("\"{name}\":\"");
+        line.split(&key)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let mut rewritten = String::new();
+    let mut prev = "genesis".to_string();
+    for (i, line) in lines.iter().enumerate() {
+        // The entry as reglink serialises it, with its values changed in place.
+        let (hash, signature) = (field(line, "hash"), field(line, "signature"));
+        let mut e = line
+            .replace(&format!("\"hash\":\"{hash}\""), "\"hash\":\"\"")
+            .replace(
+                &format!("\"signature\":\"{signature}\""),
+                "\"signature\":\"\"",
+            )
+            .replace(
+                &format!("\"prev\":\"{}\"", field(line, "prev")),
+                &format!("\"prev\":\"{prev}\""),
+            );
+        if i == 1 {
+            e = e.replace(&format!("\"persons\":{persons},"), "\"persons\":1,");
+        }
+        let new_hash = format!("blake3:{}", blake3_hex(e.as_bytes()));
+        let e = e
+            .replace("\"hash\":\"\"", &format!("\"hash\":\"{new_hash}\""))
+            .replace(
+                "\"signature\":\"\"",
+                &format!("\"signature\":\"{signature}\""),
+            );
+        rewritten.push_str(&e);
+        rewritten.push('\n');
+        prev = new_hash;
+    }
+    rewritten
 }

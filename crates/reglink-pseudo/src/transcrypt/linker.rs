@@ -7,7 +7,6 @@
 //! `pseudonymise` lays out its own. Then every row's token is replaced by its
 //! person's pseudonym.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
@@ -118,25 +117,31 @@ pub fn open(
     // Decrypt and hash, in parallel.
     let y = key.elgamal_secret();
     let hash_key = key.hash_key(&h.study);
-    let opened: Vec<Option<([u8; PSEUDONYM_LEN], u32)>> = (0..tokens.len())
-        .into_par_iter()
-        .map(|i| {
-            let point = group::decrypt(&y, batch.ciphertext(i))?;
+    // The i-th person's pseudonym and record key, beside the sorted tokens:
+    // 36 bytes a person, looked up by binary search.
+    let mut opened = vec![([0u8; PSEUDONYM_LEN], 0u32); tokens.len()];
+    let invalid = opened
+        .par_iter_mut()
+        .enumerate()
+        .map(|(i, slot)| {
+            let Some(point) = group::decrypt(&y, batch.ciphertext(i)) else {
+                return 1usize;
+            };
             let out = Zeroizing::new(kdf::point_hash(&hash_key, &point));
-            let mut p = [0u8; PSEUDONYM_LEN];
-            p.copy_from_slice(&out[..PSEUDONYM_LEN]);
-            Some((p, u32::from_le_bytes([out[16], out[17], out[18], out[19]])))
+            slot.0.copy_from_slice(&out[..PSEUDONYM_LEN]);
+            slot.1 = u32::from_le_bytes([out[16], out[17], out[18], out[19]]);
+            0
         })
-        .collect();
-    if opened.iter().any(Option::is_none) {
+        .sum::<usize>();
+    if invalid > 0 {
         return Err(refuse(
             "some of its ciphertexts are not valid group elements".into(),
         ));
     }
-    let map: HashMap<u128, ([u8; PSEUDONYM_LEN], u32)> = tokens
-        .into_iter()
-        .zip(opened.into_iter().flatten())
-        .collect();
+    let map = Opened { tokens, opened };
+    let header = batch.header.clone();
+    let h = &header;
+    drop(batch);
 
     let key_id = key_id(&commitment, &linker, &h.study);
     let (rows_out, fingerprint) = rewrite(rows, output, &schema, &layout, &map, &key_id, progress)?;
@@ -145,7 +150,7 @@ pub fn open(
         source: h.source.clone(),
         key_id,
         rows: rows_out,
-        persons: map.len() as u64,
+        persons: map.tokens.len() as u64,
         output: output.display().to_string(),
         output_fingerprint: fingerprint,
     })
@@ -228,6 +233,21 @@ fn read_rows(
     Ok((schema, layout, tokens))
 }
 
+/// Pseudonyms and record keys by token.
+struct Opened {
+    /// Sorted, distinct.
+    tokens: Vec<u128>,
+    /// Beside them.
+    opened: Vec<([u8; PSEUDONYM_LEN], u32)>,
+}
+
+impl Opened {
+    fn get(&self, token: u128) -> Option<&([u8; PSEUDONYM_LEN], u32)> {
+        let i = self.tokens.binary_search(&token).ok()?;
+        Some(&self.opened[i])
+    }
+}
+
 fn token(bytes: &[u8]) -> u128 {
     let mut t = [0u8; PSEUDONYM_LEN];
     t.copy_from_slice(bytes);
@@ -239,7 +259,7 @@ fn rewrite(
     output: &Path,
     schema: &Arc<Schema>,
     layout: &pseudonymised::Layout,
-    map: &HashMap<u128, ([u8; PSEUDONYM_LEN], u32)>,
+    map: &Opened,
     key_id: &str,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(u64, String), TranscryptError> {
@@ -281,7 +301,7 @@ fn rewrite(
         let mut record_keys = Vec::with_capacity(b.num_rows());
         for i in 0..tokens.len() {
             let (p, r) = map
-                .get(&token(tokens.value(i)))
+                .get(token(tokens.value(i)))
                 .ok_or_else(|| rows_error(rows, "a row's person is not in the batch".into()))?;
             pseudonyms.extend_from_slice(p);
             record_keys.push(*r);

@@ -167,6 +167,8 @@ pub fn encrypt(
     for (_, n) in &mut persons {
         n.zeroize();
     }
+    let count = persons.len() as u64;
+    drop(persons);
 
     let header = Header {
         kind: Kind::Encrypted,
@@ -177,7 +179,7 @@ pub fn encrypt(
         keyholder: source.keyholder.fingerprint(),
         batch_id,
         rows: rows.output_fingerprint.clone(),
-        persons: persons.len() as u64,
+        persons: count,
         study_commitment: None,
         source_batch: None,
         source_signer: None,
@@ -193,7 +195,7 @@ pub fn encrypt(
     f.commit()?;
     Ok(SourceReport {
         rows,
-        persons: persons.len() as u64,
+        persons: count,
         batch: source.batch.display().to_string(),
         batch_fingerprint: format!("blake3:{}", super::fingerprint_bytes(&bytes)),
         linker: source.linker.fingerprint(),
