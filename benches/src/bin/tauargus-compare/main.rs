@@ -70,9 +70,14 @@ enum Command {
 }
 
 /// The threshold rule alone: the lenient preset (no dominance, p% or zero
-/// rule) with the threshold set.
+/// rule) with the threshold set, and the policy's `[cost]` table from the
+/// environment variable `REGLINK_BENCH_COST` if it is set (for example
+/// `model = "log"`), to compare cost models on the same tables.
 pub(crate) fn policy(threshold: u64) -> anyhow::Result<Policy> {
-    let text = format!("preset = \"lenient\"\nthreshold = {threshold}\n");
+    let mut text = format!("preset = \"lenient\"\nthreshold = {threshold}\n");
+    if let Ok(cost) = std::env::var("REGLINK_BENCH_COST") {
+        text.push_str(&format!("[cost]\n{cost}\n"));
+    }
     Ok(Policy::parse("benchmark policy", &text)?)
 }
 
