@@ -787,3 +787,79 @@ fn rewrite_chain(lines: &[&str], persons: &str) -> String {
     }
     rewritten
 }
+
+#[test]
+fn each_role_prints_one_json_object_with_its_counts() {
+    let p = Parties::new(100_000);
+    let raw = example!().join("raw");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let run = p.ok(args);
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not one JSON value ({e}): {}", run.stdout))
+    };
+    let source = json(&[
+        "source",
+        "encrypt",
+        "--in",
+        raw.join("eb.csv").to_str().unwrap(),
+        "--id-column",
+        "personnr",
+        "--study",
+        STUDY,
+        "--source",
+        "eb",
+        "--linker-public",
+        "linker/linker.key.pub",
+        "--keyholder-public",
+        "keyholder/keyholder.key.pub",
+        "--sign",
+        "sources/eb.key",
+        "--out",
+        "sources/j.rows.parquet",
+        "--batch",
+        "sources/j.batch",
+        "--reference-date",
+        REFERENCE_DATE,
+        "--json",
+    ]);
+    let rows_in = source["rows_in"].as_u64().unwrap();
+    assert_eq!(
+        rows_in,
+        source["rows_written"].as_u64().unwrap() + source["rows_rejected"].as_u64().unwrap()
+    );
+    let persons = source["persons"].as_u64().unwrap();
+    assert!(persons > 100 && persons < rows_in, "{source}");
+    let keyholder = json(&[
+        "keyholder",
+        "transcrypt",
+        "sources/j.batch",
+        "--key",
+        "keyholder/keyholder.key",
+        "--config",
+        "keyholder/keyholder.toml",
+        "--out",
+        "keyholder/j.out",
+        "--json",
+    ]);
+    assert_eq!(keyholder["persons"].as_u64(), Some(persons));
+    assert_eq!(keyholder["used"].as_u64(), Some(persons));
+    assert_eq!(keyholder["log_seq"].as_u64(), Some(1));
+    let linker = json(&[
+        "linker",
+        "open",
+        "--rows",
+        "sources/j.rows.parquet",
+        "--batch",
+        "keyholder/j.out",
+        "--key",
+        "linker/linker.key",
+        "--keyholder-public",
+        "keyholder/keyholder.key.pub",
+        "--out",
+        "linker/j.parquet",
+        "--json",
+    ]);
+    assert_eq!(linker["persons"].as_u64(), Some(persons));
+    assert_eq!(linker["rows"], source["rows_written"]);
+    assert!(linker["key_id"].as_str().unwrap().starts_with("tp-"));
+}

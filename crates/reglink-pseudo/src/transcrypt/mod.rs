@@ -25,7 +25,7 @@
 //! What each holds, sees and could do is in SECURITY.md; the wire format
 //! and every computation, precisely enough to reimplement, in
 //! docs/three-party.md. The group is ristretto255 through `curve25519-dalek`
-//! ([`group`] is the only code that touches it).
+//! (`group.rs` is the only code that touches it).
 
 pub mod batch;
 mod group;
