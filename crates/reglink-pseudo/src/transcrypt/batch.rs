@@ -168,19 +168,21 @@ impl Batch {
     }
 }
 
-/// The bytes of a signed batch file.
-pub(crate) fn encode(header: &Header, ciphertexts: &[u8], signer: &SigningKey) -> Vec<u8> {
-    debug_assert_eq!(
-        ciphertexts.len() as u64,
-        header.persons * CIPHERTEXT_LEN as u64
-    );
+/// The first bytes of a batch file: its first line and the header. The
+/// caller appends `persons × 64` bytes of ciphertexts in place (no copy of
+/// them is ever made) and then [`sign`]s.
+pub(crate) fn prefix(header: &Header) -> Vec<u8> {
     let json = serde_json::to_vec(header).expect("a header serialises");
-    let mut out = Vec::with_capacity(MAGIC.len() + json.len() + 1 + ciphertexts.len() + 64);
+    let body = usize::try_from(header.persons).expect("persons fit in memory") * CIPHERTEXT_LEN;
+    let mut out = Vec::with_capacity(MAGIC.len() + json.len() + 1 + body + 64);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&json);
     out.push(b'\n');
-    out.extend_from_slice(ciphertexts);
-    let sig = signer.sign_with_context(SIGNATURE_CONTEXT, &out);
-    out.extend_from_slice(&sig);
     out
+}
+
+/// Appends the signature over everything in `bytes`: the batch file is complete.
+pub(crate) fn sign(bytes: &mut Vec<u8>, signer: &SigningKey) {
+    let sig = signer.sign_with_context(SIGNATURE_CONTEXT, bytes);
+    bytes.extend_from_slice(&sig);
 }

@@ -302,14 +302,6 @@ pub fn transcrypt(
         &key.elgamal_secret(),
         &study.linker.point(),
     );
-    let (out, invalid) = rekey_all(&batch, &rekeyer, progress)?;
-    if invalid > 0 {
-        return Err(refuse(
-            input,
-            format!("{invalid} of its ciphertexts are not valid, non-identity group elements"),
-        ));
-    }
-
     let source_batch = reglink_extract::fingerprint_file(input)?
         .as_str()
         .to_string();
@@ -333,14 +325,27 @@ pub fn transcrypt(
         log_seq: Some(seq),
         log_prev: Some(prev.clone()),
     };
-    let bytes = batch::encode(&header, &out, &signing);
+    // The output is built in place: its first line and header, then each
+    // rekeyed ciphertext straight into its slot, then the signature.
+    let mut bytes = batch::prefix(&header);
+    let at = bytes.len();
+    bytes.resize(at + batch.ciphertexts().len(), 0);
+    let invalid = rekey_into(&batch, &rekeyer, &mut bytes[at..], progress)?;
+    if invalid > 0 {
+        return Err(refuse(
+            input,
+            format!("{invalid} of its ciphertexts are not valid, non-identity group elements"),
+        ));
+    }
+    drop(batch);
+    batch::sign(&mut bytes, &signing);
     let mut entry = LogEntry {
         seq,
         time: super::utc_now(),
         study: study.name.clone(),
         source: source.name.clone(),
-        signer: h.signer.clone(),
-        persons: h.persons,
+        signer: header.source_signer.clone().unwrap_or_default(),
+        persons: header.persons,
         batch: source_batch,
         output: format!("blake3:{}", super::fingerprint_bytes(&bytes)),
         prev,
@@ -353,7 +358,7 @@ pub fn transcrypt(
     Ok(TranscryptReport {
         study: study.name.clone(),
         source: source.name.clone(),
-        persons: h.persons,
+        persons: header.persons,
         used,
         quota: source.quota,
         log_seq: seq,
@@ -439,18 +444,18 @@ fn check<'c>(
     Ok((study, source))
 }
 
-/// Every ciphertext rekeyed and rerandomised, in parallel; the count of
-/// those that were not valid.
-fn rekey_all(
+/// Every ciphertext of `batch` rekeyed and rerandomised into `out`, in
+/// parallel; the count of those that were not valid.
+fn rekey_into(
     batch: &Batch,
     rekeyer: &Rekeyer,
+    out: &mut [u8],
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<(Vec<u8>, u64), TranscryptError> {
+) -> Result<u64, TranscryptError> {
     const CHUNK: usize = 1024;
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::fill(seed.as_mut_slice()).map_err(|e| TranscryptError::Random(e.to_string()))?;
     let done = std::sync::atomic::AtomicU64::new(0);
-    let mut out = vec![0u8; batch.ciphertexts().len()];
     let invalid = out
         .par_chunks_mut(CIPHERTEXT_LEN * CHUNK)
         .enumerate()
@@ -469,7 +474,7 @@ fn rekey_all(
             bad
         })
         .sum::<u64>();
-    Ok((out, invalid))
+    Ok(invalid)
 }
 
 /// Writes the output and the log with the new entry appended: both or neither.

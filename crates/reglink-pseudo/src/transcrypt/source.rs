@@ -155,21 +155,7 @@ pub fn encrypt(
     let encryptor = Encryptor::new(&(source.linker.point() + source.keyholder.point()));
     let mut seed = Zeroizing::new([0u8; 32]);
     getrandom::fill(seed.as_mut_slice()).map_err(|e| TranscryptError::Random(e.to_string()))?;
-    let mut ciphertexts = vec![0u8; persons.len() * CIPHERTEXT_LEN];
-    ciphertexts
-        .par_chunks_mut(CIPHERTEXT_LEN)
-        .zip(persons.par_iter())
-        .enumerate()
-        .for_each(|(i, (slot, (_, normalised)))| {
-            let b = Zeroizing::new(group::scalar(&Zeroizing::new(kdf::nonce(&seed, i as u64))));
-            slot.copy_from_slice(&encryptor.encrypt(&group::person_point(normalised), &b));
-        });
-    for (_, n) in &mut persons {
-        n.zeroize();
-    }
     let count = persons.len() as u64;
-    drop(persons);
-
     let header = Header {
         kind: Kind::Encrypted,
         study: source.study.to_string(),
@@ -186,7 +172,24 @@ pub fn encrypt(
         log_seq: None,
         log_prev: None,
     };
-    let bytes = batch::encode(&header, &ciphertexts, source.signer);
+    // The batch is built in place: first line and header, each ciphertext
+    // straight into its slot, then the signature.
+    let mut bytes = batch::prefix(&header);
+    let at = bytes.len();
+    bytes.resize(at + persons.len() * CIPHERTEXT_LEN, 0);
+    bytes[at..]
+        .par_chunks_mut(CIPHERTEXT_LEN)
+        .zip(persons.par_iter())
+        .enumerate()
+        .for_each(|(i, (slot, (_, normalised)))| {
+            let b = Zeroizing::new(group::scalar(&Zeroizing::new(kdf::nonce(&seed, i as u64))));
+            slot.copy_from_slice(&encryptor.encrypt(&group::person_point(normalised), &b));
+        });
+    for (_, n) in &mut persons {
+        n.zeroize();
+    }
+    drop(persons);
+    batch::sign(&mut bytes, source.signer);
     let mut f = AtomicFile::create(&source.batch)?;
     f.write_all(&bytes).map_err(|e| ExtractError::Output {
         path: source.batch.clone(),
