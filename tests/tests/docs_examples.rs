@@ -178,6 +178,19 @@ fn readme_commands(heading: &str) -> Vec<Vec<String>> {
     commands
 }
 
+/// Runs one README command (`reglink ...`) in `d`, with keys under the
+/// test's folder instead of the machine's `/secure/`; the run and how to
+/// name it in a failure.
+fn run_readme_command(d: &Path, words: &[String]) -> (Run, String) {
+    assert_eq!(words[0], "reglink");
+    let args: Vec<String> = words[1..]
+        .iter()
+        .map(|w| w.replacen("/secure/", "secure/", 1))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    (reglink!(d, &args), format!("README: `{}`", words.join(" ")))
+}
+
 /// A study over the one extract the README pseudonymises.
 const README_STUDY: &str = r#"
 [study]
@@ -253,15 +266,7 @@ fn the_readme_sequence_runs_on_synthetic_registers() {
     .unwrap();
 
     for words in &commands {
-        assert_eq!(words[0], "reglink");
-        // The key goes under the test's folder, not the machine's /secure.
-        let args: Vec<String> = words[1..]
-            .iter()
-            .map(|w| w.replacen("/secure/", "secure/", 1))
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = reglink!(d, &args);
-        let what = format!("README: `{}`", words.join(" "));
+        let (run, what) = run_readme_command(d, words);
         if words[1] == "verify" {
             assert!(
                 run.stdout.contains("signature valid"),
@@ -444,14 +449,7 @@ fn the_readme_three_party_walkthrough_runs() {
     )
     .unwrap();
     for words in &commands {
-        assert_eq!(words[0], "reglink");
-        let args: Vec<String> = words[1..]
-            .iter()
-            .map(|w| w.replacen("/secure/", "secure/", 1))
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = reglink!(d, &args);
-        let what = format!("README: `{}`", words.join(" "));
+        let (run, what) = run_readme_command(d, words);
         if words[1] == "keyholder" && words[2] == "log" {
             assert!(
                 run.stdout.contains("1 entries, unbroken"),

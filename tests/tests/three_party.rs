@@ -86,12 +86,40 @@ impl Parties {
         self.run(args).success()
     }
 
-    /// The source's step for one register of the example, into `sources/TAG-NAME.*`.
-    fn encrypt(&self, name: &str, id_column: &str, study: &str, tag: &str) -> Run {
-        let raw = example!().join("raw");
-        let input = raw.join(format!("{name}.csv"));
-        let crosswalk = raw.join("crosswalk.csv");
-        self.run(&[
+    /// The source's step for one register of the example, into
+    /// `sources/TAG-NAME.*`, with the crosswalk and `--derive`.
+    fn encrypt(&self, name: &str, study: &str, tag: &str) -> Run {
+        let crosswalk = example!().join("raw/crosswalk.csv");
+        self.encrypt_as(
+            name,
+            (name, study),
+            (
+                &format!("sources/{name}.key"),
+                "keyholder/keyholder.key.pub",
+            ),
+            &format!("{tag}-{name}"),
+            &["--crosswalk", crosswalk.to_str().unwrap(), "--derive"],
+        )
+    }
+
+    /// `source encrypt` of the example's register `name` as `(source, study)`,
+    /// signed with and encrypted to `(signing key, key holder's public key)`,
+    /// into `sources/OUT.rows.parquet` and `sources/OUT.batch`, with `extra`.
+    fn encrypt_as(
+        &self,
+        name: &str,
+        (source, study): (&str, &str),
+        (sign, keyholder): (&str, &str),
+        out: &str,
+        extra: &[&str],
+    ) -> Run {
+        let input = example!().join(format!("raw/{name}.csv"));
+        let id_column = EXTRACTS.iter().find(|(n, _)| *n == name).unwrap().1;
+        let (rows, batch) = (
+            format!("sources/{out}.rows.parquet"),
+            format!("sources/{out}.batch"),
+        );
+        let mut args = vec![
             "source",
             "encrypt",
             "--in",
@@ -101,23 +129,22 @@ impl Parties {
             "--study",
             study,
             "--source",
-            name,
+            source,
             "--linker-public",
             "linker/linker.key.pub",
             "--keyholder-public",
-            "keyholder/keyholder.key.pub",
+            keyholder,
             "--sign",
-            &format!("sources/{name}.key"),
+            sign,
             "--out",
-            &format!("sources/{tag}-{name}.rows.parquet"),
+            &rows,
             "--batch",
-            &format!("sources/{tag}-{name}.batch"),
-            "--crosswalk",
-            crosswalk.to_str().unwrap(),
-            "--derive",
+            &batch,
             "--reference-date",
             REFERENCE_DATE,
-        ])
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
     }
 
     fn transcrypt(&self, batch: &str, out: &str) -> Run {
@@ -152,9 +179,9 @@ impl Parties {
     }
 
     /// All three roles for one register: `linker/TAG/NAME.parquet`.
-    fn through_all(&self, name: &str, id_column: &str, study: &str, tag: &str) {
+    fn through_all(&self, name: &str, study: &str, tag: &str) {
         fs::create_dir_all(self.path(&format!("linker/{tag}"))).unwrap();
-        self.encrypt(name, id_column, study, tag).success();
+        self.encrypt(name, study, tag).success();
         self.transcrypt(
             &format!("sources/{tag}-{name}.batch"),
             &format!("keyholder/{tag}-{name}.out"),
@@ -244,8 +271,8 @@ fn numbers_in_registers() -> Vec<String> {
 #[test]
 fn the_example_study_through_three_roles_gives_the_single_key_tables() {
     let p = Parties::new(100_000);
-    for (name, id_column) in EXTRACTS {
-        p.through_all(name, id_column, STUDY, "a");
+    for (name, _) in EXTRACTS {
+        p.through_all(name, STUDY, "a");
     }
     // Linked as the single-key flow's files are, the same tables.
     let three = cells(&p.path("linker/a"), &p.path("linked-three"));
@@ -345,8 +372,8 @@ fn the_example_study_through_three_roles_gives_the_single_key_tables() {
 #[test]
 fn two_studies_give_unlinkable_pseudonyms() {
     let p = Parties::new(100_000);
-    p.through_all("eb", "personnr", STUDY, "a");
-    p.through_all("eb", "personnr", "another-study", "b");
+    p.through_all("eb", STUDY, "a");
+    p.through_all("eb", "another-study", "b");
     let a = pseudonyms(&p.path("linker/a/eb.parquet"));
     let b = pseudonyms(&p.path("linker/b/eb.parquet"));
     assert_eq!(a.len(), b.len());
@@ -363,7 +390,7 @@ fn the_pseudonyms_rest_on_the_key_holders_secret() {
     // holder opens to other pseudonyms for every person, so no function of
     // the source's files and keys alone gives the pseudonym of a number.
     let p = Parties::new(100_000);
-    p.through_all("eb", "personnr", STUDY, "a");
+    p.through_all("eb", STUDY, "a");
     p.ok(&["key", "new-keyholder", "--out", "other.key"]);
     // Another key holder, with its own configuration and log.
     fs::create_dir(p.path("other-kh")).unwrap();
@@ -380,34 +407,15 @@ fn the_pseudonyms_rest_on_the_key_holders_secret() {
         )
         .unwrap();
     }
-    let raw = example!().join("raw");
-    p.ok(&[
-        "source",
-        "encrypt",
-        "--in",
-        raw.join("eb.csv").to_str().unwrap(),
-        "--id-column",
-        "personnr",
-        "--study",
-        STUDY,
-        "--source",
+    let crosswalk = example!().join("raw/crosswalk.csv");
+    p.encrypt_as(
         "eb",
-        "--linker-public",
-        "linker/linker.key.pub",
-        "--keyholder-public",
-        "other.key.pub",
-        "--sign",
-        "sources/eb.key",
-        "--out",
-        "sources/o-eb.rows.parquet",
-        "--batch",
-        "sources/o-eb.batch",
-        "--reference-date",
-        REFERENCE_DATE,
-        "--crosswalk",
-        raw.join("crosswalk.csv").to_str().unwrap(),
-        "--derive",
-    ]);
+        ("eb", STUDY),
+        ("sources/eb.key", "other.key.pub"),
+        "o-eb",
+        &["--crosswalk", crosswalk.to_str().unwrap(), "--derive"],
+    )
+    .success();
     p.ok(&[
         "keyholder",
         "transcrypt",
@@ -496,13 +504,13 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 fn refused_batches_write_nothing() {
     let p = Parties::new(300);
     // One accepted batch, so there is a log to keep unchanged.
-    p.encrypt("eb", "personnr", STUDY, "a").success();
+    p.encrypt("eb", STUDY, "a").success();
     p.transcrypt("sources/a-eb.batch", "keyholder/a-eb.out")
         .success();
     let before = snapshot(&p.path("keyholder"));
 
     // Over quota: EB's second batch for the same study (2 × its persons > 300).
-    p.encrypt("eb", "personnr", STUDY, "again").success();
+    p.encrypt("eb", STUDY, "again").success();
     let run = p
         .transcrypt("sources/again-eb.batch", "keyholder/x.out")
         .failure();
@@ -513,7 +521,7 @@ fn refused_batches_write_nothing() {
     );
 
     // A bad signature: AF's batch, its signature's last byte changed.
-    p.encrypt("af", "personnummer", STUDY, "a").success();
+    p.encrypt("af", STUDY, "a").success();
     let mut bytes = fs::read(p.path("sources/a-af.batch")).unwrap();
     *bytes.last_mut().unwrap() ^= 1;
     fs::write(p.path("sources/bad-af.batch"), bytes).unwrap();
@@ -528,34 +536,10 @@ fn refused_batches_write_nothing() {
 
     // A source signing as another (LISA's key, claiming to be AF), and a
     // batch encrypted to another key holder, which this one cannot open.
-    let raw = example!().join("raw");
     p.ok(&["key", "new-keyholder", "--out", "other.key"]);
-    let af = raw.join("af.csv");
     let encrypt = |sign: &str, keyholder: &str, out: &str| {
-        p.ok(&[
-            "source",
-            "encrypt",
-            "--in",
-            af.to_str().unwrap(),
-            "--id-column",
-            "personnummer",
-            "--study",
-            STUDY,
-            "--source",
-            "af",
-            "--linker-public",
-            "linker/linker.key.pub",
-            "--keyholder-public",
-            keyholder,
-            "--sign",
-            sign,
-            "--out",
-            &format!("sources/{out}.rows.parquet"),
-            "--batch",
-            &format!("sources/{out}.batch"),
-            "--reference-date",
-            REFERENCE_DATE,
-        ]);
+        p.encrypt_as("af", ("af", STUDY), (sign, keyholder), out, &[])
+            .success();
     };
     encrypt("sources/lisa.key", "keyholder/keyholder.key.pub", "fake");
     refused(
@@ -566,8 +550,7 @@ fn refused_batches_write_nothing() {
     refused("sources/other.batch", "encrypted to key holder");
 
     // An unknown study.
-    p.encrypt("af", "personnummer", "no-such-study", "u")
-        .success();
+    p.encrypt("af", "no-such-study", "u").success();
     refused(
         "sources/u-af.batch",
         "study \"no-such-study\" is not in the configuration",
@@ -593,8 +576,8 @@ fn refused_batches_write_nothing() {
 #[test]
 fn the_log_shows_an_edited_removed_or_cut_entry() {
     let p = Parties::new(100_000);
-    for (name, id_column) in EXTRACTS {
-        p.encrypt(name, id_column, STUDY, "a").success();
+    for (name, _) in EXTRACTS {
+        p.encrypt(name, STUDY, "a").success();
         p.transcrypt(
             &format!("sources/a-{name}.batch"),
             &format!("keyholder/a-{name}.out"),
@@ -687,7 +670,7 @@ fn the_log_shows_an_edited_removed_or_cut_entry() {
         run.stderr
     );
     // The key holder checks the signatures itself before it works.
-    p.encrypt("eb", "personnr", STUDY, "c").success();
+    p.encrypt("eb", STUDY, "c").success();
     let run = p
         .transcrypt("sources/c-eb.batch", "keyholder/c-eb.out")
         .failure();
@@ -699,22 +682,11 @@ fn the_log_shows_an_edited_removed_or_cut_entry() {
     // A removed entry's quota does not come back unnoticed: the key holder
     // refuses to work on a broken log.
     check(format!("{}\n{}\n", lines[0], lines[2]), "does not follow");
-    p.encrypt("eb", "personnr", STUDY, "b").success();
+    p.encrypt("eb", STUDY, "b").success();
     let run = p
         .transcrypt("sources/b-eb.batch", "keyholder/b-eb.out")
         .failure();
     assert!(run.stderr.contains("it does not follow"), "{}", run.stderr);
-}
-
-/// BLAKE3 of public bytes, hex, through the file-fingerprint writer.
-fn blake3_hex(bytes: &[u8]) -> String {
-    let mut w = reglink_extract::HashingWriter::new(std::io::sink());
-    std::io::Write::write_all(&mut w, bytes).unwrap();
-    w.finish()
-        .1
-        .as_str()
-        .trim_start_matches("blake3:")
-        .to_string()
 }
 
 #[test]
@@ -774,7 +746,7 @@ fn rewrite_chain(lines: &[&str], persons: &str) -> String {
         if i == 1 {
             e = e.replace(&format!("\"persons\":{persons},"), "\"persons\":1,");
         }
-        let new_hash = format!("blake3:{}", blake3_hex(e.as_bytes()));
+        let new_hash = reglink_extract::fingerprint_bytes(e.as_bytes()).to_string();
         let e = e
             .replace("\"hash\":\"\"", &format!("\"hash\":\"{new_hash}\""))
             .replace(
@@ -791,37 +763,18 @@ fn rewrite_chain(lines: &[&str], persons: &str) -> String {
 #[test]
 fn each_role_prints_one_json_object_with_its_counts() {
     let p = Parties::new(100_000);
-    let raw = example!().join("raw");
-    let json = |args: &[&str]| -> serde_json::Value {
-        let run = p.ok(args);
+    let json = |run: Run| -> serde_json::Value {
+        let run = run.success();
         serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not one JSON value ({e}): {}", run.stdout))
+            .unwrap_or_else(|e| panic!("not one JSON value ({e}): {}", run.stdout))
     };
-    let source = json(&[
-        "source",
-        "encrypt",
-        "--in",
-        raw.join("eb.csv").to_str().unwrap(),
-        "--id-column",
-        "personnr",
-        "--study",
-        STUDY,
-        "--source",
+    let source = json(p.encrypt_as(
         "eb",
-        "--linker-public",
-        "linker/linker.key.pub",
-        "--keyholder-public",
-        "keyholder/keyholder.key.pub",
-        "--sign",
-        "sources/eb.key",
-        "--out",
-        "sources/j.rows.parquet",
-        "--batch",
-        "sources/j.batch",
-        "--reference-date",
-        REFERENCE_DATE,
-        "--json",
-    ]);
+        ("eb", STUDY),
+        ("sources/eb.key", "keyholder/keyholder.key.pub"),
+        "j",
+        &["--json"],
+    ));
     let rows_in = source["rows_in"].as_u64().unwrap();
     assert_eq!(
         rows_in,
@@ -829,7 +782,7 @@ fn each_role_prints_one_json_object_with_its_counts() {
     );
     let persons = source["persons"].as_u64().unwrap();
     assert!(persons > 100 && persons < rows_in, "{source}");
-    let keyholder = json(&[
+    let keyholder = json(p.run(&[
         "keyholder",
         "transcrypt",
         "sources/j.batch",
@@ -840,11 +793,11 @@ fn each_role_prints_one_json_object_with_its_counts() {
         "--out",
         "keyholder/j.out",
         "--json",
-    ]);
+    ]));
     assert_eq!(keyholder["persons"].as_u64(), Some(persons));
     assert_eq!(keyholder["used"].as_u64(), Some(persons));
     assert_eq!(keyholder["log_seq"].as_u64(), Some(1));
-    let linker = json(&[
+    let linker = json(p.run(&[
         "linker",
         "open",
         "--rows",
@@ -858,7 +811,7 @@ fn each_role_prints_one_json_object_with_its_counts() {
         "--out",
         "linker/j.parquet",
         "--json",
-    ]);
+    ]));
     assert_eq!(linker["persons"].as_u64(), Some(persons));
     assert_eq!(linker["rows"], source["rows_written"]);
     assert!(linker["key_id"].as_str().unwrap().starts_with("tp-"));

@@ -36,6 +36,14 @@ fn file_hasher() -> blake3::Hasher {
     blake3::Hasher::new()
 }
 
+/// Fingerprints bytes already in memory (a public key's line, a log entry):
+/// the same hash `fingerprint_file` gives a file holding them.
+pub fn fingerprint_bytes(bytes: &[u8]) -> Fingerprint {
+    let mut hasher = file_hasher();
+    hasher.update(bytes);
+    Fingerprint::from_hash(hasher.finalize())
+}
+
 /// Fingerprints a file on disk.
 pub fn fingerprint_file(path: impl AsRef<Path>) -> Result<Fingerprint, ExtractError> {
     let path = path.as_ref();

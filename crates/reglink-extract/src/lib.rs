@@ -56,7 +56,7 @@ use arrow_schema::SchemaRef;
 
 pub use atomic::{AtomicFile, commit_all, exclusive_lock, write_atomic};
 pub use error::{ExtractError, Hint, Hinted};
-pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_file};
+pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_bytes, fingerprint_file};
 pub use output::{
     OutputError, OutputKind, SIGNATURE_TAG, SetAside, StagedDir, check_holds_no_input,
     check_new_file, check_replaceable, file_entries, prove_ours, resolved, signature_name,

@@ -11,6 +11,7 @@
 //! Nothing here prints or formats a secret: `Debug` of a key shows its
 //! fingerprint only, and the bytes are wiped on drop.
 
+pub mod hex;
 pub mod secret;
 pub mod signing;
 

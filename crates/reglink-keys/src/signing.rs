@@ -17,6 +17,7 @@ use std::path::Path;
 
 use ed25519_dalek::{Signer, SigningKey as Secret, VerifyingKey};
 
+use crate::hex::{decode as unhex, encode as hex};
 use crate::{KeyFileError, secret};
 
 const SECRET_MAGIC: &[u8] = b"reglink-ed25519-signing-key-v1\n";
@@ -161,16 +162,26 @@ impl PublicKey {
     /// public key file as reglink writes it ([`PublicKey::to_line`]), so
     /// `b3sum` of that file shows it too.
     pub fn fingerprint(&self) -> Fingerprint {
-        let mut w = reglink_extract::HashingWriter::new(std::io::sink());
-        std::io::Write::write_all(&mut w, self.to_line().as_bytes()).expect("a sink");
-        let (_, hash, _) = w.finish();
+        let hash = reglink_extract::fingerprint_bytes(self.to_line().as_bytes());
         let hex = hash.as_str().trim_start_matches("blake3:");
         Fingerprint(unhex(&hex[..32]).expect("hex digits"))
     }
 
     /// The public key file's one line.
     pub fn to_line(&self) -> String {
-        format!("{PUBLIC_TAG} {}\n", hex(self.0.as_bytes()))
+        format!("{PUBLIC_TAG} {}\n", self.to_hex())
+    }
+
+    /// The key's 32 bytes as 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        hex(self.0.as_bytes())
+    }
+
+    /// A key from [`PublicKey::to_hex`]'s digits; `None` if they are not one.
+    pub fn from_hex(digits: &str) -> Option<PublicKey> {
+        VerifyingKey::from_bytes(&unhex(digits)?)
+            .ok()
+            .map(PublicKey)
     }
 
     /// Reads a public key file.
@@ -187,9 +198,7 @@ impl PublicKey {
 
     /// Parses the one line of a public key file ([`PublicKey::to_line`]).
     pub fn from_line(text: &str) -> Option<PublicKey> {
-        let hex_key = text.trim().strip_prefix(PUBLIC_TAG).map(str::trim)?;
-        let bytes: [u8; 32] = unhex(hex_key)?;
-        VerifyingKey::from_bytes(&bytes).ok().map(PublicKey)
+        PublicKey::from_hex(text.trim().strip_prefix(PUBLIC_TAG)?.trim())
     }
 
     /// Whether `signature` is this key's signature over `manifest`, and
@@ -246,26 +255,6 @@ impl Signature {
         }
         Some(Signature { signer, bytes })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    // Lowercase hex digits only, as reglink writes them: one spelling per key.
-    if text.len() != 2 * N || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

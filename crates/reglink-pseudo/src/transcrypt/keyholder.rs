@@ -9,10 +9,10 @@ use reglink_extract::{AtomicFile, ExtractError};
 use reglink_keys::signing::PublicKey;
 use serde::{Deserialize, Serialize};
 
+use super::TranscryptError;
 use super::batch::{self, Batch, Header, Kind};
 use super::group::{self, CIPHERTEXT_LEN, Rekeyer};
 use super::keys::{KeyHolderKey, LinkerPublicKey};
-use super::{TranscryptError, fingerprint_text};
 use crate::kdf;
 
 /// The key holder's configuration file (TOML), as written.
@@ -171,7 +171,7 @@ impl LogEntry {
         e.hash = String::new();
         e.signature = String::new();
         let json = serde_json::to_string(&e).expect("an entry serialises");
-        format!("blake3:{}", fingerprint_text(&json))
+        reglink_extract::fingerprint_bytes(json.as_bytes()).to_string()
     }
 
     fn signed_by(&self, key: &PublicKey) -> bool {
@@ -347,7 +347,7 @@ pub fn transcrypt(
         signer: header.source_signer.clone().unwrap_or_default(),
         persons: header.persons,
         batch: source_batch,
-        output: format!("blake3:{}", super::fingerprint_bytes(&bytes)),
+        output: reglink_extract::fingerprint_bytes(&bytes).to_string(),
         prev,
         hash: String::new(),
         signature: String::new(),

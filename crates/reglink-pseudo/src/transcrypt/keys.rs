@@ -59,6 +59,22 @@ fn load_role(
     Ok(out)
 }
 
+/// Reads a public key file with `parse`; `what` names the kind in errors.
+fn load_public<T>(
+    path: &Path,
+    what: &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, KeyFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).ok_or_else(|| KeyFileError::Format {
+        path: path.to_path_buf(),
+        what,
+    })
+}
+
 fn write_role(
     path: &Path,
     magic: &[u8],
@@ -172,10 +188,9 @@ pub struct KeyHolderPublicKey {
 impl KeyHolderPublicKey {
     /// The public key file's one line: tag, signing key, ElGamal share.
     pub fn to_line(&self) -> String {
-        let signing = self.signing.to_line();
-        let signing_hex = signing.split_whitespace().nth(1).expect("tag and key");
         format!(
-            "{KEYHOLDER_PUBLIC_TAG} {signing_hex} {}\n",
+            "{KEYHOLDER_PUBLIC_TAG} {} {}\n",
+            self.signing.to_hex(),
             super::hex(&self.elgamal)
         )
     }
@@ -187,14 +202,7 @@ impl KeyHolderPublicKey {
 
     /// Reads a public key file.
     pub fn load(path: &Path) -> Result<KeyHolderPublicKey, KeyFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text).ok_or_else(|| KeyFileError::Format {
-            path: path.to_path_buf(),
-            what: "key holder's public key",
-        })
+        load_public(path, "key holder's public key", Self::parse)
     }
 
     /// Parses the line of [`KeyHolderPublicKey::to_line`].
@@ -203,8 +211,7 @@ impl KeyHolderPublicKey {
         if words.next()? != KEYHOLDER_PUBLIC_TAG {
             return None;
         }
-        let signing =
-            PublicKey::from_line(&format!("reglink-ed25519-public-key-v1 {}", words.next()?))?;
+        let signing = PublicKey::from_hex(words.next()?)?;
         let elgamal: [u8; 32] = super::unhex(words.next()?)?;
         if words.next().is_some() || !group::proper_point(&elgamal) {
             return None;
@@ -287,14 +294,7 @@ impl LinkerPublicKey {
 
     /// Reads a public key file.
     pub fn load(path: &Path) -> Result<LinkerPublicKey, KeyFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text).ok_or_else(|| KeyFileError::Format {
-            path: path.to_path_buf(),
-            what: "linker's public key",
-        })
+        load_public(path, "linker's public key", Self::parse)
     }
 
     /// Parses the line of [`LinkerPublicKey::to_line`].

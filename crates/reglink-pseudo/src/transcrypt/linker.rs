@@ -174,14 +174,10 @@ fn read_rows(
             ),
         ));
     }
-    let file = File::open(rows).map_err(|source| TranscryptError::Io {
-        path: rows.to_path_buf(),
-        source,
-    })?;
+    let builder = open_rows(rows)?;
     let parquet_err = |e: parquet::errors::ParquetError| {
         rows_error(rows, format!("cannot read it as Parquet: {e}"))
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?;
     let schema = builder.schema().clone();
     let meta = schema.metadata();
     if meta
@@ -248,6 +244,16 @@ impl Opened {
     }
 }
 
+/// A reader of the rows file; errors name it.
+fn open_rows(rows: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TranscryptError> {
+    let file = File::open(rows).map_err(|source| TranscryptError::Io {
+        path: rows.to_path_buf(),
+        source,
+    })?;
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| rows_error(rows, format!("cannot read it as Parquet: {e}")))
+}
+
 fn token(bytes: &[u8]) -> u128 {
     let mut t = [0u8; PSEUDONYM_LEN];
     t.copy_from_slice(bytes);
@@ -270,17 +276,9 @@ fn rewrite(
     );
     metadata.insert(pseudonymised::KEY_ID_KEY.to_string(), key_id.to_string());
     let out_schema = Arc::new(Schema::new_with_metadata(schema.fields().clone(), metadata));
-    let file = File::open(rows).map_err(|source| TranscryptError::Io {
-        path: rows.to_path_buf(),
-        source,
-    })?;
-    let parquet_err = |e: parquet::errors::ParquetError| {
-        rows_error(rows, format!("cannot read it as Parquet: {e}"))
-    };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(parquet_err)?
+    let reader = open_rows(rows)?
         .build()
-        .map_err(parquet_err)?;
+        .map_err(|e| rows_error(rows, format!("cannot read it as Parquet: {e}")))?;
     let out_err = |e: parquet::errors::ParquetError| {
         TranscryptError::Extract(ExtractError::Output {
             path: output.to_path_buf(),

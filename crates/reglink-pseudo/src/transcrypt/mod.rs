@@ -137,37 +137,15 @@ impl Hinted for TranscryptError {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub(crate) use reglink_keys::hex::{decode as unhex, encode as hex};
 
-pub(crate) fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
-/// BLAKE3 of public bytes (a file's, a log entry's), hex.
-pub(crate) fn fingerprint_bytes(bytes: &[u8]) -> String {
-    let mut w = reglink_extract::HashingWriter::new(std::io::sink());
-    std::io::Write::write_all(&mut w, bytes).expect("a sink");
-    let (_, hash, _) = w.finish();
-    hash.as_str().trim_start_matches("blake3:").to_string()
-}
-
+/// The hex digits of the BLAKE3 hash of public text (a public key's line).
 pub(crate) fn fingerprint_text(text: &str) -> String {
-    fingerprint_bytes(text.as_bytes())
+    let fingerprint = reglink_extract::fingerprint_bytes(text.as_bytes());
+    fingerprint
+        .as_str()
+        .trim_start_matches("blake3:")
+        .to_string()
 }
 
 /// The time now, UTC, to the second (`2026-12-06T12:00:00Z`).

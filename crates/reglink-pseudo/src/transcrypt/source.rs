@@ -200,7 +200,7 @@ pub fn encrypt(
         rows,
         persons: count,
         batch: source.batch.display().to_string(),
-        batch_fingerprint: format!("blake3:{}", super::fingerprint_bytes(&bytes)),
+        batch_fingerprint: reglink_extract::fingerprint_bytes(&bytes).to_string(),
         linker: source.linker.fingerprint(),
     })
 }

@@ -10,21 +10,10 @@ use crate::ui;
 pub fn run(args: &PseudonymiseArgs, quiet: bool) -> anyhow::Result<()> {
     let quiet = quiet || args.json;
     check_outputs(args)?;
-    let reference = match &args.reference_date {
-        Some(text) => match Date::parse_iso(text) {
-            Some(d) => d,
-            None => bail!("--reference-date: `{text}` is not a date of the form YYYY-MM-DD"),
-        },
-        None => super::today(),
-    };
+    let reference = reference_date(args.reference_date.as_deref())?;
     let key = MasterKey::load(&args.key)?;
     let study = key.study_key(&args.study)?;
-    let crosswalk = args
-        .crosswalk
-        .as_deref()
-        .map(|p| Crosswalk::load(p, reference))
-        .transpose()
-        .map_err(|e| PseudoError::ReadingCrosswalk(Box::new(e)))?;
+    let crosswalk = crosswalk(args.crosswalk.as_deref(), reference)?;
     let mut opts = PseudonymiseOptions::new(&args.input, &args.out, &args.id_column, reference);
     opts.derive_columns = args.derive;
     opts.batch_size = args.batch_size;
@@ -85,9 +74,32 @@ pub fn check_rejects(report: &PseudonymiseReport, allow_empty: bool) -> anyhow::
     Ok(())
 }
 
+/// `--reference-date`, or today.
+pub fn reference_date(text: Option<&str>) -> anyhow::Result<Date> {
+    match text {
+        Some(text) => match Date::parse_iso(text) {
+            Some(d) => Ok(d),
+            None => bail!("--reference-date: `{text}` is not a date of the form YYYY-MM-DD"),
+        },
+        None => Ok(super::today()),
+    }
+}
+
+/// `--crosswalk`, if given, read with the extract's reference date.
+pub fn crosswalk(
+    path: Option<&std::path::Path>,
+    reference: Date,
+) -> anyhow::Result<Option<Crosswalk>> {
+    let crosswalk = path
+        .map(|p| Crosswalk::load(p, reference))
+        .transpose()
+        .map_err(|e| PseudoError::ReadingCrosswalk(Box::new(e)))?;
+    Ok(crosswalk)
+}
+
 /// The folder `--out` goes into must exist: an error naming it, rather than
 /// the temporary file that would have been written there.
-fn check_out_folder(out: &std::path::Path) -> anyhow::Result<()> {
+pub fn check_out_folder(out: &std::path::Path) -> anyhow::Result<()> {
     let folder = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => std::path::Path::new("."),

@@ -2,13 +2,12 @@
 
 use anyhow::bail;
 use reglink_keys::signing::SigningKey;
-use reglink_pnr::Date;
+use reglink_pseudo::PseudonymiseOptions;
 use reglink_pseudo::transcrypt::keyholder::{self, KeyHolderConfig};
 use reglink_pseudo::transcrypt::source::SourceOptions;
 use reglink_pseudo::transcrypt::{
     KeyHolderKey, KeyHolderPublicKey, LinkerKey, LinkerPublicKey, linker, source,
 };
-use reglink_pseudo::{Crosswalk, PseudoError, PseudonymiseOptions};
 
 use crate::cli::{KeyholderCommand, LinkerCommand, SourceCommand};
 use crate::ui;
@@ -16,13 +15,7 @@ use crate::ui;
 pub fn source(cmd: SourceCommand, quiet: bool) -> anyhow::Result<()> {
     let SourceCommand::Encrypt(args) = cmd;
     let quiet = quiet || args.json;
-    let reference = match &args.reference_date {
-        Some(text) => match Date::parse_iso(text) {
-            Some(d) => d,
-            None => bail!("--reference-date: `{text}` is not a date of the form YYYY-MM-DD"),
-        },
-        None => super::today(),
-    };
+    let reference = super::pseudonymise::reference_date(args.reference_date.as_deref())?;
     let inputs = vec![
         ("the extract".to_string(), args.input.clone()),
         ("the signing key".to_string(), args.sign.clone()),
@@ -35,15 +28,12 @@ pub fn source(cmd: SourceCommand, quiet: bool) -> anyhow::Result<()> {
     for path in [&args.out, &rejects, &args.batch] {
         reglink_extract::check_new_file(path, false, &inputs)?;
     }
+    super::pseudonymise::check_out_folder(&args.out)?;
+    super::pseudonymise::check_out_folder(&args.batch)?;
     let signer = SigningKey::load(&args.sign)?;
     let linker = LinkerPublicKey::load(&args.linker_public)?;
     let keyholder = KeyHolderPublicKey::load(&args.keyholder_public)?;
-    let crosswalk = args
-        .crosswalk
-        .as_deref()
-        .map(|p| Crosswalk::load(p, reference))
-        .transpose()
-        .map_err(|e| PseudoError::ReadingCrosswalk(Box::new(e)))?;
+    let crosswalk = super::pseudonymise::crosswalk(args.crosswalk.as_deref(), reference)?;
     let mut opts = PseudonymiseOptions::new(&args.input, &args.out, &args.id_column, reference);
     opts.derive_columns = args.derive;
     let src = SourceOptions {
@@ -107,6 +97,7 @@ pub fn keyholder(cmd: KeyholderCommand) -> anyhow::Result<()> {
             out,
             json,
         } => {
+            super::pseudonymise::check_out_folder(&out)?;
             let key = KeyHolderKey::load(&key)?;
             let config = KeyHolderConfig::load(&config)?;
             let report = keyholder::transcrypt(&batch, &out, &key, &config, &|_| {})?;
@@ -171,6 +162,7 @@ pub fn linker(cmd: LinkerCommand, quiet: bool) -> anyhow::Result<()> {
         out,
         json,
     } = cmd;
+    super::pseudonymise::check_out_folder(&out)?;
     let key = LinkerKey::load(&key)?;
     let keyholder = KeyHolderPublicKey::load(&keyholder_public)?;
     let bar = ui::row_spinner(quiet || json, "opening");
