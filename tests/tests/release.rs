@@ -70,7 +70,8 @@ fn a_bundle_holds_tables_descriptions_summary_report_and_manifest_only() {
         .iter()
         .map(|t| t.as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 14);
+    let study = fs::read_to_string(example!().join("study.toml")).unwrap();
+    assert_eq!(names.len(), study.matches("\n[[tables]]\n").count());
     let mut expected: Vec<String> = names
         .iter()
         .flat_map(|n| ["csv", "json", "parquet"].map(|e| format!("{n}.{e}")))
@@ -88,7 +89,7 @@ fn a_bundle_holds_tables_descriptions_summary_report_and_manifest_only() {
             .iter()
             .all(|i| i["key_id"].as_str().is_some_and(|k| !k.is_empty()))
     );
-    assert_eq!(m["files"].as_array().unwrap().len(), 3 * 14 + 2);
+    assert_eq!(m["files"].as_array().unwrap().len(), 3 * names.len() + 2);
     // No column of any table is row-level: every column is a dimension, its
     // label, or a published value with its flag.
     for n in &names {
@@ -625,7 +626,7 @@ fn agency_cell_key_counts_are_reproduced_bit_for_bit_from_the_ptable_and_cell_ke
                 published.insert(format!("{n}/{key}"), row["persons"].clone());
             }
         }
-        assert!(checked > 1500, "{name}: {checked} cells");
+        assert!(checked > 500, "{name}: {checked} cells");
         assert!(
             changed * 4 > checked,
             "{name}: only {changed} of {checked} changed"
