@@ -93,36 +93,75 @@ fn the_one_way_views_are_the_published_values() {
     assert!(rows >= 2);
 }
 
+/// The example's exit tables (within 3, 6 and 12 months) and its status
+/// tables (6, 12 and 24 months) are charted across tables: per category and
+/// table, the persons as a share of that table's total, computed here from
+/// the published CSVs, and a dashed bar exactly where either is suppressed.
+#[test]
+fn the_charts_across_tables_show_each_tables_published_shares() {
+    let ex = example!();
+    let (html, _) = report();
+    let (mut shown, mut hidden) = (0, 0);
+    for tables in [
+        ["t3_exit_3m", "t3_exit_6m", "t3_exit_12m"],
+        ["t4c_status_6m", "t4c_status_12m", "t4c_status_24m"],
+    ] {
+        let marker = format!("data-tables=\"{}\"", tables.join(" "));
+        let chart = html
+            .split(&marker)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no chart across {tables:?}"))
+            .split("</svg>")
+            .next()
+            .unwrap();
+        for name in tables {
+            let text = fs::read_to_string(ex.join(format!("release/tables/{name}.csv"))).unwrap();
+            let mut csv = csv::Reader::from_reader(text.as_bytes());
+            let header: Vec<String> = csv.headers().unwrap().iter().map(String::from).collect();
+            let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+            let dims: Vec<usize> = (0..header.len())
+                .filter(|&i| header.get(i + 1) == Some(&format!("{}_label", header[i])))
+                .collect();
+            // The varying dimension is the last; the others at their totals.
+            let d = *dims.last().unwrap();
+            let at_totals = |r: &&csv::StringRecord| dims.iter().all(|&e| e == d || r[e] == *"_T");
+            let persons = header.iter().position(|h| h == "persons").unwrap();
+            let total = rows
+                .iter()
+                .filter(at_totals)
+                .find(|r| r[d] == *"_T")
+                .map(|r| r[persons].to_string())
+                .unwrap();
+            for r in rows.iter().filter(at_totals).filter(|r| r[d] != *"_T") {
+                let rect = format!("data-table=\"{name}\" data-code=\"{}\"", &r[d]);
+                let at = chart
+                    .find(&rect)
+                    .unwrap_or_else(|| panic!("{name}/{}: no bar", &r[d]));
+                let before = &chart[..at];
+                let is_hidden = before.ends_with("<rect class=\"hidden\" ");
+                if r[persons] == *".." || total == ".." {
+                    assert!(is_hidden, "{name}/{}: suppressed, but a bar", &r[d]);
+                    hidden += 1;
+                } else {
+                    let share =
+                        100.0 * r[persons].parse::<f64>().unwrap() / total.parse::<f64>().unwrap();
+                    let expect = format!("{rect} data-share=\"{share:.1}\"");
+                    assert!(chart.contains(&expect), "{expect} not in the chart");
+                    shown += 1;
+                }
+            }
+        }
+    }
+    assert!(shown > 0 && hidden > 0, "{shown} bars, {hidden} dashed");
+}
+
 /// Debian's Chromium: `REGLINK_TEST_CHROMIUM`, or /usr/bin/chromium,
 /// installed with apt-get where it is missing and the tests run as root.
 fn chromium() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("REGLINK_TEST_CHROMIUM") {
         return Ok(PathBuf::from(p));
     }
-    let bin = PathBuf::from("/usr/bin/chromium");
-    if bin.exists() {
-        return Ok(bin);
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !root {
-        return Err("no /usr/bin/chromium, and not root to install it".into());
-    }
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "-q", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output()
-        .map_err(|e| format!("no apt-get: {e}"))?;
-    if installed.status.success() && bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "apt-get could not install chromium: {}",
-            String::from_utf8_lossy(&installed.stderr)
-        ))
-    }
+    reglink_tests::debian_program("/usr/bin/chromium", &["chromium"], true)
 }
 
 /// Renders `page` headless, with the network flags that keep Chromium from
@@ -185,13 +224,20 @@ fn the_report_renders_with_its_charts_in_headless_chromium() {
     let dashed = pixels_of(&shot, [0xb0, 0x7a, 0x00]);
     assert!(bars > 5_000, "{bars} pixels of chart bars");
     assert!(dashed > 50, "{dashed} pixels of suppressed bars");
+    // The charts across tables: the darkest step's bars (#24507f).
+    let steps = pixels_of(&shot, [0x24, 0x50, 0x7f]);
+    assert!(steps > 500, "{steps} pixels of bars across tables");
 
     // The same page without the charts' style has no bar colour: the
     // pixels counted above are the charts'.
     let plain = dir.path().join("plain.html");
     let html = fs::read_to_string(&page).unwrap();
-    fs::write(&plain, html.replace("fill:#3b6ea5", "fill:#ffffff")).unwrap();
+    let plain_html = html
+        .replace("fill:#3b6ea5", "fill:#ffffff")
+        .replace("fill=\"#24507f\"", "fill=\"#ffffff\"");
+    fs::write(&plain, plain_html).unwrap();
     let plain_shot = dir.path().join("plain.png");
     screenshot(&chromium, &plain, &plain_shot, (1200, 6000));
     assert_eq!(pixels_of(&plain_shot, [0x3b, 0x6e, 0xa5]), 0);
+    assert_eq!(pixels_of(&plain_shot, [0x24, 0x50, 0x7f]), 0);
 }

@@ -16,6 +16,13 @@
 //! value is the table's first share if it has one, else persons. A
 //! suppressed value is drawn as an empty, dashed bar marked `..`, at the end
 //! of a ranking: where it would rank would tell something about it.
+//!
+//! Tables that show one thing at several steps get a chart across them
+//! ([`series`]): tables of the same population with the same dimensions
+//! but one, where that one has the same categories in each (exits within 3,
+//! 6 and 12 months; status 6, 12 and 24 months after an entry). Per
+//! category, one bar per table: its persons as a share of that table's
+//! total, a quotient of two published values (suppressed if either is).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -259,8 +266,22 @@ fn render(tables: &[Table], about: &About<'_>) -> String {
             esc(&t.name)
         );
     }
+    let series = series(tables);
+    for (i, s) in series.iter().enumerate() {
+        let _ = writeln!(
+            h,
+            "<li><a href=\"#series-{i}\">{}</a> <span class=\"note\">(across tables)</span></li>",
+            esc(&series_title(s))
+        );
+    }
     h.push_str("</ul></nav>\n");
     policy_section(&mut h, about);
+    if !series.is_empty() {
+        h.push_str("<h2 id=\"across\">Across tables</h2>\n");
+        for (i, s) in series.iter().enumerate() {
+            series_chart(&mut h, i, s);
+        }
+    }
     for t in tables {
         table_section(&mut h, t);
     }
@@ -443,6 +464,185 @@ fn chart(h: &mut String, t: &Table) {
                 );
             }
         }
+    }
+    let _ = writeln!(
+        h,
+        "</svg><figcaption>{}</figcaption></figure>",
+        esc(&caption)
+    );
+}
+
+/// Tables that show one thing at several steps (see the module): the
+/// tables, in the bundle's order, and the dimension that differs.
+struct Series<'a> {
+    tables: Vec<&'a Table>,
+    dim: usize,
+}
+
+/// The dimension names of `t` with `d` left out, and the codes of each.
+type Shape<'a> = Vec<(Option<&'a str>, Vec<&'a str>)>;
+
+fn shape(t: &Table, d: usize) -> Shape<'_> {
+    t.dims
+        .iter()
+        .enumerate()
+        .map(|(e, (name, cats))| {
+            let codes = cats.iter().map(|(c, _)| c.as_str()).collect();
+            ((e != d).then_some(name.as_str()), codes)
+        })
+        .collect()
+}
+
+/// Every series among `tables`: for each table and dimension in order, the
+/// later tables of the same population whose dimensions agree with it in
+/// name and categories but in that dimension, where only the categories
+/// agree. A table is in one series at most.
+fn series(tables: &[Table]) -> Vec<Series<'_>> {
+    let mut taken = vec![false; tables.len()];
+    let mut out = Vec::new();
+    for (i, t) in tables.iter().enumerate() {
+        if taken[i] {
+            continue;
+        }
+        for d in 0..t.dims.len() {
+            let key = shape(t, d);
+            let mut names = vec![t.dims[d].0.as_str()];
+            let members: Vec<usize> = (i + 1..tables.len())
+                .filter(|&j| {
+                    let u = &tables[j];
+                    let fits = !taken[j]
+                        && u.population == t.population
+                        && u.dims.len() == t.dims.len()
+                        && shape(u, d) == key
+                        && !names.contains(&u.dims[d].0.as_str());
+                    if fits {
+                        names.push(u.dims[d].0.as_str());
+                    }
+                    fits
+                })
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            taken[i] = true;
+            let mut all = vec![t];
+            for j in members {
+                taken[j] = true;
+                all.push(&tables[j]);
+            }
+            out.push(Series {
+                tables: all,
+                dim: d,
+            });
+            break;
+        }
+    }
+    out
+}
+
+fn series_title(s: &Series<'_>) -> String {
+    let names: Vec<&str> = s.tables.iter().map(|t| t.dims[s.dim].0.as_str()).collect();
+    format!("{} ({})", names.join(", "), s.tables[0].population)
+}
+
+/// The fills of a series' steps, lightest first; none is a single table's
+/// bar colour.
+const STEP_FILLS: [&str; 4] = ["#9cc0e4", "#5b8cc2", "#24507f", "#0e2a4a"];
+
+/// The share (per cent) of a table's total at one category of the series'
+/// dimension: `None` where either count is suppressed or the total is 0.
+fn step_share(t: &Table, d: usize, code: &str) -> Option<f64> {
+    let at = t.column("persons")?;
+    let count = |row: &Vec<String>| row[at].parse::<f64>().ok().filter(|_| row[at] != "..");
+    let part = count(t.one_way(d, code)?)?;
+    let whole = count(t.one_way(d, &t.total)?)?;
+    (whole > 0.0).then(|| 100.0 * part / whole)
+}
+
+fn series_chart(h: &mut String, i: usize, s: &Series<'_>) {
+    let first = s.tables[0];
+    let cats = &first.dims[s.dim].1;
+    let steps = s.tables.len();
+    let (label_w, bar_w, bar_h, gap) = (200.0, 560.0, 12.0, 10.0);
+    let row_h = bar_h * steps as f64 + gap;
+    let legend_h = 24.0;
+    let height = legend_h + row_h * cats.len() as f64 + 10.0;
+    let width = label_w + bar_w + 90.0;
+    let names: Vec<&str> = s.tables.iter().map(|t| t.name.as_str()).collect();
+    let caption = format!(
+        "Persons by {}, as a share of each table's total (tables {}), every other dimension at its total; \
+         dashed: suppressed (..)",
+        s.tables
+            .iter()
+            .map(|t| t.dims[s.dim].0.as_str())
+            .collect::<Vec<_>>()
+            .join(" / "),
+        names.join(", ")
+    );
+    let _ = writeln!(
+        h,
+        "<h3 id=\"series-{i}\">{}</h3>\n<figure><svg class=\"chart series\" role=\"img\" aria-label=\"{}\" \
+         data-steps=\"{steps}\" data-tables=\"{}\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        esc(&series_title(s)),
+        esc(&caption),
+        esc(&names.join(" "))
+    );
+    for (k, t) in s.tables.iter().enumerate() {
+        let x = label_w + 150.0 * k as f64;
+        let _ = write!(
+            h,
+            "<rect x=\"{x}\" y=\"4\" width=\"12\" height=\"12\" fill=\"{}\"/>\
+             <text x=\"{}\" y=\"15\">{}</text>",
+            STEP_FILLS[k % STEP_FILLS.len()],
+            x + 16.0,
+            esc(&t.dims[s.dim].0)
+        );
+    }
+    h.push('\n');
+    for (r, (code, label)) in cats.iter().enumerate() {
+        let top = legend_h + row_h * r as f64;
+        let _ = write!(
+            h,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            label_w - 8.0,
+            top + bar_h * steps as f64 / 2.0 + 4.0,
+            esc(label)
+        );
+        for (k, t) in s.tables.iter().enumerate() {
+            let y = top + bar_h * k as f64;
+            match step_share(t, s.dim, code) {
+                Some(v) => {
+                    let w = bar_w * v / 100.0;
+                    let _ = write!(
+                        h,
+                        "<rect class=\"step\" data-table=\"{}\" data-code=\"{}\" data-share=\"{v:.1}\" \
+                         x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{}\"/>\
+                         <text x=\"{:.1}\" y=\"{}\" font-size=\"10\">{v:.1} %</text>",
+                        esc(&t.name),
+                        esc(code),
+                        bar_h - 2.0,
+                        STEP_FILLS[k % STEP_FILLS.len()],
+                        label_w + w + 4.0,
+                        y + bar_h - 3.0
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        h,
+                        "<rect class=\"hidden\" data-table=\"{}\" data-code=\"{}\" x=\"{label_w}\" \
+                         y=\"{y}\" width=\"30\" height=\"{}\"/>\
+                         <text x=\"{}\" y=\"{}\" font-size=\"10\">..</text>",
+                        esc(&t.name),
+                        esc(code),
+                        bar_h - 2.0,
+                        label_w + 36.0,
+                        y + bar_h - 3.0
+                    );
+                }
+            }
+        }
+        h.push('\n');
     }
     let _ = writeln!(
         h,
