@@ -278,6 +278,45 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A program from Debian's packages: `program` if it exists, else
+/// `packages` installed with apt-get where the tests run as root. `Err`
+/// (the reason, for [`skipped`]) where it is missing and cannot be had.
+/// `recommends`: with the packages Debian recommends beside them (fonts for
+/// a browser), or without (R's compilers and manuals).
+pub fn debian_program(
+    program: &str,
+    packages: &[&str],
+    recommends: bool,
+) -> Result<PathBuf, String> {
+    let bin = PathBuf::from(program);
+    if bin.exists() {
+        return Ok(bin);
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        return Err(format!("no {program}, and not root to install it"));
+    }
+    let installed = Command::new("apt-get")
+        .args(["install", "-y", "-q"])
+        .args((!recommends).then_some("--no-install-recommends"))
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output()
+        .map_err(|e| format!("no apt-get: {e}"))?;
+    if installed.status.success() && bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "apt-get could not install {}: {}",
+            packages.join(" "),
+            String::from_utf8_lossy(&installed.stderr)
+        ))
+    }
+}
+
 /// Says on the test output why a test did not run its check (a tool it
 /// needs could not be had): not a pass in disguise.
 pub fn skipped(why: &str) {

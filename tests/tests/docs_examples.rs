@@ -399,6 +399,110 @@ for x, r in zip(sheet[1:], rows[1:]):
     }
 }
 
+/// An R with readr: `REGLINK_TEST_RSCRIPT` if set, else Debian's
+/// `Rscript`, with `r-base-core` and `r-cran-readr` installed by apt-get
+/// where they are missing and the tests run as root.
+fn r_with_readr() -> Result<PathBuf, String> {
+    let has_readr = |rscript: &Path| {
+        std::process::Command::new(rscript)
+            .args(["-e", "library(readr)"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if let Some(p) = std::env::var_os("REGLINK_TEST_RSCRIPT") {
+        let p = PathBuf::from(p);
+        return if has_readr(&p) {
+            Ok(p)
+        } else {
+            Err(format!("{} lacks readr", p.display()))
+        };
+    }
+    let packages = ["r-base-core", "r-cran-readr"];
+    let rscript = reglink_tests::debian_program("/usr/bin/Rscript", &packages, false)?;
+    if has_readr(&rscript) {
+        return Ok(rscript);
+    }
+    // R without readr: the same install adds it.
+    let _ = std::process::Command::new("apt-get")
+        .args([
+            "install",
+            "-y",
+            "-q",
+            "--no-install-recommends",
+            "r-cran-readr",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output();
+    if has_readr(&rscript) {
+        Ok(rscript)
+    } else {
+        Err("R is here but readr is not, and apt-get could not add it".into())
+    }
+}
+
+/// Every R snippet of `docs/researchers.md` runs on the example's release
+/// where R has the packages it loads, and readr's reading of the CSV gives
+/// what the page promises: whole counts as integers, `NA` exactly where a
+/// value is suppressed, municipality codes as text. (The arrow package is
+/// not in Debian's packages; its snippet runs where it is installed.)
+#[test]
+fn the_researchers_r_snippets_load_the_release() {
+    let snippets = blocks("docs/researchers.md", "r");
+    assert!(
+        snippets.len() >= 2,
+        "docs/researchers.md lost its R snippets"
+    );
+    let rscript = match r_with_readr() {
+        Ok(p) => p,
+        Err(why) => return reglink_tests::skipped(&why),
+    };
+    let ex = example!();
+    let has = |package: &str| {
+        std::process::Command::new(&rscript)
+            .args(["-e", &format!("library({package})")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let check = r#"
+library(readr)
+t <- read_csv("release/tables/t1_overlap.csv", na = c("..", ""),
+              col_types = cols(.default = col_character(), persons = col_integer()))
+stopifnot(is.integer(t$persons))
+hidden <- t$persons_flag == "suppressed"
+stopifnot(any(hidden), all(is.na(t$persons[hidden])), all(!is.na(t$persons[!hidden])))
+stopifnot(is.character(t$municipality), any(grepl("^0[0-9]{3}$", t$municipality)))
+if (requireNamespace("arrow", quietly = TRUE)) {
+  p <- arrow::read_parquet("release/tables/t1_overlap.parquet")
+  stopifnot(is.integer(p$persons), all(is.na(p$persons) == (p$persons_flag == "suppressed")))
+}
+"#;
+    let mut ran = 0;
+    for (i, (_, code)) in snippets
+        .iter()
+        .chain(std::iter::once(&(String::new(), check.to_string())))
+        .enumerate()
+    {
+        if code.contains("library(arrow)") && !has("arrow") {
+            reglink_tests::skipped(&format!(
+                "R snippet {i} of docs/researchers.md: R has no arrow package"
+            ));
+            continue;
+        }
+        let out = std::process::Command::new(&rscript)
+            .args(["-e", code])
+            .current_dir(ex)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "R snippet {i} of docs/researchers.md fails:\n{code}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 2, "only {ran} R snippets ran");
+}
+
 /// The README's "No shared key" walkthrough, run as written (keys under the
 /// test's folder instead of `/secure/`; each public key handed over by
 /// copying it into the working folder), with its `keyholder.toml`.
