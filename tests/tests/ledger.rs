@@ -632,3 +632,88 @@ fn a_release_that_gives_cells_away_through_a_population_of_more_years_is_refused
         &["the audit of the release failed", "t1_overlap"],
     );
 }
+
+/// The example's study with `eb_adults_2023` narrowed by `require` (a
+/// filter on a variable that is not a dimension) and its table by sex, in
+/// a file named after `name`, beside the example.
+fn filtered_study(name: &str, require: &str) -> PathBuf {
+    let ex = example!();
+    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
+    let head = &text[..text.find("[[tables]]").unwrap()];
+    let section = head.find("[populations.eb_adults_2023]").unwrap();
+    let at = section + head[section..].find("age = [18, 64]\n").unwrap() + "age = [18, 64]\n".len();
+    let head = format!("{}require = [\"{require}\"]\n{}", &head[..at], &head[at..]);
+    let path = ex.join(format!("ledger-filtered-{name}.toml"));
+    fs::write(
+        &path,
+        format!(
+            "{head}[[tables]]\nname = \"by_sex\"\ntitle = \"By sex\"\n\
+             population = \"eb_adults_2023\"\ndimensions = [\"sex\"]\n\
+             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Long-term recipients of 2023 in one release and recipients registered
+/// at AF in the next: the same register and year, filters on variables
+/// that are no dimension, so the audit cannot relate their cells. The
+/// second release is refused, unless its policy allows such pairs; then it
+/// is published, the manifest's policy says so, and the audit names the
+/// pair for review.
+#[test]
+fn populations_that_cannot_be_related_are_refused_unless_the_policy_allows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ledger = d.join("ledger");
+    run(
+        &filtered_study("long", "long_term"),
+        "lenient",
+        &d.join("r1"),
+        Some(&ledger),
+    )
+    .success();
+    // The same study again relates to itself: nothing to refuse.
+    run(
+        &filtered_study("long", "long_term"),
+        "lenient",
+        &d.join("again"),
+        Some(&ledger),
+    )
+    .success();
+
+    let at_af = filtered_study("at-af", "at_af");
+    let refused = run(&at_af, "lenient", &d.join("r2"), Some(&ledger));
+    assert_refused(
+        &refused,
+        &d.join("r2"),
+        &["the audit of the release failed", "ledger"],
+    );
+
+    let policy = d.join("allow.toml");
+    fs::write(
+        &policy,
+        "preset = \"lenient\"\nunrelated_populations = \"allow\"\n",
+    )
+    .unwrap();
+    let out = d.join("r2-allowed");
+    run(&at_af, policy.to_str().unwrap(), &out, Some(&ledger)).success();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["policy"]["unrelated_populations"], "allow");
+    let (code, report) = audit(&out, &ledger);
+    assert_eq!(code, Some(0), "{report}");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "ledger")
+        .expect("a ledger finding");
+    assert_eq!(finding["status"], "review", "{finding}");
+    let reason = finding["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("eb_adults_2023 and eb_adults_2023 of release #1"),
+        "{reason}"
+    );
+}

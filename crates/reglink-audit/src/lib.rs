@@ -258,6 +258,7 @@ fn earlier_tables(
     let mut tables = Vec::new();
     let mut related = Vec::new();
     let mut unrelated = Vec::new();
+    let mut cannot_relate: Vec<String> = Vec::new();
     for e in &verified.entries {
         if e.description["bundle_manifest"].as_str() == own.as_deref() {
             continue; // this very release, already in the ledger
@@ -274,12 +275,25 @@ fn earlier_tables(
                 .iter()
                 .find(|o| o.population == t.population)
                 .map(|o| &o.definition);
-            let nests = definitions.iter().any(|d| {
+            let relates = |d: &serde_json::Value| {
                 attacker::nested(d, &t.definition)
                     || attacker::nested(&t.definition, d)
                     || attacker::period_of(d, &t.definition).is_some()
                     || attacker::period_of(&t.definition, d).is_some()
-            });
+            };
+            let nests = definitions.iter().any(|d| relates(d));
+            // A population this release does not count, of the same register
+            // in a year it counts, that none of its populations relates to.
+            if !definitions.contains(&&t.definition) {
+                for (o, d) in b.tables.iter().zip(&definitions) {
+                    if **d != t.definition && overlaps(d, &t.definition) && !relates(d) {
+                        cannot_relate.push(format!(
+                            "{} and {} of release #{}",
+                            o.population, t.population, e.seq
+                        ));
+                    }
+                }
+            }
             if same_name.is_none() && !nests {
                 continue;
             }
@@ -309,6 +323,28 @@ fn earlier_tables(
         ));
     }
     let mut finding = Finding::from_cells("bundle".into(), "ledger", Vec::new(), reason);
+    cannot_relate.sort();
+    cannot_relate.dedup();
+    if !cannot_relate.is_empty() {
+        let allowed = manifest["policy"]["unrelated_populations"] == "allow";
+        finding.status = if allowed {
+            Status::Review
+        } else {
+            Status::Fail
+        };
+        finding.reason.push_str(&format!(
+            "; populations of the same register in the same years that cannot be related (a filter other \
+             than age, required variables or years, so what they give away together is not checked): {}; {}",
+            cannot_relate.join(", "),
+            if allowed {
+                "allowed by the policy (unrelated_populations = \"allow\")"
+            } else {
+                "refused by the policy (unrelated_populations = \"refuse\", the default); hint: count the \
+                 earlier release's population, or one inside it by age or required variables, or check the pair \
+                 by hand and set unrelated_populations = \"allow\" in the policy"
+            }
+        ));
+    }
     if !verified.problems.is_empty() {
         finding.status = Status::Fail;
         finding.reason = format!(
@@ -317,6 +353,18 @@ fn earlier_tables(
         );
     }
     Ok((tables, finding))
+}
+
+/// Whether two population definitions may count the same people: the same
+/// register and a year in common (a definition without years may).
+fn overlaps(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    if a["source"] != b["source"] {
+        return false;
+    }
+    match (a["years"].as_array(), b["years"].as_array()) {
+        (Some(x), Some(y)) => x.iter().any(|v| y.contains(v)),
+        _ => true,
+    }
 }
 
 /// [`audit`], with the attacker check run over the union of the bundle and

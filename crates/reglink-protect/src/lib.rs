@@ -37,7 +37,7 @@ pub mod release;
 pub mod rules;
 pub mod secondary;
 
-pub use policy::{Cost, CostModel, Dominance, Method, Policy};
+pub use policy::{Cost, CostModel, Dominance, Method, Policy, Unrelated};
 pub use release::{Release, ReleasedTable, protect, protect_carrying, protect_observed};
 
 /// What disclosure control tells its caller while it works, counted in

@@ -13,6 +13,7 @@
 //! cell_key_max = 2         # with method = "cell_key": largest perturbation
 //! cell_key_variance = 1.0  #   and its variance
 //! ptable = "gaussian"      #   the perturbation table: gaussian | entropy | 10_5 | FILE.csv
+//! unrelated_populations = "refuse"  # or "allow": see [`Unrelated`]
 //!
 //! [cost]                   # what secondary suppression minimises
 //! model = "value"          # value | cells | log
@@ -71,6 +72,26 @@ pub enum Method {
         /// key is read ([`crate::perturb::cell_key`]).
         ptable: Design,
     },
+}
+
+/// What a release does when an earlier release in its ledger (the same
+/// inputs under the same keys) counts a population of the same register in
+/// overlapping years that cannot be related to any of its own: not the
+/// same definition, not one inside the other by age or required
+/// variables, not the same population in fewer years. Such pairs differ by
+/// a filter the audit cannot express in cells (say, long-term recipients in
+/// one release and recipients registered at AF in the other), so what the
+/// two give away together is not checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unrelated {
+    /// The audit over the ledger fails, and `run --ledger` publishes
+    /// nothing.
+    #[default]
+    Refuse,
+    /// The release goes ahead; the audit names the pairs for review, and
+    /// the manifest's policy says they were allowed.
+    Allow,
 }
 
 /// What a cell's cost is made of, before the margin weights.
@@ -200,6 +221,9 @@ pub struct Policy {
     /// I/O).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ptable_file: Option<ImportedPtable>,
+    /// Populations that an earlier release counts and this one cannot be
+    /// related to (see [`Unrelated`]).
+    pub unrelated_populations: Unrelated,
 }
 
 impl Policy {
@@ -218,6 +242,7 @@ impl Policy {
                 method: Method::Suppression,
                 cost: Cost::default(),
                 ptable_file: None,
+                unrelated_populations: Unrelated::Refuse,
             },
             // ABS-like: threshold 10, (1, 50 %) and (2, 67 %).
             "abs" => Policy {
@@ -231,6 +256,7 @@ impl Policy {
                 method: Method::Suppression,
                 cost: Cost::default(),
                 ptable_file: None,
+                unrelated_populations: Unrelated::Refuse,
             },
             "lenient" => Policy {
                 preset: name.into(),
@@ -243,6 +269,7 @@ impl Policy {
                 method: Method::Suppression,
                 cost: Cost::default(),
                 ptable_file: None,
+                unrelated_populations: Unrelated::Refuse,
             },
             _ => return None,
         })
@@ -337,6 +364,18 @@ impl RawPolicy {
         }
         if let Some(c) = self.class_disclosure {
             policy.class_disclosure = c;
+        }
+        if let Some(u) = &self.unrelated_populations {
+            policy.unrelated_populations = match u.get_ref().as_str() {
+                "refuse" => Unrelated::Refuse,
+                "allow" => Unrelated::Allow,
+                other => {
+                    return Err(file.error(
+                        u.span(),
+                        format!("unknown unrelated_populations {other:?} (refuse or allow)"),
+                    ));
+                }
+            };
         }
         if let Some(m) = &self.min_median_contributors {
             if *m.get_ref() < 0 {
@@ -484,6 +523,7 @@ struct RawPolicy {
     cell_key_variance: Option<Spanned<f64>>,
     ptable: Option<Spanned<String>>,
     cost: Option<RawCost>,
+    unrelated_populations: Option<Spanned<String>>,
 }
 
 /// The `[cost]` table; every key optional, the default's value otherwise.
@@ -592,6 +632,31 @@ mod tests {
         assert!(e.to_string().starts_with("p.toml:2:"), "{e}");
         let e = Policy::parse("p.toml", "preset = \"abs\"\n\nmethod = \"noise\"\n").unwrap_err();
         assert!(e.to_string().starts_with("p.toml:3:"), "{e}");
+    }
+
+    #[test]
+    fn unrelated_populations_are_refused_unless_the_policy_allows_them() {
+        for name in ["acro", "abs", "lenient"] {
+            let p = Policy::preset(name).unwrap();
+            assert_eq!(p.unrelated_populations, Unrelated::Refuse);
+        }
+        let p = Policy::parse(
+            "p.toml",
+            "preset = \"acro\"\nunrelated_populations = \"allow\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.unrelated_populations, Unrelated::Allow);
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["unrelated_populations"],
+            "allow"
+        );
+        let e = Policy::parse(
+            "p.toml",
+            "preset = \"acro\"\n\nunrelated_populations = \"ignore\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("p.toml:3:"), "{e}");
+        assert!(e.to_string().contains("refuse or allow"), "{e}");
     }
 
     #[test]

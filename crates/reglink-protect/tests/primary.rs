@@ -62,6 +62,7 @@ fn policy() -> impl Strategy<Value = Policy> {
             method: reglink_protect::Method::Suppression,
             cost: reglink_protect::Cost::default(),
             ptable_file: None,
+            unrelated_populations: reglink_protect::Unrelated::Refuse,
         })
 }
 

@@ -281,6 +281,16 @@ pub fn policy_in_words(policy: &Value) -> Vec<(String, String)> {
                 "secondary suppression hides the cells of least cost; cost model `{}`",
                 value["model"].as_str().unwrap_or(&v)
             ),
+            "unrelated_populations" if v == "allow" => {
+                "a population that an earlier release in the ledger counts and that cannot be related to this \
+                 release's (another filter on the same register and years) is allowed, and named for review"
+                    .into()
+            }
+            "unrelated_populations" => {
+                "a population that an earlier release in the ledger counts and that cannot be related to this \
+                 release's (another filter on the same register and years) stops the release"
+                    .into()
+            }
             _ => v,
         }
     };
