@@ -41,8 +41,10 @@
 //!    is kept.
 //! 2. **Clean-up.** Secondary atoms are released again, the costliest
 //!    first, wherever every witness through one can be found anew through
-//!    the atoms that stay suppressed: this removes what the one-at-a-time
-//!    programs made redundant. Re-routing runs in parallel; the order of
+//!    the atoms that stay suppressed (in a box wider than the pattern's,
+//!    [`flow::Reach::Suppressed`]): this removes what the one-at-a-time
+//!    programs made redundant. Re-routing runs in parallel, a few flows at
+//!    a time, and stops at the first that finds no route; the order of
 //!    decisions is fixed, so the pattern does not depend on the thread count.
 //! 3. **Checks.** An atom whose witnesses all stand is protected. The
 //!    others (those protected by a hypercube) are checked with the
