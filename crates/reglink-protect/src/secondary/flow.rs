@@ -69,9 +69,10 @@ const WIDER: usize = 4;
 /// Which cells a box is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
-    /// Any cell may carry flow: [`POSITIONS`] and [`MOST_CELLS`].
+    /// Any cell may carry flow: 8 positions per dimension, 1,200 cells.
     Any,
-    /// Only cells already suppressed will: [`WIDER`] times as far.
+    /// Only cells already suppressed will: 4 times as far (16 times the
+    /// cells) before the others are dropped.
     Suppressed,
 }
 
