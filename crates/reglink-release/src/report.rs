@@ -18,7 +18,7 @@
 //! of a ranking: where it would rank would tell something about it.
 //!
 //! Tables that show one thing at several steps get a chart across them
-//! ([`series`]): tables of the same population with the same dimensions
+//! (`series`): tables of the same population with the same dimensions
 //! but one, where that one has the same categories in each (exits within 3,
 //! 6 and 12 months; status 6, 12 and 24 months after an entry). Per
 //! category, one bar per table: its persons as a share of that table's
