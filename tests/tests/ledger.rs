@@ -688,7 +688,31 @@ fn populations_that_cannot_be_related_are_refused_unless_the_policy_allows_them(
     assert_refused(
         &refused,
         &d.join("r2"),
-        &["the audit of the release failed", "ledger"],
+        &[
+            "the audit of the release failed",
+            "cannot be related",
+            "eb_adults_2023 and eb_adults_2023 of release #1",
+        ],
+    );
+    // Counting the earlier population again beside the new one does not
+    // settle the pair.
+    let both = filtered_study("both", "long_term");
+    let text = fs::read_to_string(&both).unwrap().replace(
+        "[[tables]]",
+        "[populations.at_af_2023]\nsource = \"eb\"\nyears = [2023]\nage = [18, 64]\n\
+         require = [\"at_af\"]\n\n[[tables]]\nname = \"at_af_by_sex\"\ntitle = \"At AF by sex\"\n\
+         population = \"at_af_2023\"\ndimensions = [\"sex\"]\n\
+         measures = [{ name = \"persons\", kind = \"persons\" }]\n\n[[tables]]",
+    );
+    fs::write(&both, text).unwrap();
+    let refused = run(&both, "lenient", &d.join("r3"), Some(&ledger));
+    assert_refused(
+        &refused,
+        &d.join("r3"),
+        &[
+            "cannot be related",
+            "at_af_2023 and eb_adults_2023 of release #1",
+        ],
     );
 
     let policy = d.join("allow.toml");

@@ -282,16 +282,18 @@ fn earlier_tables(
                     || attacker::period_of(&t.definition, d).is_some()
             };
             let nests = definitions.iter().any(|d| relates(d));
-            // A population this release does not count, of the same register
-            // in a year it counts, that none of its populations relates to.
-            if !definitions.contains(&&t.definition) {
-                for (o, d) in b.tables.iter().zip(&definitions) {
-                    if **d != t.definition && overlaps(d, &t.definition) && !relates(d) {
-                        cannot_relate.push(format!(
-                            "{} and {} of release #{}",
-                            o.population, t.population, e.seq
-                        ));
-                    }
+            // Each pair of an earlier population and one of this release's
+            // that may count the same people and that the audit cannot relate:
+            // even where another of this release's populations relates to
+            // the earlier one, what the pair gives away together is not
+            // checked, and counting the earlier population again does not
+            // settle it either.
+            for (o, d) in b.tables.iter().zip(&definitions) {
+                if **d != t.definition && overlaps(d, &t.definition) && !relates(d) {
+                    cannot_relate.push(format!(
+                        "{} and {} of release #{}",
+                        o.population, t.population, e.seq
+                    ));
                 }
             }
             if same_name.is_none() && !nests {
@@ -339,9 +341,9 @@ fn earlier_tables(
             if allowed {
                 "allowed by the policy (unrelated_populations = \"allow\")"
             } else {
-                "refused by the policy (unrelated_populations = \"refuse\", the default); hint: count the \
-                 earlier release's population, or one inside it by age or required variables, or check the pair \
-                 by hand and set unrelated_populations = \"allow\" in the policy"
+                "refused by the policy (unrelated_populations = \"refuse\", the default); hint: count only \
+                 populations the earlier release counted, or ones inside them by age or required variables, or \
+                 check the pair by hand and set unrelated_populations = \"allow\" in the policy"
             }
         ));
     }
@@ -356,15 +358,23 @@ fn earlier_tables(
 }
 
 /// Whether two population definitions may count the same people: the same
-/// register and a year in common (a definition without years may).
+/// register, a year in common and ages in common. What a definition does
+/// not say (a bundle written before definitions were, no age filter) is
+/// taken to overlap.
 fn overlaps(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    if a["source"] != b["source"] {
+    if !a["source"].is_null() && !b["source"].is_null() && a["source"] != b["source"] {
         return false;
     }
-    match (a["years"].as_array(), b["years"].as_array()) {
+    let years = match (a["years"].as_array(), b["years"].as_array()) {
         (Some(x), Some(y)) => x.iter().any(|v| y.contains(v)),
         _ => true,
-    }
+    };
+    let range = |d: &serde_json::Value| Some((d["age"][0].as_i64()?, d["age"][1].as_i64()?));
+    let ages = match (range(a), range(b)) {
+        (Some((lo, hi)), Some((lo2, hi2))) => lo <= hi2 && lo2 <= hi,
+        _ => true,
+    };
+    years && ages
 }
 
 /// [`audit`], with the attacker check run over the union of the bundle and
