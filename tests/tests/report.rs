@@ -139,7 +139,12 @@ fn the_charts_across_tables_show_each_tables_published_shares() {
                     .unwrap_or_else(|| panic!("{name}/{}: no bar", &r[d]));
                 let before = &chart[..at];
                 let is_hidden = before.ends_with("<rect class=\"hidden\" ");
-                if r[persons] == *".." || total == ".." {
+                if total == "0" {
+                    assert!(
+                        chart[at..].contains("no one in the table"),
+                        "{name}: a total of 0"
+                    );
+                } else if r[persons] == *".." || total == ".." {
                     assert!(is_hidden, "{name}/{}: suppressed, but a bar", &r[d]);
                     hidden += 1;
                 } else {

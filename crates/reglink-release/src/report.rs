@@ -549,14 +549,30 @@ fn series_title(s: &Series<'_>) -> String {
 /// bar colour.
 const STEP_FILLS: [&str; 4] = ["#9cc0e4", "#5b8cc2", "#24507f", "#0e2a4a"];
 
-/// The share (per cent) of a table's total at one category of the series'
-/// dimension: `None` where either count is suppressed or the total is 0.
-fn step_share(t: &Table, d: usize, code: &str) -> Option<f64> {
-    let at = t.column("persons")?;
-    let count = |row: &Vec<String>| row[at].parse::<f64>().ok().filter(|_| row[at] != "..");
-    let part = count(t.one_way(d, code)?)?;
-    let whole = count(t.one_way(d, &t.total)?)?;
-    (whole > 0.0).then(|| 100.0 * part / whole)
+/// One bar of a series chart.
+enum Step {
+    /// The persons at the category as a share (per cent) of the table's
+    /// total.
+    Share(f64),
+    /// Either count is suppressed (or the table has no such cell).
+    Hidden,
+    /// The total is a published 0: no share.
+    NoOne,
+}
+
+/// The bar of a table at one category of the series' dimension.
+fn step_share(t: &Table, d: usize, code: &str) -> Step {
+    let Some(at) = t.column("persons") else {
+        return Step::Hidden;
+    };
+    let count = |row: Option<&Vec<String>>| {
+        row.and_then(|r| r[at].parse::<f64>().ok().filter(|_| r[at] != ".."))
+    };
+    match (count(t.one_way(d, code)), count(t.one_way(d, &t.total))) {
+        (_, Some(0.0)) => Step::NoOne,
+        (Some(part), Some(whole)) => Step::Share(100.0 * part / whole),
+        _ => Step::Hidden,
+    }
 }
 
 fn series_chart(h: &mut String, i: usize, s: &Series<'_>) {
@@ -612,8 +628,19 @@ fn series_chart(h: &mut String, i: usize, s: &Series<'_>) {
         for (k, t) in s.tables.iter().enumerate() {
             let y = top + bar_h * k as f64;
             match step_share(t, s.dim, code) {
-                Some(v) => {
-                    let w = bar_w * v / 100.0;
+                Step::NoOne => {
+                    let _ = write!(
+                        h,
+                        "<text data-table=\"{}\" data-code=\"{}\" x=\"{label_w}\" y=\"{}\" \
+                         font-size=\"10\">no one in the table</text>",
+                        esc(&t.name),
+                        esc(code),
+                        y + bar_h - 3.0
+                    );
+                }
+                Step::Share(v) => {
+                    // A perturbed count may exceed its perturbed total.
+                    let w = bar_w * v.min(100.0) / 100.0;
                     let _ = write!(
                         h,
                         "<rect class=\"step\" data-table=\"{}\" data-code=\"{}\" data-share=\"{v:.1}\" \
@@ -627,7 +654,7 @@ fn series_chart(h: &mut String, i: usize, s: &Series<'_>) {
                         y + bar_h - 3.0
                     );
                 }
-                None => {
+                Step::Hidden => {
                     let _ = write!(
                         h,
                         "<rect class=\"hidden\" data-table=\"{}\" data-code=\"{}\" x=\"{label_w}\" \
@@ -707,6 +734,46 @@ mod tests {
         assert_eq!(shown("37.3", "share"), "37.3 %");
         assert_eq!(shown("..", "share"), "..");
         assert_eq!(shown("", "median"), "");
+    }
+
+    /// A one-dimension table of persons with `rows` (code, persons).
+    fn table(rows: &[(&str, &str)]) -> Table {
+        let one_way = rows
+            .iter()
+            .enumerate()
+            .map(|(r, (code, _))| ((0, code.to_string()), r))
+            .collect();
+        Table {
+            name: "t".into(),
+            title: None,
+            population: "p".into(),
+            contributors: String::new(),
+            dims: vec![(
+                "status".into(),
+                vec![("a".into(), "a".into()), ("b".into(), "b".into())],
+            )],
+            header: ["status", "status_label", "persons", "persons_flag"]
+                .map(String::from)
+                .to_vec(),
+            rows: rows
+                .iter()
+                .map(|(c, v)| vec![c.to_string(), c.to_string(), v.to_string(), String::new()])
+                .collect(),
+            values: vec![("persons".into(), "persons".into())],
+            one_way,
+            total: "_T".into(),
+        }
+    }
+
+    #[test]
+    fn a_step_is_a_share_hidden_or_of_no_one() {
+        let t = table(&[("a", "3"), ("b", ".."), ("_T", "12")]);
+        assert!(matches!(step_share(&t, 0, "a"), Step::Share(v) if v == 25.0));
+        assert!(matches!(step_share(&t, 0, "b"), Step::Hidden));
+        let t = table(&[("a", "3"), ("b", "9"), ("_T", "..")]);
+        assert!(matches!(step_share(&t, 0, "a"), Step::Hidden));
+        let t = table(&[("a", "0"), ("b", "0"), ("_T", "0")]);
+        assert!(matches!(step_share(&t, 0, "a"), Step::NoOne));
     }
 
     #[test]
