@@ -705,6 +705,27 @@ fn populations_that_cannot_be_related_are_refused_unless_the_policy_allows_them(
          measures = [{ name = \"persons\", kind = \"persons\" }]\n\n[[tables]]",
     );
     fs::write(&both, text).unwrap();
+    // Released on its own, the same study warns about the pair.
+    let alone = d.join("alone");
+    let warned = reglink!(
+        d,
+        &[
+            "run",
+            both.to_str().unwrap(),
+            "--policy",
+            "lenient",
+            "--out",
+            alone.to_str().unwrap()
+        ]
+    )
+    .success();
+    assert!(
+        warned.stderr.contains(
+            "populations at_af_2023 and eb_adults_2023 count people of one register in 2023"
+        ),
+        "{}",
+        warned.stderr
+    );
     let refused = run(&both, "lenient", &d.join("r3"), Some(&ledger));
     assert_refused(
         &refused,

@@ -54,6 +54,7 @@ pub(crate) fn build_report(
     }
     same_members_warnings(study, counts, &mut report.warnings);
     nested_warnings(study, counts, &mut report.warnings);
+    unrelated_warnings(study, counts, &mut report.warnings);
     for (pi, pop) in study.populations.iter().enumerate() {
         let mut p = PopulationReport {
             without_age: counts.without_age[pi],
@@ -347,6 +348,46 @@ fn nested_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
                     differ.join(", "),
                     pop.name,
                     other.name
+                ));
+            }
+        }
+    }
+}
+
+/// Two populations of one register with members in a common year, ages in
+/// common, and neither inside the other nor the other in other years (long-
+/// term recipients and recipients registered at AF: another filter): no
+/// equation relates their cells, so what their tables give away together
+/// is not checked. One warning per such pair with tables (across releases
+/// the ledger refuses such a pair unless the policy allows it).
+fn unrelated_warnings(study: &Study, counts: &Counts, warnings: &mut Vec<String>) {
+    let tabled = |p: usize| study.tables.iter().any(|t| t.population == p);
+    for (pi, pop) in study.populations.iter().enumerate() {
+        for (qi, other) in study.populations.iter().enumerate().skip(pi + 1) {
+            let ages = match (pop.age, other.age) {
+                (Some((a, b)), Some((c, d))) => a <= d && c <= b,
+                _ => true,
+            };
+            let period = pop.age == other.age && pop.require == other.require;
+            if !tabled(pi)
+                || !tabled(qi)
+                || pop.source != other.source
+                || !ages
+                || period
+                || inside(pop, other)
+                || inside(other, pop)
+            {
+                continue;
+            }
+            let both = shared_years(study, (pi, qi), |yi, yj| {
+                counts.population_years[pi][yi] > 0 && counts.population_years[qi][yj] > 0
+            });
+            if !both.is_empty() {
+                warnings.push(format!(
+                    "populations {} and {} count people of one register in {} and neither lies inside the other (they differ by a filter that is not an age range or a required variable of the other): disclosure control does not relate their cells, so what their tables give away together is not checked; make one inside the other, or keep their years apart",
+                    pop.name,
+                    other.name,
+                    both.join(", ")
                 ));
             }
         }
