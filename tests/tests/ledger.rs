@@ -9,27 +9,41 @@ use std::path::{Path, PathBuf};
 
 use reglink_tests::{example, reglink};
 
-/// The example's study with only the table `t3_exit_3m` (benefit group by
-/// exit within 3 months, entrants of 2023), written into `dir`.
-fn exit_study(dir: &Path) -> PathBuf {
+/// A table of persons of a study file: its name, title, population and
+/// dimensions (a TOML array).
+fn persons_table(name: &str, title: &str, population: &str, dimensions: &str) -> String {
+    format!(
+        "[[tables]]\nname = \"{name}\"\ntitle = \"{title}\"\npopulation = \"{population}\"\n\
+         dimensions = {dimensions}\nmeasures = [{{ name = \"persons\", kind = \"persons\" }}]\n\n"
+    )
+}
+
+/// The example's study with its head (everything before the tables)
+/// changed by `edit` and `tables` instead of its own, written as
+/// `ledger-FILE.toml` beside the example: the study names its sources
+/// relative to itself.
+fn study_beside_example(file: &str, edit: impl FnOnce(&str) -> String, tables: &str) -> PathBuf {
     let ex = example!();
     let text = fs::read_to_string(ex.join("study.toml")).unwrap();
-    let head = &text[..text.find("[[tables]]").unwrap()];
-    // The study names its sources relative to itself: keep it beside them.
-    let path = ex.join(format!(
-        "ledger-{}.toml",
-        dir.file_name().unwrap().to_string_lossy()
-    ));
-    fs::write(
-        &path,
-        format!(
-            "{head}[[tables]]\nname = \"t3_exit_3m\"\ntitle = \"Exits within 3 months\"\n\
-             population = \"af_entrants_2023\"\ndimensions = [\"benefit_group\", \"exit_3m\"]\n\
-             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
+    let head = edit(&text[..text.find("[[tables]]").unwrap()]);
+    let path = ex.join(format!("ledger-{file}.toml"));
+    fs::write(&path, format!("{head}{tables}")).unwrap();
+    path
+}
+
+/// The example's study with only the table `t3_exit_3m` (benefit group by
+/// exit within 3 months, entrants of 2023), named after `dir`.
+fn exit_study(dir: &Path) -> PathBuf {
+    study_beside_example(
+        &dir.file_name().unwrap().to_string_lossy(),
+        str::to_string,
+        &persons_table(
+            "t3_exit_3m",
+            "Exits within 3 months",
+            "af_entrants_2023",
+            r#"["benefit_group", "exit_3m"]"#,
         ),
     )
-    .unwrap();
-    path
 }
 
 /// `reglink -q run STUDY --policy POLICY --out OUT [--ledger LEDGER]`.
@@ -286,23 +300,21 @@ fn signed_entries_verify_with_their_key_and_not_with_another() {
 /// The example's study with its age bands set to `bands` and one table, age
 /// band by long-term receipt, written beside the example.
 fn banded_study(name: &str, bands: &str) -> PathBuf {
-    let ex = example!();
-    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
-    let head = &text[..text.find("[[tables]]").unwrap()];
-    let original = "bands = [\"18-24\", \"25-29\", \"30-44\", \"45-54\", \"55-64\"]";
-    assert!(head.contains(original));
-    let head = head.replace(original, &format!("bands = {bands}"));
-    let path = ex.join(format!("ledger-{name}.toml"));
-    fs::write(
-        &path,
-        format!(
-            "{head}[[tables]]\nname = \"by_age\"\ntitle = \"By age band\"\n\
-             population = \"eb_adults_2023\"\ndimensions = [\"age_band\", \"long_term\"]\n\
-             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
+    let edit = |head: &str| {
+        let original = "bands = [\"18-24\", \"25-29\", \"30-44\", \"45-54\", \"55-64\"]";
+        assert!(head.contains(original));
+        head.replace(original, &format!("bands = {bands}"))
+    };
+    study_beside_example(
+        name,
+        edit,
+        &persons_table(
+            "by_age",
+            "By age band",
+            "eb_adults_2023",
+            r#"["age_band", "long_term"]"#,
         ),
     )
-    .unwrap();
-    path
 }
 
 #[test]
@@ -352,27 +364,25 @@ fn a_band_split_against_an_earlier_release_is_caught_and_refused() {
 /// The example's study with the population `eb_adults_2023` aged 18 to
 /// `oldest` and one table, by long-term receipt, written beside the example.
 fn aged_study(oldest: u32) -> PathBuf {
-    let ex = example!();
-    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
-    let head = &text[..text.find("[[tables]]").unwrap()];
-    let section = head.find("[populations.eb_adults_2023]").unwrap();
-    let at = section + head[section..].find("age = [18, 64]").unwrap();
-    let head = format!(
-        "{}age = [18, {oldest}]{}",
-        &head[..at],
-        &head[at + "age = [18, 64]".len()..]
-    );
-    let path = ex.join(format!("ledger-aged-{oldest}.toml"));
-    fs::write(
-        &path,
+    let edit = |head: &str| {
+        let section = head.find("[populations.eb_adults_2023]").unwrap();
+        let at = section + head[section..].find("age = [18, 64]").unwrap();
         format!(
-            "{head}[[tables]]\nname = \"by_long_term\"\ntitle = \"By long-term receipt\"\n\
-             population = \"eb_adults_2023\"\ndimensions = [\"long_term\"]\n\
-             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
+            "{}age = [18, {oldest}]{}",
+            &head[..at],
+            &head[at + "age = [18, 64]".len()..]
+        )
+    };
+    study_beside_example(
+        &format!("aged-{oldest}"),
+        edit,
+        &persons_table(
+            "by_long_term",
+            "By long-term receipt",
+            "eb_adults_2023",
+            r#"["long_term"]"#,
         ),
     )
-    .unwrap();
-    path
 }
 
 #[test]
@@ -424,12 +434,15 @@ fn both_ages_study() -> PathBuf {
     fs::write(
         &path,
         format!(
-            "{}[populations.eb_adults_to65]\nsource = \"eb\"\nyears = [2023]\nage = [18, 65]\n\n{}\n\
-             [[tables]]\nname = \"by_long_term_to65\"\ntitle = \"By long-term receipt, 18-65\"\n\
-             population = \"eb_adults_to65\"\ndimensions = [\"long_term\"]\n\
-             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n",
+            "{}[populations.eb_adults_to65]\nsource = \"eb\"\nyears = [2023]\nage = [18, 65]\n\n{}{}",
             &narrow[..at],
-            &narrow[at..]
+            &narrow[at..],
+            persons_table(
+                "by_long_term_to65",
+                "By long-term receipt, 18-65",
+                "eb_adults_to65",
+                r#"["long_term"]"#,
+            )
         ),
     )
     .unwrap();
@@ -516,22 +529,22 @@ fn two_populations_one_inside_the_other_are_protected_together_in_one_release() 
 /// population `af_entrants_2023` in two years) and their table by year,
 /// benefit group and exit within 3 months, written beside the example.
 fn two_year_exit_study() -> PathBuf {
-    let ex = example!();
-    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
-    let head = &text[..text.find("[[tables]]").unwrap()];
-    let path = ex.join("ledger-two-years.toml");
-    fs::write(
-        &path,
+    let edit = |head: &str| {
         format!(
             "{head}[populations.af_entrants_2y]\nsource = \"af\"\nyears = [2023, 2024]\n\
-             age = [18, 64]\nrequire = [\"af_entry\"]\n\n\
-             [[tables]]\nname = \"t3_exit_3m_by_year\"\ntitle = \"Exits within 3 months, by year\"\n\
-             population = \"af_entrants_2y\"\ndimensions = [\"year\", \"benefit_group\", \"exit_3m\"]\n\
-             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
+             age = [18, 64]\nrequire = [\"af_entry\"]\n\n"
+        )
+    };
+    study_beside_example(
+        "two-years",
+        edit,
+        &persons_table(
+            "t3_exit_3m_by_year",
+            "Exits within 3 months, by year",
+            "af_entrants_2y",
+            r#"["year", "benefit_group", "exit_3m"]"#,
         ),
     )
-    .unwrap();
-    path
 }
 
 /// Counts of the 2023 entrants that the first release (`t3_exit_3m`) hid
@@ -633,27 +646,23 @@ fn a_release_that_gives_cells_away_through_a_population_of_more_years_is_refused
     );
 }
 
-/// The example's study with `eb_adults_2023` narrowed by `require` (a
-/// filter on a variable that is not a dimension) and its table by sex, in
-/// a file named after `name`, beside the example.
-fn filtered_study(name: &str, require: &str) -> PathBuf {
-    let ex = example!();
-    let text = fs::read_to_string(ex.join("study.toml")).unwrap();
-    let head = &text[..text.find("[[tables]]").unwrap()];
+/// The example's study head with `eb_adults_2023` narrowed by `require` (a
+/// filter on a variable that is not a dimension).
+fn adults_2023_requiring(head: &str, require: &str) -> String {
     let section = head.find("[populations.eb_adults_2023]").unwrap();
-    let at = section + head[section..].find("age = [18, 64]\n").unwrap() + "age = [18, 64]\n".len();
-    let head = format!("{}require = [\"{require}\"]\n{}", &head[..at], &head[at..]);
-    let path = ex.join(format!("ledger-filtered-{name}.toml"));
-    fs::write(
-        &path,
-        format!(
-            "{head}[[tables]]\nname = \"by_sex\"\ntitle = \"By sex\"\n\
-             population = \"eb_adults_2023\"\ndimensions = [\"sex\"]\n\
-             measures = [{{ name = \"persons\", kind = \"persons\" }}]\n"
-        ),
+    let age = "age = [18, 64]\n";
+    let at = section + head[section..].find(age).unwrap() + age.len();
+    format!("{}require = [\"{require}\"]\n{}", &head[..at], &head[at..])
+}
+
+/// The example's study with `eb_adults_2023` narrowed by `require` and its
+/// table by sex, in a file named after `name`.
+fn filtered_study(name: &str, require: &str) -> PathBuf {
+    study_beside_example(
+        &format!("filtered-{name}"),
+        |head| adults_2023_requiring(head, require),
+        &persons_table("by_sex", "By sex", "eb_adults_2023", r#"["sex"]"#),
     )
-    .unwrap();
-    path
 }
 
 /// Long-term recipients of 2023 in one release and recipients registered
@@ -696,15 +705,21 @@ fn populations_that_cannot_be_related_are_refused_unless_the_policy_allows_them(
     );
     // Counting the earlier population again beside the new one does not
     // settle the pair.
-    let both = filtered_study("both", "long_term");
-    let text = fs::read_to_string(&both).unwrap().replace(
-        "[[tables]]",
-        "[populations.at_af_2023]\nsource = \"eb\"\nyears = [2023]\nage = [18, 64]\n\
-         require = [\"at_af\"]\n\n[[tables]]\nname = \"at_af_by_sex\"\ntitle = \"At AF by sex\"\n\
-         population = \"at_af_2023\"\ndimensions = [\"sex\"]\n\
-         measures = [{ name = \"persons\", kind = \"persons\" }]\n\n[[tables]]",
+    let both = study_beside_example(
+        "filtered-both",
+        |head| {
+            format!(
+                "{}[populations.at_af_2023]\nsource = \"eb\"\nyears = [2023]\nage = [18, 64]\n\
+                 require = [\"at_af\"]\n\n",
+                adults_2023_requiring(head, "long_term")
+            )
+        },
+        &format!(
+            "{}{}",
+            persons_table("at_af_by_sex", "At AF by sex", "at_af_2023", r#"["sex"]"#),
+            persons_table("by_sex", "By sex", "eb_adults_2023", r#"["sex"]"#)
+        ),
     );
-    fs::write(&both, text).unwrap();
     // Released on its own, the same study warns about the pair.
     let alone = d.join("alone");
     let warned = reglink!(
