@@ -482,6 +482,28 @@ impl StagedDir {
         &self.target
     }
 
+    /// Empties the staging directory, for an output written again from the
+    /// start (a release protected again after its audit). Only what this
+    /// process staged is removed; the target is not touched.
+    pub fn clear(&self) -> Result<(), OutputError> {
+        let staging = self.path();
+        let entries =
+            std::fs::read_dir(staging).map_err(io(staging, "cannot read the directory"))?;
+        for entry in entries {
+            let path = entry
+                .map_err(io(staging, "cannot read the directory"))?
+                .path();
+            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            let removed = if is_dir {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(io(&path, "cannot remove"))?;
+        }
+        Ok(())
+    }
+
     /// Moves the output into place, replacing an earlier output of the same
     /// kind only once it is proven unchanged (see the module docs).
     pub fn commit(mut self) -> Result<PathBuf, OutputError> {

@@ -293,3 +293,25 @@ fn a_failed_swap_puts_the_earlier_output_back() {
         ["release/", "release/manifest.json", "release/old.csv"]
     );
 }
+
+#[test]
+fn a_cleared_staging_directory_commits_only_what_was_written_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let outside = dir.path().join("kept.txt");
+    std::fs::write(&outside, "not staged").unwrap();
+    let staged = StagedDir::create(&out, &KIND, &[]).unwrap();
+    std::fs::create_dir_all(staged.path().join("tables")).unwrap();
+    std::fs::write(staged.path().join("tables/first.csv"), "a\n").unwrap();
+    std::fs::write(staged.path().join("summary.md"), "first\n").unwrap();
+    // A link in the staging directory is removed, not followed.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.path(), staged.path().join("link")).unwrap();
+    staged.clear().unwrap();
+    assert_eq!(listing(staged.path()), Vec::<String>::new());
+    std::fs::write(staged.path().join("second.csv"), "b\n").unwrap();
+    write_manifest(staged.path(), &KIND, serde_json::json!({ "study": "s" })).unwrap();
+    staged.commit().unwrap();
+    assert_eq!(listing(&out), ["manifest.json", "second.csv"]);
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "not staged");
+}
