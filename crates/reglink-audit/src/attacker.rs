@@ -75,6 +75,12 @@ pub struct Population {
     pub solves: usize,
     /// The largest component, in atoms.
     pub largest_component: usize,
+    /// Published cells of the bundle's own tables whose hiding may settle
+    /// what failed, as `(table, row)`: those that share an equation
+    /// relating two populations, releases or bandings with a count that
+    /// fails, and those that give away a count another table
+    /// hides. Empty when nothing failed.
+    pub repair: Vec<(String, usize)>,
 }
 
 /// `Σ coef · x = rhs` over suppressed atoms (indices into the unknowns).
@@ -249,6 +255,9 @@ struct Atoms {
     of_row: Vec<Vec<usize>>,
     conflicts: Vec<(Cell, String)>,
     earlier: Vec<(Cell, String)>,
+    /// `(table, row)` of this bundle's published cells that give away a
+    /// count another table (of an earlier release) hides.
+    repair: Vec<(usize, usize)>,
 }
 
 /// The release a table comes from: `#N` for a table of an earlier release
@@ -287,6 +296,7 @@ fn atoms(tables: &[&Table], (threshold, zeros): (u64, bool)) -> Atoms {
         of_row: Vec::new(),
         conflicts: Vec::new(),
         earlier: Vec::new(),
+        repair: Vec::new(),
     };
     for (ti, t) in tables.iter().enumerate() {
         let persons = &t.columns[0];
@@ -325,6 +335,7 @@ fn atoms(tables: &[&Table], (threshold, zeros): (u64, bool)) -> Atoms {
                         );
                         // This release gives it away, or an earlier one did.
                         if release_of(t).is_empty() {
+                            a.repair.push((ti, row));
                             a.conflicts.push((a.cells[k][0].clone(), why));
                         } else {
                             a.earlier.push((a.cells[k][0].clone(), why));
@@ -348,6 +359,9 @@ fn atoms(tables: &[&Table], (threshold, zeros): (u64, bool)) -> Atoms {
                         release_of(tables[tj]).is_empty() && !tables[tj].columns[0].hidden[r]
                     });
                     if by_this_release {
+                        a.repair.extend(a.at[k].iter().copied().filter(|&(tj, r)| {
+                            release_of(tables[tj]).is_empty() && !tables[tj].columns[0].hidden[r]
+                        }));
                         a.conflicts.push((cell.clone(), why));
                     } else {
                         a.earlier.push((cell.clone(), why));
@@ -712,6 +726,7 @@ fn population(
     let tables = tables.as_slice();
     let mut a = atoms(tables, (threshold, zeros));
     let mut eqs = equations(tables, &a.of_row);
+    let margins = eqs.len();
     differences(tables, slices, &mut a, &mut eqs);
     eqs.extend(in_years(tables, periods, &a.of_row));
     let mut eqs_of: Vec<Vec<usize>> = vec![Vec::new(); a.value.len()];
@@ -783,7 +798,7 @@ fn population(
             interval[i] = (outer[i].0, f64::INFINITY, Kind::Inner);
         }
     }
-    let atoms = unknown
+    let atoms: Vec<Suppressed> = unknown
         .iter()
         .enumerate()
         .map(|(i, &k)| {
@@ -798,6 +813,13 @@ fn population(
             }
         })
         .collect();
+    let failing: Vec<usize> = unknown
+        .iter()
+        .zip(&atoms)
+        .filter(|(_, s)| s.status == Status::Fail)
+        .map(|(&k, _)| k)
+        .collect();
+    let repair = repairs(tables, &a, (&eqs, &eqs_of, margins), &failing);
     Population {
         name: name.to_string(),
         atoms,
@@ -805,7 +827,74 @@ fn population(
         earlier: a.earlier,
         solves,
         largest_component,
+        repair,
     }
+}
+
+/// `(parent, children)`: the parent atom is the sum of the children.
+type Equation = (usize, Vec<usize>);
+
+/// The published cells of the bundle's own tables (not a ledger's) whose
+/// hiding may settle the atoms in `failing`, as `(table, row)`; with the
+/// cells that publish a count another table hides ([`Atoms::repair`]).
+///
+/// A failing count that only margins pin down is the engine's to protect.
+/// One that an equation relating two tables of different populations,
+/// releases or bandings pins down (`18-24 = (18-29) - (25-29)`, or a
+/// difference of two populations) is settled by hiding the other side:
+/// the published cells of this bundle in those equations. Where those are
+/// hidden already (the wider population's cell of a difference), the
+/// published cells of this bundle in their margins are named instead, one
+/// step out. Hiding them and protecting again ([`crate::BeforeRelease`]'s
+/// caller does) repeats until the audit passes or nothing more is named.
+fn repairs(
+    tables: &[&Table],
+    a: &Atoms,
+    (eqs, eqs_of, margins): (&[Equation], &[Vec<usize>], usize),
+    failing: &[usize],
+) -> Vec<(String, usize)> {
+    let mut out: BTreeSet<(usize, usize)> = a.repair.iter().copied().collect();
+    let atoms_of = |e: usize| std::iter::once(eqs[e].0).chain(eqs[e].1.iter().copied());
+    // This bundle's published cells of atom `x`.
+    let published = |x: usize| {
+        a.at[x]
+            .iter()
+            .copied()
+            .filter(|&(t, row)| {
+                release_of(tables[t]).is_empty() && !tables[t].columns[0].hidden[row]
+            })
+            .collect::<Vec<_>>()
+    };
+    for &k in failing {
+        let relations: Vec<usize> = eqs_of[k]
+            .iter()
+            .copied()
+            .filter(|&e| e >= margins)
+            .collect();
+        let mut named = false;
+        for &e in &relations {
+            for x in atoms_of(e).filter(|&x| x != k) {
+                for cell in published(x) {
+                    named |= out.insert(cell);
+                }
+            }
+        }
+        if named {
+            continue;
+        }
+        for &e in &relations {
+            for h in atoms_of(e).filter(|&h| h != k && a.value[h].is_none()) {
+                for &m in eqs_of[h].iter().filter(|&&m| m < margins) {
+                    for x in atoms_of(m) {
+                        out.extend(published(x));
+                    }
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|(t, row)| (tables[t].name.clone(), row))
+        .collect()
 }
 
 /// Whether atom `k` can rise without limit: when the atom and every margin

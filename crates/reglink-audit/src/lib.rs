@@ -214,6 +214,13 @@ pub struct Report {
     /// Per population: linear programs solved and the largest component of
     /// suppressed counts.
     pub attacker: Vec<AttackerSummary>,
+    /// Published cells of the bundle, as `(table, row)`, whose hiding may
+    /// settle the counts that failed: those tied to a failing count by an
+    /// equation between populations, releases or bandings, and those that
+    /// publish a count another table hides. For `reglink run`, which hides
+    /// them and protects again; never in the report's files.
+    #[serde(skip)]
+    pub repair: Vec<(String, usize)>,
 }
 
 /// How the attacker check went for one population.
@@ -424,7 +431,7 @@ pub fn audit_with_ledger(
         findings.push(finding);
         b.tables.extend(earlier);
     }
-    let (attacker, per_table) = attack(&b);
+    let (attacker, per_table, repair) = attack(&b);
     findings.extend(per_table);
     findings.sort_by_key(|f| (f.table != "bundle", table_index(&b, &f.table)));
     let status = findings
@@ -438,6 +445,7 @@ pub fn audit_with_ledger(
         status,
         findings,
         attacker,
+        repair,
     })
 }
 
@@ -447,7 +455,9 @@ fn table_index(b: &read::Bundle, name: &str) -> usize {
 
 /// The attacker check, as one finding per table: its suppressed counts
 /// that did not pass, and the cells that contradict another table.
-fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
+/// Also returns the cells whose hiding may settle what failed
+/// ([`Report::repair`]).
+fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>, Vec<(String, usize)>) {
     if b.policy.method != read::Method::Suppression {
         let findings = b
             .tables
@@ -461,9 +471,15 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
                 )
             })
             .collect();
-        return (Vec::new(), findings);
+        return (Vec::new(), findings, Vec::new());
     }
     let populations = attacker::audit(b);
+    let mut repair: Vec<(String, usize)> = populations
+        .iter()
+        .flat_map(|p| p.repair.iter().cloned())
+        .collect();
+    repair.sort();
+    repair.dedup();
     let mut summaries = Vec::new();
     let mut per_table: Vec<Vec<CellFinding>> = vec![Vec::new(); b.tables.len()];
     let mut counted = vec![0usize; b.tables.len()];
@@ -549,7 +565,7 @@ fn attack(b: &read::Bundle) -> (Vec<AttackerSummary>, Vec<Finding>) {
                 }),
         )
         .collect();
-    (summaries, findings)
+    (summaries, findings, repair)
 }
 
 /// The report as text: one line per check, then the cells that did not
@@ -710,6 +726,7 @@ impl bundle::Auditor for BeforeRelease {
             text: text(&report, usize::MAX),
             json,
             failure,
+            repair: report.repair,
         })
     }
 }

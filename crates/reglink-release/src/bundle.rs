@@ -442,6 +442,11 @@ pub struct Audited {
     pub headline: String,
     /// Why the bundle must not be published, when a check failed.
     pub failure: Option<String>,
+    /// Published cells, as `(table, row)`, whose hiding may settle what
+    /// failed (cells tied to a failing count by an equation with another
+    /// population or an earlier release): [`crate::release`] hides them and
+    /// protects again.
+    pub repair: Vec<(String, usize)>,
 }
 
 /// Writes the bundle into the empty directory `dir`; returns the files

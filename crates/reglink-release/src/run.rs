@@ -142,7 +142,11 @@ pub const AUDIT_JSON: &str = "audit.json";
 /// with `sign`, if given), and moves both into place. With an `auditor`, the
 /// staged bundle is audited first: its outcome ends `summary.md`, its full
 /// report goes into the checker folder, and a failed audit publishes
-/// nothing (neither folder is written). It takes
+/// nothing (neither folder is written). A failed audit that names published
+/// cells whose hiding may settle it ([`bundle::Audited::repair`]: cells tied
+/// to a failing count by another population or an earlier release) has
+/// them hidden too, and the tables are protected, written and audited again
+/// (at most [`REPAIR_ROUNDS`] times). It takes
 /// cell tables and provenance only, never the linked rows, so what writes a
 /// release cannot reach row-level data. Returns the release and the
 /// audit's outcome in a line.
@@ -153,21 +157,61 @@ pub fn release(
     dirs: ReleaseDirs,
     observer: &dyn Observer,
 ) -> Result<(Release, Option<String>), ReleaseError> {
-    observer.protecting();
-    let progress = Protecting {
-        observer,
-        done: std::sync::atomic::AtomicU64::new(0),
+    let mut hidden: Vec<Vec<bool>> = tables
+        .iter()
+        .enumerate()
+        .map(|(t, table)| {
+            let mut row = carried.get(t).cloned().unwrap_or_default();
+            row.resize(table.shape.cells(), false);
+            row
+        })
+        .collect();
+    let (mut repaired, mut round) = (0, 0);
+    let (release, audited) = loop {
+        round += 1;
+        observer.protecting();
+        let progress = Protecting {
+            observer,
+            done: std::sync::atomic::AtomicU64::new(0),
+        };
+        let release = reglink_protect::protect_observed(tables, policy, &hidden, &progress);
+        observer.finish();
+        observer.protected();
+        let (_, audited) = bundle::write_audited(
+            dirs.bundle.path(),
+            (tables, &release),
+            policy,
+            (provenance, sign),
+            auditor,
+        )?;
+        // A failed audit may name published cells whose hiding settles what
+        // failed (a band, a population or a period of an earlier release
+        // that, beside this one, pins a count down): hide them and protect
+        // again, until the audit passes or names nothing new.
+        let more = match &audited {
+            Some(a) if a.failure.is_some() && round < REPAIR_ROUNDS => {
+                hide(&mut hidden, tables, &a.repair)
+            }
+            _ => 0,
+        };
+        if more == 0 {
+            break (release, audited);
+        }
+        repaired += more;
+        dirs.bundle.clear()?;
     };
-    let release = reglink_protect::protect_observed(tables, policy, carried, &progress);
-    observer.finish();
-    observer.protected();
-    let (_, audited) = bundle::write_audited(
-        dirs.bundle.path(),
-        (tables, &release),
-        policy,
-        (provenance, sign),
-        auditor,
-    )?;
+    let audited = audited.map(|mut a| {
+        if repaired > 0 {
+            let again = format!(
+                "after hiding {repaired} more count(s) that, beside an earlier release or another population, gave hidden counts away"
+            );
+            a.headline.push_str(&format!(" ({again})"));
+            if let Some(failure) = &mut a.failure {
+                *failure = format!("{again}, still: {failure}");
+            }
+        }
+        a
+    });
     if let Some(audited) = &audited {
         let dir = dirs.checker.path();
         reglink_extract::write_atomic(dir.join(AUDIT_TEXT), audited.text.as_bytes())?;
@@ -182,6 +226,30 @@ pub fn release(
     dirs.bundle.commit()?;
     dirs.checker.commit()?;
     Ok((release, audited.map(|a| a.headline)))
+}
+
+/// The most times a release is protected again to settle what its audit
+/// found with other populations or earlier releases; past it, the release
+/// is refused as the audit says. Each round hides more cells, so rounds are
+/// few (one or two for a band split or a population one year wider).
+pub const REPAIR_ROUNDS: usize = 8;
+
+/// Marks the cells of `repair` (by table name and row) in `hidden`;
+/// returns how many were not marked before.
+fn hide(hidden: &mut [Vec<bool>], tables: &[CellTable], repair: &[(String, usize)]) -> usize {
+    let mut more = 0;
+    for (name, row) in repair {
+        let Some(t) = tables.iter().position(|t| t.name == *name) else {
+            continue;
+        };
+        if let Some(cell) = hidden[t].get_mut(*row)
+            && !*cell
+        {
+            *cell = true;
+            more += 1;
+        }
+    }
+    more
 }
 
 /// Where a release comes from, as its manifest says: the tool, the study

@@ -300,6 +300,7 @@ impl bundle::Auditor for Told {
             json: "{}\n".into(),
             headline: "told".into(),
             failure: self.fail.then(|| "t values: told to fail".into()),
+            repair: Vec::new(),
         })
     }
 }
