@@ -9,6 +9,15 @@ use std::path::{Path, PathBuf};
 
 use reglink_tests::{example, reglink};
 
+// The independent attacker of the `attacker` test, from the bundle format
+// alone, here given two releases at once.
+#[allow(dead_code)]
+#[path = "attacker/bundle.rs"]
+mod bundle;
+#[allow(dead_code)]
+#[path = "attacker/lp.rs"]
+mod lp;
+
 /// A table of persons of a study file: its name, title, population and
 /// dimensions (a TOML array).
 fn persons_table(name: &str, title: &str, population: &str, dimensions: &str) -> String {
@@ -819,4 +828,89 @@ fn populations_that_cannot_be_related_are_refused_unless_the_policy_allows_them(
         reason.contains("eb_adults_2023 and eb_adults_2023 of release #1"),
         "{reason}"
     );
+}
+
+/// The example's study with a `county` variable (the municipality code
+/// list's groups) and one table of `eb_adults_2023` by `place` and region of
+/// birth, written beside the example.
+fn placed_study(name: &str, place: &str) -> PathBuf {
+    let edit = |head: &str| {
+        let at = head.find("[variables.af_municipality]").unwrap();
+        format!(
+            "{}[variables.county]\nkind = \"code\"\nsource = \"eb\"\ncolumn = \"municipality\"\n\
+             codelist = \"kommun\"\nlevel = \"group\"\n\n{}",
+            &head[..at],
+            &head[at..]
+        )
+    };
+    study_beside_example(
+        name,
+        edit,
+        &persons_table(
+            &format!("by_{place}"),
+            "By place and region of birth",
+            "eb_adults_2023",
+            &format!("[\"{place}\", \"region_of_birth\"]"),
+        ),
+    )
+}
+
+/// The counts the attacker of the `attacker` test pins below the threshold
+/// of 10 and narrower than it, given the `earlier` release's tables beside
+/// the `later` one's, a county read as the municipality dimension's group of
+/// the same code (as anyone who knows the code list reads it).
+fn exposed_together(earlier: &Path, later: &Path) -> Vec<String> {
+    let mut union = bundle::read_bundle(later);
+    for t in &mut union.tables {
+        for d in &mut t.dims {
+            if d.name == "county" {
+                d.name = "municipality".into();
+            }
+        }
+    }
+    for mut t in bundle::read_bundle(earlier).tables {
+        t.name = format!("#1/{}", t.name);
+        union.tables.push(t);
+    }
+    union.threshold = 10.0;
+    lp::attack(&union)
+        .into_iter()
+        .filter(|f| f.max < 10.0 - 1e-6 && !f.protected(10.0))
+        .map(|f| format!("{} {}: [{}, {}]", f.table, f.cell, f.min, f.max))
+        .collect()
+}
+
+#[test]
+fn a_table_by_county_after_one_by_municipality_is_protected_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ledger = d.join("ledger");
+    let by_municipality = d.join("by-municipality");
+    let municipality = placed_study("by-municipality", "municipality");
+    run(&municipality, "acro", &by_municipality, Some(&ledger)).success();
+    let county = placed_study("by-county", "county");
+
+    // Alone, the county table is protected; beside the municipality table,
+    // whose counties are its groups, counts are pinned below the threshold.
+    let alone = d.join("alone");
+    run(&county, "acro", &alone, None).success();
+    assert_eq!(
+        exposed_together(&by_municipality, &by_municipality),
+        Vec::<String>::new()
+    );
+    assert_eq!(exposed_together(&alone, &alone), Vec::<String>::new());
+    let exposed = exposed_together(&by_municipality, &alone);
+    assert!(!exposed.is_empty(), "the control should give counts away");
+    let (code, report) = audit(&alone, &ledger);
+    assert_eq!(code, Some(1), "{report}");
+
+    // With the ledger the same attacker finds nothing, and the audit agrees.
+    let protected = d.join("protected");
+    run(&county, "acro", &protected, Some(&ledger)).success();
+    assert_eq!(
+        exposed_together(&by_municipality, &protected),
+        Vec::<String>::new()
+    );
+    let (code, report) = audit(&protected, &ledger);
+    assert_eq!(code, Some(0), "{report}");
 }
