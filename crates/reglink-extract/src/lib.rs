@@ -48,6 +48,7 @@ mod fingerprint;
 mod output;
 mod parquet_source;
 pub mod pseudonymised;
+mod scratch;
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,7 @@ pub use output::{
     check_new_file, check_replaceable, file_entries, prove_ours, resolved, signature_name,
     write_manifest,
 };
+pub use scratch::ScratchDir;
 
 /// Rows per batch unless the caller says otherwise: large enough to amortise
 /// per-batch work and feed the thread pool, small enough to keep memory flat.
