@@ -132,9 +132,12 @@ pub(crate) struct Ctx<'a> {
     /// LISA employment dictionary index -> code-list index.
     employment_map: Option<Vec<u32>>,
     /// (household, month) -> (adults, children).
-    households: HashMap<(u64, Month), (u32, u32)>,
+    households: std::borrow::Cow<'a, Households>,
     period_last_day: i32,
 }
+
+/// Per (household, month) of EB: its adults and children.
+pub(crate) type Households = HashMap<(u64, Month), (u32, u32)>;
 
 fn map_dictionary(dictionary: &[String], list: &crate::CodeList, group: bool) -> Vec<u32> {
     dictionary
@@ -149,6 +152,26 @@ fn map_dictionary(dictionary: &[String], list: &crate::CodeList, group: bool) ->
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(study: &'a Study, data: &[Option<&'a SourceData>; 3]) -> Ctx<'a> {
+        Ctx::with_households(study, data, None)
+    }
+
+    /// Whether the study derives a variable from EB households, which then
+    /// need every EB row ([`household_table`]), not a group's.
+    pub(crate) fn needs_households(study: &Study) -> bool {
+        study
+            .variables
+            .iter()
+            .any(|v| matches!(v.kind, VarKind::HouseholdType))
+    }
+
+    /// [`Ctx::new`], with the households of all EB rows given when `data`
+    /// holds only some persons' rows (a group of pseudonyms, in bounded
+    /// memory): a household's members fall in different groups.
+    pub(crate) fn with_households(
+        study: &'a Study,
+        data: &[Option<&'a SourceData>; 3],
+        households: Option<&'a Households>,
+    ) -> Ctx<'a> {
         let [eb, af, lisa] = *data;
         let by_kind = |k: SourceKind| data[slot(k)];
         let code_maps = study
@@ -197,13 +220,10 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let needs_households = study
-            .variables
-            .iter()
-            .any(|v| matches!(v.kind, VarKind::HouseholdType));
-        let households = match (eb, needs_households) {
-            (Some(d), true) => household_table(d),
-            _ => HashMap::default(),
+        let households = match (households, eb, Ctx::needs_households(study)) {
+            (Some(h), _, _) => std::borrow::Cow::Borrowed(h),
+            (None, Some(d), true) => std::borrow::Cow::Owned(household_table(d)),
+            _ => std::borrow::Cow::Owned(HashMap::default()),
         };
         Ctx {
             study,
@@ -428,7 +448,10 @@ pub(crate) fn add_months(day: i32, months: i32) -> i32 {
 
 /// (household, month) -> (applicants and co-applicants, children), counting
 /// each person once per month.
-fn household_table(eb: &SourceData) -> HashMap<(u64, Month), (u32, u32)> {
+/// Adults and children per (household, month) of the EB rows in `eb`, each
+/// person counted once. A person's rows are all in one group of
+/// pseudonyms, so the tables of the groups add up to the whole source's.
+pub(crate) fn household_table(eb: &SourceData) -> Households {
     let mut rows: Vec<(u64, Month, u128, u8)> = (0..eb.len())
         .filter(|&i| eb.household[i] != u64::MAX)
         .map(|i| {

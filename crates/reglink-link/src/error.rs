@@ -136,6 +136,19 @@ pub enum LinkError {
         #[source]
         error: arrow_schema::ArrowError,
     },
+    /// A spill file (the rows of a source set aside by pseudonym group, when
+    /// the sources hold more rows than `rows_in_memory`) could not be
+    /// written or read back.
+    #[error("{path}: cannot {action} a spill file: {source}")]
+    Spill {
+        /// The spill file or folder.
+        path: PathBuf,
+        /// `write` or `read`.
+        action: &'static str,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Hinted for LinkError {
@@ -152,6 +165,9 @@ impl Hinted for LinkError {
             }
             LinkError::Study { .. } | LinkError::StudySyntax { .. } => {
                 "docs/study-file.md describes every key of a study file"
+            }
+            LinkError::Spill { .. } => {
+                "spill files go into a hidden folder beside the first source's file; it needs room for about as much as the sources' Parquet files take, uncompressed"
             }
             _ => return None,
         };

@@ -52,6 +52,7 @@ pub use report::{
 pub use study::Study;
 
 use load::SourceData;
+use report::SourceSummary;
 
 /// Where `link` reports progress; the binary draws bars, tests pass [`NoProgress`].
 pub trait Progress: Sync {
@@ -98,28 +99,65 @@ pub struct Linked {
 }
 
 /// Reads the study's sources and links them.
+///
+/// Sources with more rows in all than [`Study::rows_in_memory`] are linked
+/// in bounded memory: each is read once and its rows set aside on disk by
+/// pseudonym group (a private scratch folder beside the first source,
+/// removed at the end), then the groups are linked one at a time. A person's
+/// rows of every source are in one group, the frames are gathered in bucket
+/// order and the counts add up, so the result is the same as linking
+/// everything at once.
 pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError> {
+    let mut rows = 0u64;
+    for id in 0..study.sources.len() {
+        rows += load::rows_in(study, id)?;
+    }
+    let groups = groups_for(rows, study.rows_in_memory);
+    if groups == 1 {
+        link_in_memory(study, progress)
+    } else {
+        link_in_groups(study, groups, progress)
+    }
+}
+
+/// The number of groups (a power of two) that keeps about `limit` of
+/// `rows` in memory at once.
+fn groups_for(rows: u64, limit: u64) -> usize {
+    let wanted = rows.div_ceil(limit.max(1)).max(1);
+    (wanted.next_power_of_two() as usize).min(link::MAX_GROUPS)
+}
+
+/// The input of source `source`, for the manifest.
+fn input_of(source: &study::Source, key_id: &str) -> Result<Input, LinkError> {
+    let fingerprint =
+        reglink_extract::fingerprint_file(&source.path).map_err(|error| LinkError::Extract {
+            source_name: source.name.clone(),
+            error,
+        })?;
+    Ok(Input {
+        name: source.name.clone(),
+        path: source.path.clone(),
+        fingerprint: fingerprint.as_str().to_string(),
+        key_id: key_id.to_string(),
+    })
+}
+
+/// Every source loaded whole, linked at once.
+fn link_in_memory(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError> {
     let mut loaded: Vec<SourceData> = Vec::new();
     let mut inputs = Vec::new();
     for (id, source) in study.sources.iter().enumerate() {
         progress.stage(&format!("reading {}", source.name), None);
         let data = load::load_source(study, id)?;
-        let fingerprint = reglink_extract::fingerprint_file(&source.path).map_err(|error| {
-            LinkError::Extract {
-                source_name: source.name.clone(),
-                error,
-            }
-        })?;
+        inputs.push(input_of(source, &data.key_id)?);
         progress.finish();
-        inputs.push(Input {
-            name: source.name.clone(),
-            path: source.path.clone(),
-            fingerprint: fingerprint.as_str().to_string(),
-            key_id: data.key_id.clone(),
-        });
         loaded.push(data);
     }
-    load::check_same_key(study, &loaded)?;
+    let keys: Vec<(&str, &str)> = loaded
+        .iter()
+        .map(|d| (d.key_id.as_str(), d.pseudonym_study.as_str()))
+        .collect();
+    load::check_same_key(study, &keys)?;
 
     progress.stage("ordering by pseudonym", None);
     let mut offsets: [Option<Vec<usize>>; 3] = [None, None, None];
@@ -134,12 +172,112 @@ pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError>
     progress.finish();
     progress.stage("linking", Some(link::BUCKET_COUNT));
     let ctx = derive::Ctx::new(study, &by_slot);
-    let (populations, counts) = link::link(study, &by_slot, &offsets, &ctx, &|n| progress.set(n));
+    let all = 0..link::BUCKET_COUNT as usize;
+    let (populations, counts) =
+        link::link(study, &by_slot, &offsets, &ctx, (all, &|n| progress.set(n)));
     progress.finish();
 
-    let report = report::build_report(study, &loaded, &inputs, &counts);
+    let summaries: Vec<SourceSummary> = study
+        .sources
+        .iter()
+        .zip(&loaded)
+        .map(|(s, d)| SourceSummary::of(s.kind, d))
+        .collect();
+    let report = report::build_report(study, &summaries, &inputs, &counts);
     Ok(Linked {
         frame: Frame { populations },
+        report,
+        inputs,
+    })
+}
+
+/// Every source set aside on disk in `groups` groups of persons, then
+/// linked a group at a time.
+fn link_in_groups(
+    study: &Study,
+    groups: usize,
+    progress: &dyn Progress,
+) -> Result<Linked, LinkError> {
+    let scratch = load::spill::scratch_for(study)?;
+    let group_of = move |p: u128| link::group_of(p, groups);
+    let mut spilled = Vec::new();
+    let mut inputs = Vec::new();
+    for (id, source) in study.sources.iter().enumerate() {
+        progress.stage(&format!("reading {}", source.name), None);
+        let s = load::spill::spill_source(study, id, &scratch, (groups, &group_of))?;
+        inputs.push(input_of(source, &s.key_id)?);
+        progress.finish();
+        spilled.push(s);
+    }
+    let keys: Vec<(&str, &str)> = spilled
+        .iter()
+        .map(|s| (s.key_id.as_str(), s.pseudonym_study.as_str()))
+        .collect();
+    load::check_same_key(study, &keys)?;
+
+    let mut summaries: Vec<SourceSummary> = spilled
+        .iter()
+        .map(|s| SourceSummary::new(s.stats.clone(), s.dictionaries.clone()))
+        .collect();
+    // Households span groups: their table comes from every group's EB rows
+    // first (each person's rows are in one group, so the tables add up).
+    let eb = study.source_of_kind(study::SourceKind::Eb);
+    let households = match eb {
+        Some(e) if derive::Ctx::needs_households(study) => {
+            let mut table = derive::Households::default();
+            for g in 0..groups {
+                let data = spilled[e].peek(&scratch, g)?;
+                for (k, (adults, children)) in derive::household_table(&data) {
+                    let entry = table.entry(k).or_default();
+                    entry.0 += adults;
+                    entry.1 += children;
+                }
+            }
+            Some(table)
+        }
+        _ => None,
+    };
+
+    progress.stage("linking", Some(link::BUCKET_COUNT));
+    let mut frames: Option<Vec<PopulationFrame>> = None;
+    let mut counts = link::empty_counts(study);
+    for g in 0..groups {
+        let mut loaded: Vec<SourceData> = Vec::with_capacity(spilled.len());
+        for s in &spilled {
+            loaded.push(s.group(&scratch, g)?);
+        }
+        let mut offsets: [Option<Vec<usize>>; 3] = [None, None, None];
+        for (source, data) in study.sources.iter().zip(loaded.iter_mut()) {
+            offsets[link::slot(source.kind)] = Some(link::partition(data));
+        }
+        let mut by_slot: [Option<&SourceData>; 3] = [None; 3];
+        for ((source, data), summary) in study.sources.iter().zip(&loaded).zip(&mut summaries) {
+            by_slot[link::slot(source.kind)] = Some(data);
+            summary.add(source.kind, data);
+        }
+        let ctx = derive::Ctx::with_households(study, &by_slot, households.as_ref());
+        let frames = frames.get_or_insert_with(|| link::empty_frames(study, Some(&ctx)));
+        let buckets = link::group_buckets(g, groups);
+        let (part, part_counts) = link::link(
+            study,
+            &by_slot,
+            &offsets,
+            &ctx,
+            (buckets, &|n| progress.set(n)),
+        );
+        for (f, p) in frames.iter_mut().zip(part) {
+            link::append_frame(f, p);
+        }
+        counts.merge(part_counts);
+    }
+    progress.finish();
+    drop(scratch);
+
+    let report = report::build_report(study, &summaries, &inputs, &counts);
+    Ok(Linked {
+        frame: Frame {
+            populations: frames.unwrap_or_default(),
+        },
         report,
         inputs,
     })

@@ -30,6 +30,22 @@ fn bucket_of(p: u128) -> usize {
     (p >> (128 - BUCKET_BITS)) as usize
 }
 
+/// The most groups of buckets bounded-memory linking splits the persons into.
+pub(crate) const MAX_GROUPS: usize = BUCKETS;
+
+/// The group of pseudonym `p` among `groups` (a power of two, at most
+/// [`MAX_GROUPS`]): a contiguous range of buckets ([`group_buckets`]).
+pub(crate) fn group_of(p: u128, groups: usize) -> usize {
+    debug_assert!(groups.is_power_of_two() && groups <= MAX_GROUPS);
+    bucket_of(p) / (BUCKETS / groups)
+}
+
+/// The buckets of group `g` among `groups`.
+pub(crate) fn group_buckets(g: usize, groups: usize) -> std::ops::Range<usize> {
+    let per = BUCKETS / groups;
+    g * per..(g + 1) * per
+}
+
 /// Moves a source's rows into bucket order (file order within a bucket) and
 /// returns where each bucket starts.
 ///
@@ -85,7 +101,7 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    fn merge(&mut self, o: Counts) {
+    pub(crate) fn merge(&mut self, o: Counts) {
         for s in 0..3 {
             self.persons[s] += o.persons[s];
             self.duplicates[s] += o.duplicates[s];
@@ -121,16 +137,19 @@ pub(crate) fn slot(kind: SourceKind) -> usize {
     }
 }
 
-/// Links the loaded sources; returns the population frames and the counters.
+/// Links the loaded sources in `buckets` (all of them, or a group's when
+/// the sources hold only that group's persons); returns the population
+/// frames and the counters. `progress` hears the buckets done, counted
+/// from `buckets.start`.
 pub(crate) fn link(
     study: &Study,
     data: &[Option<&SourceData>; 3],
     offsets: &[Option<Vec<usize>>; 3],
     ctx: &Ctx<'_>,
-    progress: &(dyn Fn(u64) + Sync),
+    (buckets, progress): (std::ops::Range<usize>, &(dyn Fn(u64) + Sync)),
 ) -> (Vec<PopulationFrame>, Counts) {
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let parts: Vec<(Vec<PopulationFrame>, Counts)> = (0..BUCKETS)
+    let done = std::sync::atomic::AtomicU64::new(buckets.start as u64);
+    let parts: Vec<(Vec<PopulationFrame>, Counts)> = buckets
         .into_par_iter()
         .map(|b| {
             let out = bucket::link_bucket(study, data, offsets, ctx, b);
@@ -153,7 +172,7 @@ pub(crate) fn link(
 
 pub(crate) const BUCKET_COUNT: u64 = BUCKETS as u64;
 
-fn empty_counts(study: &Study) -> Counts {
+pub(crate) fn empty_counts(study: &Study) -> Counts {
     Counts {
         population_years: study
             .populations
@@ -172,7 +191,7 @@ fn empty_counts(study: &Study) -> Counts {
 
 /// Frames with no rows. Only the final frame carries the categories; the
 /// per-bucket parts would otherwise clone every code list 1024 times.
-fn empty_frames(study: &Study, ctx: Option<&Ctx<'_>>) -> Vec<PopulationFrame> {
+pub(crate) fn empty_frames(study: &Study, ctx: Option<&Ctx<'_>>) -> Vec<PopulationFrame> {
     study
         .populations
         .iter()
@@ -201,7 +220,7 @@ fn empty_frames(study: &Study, ctx: Option<&Ctx<'_>>) -> Vec<PopulationFrame> {
         .collect()
 }
 
-fn append_frame(into: &mut PopulationFrame, mut from: PopulationFrame) {
+pub(crate) fn append_frame(into: &mut PopulationFrame, mut from: PopulationFrame) {
     into.len += from.len;
     into.record_key.append(&mut from.record_key);
     into.household.append(&mut from.household);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub(crate) use build::build_report;
+pub(crate) use build::{SourceSummary, build_report};
 
 /// Rows rejected for one reason.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]

@@ -57,6 +57,8 @@ pub struct RunOptions<'a> {
     /// hid stay hidden ([`crate::ledger::carried`]). The caller appends the
     /// release to it once published ([`crate::ledger::append`]).
     pub ledger: Option<&'a Path>,
+    /// Source rows held in memory at once ([`reglink_link::Study::rows_in_memory`]).
+    pub rows_in_memory: u64,
 }
 
 /// What [`run`] wrote.
@@ -98,7 +100,8 @@ impl ReleaseDirs {
 /// the release bundle into `out` and the checker report beside it.
 pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutcome, ReleaseError> {
     let policy = load_policy(options.policy)?;
-    let study = reglink_link::Study::load(options.study)?;
+    let mut study = reglink_link::Study::load(options.study)?;
+    study.rows_in_memory = options.rows_in_memory;
     let mut inputs = study_inputs(&study);
     if let Some(file) = policy_file(options.policy) {
         inputs.push(("the policy".to_string(), file));

@@ -410,6 +410,13 @@ pub struct LinkArgs {
     /// Exit with 0, not 3, when a source has no usable row.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Source rows held in memory at once. Sources with more rows in all
+    /// are read once into a private scratch folder beside the first source
+    /// (about as large as the rows, uncompressed; removed at the end) and
+    /// linked a group of persons at a time, with the same result.
+    #[arg(long, value_name = "ROWS", default_value_t = reglink_link::study::DEFAULT_ROWS_IN_MEMORY,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rows_in_memory: u64,
     /// Print one JSON object summarising the result on stdout instead of
     /// the text (for scripts; warnings and errors still go to stderr).
     #[arg(long)]
@@ -443,6 +450,13 @@ pub struct RunArgs {
     /// docs/disclosure-control.md, "Releases over time".
     #[arg(long, value_name = "DIR")]
     pub ledger: Option<PathBuf>,
+    /// Source rows held in memory at once. Sources with more rows in all
+    /// are read once into a private scratch folder beside the first source
+    /// (about as large as the rows, uncompressed; removed at the end) and
+    /// linked a group of persons at a time, with the same result.
+    #[arg(long, value_name = "ROWS", default_value_t = reglink_link::study::DEFAULT_ROWS_IN_MEMORY,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rows_in_memory: u64,
     /// Print one JSON object summarising the result on stdout instead of
     /// the text (for scripts; warnings and errors still go to stderr).
     #[arg(long)]

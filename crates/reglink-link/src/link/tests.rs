@@ -175,7 +175,13 @@ fn write_eb(dir: &StudyDir, rows: &[EbRow]) {
 
 /// What a link run produced, without the file fingerprints.
 fn outcome(dir: &StudyDir, threads: usize) -> (String, String) {
-    let study = dir.study();
+    outcome_in(dir, threads, crate::study::DEFAULT_ROWS_IN_MEMORY)
+}
+
+/// [`outcome`], holding at most `rows_in_memory` source rows at once.
+fn outcome_in(dir: &StudyDir, threads: usize, rows_in_memory: u64) -> (String, String) {
+    let mut study = dir.study();
+    study.rows_in_memory = rows_in_memory;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -218,4 +224,45 @@ fn the_result_depends_neither_on_threads_nor_on_the_order_of_persons_in_the_file
         .collect();
     write_eb(&dir, &shuffled);
     assert_eq!(outcome(&dir, 2), one);
+}
+
+#[test]
+fn linking_a_group_of_persons_at_a_time_gives_the_same_result() {
+    let mut rows: Vec<EbRow> = Vec::new();
+    for p in 0..500u64 {
+        let kommun = if p % 3 == 0 { "0180" } else { "0380" };
+        rows.push((p, "202303", kommun, "100"));
+        if p % 4 == 0 {
+            rows.push((p, "202303", kommun, "40"));
+            rows.push((p, "202402", "bad", "7"));
+        }
+    }
+    let dir = StudyDir::new(false);
+    write_eb(&dir, &rows);
+    let whole = outcome(&dir, 2);
+    assert!(whole.1.contains("\"duplicates\":125"), "{}", whole.1);
+    // 750 rows: 8 groups of about 100, then the most groups there are.
+    for limit in [100, 1] {
+        assert_eq!(outcome_in(&dir, 2, limit), whole, "{limit}");
+    }
+    // The spill folder beside the extract is gone.
+    let left: Vec<_> = std::fs::read_dir(dir.path("eb.parquet").parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("spill"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+}
+
+#[test]
+fn groups_are_a_power_of_two_that_keeps_the_limit() {
+    assert_eq!(crate::groups_for(0, 100), 1);
+    assert_eq!(crate::groups_for(100, 100), 1);
+    assert_eq!(crate::groups_for(101, 100), 2);
+    assert_eq!(crate::groups_for(750, 100), 8);
+    assert_eq!(crate::groups_for(u64::MAX / 2, 1), super::MAX_GROUPS);
+    for p in [0u128, 1 << 100, u128::MAX] {
+        let g = super::group_of(p, 8);
+        assert!(super::group_buckets(g, 8).contains(&super::bucket_of(p)));
+    }
 }

@@ -13,6 +13,7 @@
 mod chunk;
 pub(crate) mod col;
 mod plan;
+pub(crate) mod spill;
 #[cfg(test)]
 mod tests;
 
@@ -193,6 +194,12 @@ fn is_number_concept(concept: Concept) -> bool {
     )
 }
 
+/// The rows of source `source_id`'s file, from its metadata (its schema
+/// checked as for reading).
+pub(crate) fn rows_in(study: &Study, source_id: usize) -> Result<u64, LinkError> {
+    Ok(plan::plan(study, source_id)?.rows)
+}
+
 /// Reads one source: its row groups in parallel, then gathered in file order.
 pub(crate) fn load_source(study: &Study, source_id: usize) -> Result<SourceData, LinkError> {
     let source = &study.sources[source_id];
@@ -336,20 +343,18 @@ pub(crate) fn month_of_day(d: i32) -> i32 {
     reglink_pnr::Date::from_days_since_epoch(d).month_index()
 }
 
-/// The key id and study of each source must agree, or their pseudonyms cannot match.
-pub(crate) fn check_same_key(study: &Study, data: &[SourceData]) -> Result<(), LinkError> {
-    for (i, d) in data.iter().enumerate().skip(1) {
-        if d.key_id != data[0].key_id || d.pseudonym_study != data[0].pseudonym_study {
+/// The key id and study of each source (as `(key id, study)`) must agree,
+/// or their pseudonyms cannot match.
+pub(crate) fn check_same_key(study: &Study, keys: &[(&str, &str)]) -> Result<(), LinkError> {
+    for (i, (key_id, pseudonym_study)) in keys.iter().enumerate().skip(1) {
+        let (first_key, first_study) = keys[0];
+        if *key_id != first_key || *pseudonym_study != first_study {
             return Err(LinkError::NotPseudonymised {
                 source_name: study.sources[i].name.clone(),
                 path: study.sources[i].path.clone(),
                 message: format!(
-                    "was pseudonymised under key {} for study {:?}, but source {} under key {} for study {:?}; pseudonyms only match under one key and one study",
-                    d.key_id,
-                    d.pseudonym_study,
+                    "was pseudonymised under key {key_id} for study {pseudonym_study:?}, but source {} under key {first_key} for study {first_study:?}; pseudonyms only match under one key and one study",
                     study.sources[0].name,
-                    data[0].key_id,
-                    data[0].pseudonym_study
                 ),
             });
         }

@@ -66,6 +66,8 @@ pub(super) struct Plan {
     pub read_schema: SchemaRef,
     /// The 1-based number of each row group's first row.
     pub first_rows: Vec<u64>,
+    /// Rows in the file.
+    pub rows: u64,
     pub key_id: String,
     pub pseudonym_study: String,
 }
@@ -120,6 +122,7 @@ pub(super) fn plan(study: &Study, source_id: usize) -> Result<Plan, LinkError> {
         mask,
         read_schema: codes_as_dictionaries(&schema, &mapped),
         first_rows,
+        rows: next - 1,
         key_id: file.key_id,
         pseudonym_study: file.study,
     })

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::{LinkageReport, MunicipalityYear, PopulationReport, SourceReport, UnknownCodes};
 use crate::Input;
 use crate::link::{self, Counts};
-use crate::load::{self, NO_CODE, SourceData};
+use crate::load::{self, LoadStats, NO_CODE, SourceData};
 use crate::study::{Concept, Population, Source, SourceKind, Study};
 
 /// Unknown codes up to this length are listed by value in the report. Real
@@ -27,10 +27,77 @@ fn month_name(m: i32) -> String {
     format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
 }
 
+/// What the linkage report needs of a source's kept rows: counts that add
+/// up over groups of persons, so that a source linked a group at a time
+/// reports as one loaded whole.
+#[derive(Debug, Default)]
+pub(crate) struct SourceSummary {
+    /// Rows read, rejected and outside the period, over the whole source.
+    pub stats: LoadStats,
+    /// Rows kept.
+    pub rows: u64,
+    /// Per code concept, the source's dictionary.
+    pub dictionaries: Vec<(Concept, Vec<String>)>,
+    /// Per code concept, kept rows per dictionary index.
+    code_rows: Vec<(Concept, Vec<u64>)>,
+    /// Kept rows per month (EB months, AF spell starts) or year (LISA).
+    by_period: BTreeMap<i32, u64>,
+}
+
+impl SourceSummary {
+    /// A summary of no rows yet, of a source with these statistics and
+    /// dictionaries.
+    pub(crate) fn new(stats: LoadStats, dictionaries: Vec<(Concept, Vec<String>)>) -> Self {
+        SourceSummary {
+            stats,
+            code_rows: dictionaries
+                .iter()
+                .map(|(c, d)| (*c, vec![0; d.len()]))
+                .collect(),
+            dictionaries,
+            ..SourceSummary::default()
+        }
+    }
+
+    /// A source loaded whole.
+    pub(crate) fn of(kind: SourceKind, data: &SourceData) -> Self {
+        let mut s = SourceSummary::new(data.stats.clone(), data.dictionaries.clone());
+        s.add(kind, data);
+        s
+    }
+
+    /// Adds the kept rows of `data` (the whole source's dictionaries).
+    pub(crate) fn add(&mut self, kind: SourceKind, data: &SourceData) {
+        self.rows += data.len() as u64;
+        for (concept, rows) in self.code_rows.iter_mut() {
+            for &c in data.codes(*concept).unwrap_or(&[]) {
+                if c != NO_CODE {
+                    rows[c as usize] += 1;
+                }
+            }
+        }
+        for &t in &data.time {
+            let key = if kind == SourceKind::Af {
+                load::month_of_day(t)
+            } else {
+                t
+            };
+            *self.by_period.entry(key).or_default() += 1;
+        }
+    }
+
+    fn dictionary(&self, concept: Concept) -> Option<&[String]> {
+        self.dictionaries
+            .iter()
+            .find(|(c, _)| *c == concept)
+            .map(|(_, d)| d.as_slice())
+    }
+}
+
 /// The linkage report of a run.
 pub(crate) fn build_report(
     study: &Study,
-    loaded: &[SourceData],
+    loaded: &[SourceSummary],
     inputs: &[Input],
     counts: &Counts,
 ) -> LinkageReport {
@@ -98,7 +165,7 @@ impl<'a> Slots<'a> {
 fn source_report(
     study: &Study,
     source: &Source,
-    data: &SourceData,
+    data: &SourceSummary,
     input: &Input,
     counts: &Counts,
     slots: &Slots<'_>,
@@ -112,7 +179,7 @@ fn source_report(
         fingerprint: input.fingerprint.clone(),
         key_id: input.key_id.clone(),
         rows_read: data.stats.rows_read,
-        rows_used: data.len() as u64 - counts.duplicates[s],
+        rows_used: data.rows - counts.duplicates[s],
         rows_rejected: rejected,
         rejected: data.stats.rejected.clone(),
         rows_outside_period: data.stats.outside_period,
@@ -122,7 +189,7 @@ fn source_report(
         persons_without_birth_date: counts.without_birth[s],
         overlapping_spells: (source.kind == SourceKind::Af).then_some(counts.overlapping_spells),
         unknown_codes: unknown_codes(study, source, data),
-        rows_by_period: rows_by_period(study, source, data, warnings),
+        rows_by_period: rows_by_period(study, source, &data.by_period, warnings),
         ..SourceReport::default()
     };
     for (t, name) in slots.others(s) {
@@ -150,25 +217,22 @@ fn source_report(
 fn unknown_codes(
     study: &Study,
     source: &Source,
-    data: &SourceData,
+    data: &SourceSummary,
 ) -> BTreeMap<String, UnknownCodes> {
     let mut out = BTreeMap::new();
     for &(concept, list) in &source.codelists {
-        let (Some(codes), Some(dictionary)) = (data.codes(concept), data.dictionary(concept))
-        else {
+        let (Some((_, rows_of)), Some(dictionary)) = (
+            data.code_rows.iter().find(|(c, _)| *c == concept),
+            data.dictionary(concept),
+        ) else {
             continue;
         };
         let codelist = &study.codelists[list];
-        let known: Vec<bool> = dictionary
+        let per_code: Vec<u64> = dictionary
             .iter()
-            .map(|c| codelist.find(c).is_some())
+            .zip(rows_of)
+            .map(|(c, &n)| if codelist.find(c).is_some() { 0 } else { n })
             .collect();
-        let mut per_code = vec![0u64; dictionary.len()];
-        for &c in codes {
-            if c != NO_CODE && !known[c as usize] {
-                per_code[c as usize] += 1;
-            }
-        }
         let rows: u64 = per_code.iter().sum();
         if rows == 0 {
             continue;
@@ -194,18 +258,9 @@ fn unknown_codes(
 fn rows_by_period(
     study: &Study,
     source: &Source,
-    data: &SourceData,
+    by_period: &BTreeMap<i32, u64>,
     warnings: &mut Vec<String>,
 ) -> BTreeMap<String, u64> {
-    let mut by_period: BTreeMap<i32, u64> = BTreeMap::new();
-    for &t in &data.time {
-        let key = if source.kind == SourceKind::Af {
-            load::month_of_day(t)
-        } else {
-            t
-        };
-        *by_period.entry(key).or_default() += 1;
-    }
     if source.kind == SourceKind::Eb {
         for m in study.first_month..=study.last_month {
             if !by_period.contains_key(&m) {
@@ -218,8 +273,8 @@ fn rows_by_period(
         }
     }
     by_period
-        .into_iter()
-        .map(|(k, v)| {
+        .iter()
+        .map(|(&k, &v)| {
             let name = if source.kind == SourceKind::Lisa {
                 k.to_string()
             } else {

@@ -51,7 +51,16 @@ pub struct Study {
     pub populations: Vec<Population>,
     /// Tables in file order.
     pub tables: Vec<Table>,
+    /// How many source rows [`crate::link`] holds in memory at once (not
+    /// from the study file: `--rows-in-memory`). Sources with more rows in
+    /// all are linked a group of persons at a time, set aside on disk; the
+    /// result is the same.
+    pub rows_in_memory: u64,
 }
+
+/// [`Study::rows_in_memory`] unless the user says otherwise: about 300 MiB
+/// of typed columns for the widest source (LISA).
+pub const DEFAULT_ROWS_IN_MEMORY: u64 = 4_000_000;
 
 impl Study {
     /// Reads and checks a study file.

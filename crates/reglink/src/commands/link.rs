@@ -10,7 +10,12 @@ use crate::cli::LinkArgs;
 use crate::ui;
 
 pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
-    let outcome = link_study(&args.study, &args.out, quiet || args.json)?;
+    let outcome = link_study(
+        &args.study,
+        &args.out,
+        args.rows_in_memory,
+        quiet || args.json,
+    )?;
     if args.json {
         ui::warnings(
             quiet,
@@ -26,9 +31,14 @@ pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
 
 /// [`reglink_release::link`] with progress bars, and the time it took
 /// unless `quiet`.
-pub fn link_study(study: &Path, out: &Path, quiet: bool) -> anyhow::Result<LinkOutcome> {
+pub fn link_study(
+    study: &Path,
+    out: &Path,
+    rows_in_memory: u64,
+    quiet: bool,
+) -> anyhow::Result<LinkOutcome> {
     let started = Instant::now();
-    let outcome = reglink_release::link(study, out, &ui::StageBars::new(quiet))?;
+    let outcome = reglink_release::link(study, out, rows_in_memory, &ui::StageBars::new(quiet))?;
     if !quiet {
         eprintln!("linked and tabulated in {:.1?}", started.elapsed());
     }

@@ -29,6 +29,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
         sign: sign.as_ref(),
         auditor: Some(&auditor),
         ledger: args.ledger.as_deref(),
+        rows_in_memory: args.rows_in_memory,
     };
     let outcome = reglink_release::run(&options, &ui::StageBars::new(quiet))?;
     ui::warnings(quiet, &outcome.release.warnings, None);
