@@ -353,6 +353,40 @@ fn linking_a_group_of_persons_at_a_time_gives_byte_identical_output() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert_eq!(left, Vec::<String>::new());
+    // Or in a folder of the user's choice, left as it was.
+    let scratch = dir.path().join("scratch");
+    fs::create_dir(&scratch).unwrap();
+    let args = [
+        "--rows-in-memory",
+        "700",
+        "--scratch",
+        scratch.to_str().unwrap(),
+    ];
+    link_with(ex, "2", &dir.path().join("chosen"), &args);
+    assert_same_link_output(&dir.path().join("whole"), &dir.path().join("chosen"));
+    assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0);
+    // A scratch folder that cannot be made stops the run, naming it.
+    let missing = dir.path().join("no-such-folder");
+    let run = reglink!(
+        ex,
+        &[
+            "link",
+            "study.toml",
+            "--out",
+            dir.path().join("failed").to_str().unwrap(),
+            "--rows-in-memory",
+            "700",
+            "--scratch",
+            missing.to_str().unwrap()
+        ]
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("cannot write a spill file") && run.stderr.contains("no-such-folder"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("failed").exists());
 }
 
 /// `reglink --quiet link study.toml --out OUT ARGS` in the example's folder

@@ -137,7 +137,7 @@ pub enum LinkError {
         error: arrow_schema::ArrowError,
     },
     /// A spill file (the rows of a source set aside by pseudonym group, when
-    /// the sources hold more rows than `rows_in_memory`) could not be
+    /// the sources hold more rows than `--rows-in-memory`) could not be
     /// written or read back.
     #[error("{path}: cannot {action} a spill file: {source}")]
     Spill {
@@ -167,7 +167,7 @@ impl Hinted for LinkError {
                 "docs/study-file.md describes every key of a study file"
             }
             LinkError::Spill { .. } => {
-                "spill files go into a hidden folder beside the first source's file; it needs room for about as much as the sources' Parquet files take, uncompressed"
+                "spill files go into a hidden folder beside the first source's file, or in --scratch DIR; it needs room for the sources' rows, uncompressed"
             }
             _ => return None,
         };

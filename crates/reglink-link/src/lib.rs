@@ -100,9 +100,9 @@ pub struct Linked {
 
 /// Reads the study's sources and links them.
 ///
-/// Sources with more rows in all than [`Study::rows_in_memory`] are linked
+/// Sources with more rows in all than [`study::Memory::rows`] are linked
 /// in bounded memory: each is read once and its rows set aside on disk by
-/// pseudonym group (a private scratch folder beside the first source,
+/// pseudonym group (a private scratch folder in [`study::Memory::scratch`],
 /// removed at the end), then the groups are linked one at a time. A person's
 /// rows of every source are in one group, the frames are gathered in bucket
 /// order and the counts add up, so the result is the same as linking
@@ -112,7 +112,7 @@ pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError>
     for id in 0..study.sources.len() {
         rows += load::rows_in(study, id)?;
     }
-    let groups = groups_for(rows, study.rows_in_memory);
+    let groups = groups_for(rows, study.memory.rows);
     if groups == 1 {
         link_in_memory(study, progress)
     } else {

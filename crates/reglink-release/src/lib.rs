@@ -56,7 +56,7 @@
 //!         sign: None,
 //!         auditor: None,
 //!         ledger: None,
-//!         rows_in_memory: reglink_link::study::DEFAULT_ROWS_IN_MEMORY,
+//!         memory: &Default::default(),
 //!     },
 //!     &reglink_link::NoProgress,
 //! )?;

@@ -82,19 +82,18 @@ pub fn link_and_tabulate(study: Study, progress: &dyn Progress) -> Result<Tabula
 }
 
 /// `reglink link`: loads the study at `study_path`, links and tabulates it
-/// (holding at most `rows_in_memory` source rows at once, see
-/// [`Study::rows_in_memory`])
+/// (holding as much of the sources in memory at once as `memory` says)
 /// into `out` (`cells/`, `linkage-report.json`, `link.json`), replacing an
 /// earlier, unchanged `reglink link` output there. `out` is checked before
 /// any work; nothing is in place until everything is written.
 pub fn link(
     study_path: &Path,
     out: &Path,
-    rows_in_memory: u64,
+    memory: reglink_link::study::Memory,
     progress: &dyn Progress,
 ) -> Result<LinkOutcome, ReleaseError> {
     let mut study = Study::load(study_path)?;
-    study.rows_in_memory = rows_in_memory;
+    study.memory = memory;
     let staged = StagedDir::create(out, &OUTPUT, &study_inputs(&study))?;
     let tabulated = link_and_tabulate(study, progress)?;
     write_link_output(&staged, out, study_path, &tabulated)?;

@@ -57,8 +57,9 @@ pub struct RunOptions<'a> {
     /// hid stay hidden ([`crate::ledger::carried`]). The caller appends the
     /// release to it once published ([`crate::ledger::append`]).
     pub ledger: Option<&'a Path>,
-    /// Source rows held in memory at once ([`reglink_link::Study::rows_in_memory`]).
-    pub rows_in_memory: u64,
+    /// How much of the sources linking holds in memory at once
+    /// ([`reglink_link::study::Memory`]).
+    pub memory: &'a reglink_link::study::Memory,
 }
 
 /// What [`run`] wrote.
@@ -101,7 +102,7 @@ impl ReleaseDirs {
 pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutcome, ReleaseError> {
     let policy = load_policy(options.policy)?;
     let mut study = reglink_link::Study::load(options.study)?;
-    study.rows_in_memory = options.rows_in_memory;
+    study.memory = options.memory.clone();
     let mut inputs = study_inputs(&study);
     if let Some(file) = policy_file(options.policy) {
         inputs.push(("the policy".to_string(), file));

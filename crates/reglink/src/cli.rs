@@ -411,12 +411,17 @@ pub struct LinkArgs {
     #[arg(long)]
     pub allow_empty: bool,
     /// Source rows held in memory at once. Sources with more rows in all
-    /// are read once into a private scratch folder beside the first source
-    /// (about as large as the rows, uncompressed; removed at the end) and
-    /// linked a group of persons at a time, with the same result.
+    /// are read once into a private scratch folder (about as large as the
+    /// rows, uncompressed; removed at the end) and linked a group of
+    /// persons at a time, with the same result.
     #[arg(long, value_name = "ROWS", default_value_t = reglink_link::study::DEFAULT_ROWS_IN_MEMORY,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub rows_in_memory: u64,
+    /// Where to make the scratch folder of --rows-in-memory (default:
+    /// beside the first source's file). It holds pseudonymised rows: use a
+    /// folder as protected as the extracts.
+    #[arg(long, value_name = "DIR")]
+    pub scratch: Option<PathBuf>,
     /// Print one JSON object summarising the result on stdout instead of
     /// the text (for scripts; warnings and errors still go to stderr).
     #[arg(long)]
@@ -451,12 +456,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub ledger: Option<PathBuf>,
     /// Source rows held in memory at once. Sources with more rows in all
-    /// are read once into a private scratch folder beside the first source
-    /// (about as large as the rows, uncompressed; removed at the end) and
-    /// linked a group of persons at a time, with the same result.
+    /// are read once into a private scratch folder (about as large as the
+    /// rows, uncompressed; removed at the end) and linked a group of
+    /// persons at a time, with the same result.
     #[arg(long, value_name = "ROWS", default_value_t = reglink_link::study::DEFAULT_ROWS_IN_MEMORY,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub rows_in_memory: u64,
+    /// Where to make the scratch folder of --rows-in-memory (default:
+    /// beside the first source's file). It holds pseudonymised rows: use a
+    /// folder as protected as the extracts.
+    #[arg(long, value_name = "DIR")]
+    pub scratch: Option<PathBuf>,
     /// Print one JSON object summarising the result on stdout instead of
     /// the text (for scripts; warnings and errors still go to stderr).
     #[arg(long)]
@@ -532,4 +542,24 @@ pub struct ExampleArgs {
     /// threshold of 10) or `national` (all of Sweden's size; minutes).
     #[arg(long, default_value = "municipality", value_parser = ["tiny", "municipality", "national"])]
     pub preset: String,
+}
+
+impl LinkArgs {
+    /// What `--rows-in-memory` and `--scratch` say.
+    pub fn memory(&self) -> reglink_link::study::Memory {
+        reglink_link::study::Memory {
+            rows: self.rows_in_memory,
+            scratch: self.scratch.clone(),
+        }
+    }
+}
+
+impl RunArgs {
+    /// What `--rows-in-memory` and `--scratch` say.
+    pub fn memory(&self) -> reglink_link::study::Memory {
+        reglink_link::study::Memory {
+            rows: self.rows_in_memory,
+            scratch: self.scratch.clone(),
+        }
+    }
 }

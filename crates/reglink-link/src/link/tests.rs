@@ -181,7 +181,7 @@ fn outcome(dir: &StudyDir, threads: usize) -> (String, String) {
 /// [`outcome`], holding at most `rows_in_memory` source rows at once.
 fn outcome_in(dir: &StudyDir, threads: usize, rows_in_memory: u64) -> (String, String) {
     let mut study = dir.study();
-    study.rows_in_memory = rows_in_memory;
+    study.memory.rows = rows_in_memory;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

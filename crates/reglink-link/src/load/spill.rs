@@ -266,10 +266,17 @@ fn read_blocks(r: &mut impl Read, data: &mut SourceData) -> std::io::Result<()> 
     }
 }
 
-/// Where a study's spill files go: a scratch folder beside its first
-/// source's file (on the same disk as the extracts, which are as
-/// sensitive).
+/// Where a study's spill files go: a scratch folder in the folder the
+/// user chose, else beside its first source's file (on the same disk as the
+/// extracts, which are as sensitive).
 pub(crate) fn scratch_for(study: &Study) -> Result<ScratchDir, LinkError> {
+    if let Some(dir) = &study.memory.scratch {
+        return ScratchDir::create(dir, "spill").map_err(|source| LinkError::Spill {
+            path: dir.clone(),
+            action: "write",
+            source,
+        });
+    }
     let first = study
         .sources
         .first()

@@ -51,14 +51,34 @@ pub struct Study {
     pub populations: Vec<Population>,
     /// Tables in file order.
     pub tables: Vec<Table>,
-    /// How many source rows [`crate::link`] holds in memory at once (not
-    /// from the study file: `--rows-in-memory`). Sources with more rows in
-    /// all are linked a group of persons at a time, set aside on disk; the
-    /// result is the same.
-    pub rows_in_memory: u64,
+    /// How much of the sources [`crate::link`] holds in memory at once, and
+    /// where it sets the rest aside (not from the study file:
+    /// `--rows-in-memory`, `--scratch`).
+    pub memory: Memory,
 }
 
-/// [`Study::rows_in_memory`] unless the user says otherwise: about 300 MiB
+/// How much of the sources [`crate::link`] holds in memory at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Memory {
+    /// Source rows held at once. Sources with more rows in all are linked
+    /// a group of persons at a time, set aside on disk; the result is the
+    /// same.
+    pub rows: u64,
+    /// Where the scratch folder of set-aside rows is made; `None` beside
+    /// the first source's file.
+    pub scratch: Option<PathBuf>,
+}
+
+impl Default for Memory {
+    fn default() -> Memory {
+        Memory {
+            rows: DEFAULT_ROWS_IN_MEMORY,
+            scratch: None,
+        }
+    }
+}
+
+/// [`Memory::rows`] unless the user says otherwise: about 300 MiB
 /// of typed columns for the widest source (LISA).
 pub const DEFAULT_ROWS_IN_MEMORY: u64 = 4_000_000;
 

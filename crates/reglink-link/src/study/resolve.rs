@@ -79,7 +79,7 @@ pub(super) fn resolve(path: &Path, text: &str) -> Result<Study, LinkError> {
         variables,
         populations,
         tables,
-        rows_in_memory: super::DEFAULT_ROWS_IN_MEMORY,
+        memory: super::Memory::default(),
     })
 }
 

@@ -10,12 +10,7 @@ use crate::cli::LinkArgs;
 use crate::ui;
 
 pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
-    let outcome = link_study(
-        &args.study,
-        &args.out,
-        args.rows_in_memory,
-        quiet || args.json,
-    )?;
+    let outcome = link_study(&args.study, &args.out, args.memory(), quiet || args.json)?;
     if args.json {
         ui::warnings(
             quiet,
@@ -34,11 +29,11 @@ pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
 pub fn link_study(
     study: &Path,
     out: &Path,
-    rows_in_memory: u64,
+    memory: reglink_link::study::Memory,
     quiet: bool,
 ) -> anyhow::Result<LinkOutcome> {
     let started = Instant::now();
-    let outcome = reglink_release::link(study, out, rows_in_memory, &ui::StageBars::new(quiet))?;
+    let outcome = reglink_release::link(study, out, memory, &ui::StageBars::new(quiet))?;
     if !quiet {
         eprintln!("linked and tabulated in {:.1?}", started.elapsed());
     }

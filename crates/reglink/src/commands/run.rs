@@ -22,6 +22,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
     let auditor = reglink_audit::BeforeRelease {
         ledger: args.ledger.clone(),
     };
+    let memory = args.memory();
     let options = RunOptions {
         study: &args.study,
         policy: &args.policy,
@@ -29,7 +30,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
         sign: sign.as_ref(),
         auditor: Some(&auditor),
         ledger: args.ledger.as_deref(),
-        rows_in_memory: args.rows_in_memory,
+        memory: &memory,
     };
     let outcome = reglink_release::run(&options, &ui::StageBars::new(quiet))?;
     ui::warnings(quiet, &outcome.release.warnings, None);
