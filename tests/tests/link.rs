@@ -387,6 +387,23 @@ fn linking_a_group_of_persons_at_a_time_gives_byte_identical_output() {
         run.stderr
     );
     assert!(!dir.path().join("failed").exists());
+    // Nor inside the output, where set-aside rows could be left behind.
+    let out = dir.path().join("holding");
+    let inside = out.join("scratch");
+    let run = reglink!(
+        ex,
+        &[
+            "link",
+            "study.toml",
+            "--out",
+            out.to_str().unwrap(),
+            "--scratch",
+            inside.to_str().unwrap()
+        ]
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("the scratch folder"), "{}", run.stderr);
+    assert!(!out.exists());
 }
 
 /// `reglink --quiet link study.toml --out OUT ARGS` in the example's folder

@@ -8,8 +8,6 @@
 //! run if this one is killed), registered for removal on a signal, and
 //! removed when dropped, whether the run succeeded or not.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use crate::cleanup::{self, Registration};
@@ -49,19 +47,19 @@ impl ScratchDir {
         &self.path
     }
 
-    /// Creates the new file `name` in the folder (mode 0600), buffered.
-    pub fn create_file(&self, name: &str) -> std::io::Result<BufWriter<File>> {
+    /// Appends `bytes` to the file `name` in the folder, creating it (mode
+    /// 0600) if it is not there, and closes it: a writer of many files
+    /// keeps none open.
+    pub fn append(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
+        options.append(true).create(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        Ok(BufWriter::with_capacity(
-            1 << 20,
-            options.open(self.path.join(name))?,
-        ))
+        options.open(self.path.join(name))?.write_all(bytes)
     }
 
     /// Removes the file `name` from the folder, once read back.
@@ -91,18 +89,17 @@ mod tests {
             name.starts_with(".spill.reglink-") && name.ends_with(".tmp"),
             "{name}"
         );
-        use std::io::Write;
-        let mut f = scratch.create_file("rows").unwrap();
-        f.write_all(b"rows").unwrap();
-        drop(f);
-        // A file of that name is not replaced.
-        assert!(scratch.create_file("rows").is_err());
+        scratch.append("rows", b"rows").unwrap();
+        scratch.append("rows", b" and more").unwrap();
+        scratch.append("new", b"new").unwrap();
+        assert_eq!(std::fs::read(path.join("rows")).unwrap(), b"rows and more");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode(&path), 0o700);
             assert_eq!(mode(&path.join("rows")), 0o600);
+            assert_eq!(mode(&path.join("new")), 0o600);
         }
         drop(scratch);
         assert!(!path.exists());

@@ -114,10 +114,17 @@ pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError>
     }
     let groups = groups_for(rows, study.memory.rows);
     if groups == 1 {
-        link_in_memory(study, progress)
-    } else {
-        link_in_groups(study, groups, progress)
+        return link_in_memory(study, progress);
     }
+    let mut linked = link_in_groups(study, groups, progress)?;
+    let per_group = rows.div_ceil(groups as u64);
+    if per_group > study.memory.rows {
+        linked.report.warnings.push(format!(
+            "the sources hold {rows} rows: linked in {groups} groups (the most there are) of about {per_group} rows, more than --rows-in-memory {}",
+            study.memory.rows
+        ));
+    }
+    Ok(linked)
 }
 
 /// The number of groups (a power of two) that keeps about `limit` of

@@ -50,6 +50,13 @@ pub fn study_inputs(study: &Study) -> Vec<(String, PathBuf)> {
     for c in &study.codelists {
         inputs.push((format!("code list `{}`", c.name), c.path.clone()));
     }
+    // Set-aside rows hold pseudonyms: never inside an output folder.
+    if let Some(scratch) = &study.memory.scratch {
+        inputs.push((
+            "the scratch folder (--scratch)".to_string(),
+            scratch.clone(),
+        ));
+    }
     inputs
 }
 

@@ -229,7 +229,7 @@ fn the_result_depends_neither_on_threads_nor_on_the_order_of_persons_in_the_file
 #[test]
 fn linking_a_group_of_persons_at_a_time_gives_the_same_result() {
     let mut rows: Vec<EbRow> = Vec::new();
-    for p in 0..500u64 {
+    for p in 0..800u64 {
         let kommun = if p % 3 == 0 { "0180" } else { "0380" };
         rows.push((p, "202303", kommun, "100"));
         if p % 4 == 0 {
@@ -240,11 +240,17 @@ fn linking_a_group_of_persons_at_a_time_gives_the_same_result() {
     let dir = StudyDir::new(false);
     write_eb(&dir, &rows);
     let whole = outcome(&dir, 2);
-    assert!(whole.1.contains("\"duplicates\":125"), "{}", whole.1);
-    // 750 rows: 8 groups of about 100, then the most groups there are.
-    for limit in [100, 1] {
-        assert_eq!(outcome_in(&dir, 2, limit), whole, "{limit}");
-    }
+    assert!(whole.1.contains("\"duplicates\":200"), "{}", whole.1);
+    // 1,200 rows: 16 groups of about 100, then the most groups there are.
+    assert_eq!(outcome_in(&dir, 2, 100), whole);
+    // At one row per group there are not enough groups: the same result,
+    // and a warning that says so.
+    let (frame, report) = outcome_in(&dir, 2, 1);
+    assert_eq!(frame, whole.0);
+    assert!(
+        report.contains("1024 groups (the most there are)"),
+        "{report}"
+    );
     // The spill folder beside the extract is gone.
     let left: Vec<_> = std::fs::read_dir(dir.path("eb.parquet").parent().unwrap())
         .unwrap()

@@ -17,7 +17,7 @@
 //! values, little-endian. The files live in a [`ScratchDir`] and hold
 //! pseudonyms: they never leave it, and it is removed when linking ends.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -109,10 +109,10 @@ pub(crate) fn spill_source(
             source,
         }
     };
-    let mut writers = files
-        .iter()
-        .map(|f| scratch.create_file(f).map_err(write_error(f)))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Every file exists, even a group without rows of this source.
+    for f in &files {
+        scratch.append(f, &[]).map_err(write_error(f))?;
+    }
     let code_concepts: Vec<Concept> = layout
         .mapped
         .iter()
@@ -172,15 +172,14 @@ pub(crate) fn spill_source(
                 for (_, n) in &chunk.numbers {
                     put(&mut block, n, rows);
                 }
-                writers[g]
-                    .write_all(&block)
+                // Opened for each block, so that a thousand groups do not
+                // keep a thousand files (and buffers) open.
+                scratch
+                    .append(&files[g], &block)
                     .map_err(write_error(&files[g]))?;
             }
             stats.merge(std::mem::take(&mut chunk.stats));
         }
-    }
-    for (w, f) in writers.iter_mut().zip(&files) {
-        w.flush().map_err(write_error(f))?;
     }
     Ok(Spilled {
         files,
@@ -245,10 +244,16 @@ fn read_blocks(r: &mut impl Read, data: &mut SourceData) -> std::io::Result<()> 
     let mut buf = Vec::new();
     loop {
         let mut rows = [0u8; 8];
-        match r.read_exact(&mut rows) {
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            other => other?,
+        // A clean end only between blocks: a header cut short is an error.
+        let mut got = 0;
+        while got < rows.len() {
+            match r.read(&mut rows[got..])? {
+                0 if got == 0 => return Ok(()),
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => got += n,
+            }
         }
+        let (rows, before) = (u64::from_le_bytes(rows) as usize, data.person.len());
         take(r, &mut data.person, &mut buf)?;
         take(r, &mut data.record_key, &mut buf)?;
         take(r, &mut data.birth_year, &mut buf)?;
@@ -262,6 +267,12 @@ fn read_blocks(r: &mut impl Read, data: &mut SourceData) -> std::io::Result<()> 
         }
         for (_, n) in data.numbers.iter_mut() {
             take(r, n, &mut buf)?;
+        }
+        if data.person.len() != before + rows {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a block's rows do not match its header",
+            ));
         }
     }
 }
