@@ -657,7 +657,10 @@ fn a_release_over_two_years_cannot_publish_what_a_release_of_one_of_them_hid() {
     assert_eq!(code, Some(1), "{report}");
     assert!(failing_earlier_cells(&report) > 0, "{report}");
 
-    // With the ledger the release is refused: nothing is published.
+    // With the ledger the release is refused, after trying to hide more:
+    // its own hidden counts are held to the first release's threshold of
+    // 10, which its policy of 3 did not protect them for. Nothing is
+    // published, and the error says what would do.
     let refused = run(
         &two_year_exit_study(),
         "lenient",
@@ -667,8 +670,18 @@ fn a_release_over_two_years_cannot_publish_what_a_release_of_one_of_them_hid() {
     assert_refused(
         &refused,
         &d.join("refused"),
-        &["the audit of the release failed"],
+        &[
+            "the audit of the release failed",
+            "Release #1 in the ledger",
+            "a threshold of at least 10",
+        ],
     );
+    // Under the first release's policy it goes through.
+    let same = d.join("same-policy");
+    run(&two_year_exit_study(), "acro", &same, Some(&ledger)).success();
+    assert_eq!(read_off_in_2023(&first, &same), Vec::<String>::new());
+    let (code, report) = audit(&same, &ledger);
+    assert_eq!(code, Some(0), "{report}");
 }
 
 #[test]

@@ -359,6 +359,25 @@ type Identity = Vec<(String, String)>;
 /// Per population (its name and definition), the identities of the counts
 /// of persons that an earlier release hid, from the bundle copies in the
 /// ledger.
+/// The strictest threshold among the earlier releases of `dir` with the
+/// same `inputs` (the releases the audit relates to a new one), with the
+/// number of the release that set it; `None` without such a release.
+pub fn strictest_threshold(
+    dir: &Path,
+    inputs: &Value,
+) -> Result<Option<(u64, usize)>, ReleaseError> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let verified = verify(dir, None, None)?;
+    Ok(verified
+        .entries
+        .iter()
+        .filter(|e| e.description["inputs"] == *inputs)
+        .filter_map(|e| Some((e.description["policy"]["threshold"].as_u64()?, e.seq)))
+        .max_by_key(|&(t, seq)| (t, std::cmp::Reverse(seq))))
+}
+
 fn hidden_earlier(
     entries: &[Entry],
     inputs: &Value,

@@ -111,21 +111,32 @@ pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutco
     let tabulated = link_and_tabulate(study, observer)?;
     observer.linked(&tabulated.linked);
     let provenance = provenance(&tabulated)?;
+    let inputs = serde_json::to_value(&provenance.inputs).expect("inputs serialise");
     let carried = match options.ledger {
-        Some(ledger) => crate::ledger::carried(
-            ledger,
-            &tabulated.tables,
-            &serde_json::to_value(&provenance.inputs).expect("inputs serialise"),
-        )?,
+        Some(ledger) => crate::ledger::carried(ledger, &tabulated.tables, &inputs)?,
         None => Vec::new(),
     };
-    let (release, audit) = release(
+    let released = release(
         (&tabulated.tables, &carried),
         (&provenance, options.sign),
         (&policy, options.auditor),
         dirs,
         observer,
-    )?;
+    );
+    let (release, audit) = match (released, options.ledger) {
+        // Say why when an earlier release promised more than this policy.
+        (Err(ReleaseError::AuditFailed { reason }), Some(ledger)) => {
+            let reason = match crate::ledger::strictest_threshold(ledger, &inputs)? {
+                Some((t, seq)) if t > policy.threshold => format!(
+                    "{reason}. Release #{seq} in the ledger, of the same inputs, was protected with a threshold of {t}, above this policy's {}, and the audit holds this release's counts of the same people to it: release under a policy with a threshold of at least {t}",
+                    policy.threshold
+                ),
+                _ => reason,
+            };
+            return Err(ReleaseError::AuditFailed { reason });
+        }
+        (released, _) => released?,
+    };
     Ok(RunOutcome {
         tabulated,
         release,
