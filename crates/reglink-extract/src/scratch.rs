@@ -30,16 +30,17 @@ impl ScratchDir {
             .suffix(cleanup::temp_suffix())
             .tempdir_in(parent)?
             .keep();
-        let registration = cleanup::register(&path);
+        let scratch = ScratchDir {
+            _registration: cleanup::register(&path),
+            path,
+        };
+        // Dropped on failure, which removes the folder.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+            std::fs::set_permissions(&scratch.path, std::fs::Permissions::from_mode(0o700))?;
         }
-        Ok(ScratchDir {
-            path,
-            _registration: registration,
-        })
+        Ok(scratch)
     }
 
     /// The folder.
