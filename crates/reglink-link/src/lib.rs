@@ -149,6 +149,24 @@ fn input_of(source: &study::Source, key_id: &str) -> Result<Input, LinkError> {
     })
 }
 
+/// Moves each of `loaded` (the study's sources, in its order) into bucket
+/// order; returns where each source's buckets start and the sources, both
+/// by slot (EB, AF, LISA).
+fn partitioned<'a>(
+    study: &Study,
+    loaded: &'a mut [SourceData],
+) -> ([Option<Vec<usize>>; 3], [Option<&'a SourceData>; 3]) {
+    let mut offsets: [Option<Vec<usize>>; 3] = [None, None, None];
+    for (source, data) in study.sources.iter().zip(loaded.iter_mut()) {
+        offsets[link::slot(source.kind)] = Some(link::partition(data));
+    }
+    let mut by_slot: [Option<&SourceData>; 3] = [None; 3];
+    for (source, data) in study.sources.iter().zip(loaded.iter()) {
+        by_slot[link::slot(source.kind)] = Some(data);
+    }
+    (offsets, by_slot)
+}
+
 /// Every source loaded whole, linked at once.
 fn link_in_memory(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError> {
     let mut loaded: Vec<SourceData> = Vec::new();
@@ -167,15 +185,7 @@ fn link_in_memory(study: &Study, progress: &dyn Progress) -> Result<Linked, Link
     load::check_same_key(study, &keys)?;
 
     progress.stage("ordering by pseudonym", None);
-    let mut offsets: [Option<Vec<usize>>; 3] = [None, None, None];
-    for (source, data) in study.sources.iter().zip(loaded.iter_mut()) {
-        offsets[link::slot(source.kind)] = Some(link::partition(data));
-    }
-    let mut by_slot: [Option<&SourceData>; 3] = [None; 3];
-    for (source, data) in study.sources.iter().zip(&loaded) {
-        by_slot[link::slot(source.kind)] = Some(data);
-    }
-
+    let (offsets, by_slot) = partitioned(study, &mut loaded);
     progress.finish();
     progress.stage("linking", Some(link::BUCKET_COUNT));
     let ctx = derive::Ctx::new(study, &by_slot);
@@ -253,15 +263,10 @@ fn link_in_groups(
         for s in &spilled {
             loaded.push(s.group(&scratch, g)?);
         }
-        let mut offsets: [Option<Vec<usize>>; 3] = [None, None, None];
-        for (source, data) in study.sources.iter().zip(loaded.iter_mut()) {
-            offsets[link::slot(source.kind)] = Some(link::partition(data));
-        }
-        let mut by_slot: [Option<&SourceData>; 3] = [None; 3];
         for ((source, data), summary) in study.sources.iter().zip(&loaded).zip(&mut summaries) {
-            by_slot[link::slot(source.kind)] = Some(data);
             summary.add(source.kind, data);
         }
+        let (offsets, by_slot) = partitioned(study, &mut loaded);
         let ctx = derive::Ctx::with_households(study, &by_slot, households.as_ref());
         let frames = frames.get_or_insert_with(|| link::empty_frames(study, Some(&ctx)));
         let buckets = link::group_buckets(g, groups);
