@@ -27,7 +27,7 @@ mod lisa;
 
 use std::collections::HashMap;
 
-use crate::link::{slot, year_categories};
+use crate::link::slot;
 use crate::load::{
     NO_CODE, OPEN, ROLE_APPLICANT, ROLE_CHILD, ROLE_CO_APPLICANT, SourceData, month_first_day,
     month_of_day,
@@ -243,12 +243,7 @@ impl<'a> Ctx<'a> {
 
     /// The categories variable `v` has in population `pi`.
     pub(crate) fn categories(&self, pi: usize, v: VarId) -> Categories {
-        let var = &self.study.variables[v];
-        match (&var.kind, &var.categories) {
-            (VarKind::Year, _) => year_categories(&self.study.populations[pi].years),
-            (_, Some(c)) => c.clone(),
-            (_, None) => Categories::plain(&["no", "yes"]),
-        }
+        self.study.categories(pi, v)
     }
 
     /// Chains a person's spells into registrations.

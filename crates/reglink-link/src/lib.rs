@@ -87,6 +87,16 @@ pub struct Input {
     pub key_id: String,
 }
 
+/// What [`link_each`] returns: everything about the linkage but the
+/// person-years, which it handed out a group at a time.
+#[derive(Debug)]
+pub struct Linkage {
+    /// What happened to every row and person.
+    pub report: LinkageReport,
+    /// The sources read.
+    pub inputs: Vec<Input>,
+}
+
 /// The result of [`link`].
 #[derive(Debug)]
 pub struct Linked {
@@ -98,25 +108,53 @@ pub struct Linked {
     pub inputs: Vec<Input>,
 }
 
-/// Reads the study's sources and links them.
+/// Reads the study's sources and links them, gathering every person-year
+/// in one [`Frame`] (see [`link_each`]).
+pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError> {
+    let mut frames: Option<Vec<PopulationFrame>> = None;
+    let linkage = link_each(study, progress, &mut |part| match frames.as_mut() {
+        None => frames = Some(part),
+        Some(all) => {
+            for (into, from) in all.iter_mut().zip(part) {
+                link::append_frame(into, from);
+            }
+        }
+    })?;
+    Ok(Linked {
+        frame: Frame {
+            populations: frames.unwrap_or_default(),
+        },
+        report: linkage.report,
+        inputs: linkage.inputs,
+    })
+}
+
+/// Reads the study's sources, links them and hands the person-years to
+/// `each`, one group of persons at a time (one frame per population, in
+/// the study's order); returns the report.
 ///
 /// Sources with more rows in all than [`study::Memory::rows`] are linked
 /// in bounded memory: each is read once and its rows set aside on disk by
 /// pseudonym group (a private scratch folder in [`study::Memory::scratch`],
-/// removed at the end), then the groups are linked one at a time. A person's
-/// rows of every source are in one group, the frames are gathered in bucket
-/// order and the counts add up, so the result is the same as linking
-/// everything at once.
-pub fn link(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError> {
+/// removed at the end), then the groups are linked one at a time and each
+/// group's frames are handed to `each` and dropped. A person's rows of every
+/// source are in one group, groups come in bucket order and the counts add
+/// up, so the groups' frames together are the frames of linking everything
+/// at once, which is what `each` gets (once) when the sources fit.
+pub fn link_each(
+    study: &Study,
+    progress: &dyn Progress,
+    each: &mut dyn FnMut(Vec<PopulationFrame>),
+) -> Result<Linkage, LinkError> {
     let mut rows = 0u64;
     for id in 0..study.sources.len() {
         rows += load::rows_in(study, id)?;
     }
     let groups = groups_for(rows, study.memory.rows);
     if groups == 1 {
-        return link_in_memory(study, progress);
+        return link_in_memory(study, progress, each);
     }
-    let mut linked = link_in_groups(study, groups, progress)?;
+    let mut linked = link_in_groups(study, groups, progress, each)?;
     let per_group = rows.div_ceil(groups as u64);
     if per_group > study.memory.rows {
         linked.report.warnings.push(format!(
@@ -168,7 +206,11 @@ fn partitioned<'a>(
 }
 
 /// Every source loaded whole, linked at once.
-fn link_in_memory(study: &Study, progress: &dyn Progress) -> Result<Linked, LinkError> {
+fn link_in_memory(
+    study: &Study,
+    progress: &dyn Progress,
+    each: &mut dyn FnMut(Vec<PopulationFrame>),
+) -> Result<Linkage, LinkError> {
     let mut loaded: Vec<SourceData> = Vec::new();
     let mut inputs = Vec::new();
     for (id, source) in study.sources.iter().enumerate() {
@@ -200,12 +242,10 @@ fn link_in_memory(study: &Study, progress: &dyn Progress) -> Result<Linked, Link
         .zip(&loaded)
         .map(|(s, d)| SourceSummary::of(s.kind, d))
         .collect();
+    drop(loaded);
+    each(populations);
     let report = report::build_report(study, &summaries, &inputs, &counts);
-    Ok(Linked {
-        frame: Frame { populations },
-        report,
-        inputs,
-    })
+    Ok(Linkage { report, inputs })
 }
 
 /// Every source set aside on disk in `groups` groups of persons, then
@@ -214,7 +254,8 @@ fn link_in_groups(
     study: &Study,
     groups: usize,
     progress: &dyn Progress,
-) -> Result<Linked, LinkError> {
+    each: &mut dyn FnMut(Vec<PopulationFrame>),
+) -> Result<Linkage, LinkError> {
     let scratch = load::spill::scratch_for(study)?;
     let group_of = move |p: u128| link::group_of(p, groups);
     let mut spilled = Vec::new();
@@ -256,7 +297,6 @@ fn link_in_groups(
     };
 
     progress.stage("linking", Some(link::BUCKET_COUNT));
-    let mut frames: Option<Vec<PopulationFrame>> = None;
     let mut counts = link::empty_counts(study);
     for g in 0..groups {
         let mut loaded: Vec<SourceData> = Vec::with_capacity(spilled.len());
@@ -268,7 +308,6 @@ fn link_in_groups(
         }
         let (offsets, by_slot) = partitioned(study, &mut loaded);
         let ctx = derive::Ctx::with_households(study, &by_slot, households.as_ref());
-        let frames = frames.get_or_insert_with(|| link::empty_frames(study, Some(&ctx)));
         let buckets = link::group_buckets(g, groups);
         let (part, part_counts) = link::link(
             study,
@@ -277,20 +316,14 @@ fn link_in_groups(
             &ctx,
             (buckets, &|n| progress.set(n)),
         );
-        for (f, p) in frames.iter_mut().zip(part) {
-            link::append_frame(f, p);
-        }
         counts.merge(part_counts);
+        drop(ctx);
+        drop(loaded);
+        each(part);
     }
     progress.finish();
     drop(scratch);
 
     let report = report::build_report(study, &summaries, &inputs, &counts);
-    Ok(Linked {
-        frame: Frame {
-            populations: frames.unwrap_or_default(),
-        },
-        report,
-        inputs,
-    })
+    Ok(Linkage { report, inputs })
 }

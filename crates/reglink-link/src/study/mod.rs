@@ -155,6 +155,18 @@ impl Study {
     pub fn years(&self) -> std::ops::RangeInclusive<i32> {
         self.first_month.div_euclid(12)..=self.last_month.div_euclid(12)
     }
+
+    /// The categories variable `v` has in population `population`: its
+    /// code list's (with groups), the population's years for `year`, and
+    /// `no`/`yes` for a yes/no variable.
+    pub fn categories(&self, population: usize, v: VarId) -> Categories {
+        let var = &self.variables[v];
+        match (&var.kind, &var.categories) {
+            (VarKind::Year, _) => crate::link::year_categories(&self.populations[population].years),
+            (_, Some(c)) => c.clone(),
+            (_, None) => Categories::plain(&["no", "yes"]),
+        }
+    }
 }
 
 /// Which register a source is.
