@@ -132,6 +132,11 @@ impl Shape {
         self.sizes.iter().product()
     }
 
+    /// How far apart cells one position apart in dimension `d` are.
+    pub fn stride(&self, d: usize) -> usize {
+        self.strides[d]
+    }
+
     /// The position of cell `cell` in dimension `d`.
     pub fn position(&self, cell: usize, d: usize) -> usize {
         (cell / self.strides[d]) % self.sizes[d]

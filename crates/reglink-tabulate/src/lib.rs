@@ -36,7 +36,9 @@ mod write;
 pub mod testing;
 
 pub use cube::{Dimension, Shape, TOTAL, UNKNOWN};
-pub use table::{CellTable, Definition, MeasureValues, ShareKeys, TOP, Values, tabulate};
+pub use table::{
+    CellTable, Definition, MeasureValues, ShareKeys, TOP, Tabulation, Values, tabulate,
+};
 
 /// Errors writing cell tables. Each keeps the error that caused it as its
 /// source.

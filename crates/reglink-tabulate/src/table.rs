@@ -148,65 +148,285 @@ impl Values {
     }
 }
 
-/// Computes table `t` of the study from its population's frame.
+/// Computes table `t` of the study from its population's frame: a
+/// [`Tabulation`] given the whole frame at once.
 pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
-    let table = &study.tables[t];
-    let population = &study.populations[table.population];
-    let dims = dimensions(study, frame, &table.dimensions);
-    let shape = Shape::new(&dims);
-    let map = CellMap::new(frame, &table.dimensions, &dims, &shape);
-    let total = accumulate(frame, &table.measures, &map);
-    let measures = table
-        .measures
-        .iter()
-        .zip(total.measures)
-        .map(|(m, acc)| measure_values(study, frame, &map, m, acc, &total.contributors))
-        .collect();
-    CellTable {
-        name: table.name.clone(),
-        title: table.title.clone(),
-        population: population.name.clone(),
-        definition: serde_json::json!({
-            "source": population.source.name(),
-            "years": population.years,
-            "age": population.age.map(|(low, high)| [low, high]),
-            "require": population
-                .require
-                .iter()
-                .map(|&v| study.variables[v].name.clone())
-                .collect::<Vec<_>>(),
-        }),
-        years: population.years.clone(),
-        dimensions: dims,
-        shape,
-        persons: total.contributors.persons,
-        record_key_sum: total.contributors.keys,
-        measures,
+    let mut tabulation = Tabulation::new(study, t);
+    tabulation.add(frame);
+    tabulation.finish()
+}
+
+/// A table tabulated a group of persons at a time: [`Tabulation::add`] each
+/// group's frame of the table's population, then [`Tabulation::finish`].
+///
+/// The cell table is the same whatever the groups, as long as each person-year
+/// is added once. What is kept between groups, per cell of the table:
+///
+/// - **added up exactly**: contributors, the wrapping sums of their record
+///   keys (the cell key), shares' numerators and denominators with their
+///   keys, sums and their contributors;
+/// - **merged exactly**: the largest contributions of sums (the three
+///   largest by absolute value of the union are among the three largest of
+///   each part; ties between `x` and `-x` go to `x`, so the order of the
+///   parts does not matter);
+/// - **not additive, so kept per person-year until the end**: a median needs
+///   every value, so each value is kept once with the one cell at the bottom
+///   of the table it belongs to (12 bytes a person-year), and each cell's
+///   median is selected at the end from the values under it; a household's
+///   members can fall in different groups, so each (household, bottom cell)
+///   pair is kept (12 bytes a person-year with a household) and every
+///   household is counted once in every cell over its pairs at the end.
+///
+/// Whether a dimension has an `unknown` category depends on whether any
+/// person-year lacks a value, which is known only at the end: cells are
+/// kept with `unknown` everywhere and the empty `unknown` positions dropped.
+pub struct Tabulation<'a> {
+    study: &'a Study,
+    t: usize,
+    /// The table's dimensions, each with an `unknown` category.
+    dims: Vec<Dimension>,
+    shape: Shape,
+    /// Per dimension: whether some person-year had no value.
+    missing: Vec<bool>,
+    acc: Acc,
+    /// (household, bottom cell) of every person-year with a household, when
+    /// the table counts households.
+    households: Option<Vec<(u64, u32)>>,
+    /// Per measure: (bottom cell, value) of every value, for medians.
+    medians: Vec<Vec<(u32, i64)>>,
+}
+
+impl std::fmt::Debug for Tabulation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tabulation")
+            .field("table", &self.study.tables[self.t].name)
+            .field("cells", &self.shape.cells())
+            .finish_non_exhaustive()
     }
 }
 
-/// The table's dimensions, one per variable in `vars`: a category's code
-/// list, or `no`/`yes`; with `unknown` when a row of the frame has no value.
-fn dimensions(study: &Study, frame: &PopulationFrame, vars: &[VarId]) -> Vec<Dimension> {
-    vars.iter()
-        .map(|&v| {
-            let column = frame
-                .column(v)
-                .unwrap_or_else(|| unreachable!("the population computes its tables' variables"));
-            let var = &study.variables[v];
-            match column {
-                Column::Category { values, categories } => {
-                    Dimension::new(&var.name, categories, values.contains(&MISSING_CATEGORY))
-                }
-                Column::Bool(values) => Dimension::new(
-                    &var.name,
-                    &reglink_link::study::Categories::plain(&["no", "yes"]),
-                    values.contains(&MISSING_BOOL),
-                ),
-                Column::Number(_) => unreachable!("numbers are not dimensions"),
+impl<'a> Tabulation<'a> {
+    /// Table `t` of `study`, with no person-years yet.
+    pub fn new(study: &'a Study, t: usize) -> Tabulation<'a> {
+        let table = &study.tables[t];
+        let dims: Vec<Dimension> = table
+            .dimensions
+            .iter()
+            .map(|&v| {
+                let categories = study.categories(table.population, v);
+                Dimension::new(&study.variables[v].name, &categories, true)
+            })
+            .collect();
+        let shape = Shape::new(&dims);
+        assert!(
+            shape.cells() <= u32::MAX as usize,
+            "a table's cells are numbered in 32 bits"
+        );
+        let counts_households = table
+            .measures
+            .iter()
+            .any(|m| matches!(m.kind, MeasureKind::Households));
+        Tabulation {
+            study,
+            t,
+            missing: vec![false; dims.len()],
+            acc: Acc::new(&table.measures, shape.cells()),
+            households: counts_households.then(Vec::new),
+            medians: vec![Vec::new(); table.measures.len()],
+            dims,
+            shape,
+        }
+    }
+
+    /// The index of the table's population in the study: whose frames
+    /// [`Tabulation::add`] takes.
+    pub fn population(&self) -> usize {
+        self.study.tables[self.t].population
+    }
+
+    /// Adds the person-years of `frame` (a frame of the table's population).
+    pub fn add(&mut self, frame: &PopulationFrame) {
+        let table = &self.study.tables[self.t];
+        let map = CellMap::new(frame, &table.dimensions, &self.dims, &self.shape);
+        for (d, &v) in table.dimensions.iter().enumerate() {
+            self.missing[d] |= match frame.column(v) {
+                Some(Column::Category { values, .. }) => values.contains(&MISSING_CATEGORY),
+                Some(Column::Bool(values)) => values.contains(&MISSING_BOOL),
+                _ => unreachable!("the population computes its tables' variables"),
+            };
+        }
+        let acc = accumulate(frame, &table.measures, &map);
+        self.acc.merge(&acc);
+        if let Some(pairs) = self.households.as_mut() {
+            pairs.extend(
+                (0..frame.len)
+                    .filter(|&r| frame.household[r] != NO_HOUSEHOLD)
+                    .map(|r| (frame.household[r], map.bottom_cell(r))),
+            );
+        }
+        for (m, pairs) in table.measures.iter().zip(self.medians.iter_mut()) {
+            if let MeasureKind::Median(v) = m.kind {
+                let x = number(frame, v);
+                pairs.extend(
+                    (0..frame.len)
+                        .filter(|&r| x[r] != MISSING_NUMBER)
+                        .map(|r| (map.bottom_cell(r), x[r])),
+                );
             }
+        }
+    }
+
+    /// The cell table of every person-year added.
+    pub fn finish(self) -> CellTable {
+        let Tabulation {
+            study,
+            t,
+            dims,
+            shape,
+            missing,
+            acc,
+            households: household_pairs,
+            medians: median_pairs,
+        } = self;
+        let table = &study.tables[t];
+        let population = &study.populations[table.population];
+        let households = household_pairs.map(|pairs| households(pairs, &dims, &shape));
+        let mut households = households.into_iter();
+        let Acc {
+            contributors,
+            measures: accs,
+        } = acc;
+        let mut measures: Vec<MeasureValues> = table
+            .measures
+            .iter()
+            .zip(accs)
+            .zip(median_pairs)
+            .map(|((m, acc), pairs)| {
+                measure_values(
+                    study,
+                    m,
+                    acc,
+                    &contributors,
+                    &mut households,
+                    pairs,
+                    (&dims, &shape),
+                )
+            })
+            .collect();
+        let mut persons = contributors.persons;
+        let mut record_key_sum = contributors.keys;
+
+        // Drop the `unknown` positions no person-year reached.
+        let kept: Vec<Dimension> = table
+            .dimensions
+            .iter()
+            .zip(&missing)
+            .map(|(&v, &m)| {
+                let categories = study.categories(table.population, v);
+                Dimension::new(&study.variables[v].name, &categories, m)
+            })
+            .collect();
+        let kept_shape = Shape::new(&kept);
+        if kept_shape.sizes != shape.sizes {
+            let from = full_cells(&kept, &kept_shape, &dims, &shape);
+            persons = gather(&persons, &from);
+            record_key_sum = gather(&record_key_sum, &from);
+            for m in &mut measures {
+                m.values = m.values.gather(&from);
+            }
+        }
+        CellTable {
+            name: table.name.clone(),
+            title: table.title.clone(),
+            population: population.name.clone(),
+            definition: serde_json::json!({
+                "source": population.source.name(),
+                "years": population.years,
+                "age": population.age.map(|(low, high)| [low, high]),
+                "require": population
+                    .require
+                    .iter()
+                    .map(|&v| study.variables[v].name.clone())
+                    .collect::<Vec<_>>(),
+            }),
+            years: population.years.clone(),
+            dimensions: kept,
+            shape: kept_shape,
+            persons,
+            record_key_sum,
+            measures,
+        }
+    }
+}
+
+/// For every cell of `kept` (dimensions whose positions are a prefix of
+/// `full`'s categories and of its groups, and the total), the same cell of
+/// `full`.
+fn full_cells(
+    kept: &[Dimension],
+    kept_shape: &Shape,
+    full: &[Dimension],
+    shape: &Shape,
+) -> Vec<usize> {
+    let position_maps: Vec<Vec<usize>> = kept
+        .iter()
+        .zip(full)
+        .map(|(k, f)| {
+            (0..k.positions())
+                .map(|p| {
+                    let (categories, total) = (k.categories.len(), k.positions() - 1);
+                    if p < categories {
+                        p
+                    } else if p < total {
+                        f.categories.len() + (p - categories)
+                    } else {
+                        f.positions() - 1
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (0..kept_shape.cells())
+        .map(|c| {
+            position_maps
+                .iter()
+                .enumerate()
+                .map(|(d, map)| map[kept_shape.position(c, d)] * shape.stride(d))
+                .sum()
         })
         .collect()
+}
+
+/// `values` at the indices `from`.
+fn gather<T: Clone>(values: &[T], from: &[usize]) -> Vec<T> {
+    from.iter().map(|&c| values[c].clone()).collect()
+}
+
+impl Values {
+    /// These values at the cells `from` of a larger table.
+    fn gather(&self, from: &[usize]) -> Values {
+        match self {
+            Values::Count(v) => Values::Count(gather(v, from)),
+            Values::Share { num, den, keys } => Values::Share {
+                num: gather(num, from),
+                den: gather(den, from),
+                keys: ShareKeys {
+                    num: gather(&keys.num, from),
+                    den: gather(&keys.den, from),
+                },
+            },
+            Values::Sum { sum, n, mean, top } => Values::Sum {
+                sum: gather(sum, from),
+                n: gather(n, from),
+                mean: *mean,
+                top: gather(top, from),
+            },
+            Values::Median { median, n } => Values::Median {
+                median: gather(median, from),
+                n: gather(n, from),
+            },
+        }
+    }
 }
 
 /// The numbers of variable `v`.
@@ -279,6 +499,16 @@ impl<'a> CellMap<'a> {
     /// Scratch space for [`CellMap::for_each_cell`].
     fn scratch(&self) -> Vec<Vec<u32>> {
         vec![Vec::new(); self.dims.len()]
+    }
+
+    /// The cell at the bottom of the table `row` belongs to: its category
+    /// in every dimension.
+    fn bottom_cell(&self, row: usize) -> u32 {
+        self.leaf
+            .iter()
+            .enumerate()
+            .map(|(d, leaf)| leaf[row] as usize * self.shape.stride(d))
+            .sum::<usize>() as u32
     }
 
     /// Calls `f` with every cell `row` contributes to; `anc` is scratch space
@@ -507,20 +737,28 @@ fn accumulate(frame: &PopulationFrame, measures: &[Measure], map: &CellMap<'_>) 
     total
 }
 
-/// The values of measure `m` in every cell, from its accumulator `acc`
-/// (households and medians are computed here, from the rows).
+/// The values of measure `m` in every cell, from its accumulator `acc`;
+/// households come from `households` (computed once for the table), medians
+/// from `pairs` (the measure's values with their bottom cells).
 fn measure_values(
     study: &Study,
-    frame: &PopulationFrame,
-    map: &CellMap<'_>,
     m: &Measure,
     acc: MeasureAcc,
     contributors: &Contributors,
+    households: &mut impl Iterator<Item = Vec<u64>>,
+    pairs: Vec<(u32, i64)>,
+    (dims, shape): (&[Dimension], &Shape),
 ) -> MeasureValues {
     let of = |v: usize| Some(study.variables[v].name.clone());
     let (kind, of, values) = match (m.kind, acc) {
         (MeasureKind::Persons, _) => ("persons", None, Values::Count(contributors.persons.clone())),
-        (MeasureKind::Households, _) => ("households", None, Values::Count(households(frame, map))),
+        (MeasureKind::Households, _) => {
+            // Every households measure of a table has the same counts.
+            let counts = households
+                .next()
+                .unwrap_or_else(|| unreachable!("counted in finish"));
+            ("households", None, Values::Count(counts))
+        }
         (MeasureKind::Share(v), MeasureAcc::Share(ShareAcc { num, den, keys })) => {
             ("share", of(v), Values::Share { num, den, keys })
         }
@@ -545,7 +783,7 @@ fn measure_values(
             },
         ),
         (MeasureKind::Median(v), _) => {
-            let (median, n) = medians(number(frame, v), map);
+            let (median, n) = medians(pairs, dims, shape);
             ("median", of(v), Values::Median { median, n })
         }
         _ => unreachable!("accumulator matches its measure"),
@@ -558,11 +796,14 @@ fn measure_values(
     }
 }
 
-/// Keeps the `TOP` largest values by absolute value, largest first.
+/// Keeps the `TOP` largest values by absolute value, largest first; of `x`
+/// and `-x`, `x` first, so the result does not depend on the order values
+/// come in.
 fn push_top(top: &mut [i64; TOP], filled: &mut u8, x: i64) {
+    let before = |x: i64, y: i64| (x.unsigned_abs(), x) > (y.unsigned_abs(), y);
     let len = *filled as usize;
     let mut i = len.min(TOP);
-    while i > 0 && top[i - 1].unsigned_abs() < x.unsigned_abs() {
+    while i > 0 && before(x, top[i - 1]) {
         if i < TOP {
             top[i] = top[i - 1];
         }
@@ -574,43 +815,55 @@ fn push_top(top: &mut [i64; TOP], filled: &mut u8, x: i64) {
     }
 }
 
-/// Distinct households per cell: rows grouped by household, each household
-/// counted once in every cell any of its members contributes to. Runs in
-/// parallel over ranges of households.
-fn households(frame: &PopulationFrame, map: &CellMap<'_>) -> Vec<u64> {
-    let cells = map.cells();
-    let mut rows: Vec<(u64, u32)> = (0..frame.len as u32)
-        .filter(|&r| frame.household[r as usize] != NO_HOUSEHOLD)
-        .map(|r| (frame.household[r as usize], r))
-        .collect();
-    rows.par_sort_unstable();
+/// Calls `f` with every cell over bottom cell `bottom`; `anc` is scratch
+/// space, one list per dimension.
+fn for_each_cell_over(
+    dims: &[Dimension],
+    shape: &Shape,
+    bottom: u32,
+    anc: &mut [Vec<u32>],
+    f: &mut impl FnMut(usize),
+) {
+    for (d, dim) in dims.iter().enumerate() {
+        dim.ancestors(shape.position(bottom as usize, d) as u32, &mut anc[d]);
+    }
+    shape.for_each_cell(anc, f);
+}
+
+/// Distinct households per cell, from every (household, bottom cell) pair:
+/// each household counted once in every cell any of its members contributes
+/// to. Runs in parallel over ranges of households.
+fn households(mut pairs: Vec<(u64, u32)>, dims: &[Dimension], shape: &Shape) -> Vec<u64> {
+    let cells = shape.cells();
+    pairs.par_sort_unstable();
+    pairs.dedup();
     // Split at household boundaries into a few ranges per thread.
     let parts = rayon::current_num_threads() * 4;
     let mut bounds = vec![0usize];
     for k in 1..parts {
-        let mut at = rows.len() * k / parts;
-        while at > 0 && at < rows.len() && rows[at].0 == rows[at - 1].0 {
+        let mut at = pairs.len() * k / parts;
+        while at > 0 && at < pairs.len() && pairs[at].0 == pairs[at - 1].0 {
             at += 1;
         }
-        if at > *bounds.last().unwrap_or(&0) && at < rows.len() {
+        if at > *bounds.last().unwrap_or(&0) && at < pairs.len() {
             bounds.push(at);
         }
     }
-    bounds.push(rows.len());
+    bounds.push(pairs.len());
     bounds
         .windows(2)
         .collect::<Vec<_>>()
         .into_par_iter()
         .map(|w| {
             let mut counts = vec![0u64; cells];
-            let mut anc = map.scratch();
+            let mut anc = vec![Vec::new(); dims.len()];
             let mut touched: Vec<usize> = Vec::new();
             let mut i = w[0];
             while i < w[1] {
-                let h = rows[i].0;
+                let h = pairs[i].0;
                 touched.clear();
-                while i < w[1] && rows[i].0 == h {
-                    map.for_each_cell(rows[i].1 as usize, &mut anc, &mut |c| touched.push(c));
+                while i < w[1] && pairs[i].0 == h {
+                    for_each_cell_over(dims, shape, pairs[i].1, &mut anc, &mut |c| touched.push(c));
                     i += 1;
                 }
                 touched.sort_unstable();
@@ -632,37 +885,74 @@ fn households(frame: &PopulationFrame, map: &CellMap<'_>) -> Vec<u64> {
         )
 }
 
-/// Median per cell of the rows' values (missing values left out).
-fn medians(values: &[i64], map: &CellMap<'_>) -> (Vec<Option<f64>>, Vec<u64>) {
-    let cells = map.cells();
-    let mut pairs: Vec<(u32, i64)> = Vec::new();
-    let mut anc = map.scratch();
-    for (row, &x) in values.iter().enumerate() {
-        if x != MISSING_NUMBER {
-            map.for_each_cell(row, &mut anc, &mut |c| pairs.push((c as u32, x)));
-        }
+/// Median per cell of the values in `pairs` (each with its bottom cell),
+/// and their number. The values are ordered by bottom cell once; each cell
+/// then gathers the values of the bottom cells under it and selects its
+/// middle, in parallel over cells, so memory stays at one copy of the values
+/// (no value is copied into every cell over it at once).
+fn medians(
+    mut pairs: Vec<(u32, i64)>,
+    dims: &[Dimension],
+    shape: &Shape,
+) -> (Vec<Option<f64>>, Vec<u64>) {
+    let cells = shape.cells();
+    pairs.par_sort_unstable_by_key(|p| p.0);
+    let mut start = vec![0usize; cells + 1];
+    for &(bottom, _) in &pairs {
+        start[bottom as usize + 1] += 1;
     }
-    pairs.par_sort_unstable();
-    let mut median = vec![None; cells];
-    let mut n = vec![0u64; cells];
-    let mut i = 0;
-    while i < pairs.len() {
-        let c = pairs[i].0;
-        let mut j = i;
-        while j < pairs.len() && pairs[j].0 == c {
-            j += 1;
-        }
-        let len = j - i;
-        let mid = i + len / 2;
-        median[c as usize] = Some(if len % 2 == 1 {
-            pairs[mid].1 as f64
-        } else {
-            (pairs[mid - 1].1 as f64 + pairs[mid].1 as f64) / 2.0
-        });
-        n[c as usize] = len as u64;
-        i = j;
+    for c in 0..cells {
+        start[c + 1] += start[c];
     }
-    (median, n)
+    let values: Vec<i64> = pairs.into_iter().map(|p| p.1).collect();
+    // Per dimension and position: the categories under it.
+    let under: Vec<Vec<Vec<u32>>> = dims
+        .iter()
+        .map(|dim| {
+            let mut under = vec![Vec::new(); dim.positions()];
+            let mut anc = Vec::new();
+            for c in 0..dim.categories.len() as u32 {
+                dim.ancestors(c, &mut anc);
+                for &p in &anc {
+                    under[p as usize].push(c);
+                }
+            }
+            under
+        })
+        .collect();
+    (0..cells)
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), vec![Vec::new(); dims.len()]),
+            |(buf, lists): &mut (Vec<i64>, Vec<Vec<u32>>), c| {
+                buf.clear();
+                for (d, list) in lists.iter_mut().enumerate() {
+                    list.clone_from(&under[d][shape.position(c, d)]);
+                }
+                shape.for_each_cell(lists, &mut |bottom| {
+                    buf.extend_from_slice(&values[start[bottom]..start[bottom + 1]]);
+                });
+                median_of(buf)
+            },
+        )
+        .unzip()
+}
+
+/// The median of `values` (reordered) and their number.
+fn median_of(values: &mut [i64]) -> (Option<f64>, u64) {
+    let n = values.len();
+    if n == 0 {
+        return (None, 0);
+    }
+    let mid = n / 2;
+    let (below, &mut high, _) = values.select_nth_unstable(mid);
+    let median = if n % 2 == 1 {
+        high as f64
+    } else {
+        let low = below.iter().copied().max().unwrap_or(high);
+        (low as f64 + high as f64) / 2.0
+    };
+    (Some(median), n as u64)
 }
 
 #[cfg(test)]
@@ -678,6 +968,19 @@ mod tests {
         }
         assert_eq!(filled, 3);
         assert_eq!(top, [-9, 7, 5]);
+    }
+
+    #[test]
+    fn top_keeps_the_same_values_whatever_their_order() {
+        // 5 and -5 tie by absolute value: 5 is kept first either way.
+        for values in [[5, -5, 2, -9], [-9, -5, 2, 5], [2, -5, 5, -9]] {
+            let mut top = [0; TOP];
+            let mut filled = 0;
+            for x in values {
+                push_top(&mut top, &mut filled, x);
+            }
+            assert_eq!(top, [-9, 5, -5], "from {values:?}");
+        }
     }
 
     #[test]
@@ -772,7 +1075,11 @@ mod tests {
         let (frame, dims) = frame(&[1, 1, 1, 1, 0, 0], &numbers, &[NO_HOUSEHOLD; 6]);
         let shape = Shape::new(&dims);
         let map = CellMap::new(&frame, &[0], &dims, &shape);
-        let (median, n) = medians(&numbers, &map);
+        let pairs = (0..frame.len)
+            .filter(|&r| numbers[r] != MISSING_NUMBER)
+            .map(|r| (map.bottom_cell(r), numbers[r]))
+            .collect();
+        let (median, n) = medians(pairs, &dims, &shape);
         // Cells: no, yes, total (no unknown).
         assert_eq!(n, [2, 3, 5]);
         assert_eq!(median, [Some(5.0), Some(3.0), Some(3.0)]);
@@ -783,7 +1090,11 @@ mod tests {
         let (frame, dims) = frame(&[0, 1, 1, 1, 0], &[0; 5], &[7, 7, 7, 9, NO_HOUSEHOLD]);
         let shape = Shape::new(&dims);
         let map = CellMap::new(&frame, &[0], &dims, &shape);
+        let pairs = (0..frame.len)
+            .filter(|&r| frame.household[r] != NO_HOUSEHOLD)
+            .map(|r| (frame.household[r], map.bottom_cell(r)))
+            .collect();
         // Cells: no, yes, total.
-        assert_eq!(households(&frame, &map), [1, 2, 2]);
+        assert_eq!(households(pairs, &dims, &shape), [1, 2, 2]);
     }
 }

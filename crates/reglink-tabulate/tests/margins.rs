@@ -5,11 +5,16 @@
 //! at a total or group level, persons, share numerators and denominators and
 //! sums equal the sum over the categories it covers, the grand total is the
 //! number of person-years, and distinct households are sub-additive.
+//!
+//! And: the same person-years tabulated in parts (as bounded-memory linking
+//! hands them over, a group of persons at a time), in any order of the
+//! parts, give the same table; medians and distinct households, which do
+//! not add up, match a direct count over the rows of each cell.
 
 use proptest::prelude::*;
 use reglink_link::study::Study;
 use reglink_link::{Column, MISSING_BOOL, MISSING_CATEGORY, MISSING_NUMBER, PopulationFrame};
-use reglink_tabulate::{CellTable, Values, tabulate};
+use reglink_tabulate::{CellTable, Dimension, Tabulation, Values, tabulate};
 
 const STUDY: &str = r#"
 [study]
@@ -51,6 +56,7 @@ measures = [
   { name = "households", kind = "households" },
   { name = "lt", kind = "share", of = "long_term" },
   { name = "amount", kind = "sum", of = "amount" },
+  { name = "median_amount", kind = "median", of = "amount" },
 ]
 "#;
 
@@ -192,6 +198,99 @@ proptest! {
         let Values::Share { num, den, .. } = &t.measures[2].values else { unreachable!() };
         for c in 0..t.shape.cells() {
             prop_assert!(num[c] <= den[c] && den[c] <= t.persons[c]);
+        }
+    }
+}
+
+/// Whether position `p` of `dim` covers category `c`.
+fn covers(dim: &Dimension, p: usize, c: usize) -> bool {
+    let n = dim.categories.len();
+    p == c
+        || p == dim.positions() - 1
+        || (p >= n
+            && dim
+                .group_of
+                .as_ref()
+                .is_some_and(|g| g[c] as usize == p - n))
+}
+
+/// The row's category in every dimension of `t` (missing values in `unknown`).
+fn categories_of(t: &CellTable, r: &Row) -> [usize; 3] {
+    let cat = |d: usize, v: u32, missing: bool| {
+        if missing {
+            t.dimensions[d]
+                .unknown
+                .expect("a missing value makes `unknown`") as usize
+        } else {
+            v as usize
+        }
+    };
+    [
+        cat(0, r.municipality, r.municipality == MISSING_CATEGORY),
+        cat(1, r.sex, r.sex == MISSING_CATEGORY),
+        cat(2, u32::from(r.long_term), r.long_term == MISSING_BOOL),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_table_tabulated_in_parts_is_the_table_of_the_whole(
+        rows in prop::collection::vec(row(), 0..300),
+        part_of in prop::collection::vec(0usize..4, 300),
+        reversed in any::<bool>(),
+    ) {
+        let (_dir, study) = study();
+        let whole = tabulate(&study, &frame(&study, &rows), 0);
+
+        let mut parts: Vec<Vec<Row>> = vec![Vec::new(); 4];
+        for (r, &p) in rows.iter().zip(&part_of) {
+            parts[p].push(r.clone());
+        }
+        if reversed {
+            parts.reverse();
+        }
+        let mut tabulation = Tabulation::new(&study, 0);
+        for part in &parts {
+            tabulation.add(&frame(&study, part));
+        }
+        let split = tabulation.finish();
+        prop_assert_eq!(format!("{:?}", split.dimensions), format!("{:?}", whole.dimensions));
+        prop_assert_eq!(&split.persons, &whole.persons);
+        prop_assert_eq!(&split.record_key_sum, &whole.record_key_sum);
+        prop_assert_eq!(format!("{:?}", split.measures), format!("{:?}", whole.measures));
+
+        // Medians and households against a direct count over each cell's rows.
+        let Values::Count(households) = &whole.measures[1].values else { unreachable!() };
+        let Values::Median { median, n } = &whole.measures[4].values else { unreachable!() };
+        let rows_cats: Vec<[usize; 3]> = rows.iter().map(|r| categories_of(&whole, r)).collect();
+        for cell in 0..whole.shape.cells() {
+            let members: Vec<&Row> = rows
+                .iter()
+                .zip(&rows_cats)
+                .filter(|(_, cats)| {
+                    (0..3).all(|d| covers(&whole.dimensions[d], whole.shape.position(cell, d), cats[d]))
+                })
+                .map(|(r, _)| r)
+                .collect();
+            let mut distinct: Vec<u64> = members.iter().map(|r| r.household).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            prop_assert_eq!(households[cell], distinct.len() as u64, "households of cell {}", cell);
+            let mut values: Vec<i64> = members
+                .iter()
+                .map(|r| r.amount)
+                .filter(|&a| a != MISSING_NUMBER)
+                .collect();
+            values.sort_unstable();
+            let expected = match values.len() {
+                0 => None,
+                k if k % 2 == 1 => Some(values[k / 2] as f64),
+                k => Some((values[k / 2 - 1] as f64 + values[k / 2] as f64) / 2.0),
+            };
+            prop_assert_eq!(n[cell], values.len() as u64, "values of cell {}", cell);
+            prop_assert_eq!(median[cell], expected, "median of cell {}", cell);
         }
     }
 }
