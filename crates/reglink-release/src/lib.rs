@@ -90,7 +90,7 @@ pub use run::{ReleaseDirs, RunOptions, RunOutcome, checker_dir, provenance, rele
 /// between the stages, where a caller may print what it has learnt.
 pub trait Observer: reglink_link::Progress {
     /// Linking and tabulating are done; disclosure control comes next.
-    fn linked(&self, _linked: &reglink_link::Linked) {}
+    fn linked(&self, _linked: &reglink_link::Linkage) {}
     /// Disclosure control begins (one step, with nothing to count).
     fn protecting(&self) {}
     /// Disclosure control is done; the bundle is written next.

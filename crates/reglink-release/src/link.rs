@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use reglink_extract::{OutputKind, StagedDir};
-use reglink_link::{Linked, Progress, Study};
-use reglink_tabulate::CellTable;
+use reglink_link::{Linkage, Linked, Progress, Study};
+use reglink_tabulate::{CellTable, Tabulation};
 use serde_json::json;
 
 use crate::ReleaseError;
@@ -24,9 +24,9 @@ pub const OUTPUT: OutputKind = OutputKind {
 pub struct Tabulated {
     /// The study, loaded and checked.
     pub study: Study,
-    /// The linkage: its report and the inputs' fingerprints (the frame of
-    /// person-years stays in memory and is never written).
-    pub linked: Linked,
+    /// The linkage: its report and the inputs' fingerprints (the
+    /// person-years were tabulated as they came and are never written).
+    pub linked: Linkage,
     /// One cell table per table of the study, in the study's order.
     pub tables: Vec<CellTable>,
 }
@@ -60,8 +60,8 @@ pub fn study_inputs(study: &Study) -> Vec<(String, PathBuf)> {
     inputs
 }
 
-/// Tabulates every table of `study` from its linkage, reporting the
-/// `tabulating` stage to `progress`.
+/// Tabulates every table of `study` from a linkage whose frames are all in
+/// memory, reporting the `tabulating` stage to `progress`.
 pub fn tabulate(study: &Study, linked: &Linked, progress: &dyn Progress) -> Vec<CellTable> {
     progress.stage("tabulating", Some(study.tables.len() as u64));
     let mut tables = Vec::with_capacity(study.tables.len());
@@ -77,10 +77,26 @@ pub fn tabulate(study: &Study, linked: &Linked, progress: &dyn Progress) -> Vec<
     tables
 }
 
-/// Links a loaded study and tabulates its tables in memory.
+/// Links a loaded study and tabulates its tables as the person-years come:
+/// each group of persons' frames is added to every table and dropped (see
+/// [`Tabulation`] for what is kept between groups and why the tables are
+/// those of the whole).
 pub fn link_and_tabulate(study: Study, progress: &dyn Progress) -> Result<Tabulated, ReleaseError> {
-    let linked = reglink_link::link(&study, progress)?;
-    let tables = tabulate(&study, &linked, progress);
+    let mut tabulations: Vec<Tabulation<'_>> = (0..study.tables.len())
+        .map(|t| Tabulation::new(&study, t))
+        .collect();
+    let linked = reglink_link::link_each(&study, progress, &mut |frames| {
+        for tabulation in &mut tabulations {
+            tabulation.add(&frames[tabulation.population()]);
+        }
+    })?;
+    progress.stage("tabulating", Some(study.tables.len() as u64));
+    let mut tables = Vec::with_capacity(tabulations.len());
+    for (t, tabulation) in tabulations.into_iter().enumerate() {
+        tables.push(tabulation.finish());
+        progress.set(t as u64 + 1);
+    }
+    progress.finish();
     Ok(Tabulated {
         study,
         linked,

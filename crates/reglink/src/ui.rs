@@ -178,7 +178,7 @@ impl StageBars {
 }
 
 impl reglink_release::Observer for StageBars {
-    fn linked(&self, linked: &reglink_link::Linked) {
+    fn linked(&self, linked: &reglink_link::Linkage) {
         warnings(self.quiet, &linked.report.warnings, None);
     }
 }

@@ -125,7 +125,7 @@ impl ExampleObserver for Printer {
 }
 
 impl reglink_release::Observer for Printer {
-    fn linked(&self, linked: &reglink_link::Linked) {
+    fn linked(&self, linked: &reglink_link::Linkage) {
         self.stages.linked(linked);
     }
 
