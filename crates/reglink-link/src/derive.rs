@@ -441,13 +441,14 @@ pub(crate) fn add_months(day: i32, months: i32) -> i32 {
     }
 }
 
-/// (household, month) -> (applicants and co-applicants, children), counting
-/// each person once per month.
+/// One EB row's part in its household's composition: (household, month,
+/// person, role).
+pub(crate) type Member = (u64, Month, u128, u8);
+
 /// Adults and children per (household, month) of the EB rows in `eb`, each
-/// person counted once. A person's rows are all in one group of
-/// pseudonyms, so the tables of the groups add up to the whole source's.
+/// person counted once per month.
 pub(crate) fn household_table(eb: &SourceData) -> Households {
-    let mut rows: Vec<(u64, Month, u128, u8)> = (0..eb.len())
+    let mut rows: Vec<Member> = (0..eb.len())
         .filter(|&i| eb.household[i] != u64::MAX)
         .map(|i| {
             (
@@ -458,10 +459,18 @@ pub(crate) fn household_table(eb: &SourceData) -> Households {
             )
         })
         .collect();
-    rows.sort_unstable();
-    rows.dedup_by_key(|r| (r.0, r.1, r.2));
-    let mut table: HashMap<(u64, Month), (u32, u32)> = HashMap::default();
-    for (h, m, _, role) in rows {
+    compositions(&mut rows)
+}
+
+/// Adults (applicants and co-applicants) and children per (household,
+/// month) of `members`, which it sorts and rids of a person's second row in
+/// the same household and month. Every member of a household must be in
+/// `members` for its counts to be whole.
+pub(crate) fn compositions(members: &mut Vec<Member>) -> Households {
+    members.sort_unstable();
+    members.dedup_by_key(|r| (r.0, r.1, r.2));
+    let mut table: Households = HashMap::default();
+    for &(h, m, _, role) in members.iter() {
         let e = table.entry((h, m)).or_default();
         match role {
             ROLE_APPLICANT | ROLE_CO_APPLICANT => e.0 += 1,

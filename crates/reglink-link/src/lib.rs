@@ -277,24 +277,16 @@ fn link_in_groups(
         .iter()
         .map(|s| SourceSummary::new(s.stats.clone(), s.dictionaries.clone()))
         .collect();
-    // Households span groups: their table comes from every group's EB rows
-    // first (each person's rows are in one group, so the tables add up).
+    // Households span groups: their table is cut by group on disk, each
+    // group's holding what its EB rows look up, with whole-register counts.
     let eb = study.source_of_kind(study::SourceKind::Eb);
-    let households = match eb {
-        Some(e) if derive::Ctx::needs_households(study) => {
-            let mut table = derive::Households::default();
-            for g in 0..groups {
-                let data = spilled[e].peek(&scratch, g)?;
-                for (k, (adults, children)) in derive::household_table(&data) {
-                    let entry = table.entry(k).or_default();
-                    entry.0 += adults;
-                    entry.1 += children;
-                }
-            }
-            Some(table)
-        }
-        _ => None,
-    };
+    let households =
+        match eb {
+            Some(e) if derive::Ctx::needs_households(study) => Some(
+                load::households::household_parts(&spilled[e], &scratch, (groups, &group_of))?,
+            ),
+            _ => None,
+        };
 
     progress.stage("linking", Some(link::BUCKET_COUNT));
     let mut counts = link::empty_counts(study);
@@ -307,7 +299,11 @@ fn link_in_groups(
             summary.add(source.kind, data);
         }
         let (offsets, by_slot) = partitioned(study, &mut loaded);
-        let ctx = derive::Ctx::with_households(study, &by_slot, households.as_ref());
+        let table = match &households {
+            Some(parts) => Some(parts.table(&scratch, g)?),
+            None => None,
+        };
+        let ctx = derive::Ctx::with_households(study, &by_slot, table.as_ref());
         let buckets = link::group_buckets(g, groups);
         let (part, part_counts) = link::link(
             study,

@@ -12,6 +12,7 @@
 
 mod chunk;
 pub(crate) mod col;
+pub(crate) mod households;
 mod plan;
 pub(crate) mod spill;
 #[cfg(test)]
