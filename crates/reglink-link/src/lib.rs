@@ -235,6 +235,8 @@ fn link_in_memory(
     let (populations, counts) =
         link::link(study, &by_slot, &offsets, &ctx, (all, &|n| progress.set(n)));
     progress.finish();
+    // The household table goes before the frames are used.
+    drop(ctx);
 
     let summaries: Vec<SourceSummary> = study
         .sources
@@ -242,6 +244,7 @@ fn link_in_memory(
         .zip(&loaded)
         .map(|(s, d)| SourceSummary::of(s.kind, d))
         .collect();
+    // The sources go before the frames are used.
     drop(loaded);
     each(populations);
     let report = report::build_report(study, &summaries, &inputs, &counts);
@@ -314,6 +317,7 @@ fn link_in_groups(
         );
         counts.merge(part_counts);
         drop(ctx);
+        drop(table);
         drop(loaded);
         each(part);
     }

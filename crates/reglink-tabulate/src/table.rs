@@ -169,13 +169,14 @@ pub fn tabulate(study: &Study, frame: &PopulationFrame, t: usize) -> CellTable {
 ///   largest by absolute value of the union are among the three largest of
 ///   each part; ties between `x` and `-x` go to `x`, so the order of the
 ///   parts does not matter);
-/// - **not additive, so kept per person-year until the end**: a median needs
-///   every value, so each value is kept once with the one cell at the bottom
-///   of the table it belongs to (12 bytes a person-year), and each cell's
-///   median is selected at the end from the values under it; a household's
-///   members can fall in different groups, so each (household, bottom cell)
-///   pair is kept (12 bytes a person-year with a household) and every
-///   household is counted once in every cell over its pairs at the end.
+/// - **not additive, so kept until the end**: a median needs every value, so
+///   each value is kept with the one cell at the bottom of the table it
+///   belongs to, as a count per distinct (bottom cell, value) (16 bytes,
+///   which stop growing once values repeat), and each cell's median is
+///   taken at the end from the values under it; a household's members can
+///   fall in different groups, so each (household, bottom cell) pair is
+///   kept (16 bytes) and every household is counted once in every cell over
+///   its pairs at the end.
 ///
 /// Whether a dimension has an `unknown` category depends on whether any
 /// person-year lacks a value, which is known only at the end: cells are
@@ -192,8 +193,8 @@ pub struct Tabulation<'a> {
     /// (household, bottom cell) of every person-year with a household, when
     /// the table counts households.
     households: Option<Vec<(u64, u32)>>,
-    /// Per measure: (bottom cell, value) of every value, for medians.
-    medians: Vec<Vec<(u32, i64)>>,
+    /// Per measure: the values of a median, counted per bottom cell.
+    medians: Vec<Runs>,
 }
 
 impl std::fmt::Debug for Tabulation<'_> {
@@ -232,7 +233,7 @@ impl<'a> Tabulation<'a> {
             missing: vec![false; dims.len()],
             acc: Acc::new(&table.measures, shape.cells()),
             households: counts_households.then(Vec::new),
-            medians: vec![Vec::new(); table.measures.len()],
+            medians: vec![Runs::default(); table.measures.len()],
             dims,
             shape,
         }
@@ -258,20 +259,23 @@ impl<'a> Tabulation<'a> {
         let acc = accumulate(frame, &table.measures, &map);
         self.acc.merge(&acc);
         if let Some(pairs) = self.households.as_mut() {
-            pairs.extend(
-                (0..frame.len)
-                    .filter(|&r| frame.household[r] != NO_HOUSEHOLD)
-                    .map(|r| (frame.household[r], map.bottom_cell(r))),
-            );
+            // A household's members in this group share a pair: kept once.
+            let mut new: Vec<(u64, u32)> = (0..frame.len)
+                .filter(|&r| frame.household[r] != NO_HOUSEHOLD)
+                .map(|r| (frame.household[r], map.bottom_cell(r)))
+                .collect();
+            new.par_sort_unstable();
+            new.dedup();
+            pairs.extend(new);
         }
-        for (m, pairs) in table.measures.iter().zip(self.medians.iter_mut()) {
+        for (m, runs) in table.measures.iter().zip(self.medians.iter_mut()) {
             if let MeasureKind::Median(v) = m.kind {
                 let x = number(frame, v);
-                pairs.extend(
-                    (0..frame.len)
-                        .filter(|&r| x[r] != MISSING_NUMBER)
-                        .map(|r| (map.bottom_cell(r), x[r])),
-                );
+                let pairs = (0..frame.len)
+                    .filter(|&r| x[r] != MISSING_NUMBER)
+                    .map(|r| (map.bottom_cell(r), x[r]))
+                    .collect();
+                runs.add(pairs);
             }
         }
     }
@@ -739,14 +743,14 @@ fn accumulate(frame: &PopulationFrame, measures: &[Measure], map: &CellMap<'_>) 
 
 /// The values of measure `m` in every cell, from its accumulator `acc`;
 /// households come from `households` (computed once for the table), medians
-/// from `pairs` (the measure's values with their bottom cells).
+/// from `runs` (the measure's values counted per bottom cell).
 fn measure_values(
     study: &Study,
     m: &Measure,
     acc: MeasureAcc,
     contributors: &Contributors,
     households: &mut impl Iterator<Item = Vec<u64>>,
-    pairs: Vec<(u32, i64)>,
+    runs: Runs,
     (dims, shape): (&[Dimension], &Shape),
 ) -> MeasureValues {
     let of = |v: usize| Some(study.variables[v].name.clone());
@@ -783,7 +787,7 @@ fn measure_values(
             },
         ),
         (MeasureKind::Median(v), _) => {
-            let (median, n) = medians(pairs, dims, shape);
+            let (median, n) = medians(runs, dims, shape);
             ("median", of(v), Values::Median { median, n })
         }
         _ => unreachable!("accumulator matches its measure"),
@@ -885,26 +889,122 @@ fn households(mut pairs: Vec<(u64, u32)>, dims: &[Dimension], shape: &Shape) -> 
         )
 }
 
-/// Median per cell of the values in `pairs` (each with its bottom cell),
-/// and their number. The values are ordered by bottom cell once; each cell
-/// then gathers the values of the bottom cells under it and selects its
-/// middle, in parallel over cells, so memory stays at one copy of the values
+/// How many person-years of one bottom cell have one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    value: i64,
+    bottom: u32,
+    count: u32,
+}
+
+/// A median's values so far: runs ordered by (bottom cell, value), one per
+/// distinct pair (more only if a count would pass `u32::MAX`), and pairs
+/// not yet counted. Values that repeat (days, months, bands of amounts)
+/// take the same memory whatever the number of person-years.
+#[derive(Debug, Clone, Default)]
+struct Runs {
+    runs: Vec<Run>,
+    /// (bottom cell, value) pairs added since the last merge: merged when
+    /// they outnumber the runs (or at the end), so that merging many small
+    /// groups does not copy the runs once per group.
+    pending: Vec<(u32, i64)>,
+}
+
+/// Pairs below this many are not worth a merge yet.
+const PENDING_MIN: usize = 1 << 16;
+
+impl Runs {
+    /// Adds (bottom cell, value) pairs.
+    fn add(&mut self, pairs: Vec<(u32, i64)>) {
+        if self.pending.is_empty() {
+            self.pending = pairs;
+        } else {
+            self.pending.extend(pairs);
+        }
+        if self.pending.len() >= self.runs.len().max(PENDING_MIN) {
+            self.merge();
+        }
+    }
+
+    /// The runs of every pair added.
+    fn into_runs(mut self) -> Vec<Run> {
+        self.merge();
+        self.runs
+    }
+
+    /// Counts the pending pairs into the runs.
+    fn merge(&mut self) {
+        let mut pairs = std::mem::take(&mut self.pending);
+        if pairs.is_empty() {
+            return;
+        }
+        pairs.par_sort_unstable();
+        let mut new: Vec<Run> = Vec::new();
+        for &(bottom, value) in &pairs {
+            match new.last_mut() {
+                Some(r) if r.bottom == bottom && r.value == value && r.count < u32::MAX => {
+                    r.count += 1
+                }
+                _ => new.push(Run {
+                    value,
+                    bottom,
+                    count: 1,
+                }),
+            }
+        }
+        drop(pairs);
+        if self.runs.is_empty() {
+            self.runs = new;
+            return;
+        }
+        // Merge two ordered lists, adding the counts of equal pairs.
+        let old = std::mem::take(&mut self.runs);
+        let mut merged: Vec<Run> = Vec::with_capacity(old.len() + new.len());
+        let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => {
+                    if (x.bottom, x.value) <= (y.bottom, y.value) {
+                        a.next()
+                    } else {
+                        b.next()
+                    }
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            let Some(run) = next else { break };
+            match merged.last_mut() {
+                Some(r)
+                    if r.bottom == run.bottom
+                        && r.value == run.value
+                        && u64::from(r.count) + u64::from(run.count) <= u64::from(u32::MAX) =>
+                {
+                    r.count += run.count
+                }
+                _ => merged.push(run),
+            }
+        }
+        merged.shrink_to_fit();
+        self.runs = merged;
+    }
+}
+
+/// Median per cell of the values in `runs`, and their number. Each cell
+/// gathers the runs of the bottom cells under it, orders them by value and
+/// walks to the middle, in parallel over cells; memory stays at the runs
 /// (no value is copied into every cell over it at once).
-fn medians(
-    mut pairs: Vec<(u32, i64)>,
-    dims: &[Dimension],
-    shape: &Shape,
-) -> (Vec<Option<f64>>, Vec<u64>) {
+fn medians(runs: Runs, dims: &[Dimension], shape: &Shape) -> (Vec<Option<f64>>, Vec<u64>) {
     let cells = shape.cells();
-    pairs.par_sort_unstable_by_key(|p| p.0);
+    let runs = runs.into_runs();
     let mut start = vec![0usize; cells + 1];
-    for &(bottom, _) in &pairs {
-        start[bottom as usize + 1] += 1;
+    for r in &runs {
+        start[r.bottom as usize + 1] += 1;
     }
     for c in 0..cells {
         start[c + 1] += start[c];
     }
-    let values: Vec<i64> = pairs.into_iter().map(|p| p.1).collect();
     // Per dimension and position: the categories under it.
     let under: Vec<Vec<Vec<u32>>> = dims
         .iter()
@@ -924,13 +1024,17 @@ fn medians(
         .into_par_iter()
         .map_init(
             || (Vec::new(), vec![Vec::new(); dims.len()]),
-            |(buf, lists): &mut (Vec<i64>, Vec<Vec<u32>>), c| {
+            |(buf, lists): &mut (Vec<(i64, u32)>, Vec<Vec<u32>>), c| {
                 buf.clear();
                 for (d, list) in lists.iter_mut().enumerate() {
                     list.clone_from(&under[d][shape.position(c, d)]);
                 }
                 shape.for_each_cell(lists, &mut |bottom| {
-                    buf.extend_from_slice(&values[start[bottom]..start[bottom + 1]]);
+                    buf.extend(
+                        runs[start[bottom]..start[bottom + 1]]
+                            .iter()
+                            .map(|r| (r.value, r.count)),
+                    );
                 });
                 median_of(buf)
             },
@@ -938,21 +1042,32 @@ fn medians(
         .unzip()
 }
 
-/// The median of `values` (reordered) and their number.
-fn median_of(values: &mut [i64]) -> (Option<f64>, u64) {
-    let n = values.len();
+/// The median of the values `runs` (value, how many times; reordered) and
+/// their number.
+fn median_of(runs: &mut [(i64, u32)]) -> (Option<f64>, u64) {
+    let n: u64 = runs.iter().map(|&(_, k)| u64::from(k)).sum();
     if n == 0 {
         return (None, 0);
     }
-    let mid = n / 2;
-    let (below, &mut high, _) = values.select_nth_unstable(mid);
-    let median = if n % 2 == 1 {
-        high as f64
-    } else {
-        let low = below.iter().copied().max().unwrap_or(high);
-        (low as f64 + high as f64) / 2.0
+    runs.sort_unstable();
+    // The value at 0-based position `i` of the ordered values.
+    let at = |i: u64| {
+        let mut seen = 0u64;
+        for &(value, k) in runs.iter() {
+            seen += u64::from(k);
+            if seen > i {
+                return value;
+            }
+        }
+        unreachable!("i is below the number of values")
     };
-    (Some(median), n as u64)
+    let mid = n / 2;
+    let median = if n % 2 == 1 {
+        at(mid) as f64
+    } else {
+        (at(mid - 1) as f64 + at(mid) as f64) / 2.0
+    };
+    (Some(median), n)
 }
 
 #[cfg(test)]
@@ -1079,10 +1194,84 @@ mod tests {
             .filter(|&r| numbers[r] != MISSING_NUMBER)
             .map(|r| (map.bottom_cell(r), numbers[r]))
             .collect();
-        let (median, n) = medians(pairs, &dims, &shape);
+        let mut runs = Runs::default();
+        runs.add(pairs);
+        let (median, n) = medians(runs, &dims, &shape);
         // Cells: no, yes, total (no unknown).
         assert_eq!(n, [2, 3, 5]);
         assert_eq!(median, [Some(5.0), Some(3.0), Some(3.0)]);
+    }
+
+    #[test]
+    fn runs_count_repeated_values_across_parts_and_keep_medians_exact() {
+        // Values 0-4 in cell 0 and 10-12 in cell 1, in three parts.
+        let parts: Vec<Vec<(u32, i64)>> = (0..3)
+            .map(|p| {
+                (0..50)
+                    .map(|i| {
+                        if i % 3 == 0 {
+                            (1, 10 + (i + p) % 3)
+                        } else {
+                            (0, (i * 7 + p) % 5)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut runs = Runs::default();
+        for part in &parts {
+            runs.add(part.clone());
+            // Count each part into the runs (as many large groups would).
+            runs.merge();
+        }
+        let runs = runs.into_runs();
+        // One run per distinct (cell, value), counts adding up.
+        assert_eq!(runs.len(), 5 + 3);
+        assert_eq!(runs.iter().map(|r| u64::from(r.count)).sum::<u64>(), 150);
+        let sorted = |c: u32| {
+            let mut v: Vec<i64> = parts
+                .iter()
+                .flatten()
+                .filter(|p| p.0 == c)
+                .map(|p| p.1)
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        for c in 0..2 {
+            let v = sorted(c);
+            let mut buf: Vec<(i64, u32)> = runs
+                .iter()
+                .filter(|r| r.bottom == c)
+                .map(|r| (r.value, r.count))
+                .collect();
+            let k = v.len();
+            let expected = if k % 2 == 1 {
+                v[k / 2] as f64
+            } else {
+                (v[k / 2 - 1] as f64 + v[k / 2] as f64) / 2.0
+            };
+            assert_eq!(median_of(&mut buf), (Some(expected), k as u64));
+        }
+    }
+
+    #[test]
+    fn a_run_never_counts_past_u32_max() {
+        let mut runs = Runs {
+            runs: vec![Run {
+                value: 7,
+                bottom: 0,
+                count: u32::MAX - 1,
+            }],
+            pending: Vec::new(),
+        };
+        runs.add(vec![(0, 7), (0, 7), (0, 7)]);
+        let runs = runs.into_runs();
+        let counts: Vec<u64> = runs.iter().map(|r| u64::from(r.count)).collect();
+        assert_eq!(counts.iter().sum::<u64>(), u64::from(u32::MAX) + 2);
+        assert!(runs.iter().all(|r| (r.bottom, r.value) == (0, 7)));
+        let mut buf: Vec<(i64, u32)> = runs.iter().map(|r| (r.value, r.count)).collect();
+        assert_eq!(median_of(&mut buf), (Some(7.0), u64::from(u32::MAX) + 2));
     }
 
     #[test]

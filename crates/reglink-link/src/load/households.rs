@@ -38,9 +38,10 @@ pub(crate) struct HouseholdParts {
 
 /// The household group of household `h` among `groups` (a power of two).
 fn household_group(h: u64, groups: usize) -> usize {
-    // Household ids are hashes already; mixing guards against ids that are
-    // not (sequential numbers would otherwise fill groups unevenly).
-    ((h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize) & (groups - 1)
+    // Integer household ids are kept as they are (text ids are hashed):
+    // the top bits of the product depend on every bit of the id, so
+    // sequential numbers fill the groups evenly too.
+    ((h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize) & (groups - 1)
 }
 
 fn members_file(hg: usize) -> String {
