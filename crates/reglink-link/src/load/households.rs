@@ -190,3 +190,117 @@ impl HouseholdParts {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, StringArray};
+
+    use super::*;
+    use crate::testutil::{META, keyed, write_parquet};
+
+    const STUDY: &str = r#"
+[study]
+name = "s"
+period = ["2023-01", "2023-12"]
+
+[sources.eb]
+kind = "eb"
+path = "eb.parquet"
+columns = { month = "period", municipality = "kommun", household = "hushall", role = "roll" }
+
+[variables.household]
+kind = "household_type"
+
+[populations.p]
+source = "eb"
+years = [2023]
+
+[[tables]]
+name = "t"
+population = "p"
+dimensions = ["household"]
+measures = [{ name = "persons", kind = "persons" }]
+"#;
+
+    #[test]
+    fn each_group_gets_the_whole_registers_counts_of_the_households_it_looks_up() {
+        // 80 persons in 16 households of 5 (an applicant, a co-applicant,
+        // three children), three months each; one row twice; every 7th
+        // person also has a month without a household.
+        let mut rows: Vec<(u64, &str, Option<i64>, &str)> = Vec::new();
+        for p in 0..80u64 {
+            let role = ["S", "M", "B", "B", "B"][(p % 5) as usize];
+            for month in ["202301", "202302", "202303"] {
+                rows.push((p, month, Some((p / 5) as i64 * 1000), role));
+            }
+            if p % 7 == 0 {
+                rows.push((p, "202304", None, role));
+            }
+        }
+        rows.push(rows[0]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("study.toml"), STUDY).unwrap();
+        let ids: Vec<Option<u64>> = rows.iter().map(|r| Some(r.0)).collect();
+        let mut columns = keyed(&ids);
+        columns.push((
+            "period",
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))) as ArrayRef,
+        ));
+        columns.push((
+            "kommun",
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "0180"))) as ArrayRef,
+        ));
+        columns.push((
+            "hushall",
+            Arc::new(rows.iter().map(|r| r.2).collect::<Int64Array>()) as ArrayRef,
+        ));
+        columns.push((
+            "roll",
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.3))) as ArrayRef,
+        ));
+        write_parquet(&dir.path().join("eb.parquet"), columns, META, 50);
+        let study = crate::Study::load(dir.path().join("study.toml")).unwrap();
+
+        let whole = derive::household_table(&super::super::load_source(&study, 0).unwrap());
+        assert_eq!(whole.len(), 16 * 3);
+        assert!(whole.values().all(|&v| v == (2, 3)), "{whole:?}");
+
+        let scratch = ScratchDir::create(dir.path(), "t").unwrap();
+        let groups = 8;
+        let group_of = move |p: u128| crate::link::group_of(p, groups);
+        let eb =
+            super::super::spill::spill_source(&study, 0, &scratch, (groups, &group_of)).unwrap();
+        let parts = household_parts(&eb, &scratch, (groups, &group_of)).unwrap();
+        let mut groups_of_household: HashMap<u64, HashSet<usize>> = HashMap::new();
+        for g in 0..groups {
+            let data = eb.peek(&scratch, g).unwrap();
+            let table = parts.table(&scratch, g).unwrap();
+            let wanted: HashSet<(u64, i32)> = (0..data.len())
+                .filter(|&i| data.household[i] != u64::MAX)
+                .map(|i| (data.household[i], data.time[i]))
+                .collect();
+            assert_eq!(
+                table.keys().copied().collect::<HashSet<_>>(),
+                wanted,
+                "group {g}"
+            );
+            for (key, counts) in &table {
+                assert_eq!(whole[key], *counts, "group {g}");
+                groups_of_household.entry(key.0).or_default().insert(g);
+            }
+        }
+        assert_eq!(groups_of_household.len(), 16);
+        // The test means something only if households span groups.
+        assert!(groups_of_household.values().any(|g| g.len() > 1));
+        // Every household file was read and removed.
+        let left: Vec<String> = std::fs::read_dir(scratch.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("households-"))
+            .collect();
+        assert_eq!(left, Vec::<String>::new());
+    }
+}
