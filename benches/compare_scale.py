@@ -89,6 +89,10 @@ def main():
             results.append({"copies": k, "rows": rows, "seconds": wall, "peak_rss_mib": peak, "check": check})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            for k in sizes:
+                if k != 1:
+                    shutil.rmtree(OUT / f"{args.preset}-x{k}", ignore_errors=True)
 
     base = results[0]
     print(f"\n{args.preset}: example study, --rows-in-memory {args.rows_in_memory:,}\n")

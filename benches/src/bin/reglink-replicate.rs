@@ -18,6 +18,7 @@
 #![allow(clippy::print_stdout)] // what was written and checked is the output
 
 use std::fs::File;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -81,11 +82,18 @@ fn main() -> Result<()> {
             household_column,
         } => {
             ensure!(copies >= 1, "--copies must be at least 1");
-            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            // Pseudonyms: private like the extracts they come from.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
             for name in EXTRACTS {
                 let from = input.join(format!("{name}.parquet"));
                 let to = out.join(format!("{name}.parquet"));
-                let rows = replicate(&from, &to, copies, &household_column)?;
+                // EB households must move with their copy, or copies' households merge.
+                let household = (name == "eb").then_some(household_column.as_str());
+                let rows = replicate(&from, &to, copies, household)?;
                 println!("{name}: {rows} rows written to {}", to.display());
             }
             Ok(())
@@ -117,7 +125,10 @@ fn mask(c: u64) -> [u8; 16] {
 }
 
 /// Writes `copies` copies of `from` into `to`; returns the rows written.
-fn replicate(from: &Path, to: &Path, copies: u64, household_column: &str) -> Result<u64> {
+/// Writes `copies` copies of `from` into `to` (through `to.partial`, renamed
+/// when complete), moving the ids of `household_column`, which must exist;
+/// returns the rows written.
+fn replicate(from: &Path, to: &Path, copies: u64, household_column: Option<&str>) -> Result<u64> {
     let open = || -> Result<_> {
         let file = File::open(from).with_context(|| format!("opening {}", from.display()))?;
         Ok(ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(64 * 1024))
@@ -136,12 +147,26 @@ fn replicate(from: &Path, to: &Path, copies: u64, household_column: &str) -> Res
     let pseudonym = schema
         .index_of("pseudonym")
         .with_context(|| format!("{} has no pseudonym column", from.display()))?;
-    let household = schema.index_of(household_column).ok();
+    let household = match household_column {
+        Some(name) => Some(
+            schema
+                .index_of(name)
+                .with_context(|| format!("{} has no household column {name}", from.display()))?,
+        ),
+        None => None,
+    };
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(group_rows))
         .build();
-    let file = File::create(to).with_context(|| format!("creating {}", to.display()))?;
+    let partial = to.with_extension("parquet.partial");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&partial)
+        .with_context(|| format!("creating {}", partial.display()))?;
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
     let mut rows = 0u64;
     for c in 0..copies {
@@ -163,7 +188,7 @@ fn replicate(from: &Path, to: &Path, copies: u64, household_column: &str) -> Res
             if let Some(h) = household {
                 let ids = columns[h]
                     .as_primitive_opt::<Int64Type>()
-                    .with_context(|| format!("{household_column} is not Int64"))?;
+                    .context("the household column is not Int64")?;
                 let moved: Int64Array = ids
                     .iter()
                     .map(|x| x.map(|x| x.wrapping_add(c as i64 * HOUSEHOLD_STEP)))
@@ -175,6 +200,7 @@ fn replicate(from: &Path, to: &Path, copies: u64, household_column: &str) -> Res
         }
     }
     writer.close()?;
+    std::fs::rename(&partial, to).with_context(|| format!("renaming {}", partial.display()))?;
     Ok(rows)
 }
 

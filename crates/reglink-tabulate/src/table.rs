@@ -266,7 +266,11 @@ impl<'a> Tabulation<'a> {
                 .collect();
             new.par_sort_unstable();
             new.dedup();
-            pairs.extend(new);
+            if pairs.is_empty() {
+                *pairs = new;
+            } else {
+                pairs.extend(new);
+            }
         }
         for (m, runs) in table.measures.iter().zip(self.medians.iter_mut()) {
             if let MeasureKind::Median(v) = m.kind {
@@ -993,8 +997,9 @@ impl Runs {
 
 /// Median per cell of the values in `runs`, and their number. Each cell
 /// gathers the runs of the bottom cells under it, orders them by value and
-/// walks to the middle, in parallel over cells; memory stays at the runs
-/// (no value is copied into every cell over it at once).
+/// walks to the middle, in parallel over cells: besides the runs, each
+/// thread holds at most one more copy of them (for the total), never a copy
+/// per cell over each value as sorting (cell, value) pairs would.
 fn medians(runs: Runs, dims: &[Dimension], shape: &Shape) -> (Vec<Option<f64>>, Vec<u64>) {
     let cells = shape.cells();
     let runs = runs.into_runs();

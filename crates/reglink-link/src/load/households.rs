@@ -39,9 +39,13 @@ pub(crate) struct HouseholdParts {
 /// The household group of household `h` among `groups` (a power of two).
 fn household_group(h: u64, groups: usize) -> usize {
     // Integer household ids are kept as they are (text ids are hashed):
-    // the top bits of the product depend on every bit of the id, so
-    // sequential numbers fill the groups evenly too.
-    ((h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize) & (groups - 1)
+    // the top log2(groups) bits of the product depend on every bit of the
+    // id, so sequential numbers fill the groups evenly too.
+    let bits = groups.trailing_zeros();
+    if bits == 0 {
+        return 0;
+    }
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
 }
 
 fn members_file(hg: usize) -> String {
