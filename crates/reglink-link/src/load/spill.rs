@@ -133,7 +133,6 @@ pub(crate) fn spill_source(
     // A few row groups per thread at a time: memory holds a window, not the file.
     let window = 2 * rayon::current_num_threads().max(1);
     let row_groups = plan.first_rows.len();
-    let mut block = Vec::new();
     for start in (0..row_groups).step_by(window) {
         let end = (start + window).min(row_groups);
         let chunks: Vec<Chunk> = (start..end)
@@ -155,29 +154,36 @@ pub(crate) fn spill_source(
             for (i, &p) in chunk.person.iter().enumerate() {
                 by_group[group_of(p)].push(i as u32);
             }
-            for (g, rows) in by_group.iter().enumerate().filter(|(_, r)| !r.is_empty()) {
-                block.clear();
-                block.extend_from_slice(&(rows.len() as u64).to_le_bytes());
-                put(&mut block, &chunk.person, rows);
-                put(&mut block, &chunk.record_key, rows);
-                put(&mut block, &chunk.birth_year, rows);
-                put(&mut block, &chunk.sex, rows);
-                put(&mut block, &chunk.time, rows);
-                put(&mut block, &chunk.end, rows);
-                put(&mut block, &chunk.household, rows);
-                put(&mut block, &chunk.role, rows);
-                for c in &codes {
-                    put(&mut block, c, rows);
-                }
-                for (_, n) in &chunk.numbers {
-                    put(&mut block, n, rows);
-                }
-                // Opened for each block, so that a thousand groups do not
-                // keep a thousand files (and buffers) open.
-                scratch
-                    .append(&files[g], &block)
-                    .map_err(write_error(&files[g]))?;
-            }
+            // Groups' blocks are built and appended in parallel: each goes
+            // to its own file, one block per row group, so every file still
+            // holds its rows in file order.
+            by_group
+                .par_iter()
+                .enumerate()
+                .filter(|(_, rows)| !rows.is_empty())
+                .try_for_each_init(Vec::new, |block, (g, rows)| {
+                    block.clear();
+                    block.extend_from_slice(&(rows.len() as u64).to_le_bytes());
+                    put(block, &chunk.person, rows);
+                    put(block, &chunk.record_key, rows);
+                    put(block, &chunk.birth_year, rows);
+                    put(block, &chunk.sex, rows);
+                    put(block, &chunk.time, rows);
+                    put(block, &chunk.end, rows);
+                    put(block, &chunk.household, rows);
+                    put(block, &chunk.role, rows);
+                    for c in &codes {
+                        put(block, c, rows);
+                    }
+                    for (_, n) in &chunk.numbers {
+                        put(block, n, rows);
+                    }
+                    // Opened for each block, so that a thousand groups do
+                    // not keep a thousand files (and buffers) open.
+                    scratch
+                        .append(&files[g], block)
+                        .map_err(write_error(&files[g]))
+                })?;
             stats.merge(std::mem::take(&mut chunk.stats));
         }
     }
