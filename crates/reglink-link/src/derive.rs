@@ -32,7 +32,7 @@ use crate::load::{
     NO_CODE, OPEN, ROLE_APPLICANT, ROLE_CHILD, ROLE_CO_APPLICANT, SourceData, month_first_day,
     month_of_day,
 };
-use crate::study::{Categories, Concept, Month, SourceKind, Study, TRANSFER_GROUP, VarId, VarKind};
+use crate::study::{Concept, Month, SourceKind, Study, TRANSFER_GROUP, VarId, VarKind};
 
 pub(crate) use af::{
     af_entry, af_exit, af_programme, af_registration_days, days_to_programme, programme_days,
@@ -239,11 +239,6 @@ impl<'a> Ctx<'a> {
             households,
             period_last_day: month_first_day(study.last_month + 1) - 1,
         }
-    }
-
-    /// The categories variable `v` has in population `pi`.
-    pub(crate) fn categories(&self, pi: usize, v: VarId) -> Categories {
-        self.study.categories(pi, v)
     }
 
     /// Chains a person's spells into registrations.

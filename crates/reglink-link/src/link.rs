@@ -159,7 +159,7 @@ pub(crate) fn link(
         })
         .collect();
 
-    let mut frames = empty_frames(study, Some(ctx));
+    let mut frames = empty_frames(study, true);
     let mut counts = empty_counts(study);
     for (part_frames, part_counts) in parts {
         for (f, p) in frames.iter_mut().zip(part_frames) {
@@ -189,9 +189,10 @@ pub(crate) fn empty_counts(study: &Study) -> Counts {
     }
 }
 
-/// Frames with no rows. Only the final frame carries the categories; the
-/// per-bucket parts would otherwise clone every code list 1024 times.
-pub(crate) fn empty_frames(study: &Study, ctx: Option<&Ctx<'_>>) -> Vec<PopulationFrame> {
+/// Frames with no rows, with the variables' categories if `categories`.
+/// Only the final frame carries them; the per-bucket parts would otherwise
+/// clone every code list 1024 times.
+pub(crate) fn empty_frames(study: &Study, categories: bool) -> Vec<PopulationFrame> {
     study
         .populations
         .iter()
@@ -208,7 +209,11 @@ pub(crate) fn empty_frames(study: &Study, ctx: Option<&Ctx<'_>>) -> Vec<Populati
                     let column = match var.ty {
                         VarType::Category => Column::Category {
                             values: Vec::new(),
-                            categories: ctx.map(|c| c.categories(pi, v)).unwrap_or_default(),
+                            categories: if categories {
+                                study.categories(pi, v)
+                            } else {
+                                Categories::default()
+                            },
                         },
                         VarType::Number => Column::Number(Vec::new()),
                         VarType::Bool => Column::Bool(Vec::new()),

@@ -19,7 +19,7 @@ pub(super) fn link_bucket(
     b: usize,
 ) -> (Vec<PopulationFrame>, Counts) {
     let sorted = Sorted::new(data, offsets, b);
-    let mut frames = empty_frames(study, None);
+    let mut frames = empty_frames(study, false);
     let mut counts = empty_counts(study);
     let mut records = Records::default();
     let mut values: Vec<Value> = vec![Value::Missing; study.variables.len()];
