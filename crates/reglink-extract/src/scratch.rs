@@ -63,6 +63,19 @@ impl ScratchDir {
         options.open(self.path.join(name))?.write_all(bytes)
     }
 
+    /// Creates the file `name` in the folder (mode 0600; it must not be
+    /// there yet), open for writing.
+    pub fn create_file(&self, name: &str) -> std::io::Result<std::fs::File> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options.open(self.path.join(name))
+    }
+
     /// Removes the file `name` from the folder, once read back.
     pub fn remove_file(&self, name: &str) -> std::io::Result<()> {
         std::fs::remove_file(self.path.join(name))

@@ -149,6 +149,20 @@ pub enum LinkError {
         #[source]
         source: std::io::Error,
     },
+    /// The parts of a distributed run do not add up to the sources.
+    #[error("the parts of the distributed run do not add up: {message}")]
+    Parts {
+        /// What does not add up.
+        message: String,
+    },
+    /// A part's result could not be read.
+    #[error("{path}: cannot read this part's result: {error}")]
+    Partial {
+        /// The part's result file.
+        path: PathBuf,
+        /// What is wrong with it.
+        error: crate::partial::PartialError,
+    },
 }
 
 impl Hinted for LinkError {

@@ -34,6 +34,8 @@ mod error;
 mod frame;
 mod link;
 mod load;
+pub mod part;
+pub mod partial;
 mod report;
 pub mod study;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Computing one cell table from a population frame.
 
 use rayon::prelude::*;
+use reglink_link::partial::{Decoder, Encoder, PartialError, expect_len};
 use reglink_link::study::{Measure, MeasureKind, Study, VarId};
 use reglink_link::{
     Column, MISSING_BOOL, MISSING_CATEGORY, MISSING_NUMBER, NO_HOUSEHOLD, PopulationFrame,
@@ -282,6 +283,171 @@ impl<'a> Tabulation<'a> {
                 runs.add(pairs);
             }
         }
+    }
+
+    /// Adds what `other` (the same table of the same study, given other
+    /// persons) has accumulated: the table of both is the table of all
+    /// their person-years, whatever the order of merging.
+    pub fn merge(&mut self, other: Tabulation<'_>) {
+        assert_eq!(self.t, other.t, "merging two different tables");
+        for (a, b) in self.missing.iter_mut().zip(&other.missing) {
+            *a |= *b;
+        }
+        self.acc.merge(&other.acc);
+        if let (Some(a), Some(b)) = (self.households.as_mut(), other.households) {
+            a.extend(b);
+        }
+        for (a, b) in self.medians.iter_mut().zip(other.medians) {
+            a.absorb(b);
+        }
+    }
+
+    /// Writes what has been accumulated, to be read back by
+    /// [`Tabulation::decode`] and merged (on another machine).
+    pub fn encode(self, e: &mut Encoder) {
+        e.str(&self.study.tables[self.t].name);
+        e.len(self.shape.cells());
+        e.len(self.missing.len());
+        for &m in &self.missing {
+            e.bool(m);
+        }
+        e.u64s(&self.acc.contributors.persons);
+        e.u32s(&self.acc.contributors.keys);
+        for m in &self.acc.measures {
+            match m {
+                MeasureAcc::None => e.u8(0),
+                MeasureAcc::Share(a) => {
+                    e.u8(1);
+                    e.u64s(&a.num);
+                    e.u64s(&a.den);
+                    e.u32s(&a.keys.num);
+                    e.u32s(&a.keys.den);
+                }
+                MeasureAcc::Sum(a) => {
+                    e.u8(2);
+                    e.i64s(&a.sum);
+                    e.u64s(&a.n);
+                    let top: Vec<i64> = a.top.iter().flatten().copied().collect();
+                    e.i64s(&top);
+                    e.u8s(&a.filled);
+                }
+            }
+        }
+        match &self.households {
+            None => e.bool(false),
+            Some(pairs) => {
+                e.bool(true);
+                e.u64s(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+                e.u32s(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+            }
+        }
+        for runs in self.medians {
+            let runs = runs.into_runs();
+            e.i64s(&runs.iter().map(|r| r.value).collect::<Vec<_>>());
+            e.u32s(&runs.iter().map(|r| r.bottom).collect::<Vec<_>>());
+            e.u32s(&runs.iter().map(|r| r.count).collect::<Vec<_>>());
+        }
+    }
+
+    /// Reads table `t` of `study` as [`Tabulation::encode`] wrote it.
+    pub fn decode(
+        study: &'a Study,
+        t: usize,
+        d: &mut Decoder<'_>,
+    ) -> Result<Tabulation<'a>, PartialError> {
+        let mut tab = Tabulation::new(study, t);
+        let name = d.str()?;
+        if name != study.tables[t].name {
+            return Err(PartialError(format!(
+                "it holds table {name} where the study has {}: was it linked with another study file?",
+                study.tables[t].name
+            )));
+        }
+        let cells = tab.shape.cells();
+        let what = format!("table {name}");
+        if d.u64()? != cells as u64 || d.u64()? != tab.missing.len() as u64 {
+            return Err(PartialError(format!(
+                "{what} has another shape than in the study: was it linked with another study file?"
+            )));
+        }
+        for m in tab.missing.iter_mut() {
+            *m = d.bool()?;
+        }
+        tab.acc.contributors.persons = d.u64s_of(cells, &what)?;
+        tab.acc.contributors.keys = expect_len(d.u32s()?, cells, &what)?;
+        for m in tab.acc.measures.iter_mut() {
+            let tag = d.u8()?;
+            match (m, tag) {
+                (MeasureAcc::None, 0) => {}
+                (MeasureAcc::Share(a), 1) => {
+                    a.num = d.u64s_of(cells, &what)?;
+                    a.den = d.u64s_of(cells, &what)?;
+                    a.keys.num = expect_len(d.u32s()?, cells, &what)?;
+                    a.keys.den = expect_len(d.u32s()?, cells, &what)?;
+                }
+                (MeasureAcc::Sum(a), 2) => {
+                    a.sum = expect_len(d.i64s()?, cells, &what)?;
+                    a.n = d.u64s_of(cells, &what)?;
+                    let top = expect_len(d.i64s()?, cells * TOP, &what)?;
+                    a.top = top
+                        .chunks_exact(TOP)
+                        .map(|c| c.try_into().unwrap_or_else(|_| unreachable!("exact")))
+                        .collect();
+                    a.filled = expect_len(d.u8s()?, cells, &what)?;
+                    if a.filled.iter().any(|&f| f as usize > TOP) {
+                        return Err(PartialError(format!("{what} has a bad count")));
+                    }
+                }
+                _ => {
+                    return Err(PartialError(format!(
+                        "{what} has other measures than in the study: was it linked with another study file?"
+                    )));
+                }
+            }
+        }
+        let has_households = d.bool()?;
+        if has_households != tab.households.is_some() {
+            return Err(PartialError(format!(
+                "{what} has other measures than in the study: was it linked with another study file?"
+            )));
+        }
+        if has_households {
+            let ids = d.u64s()?;
+            let bottoms = expect_len(d.u32s()?, ids.len(), &what)?;
+            if bottoms.iter().any(|&b| b as usize >= cells) {
+                return Err(PartialError(format!(
+                    "{what} names a cell it does not have"
+                )));
+            }
+            tab.households = Some(ids.into_iter().zip(bottoms).collect());
+        }
+        for runs in tab.medians.iter_mut() {
+            let values = d.i64s()?;
+            let bottoms = expect_len(d.u32s()?, values.len(), &what)?;
+            let counts = expect_len(d.u32s()?, values.len(), &what)?;
+            let read: Vec<Run> = values
+                .into_iter()
+                .zip(bottoms)
+                .zip(counts)
+                .map(|((value, bottom), count)| Run {
+                    value,
+                    bottom,
+                    count,
+                })
+                .collect();
+            let ordered = read
+                .windows(2)
+                .all(|w| (w[0].bottom, w[0].value) <= (w[1].bottom, w[1].value));
+            if !ordered
+                || read
+                    .iter()
+                    .any(|r| r.bottom as usize >= cells || r.count == 0)
+            {
+                return Err(PartialError(format!("{what} has a median out of order")));
+            }
+            runs.runs = read;
+        }
+        Ok(tab)
     }
 
     /// The cell table of every person-year added.
@@ -936,6 +1102,18 @@ impl Runs {
         self.runs
     }
 
+    /// Adds the runs of `other`.
+    fn absorb(&mut self, other: Runs) {
+        let theirs = other.into_runs();
+        self.merge();
+        if self.runs.is_empty() {
+            self.runs = theirs;
+        } else if !theirs.is_empty() {
+            let ours = std::mem::take(&mut self.runs);
+            self.runs = merge_runs(ours, theirs);
+        }
+    }
+
     /// Counts the pending pairs into the runs.
     fn merge(&mut self) {
         let mut pairs = std::mem::take(&mut self.pending);
@@ -961,38 +1139,43 @@ impl Runs {
             self.runs = new;
             return;
         }
-        // Merge two ordered lists, adding the counts of equal pairs.
         let old = std::mem::take(&mut self.runs);
-        let mut merged: Vec<Run> = Vec::with_capacity(old.len() + new.len());
-        let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => {
-                    if (x.bottom, x.value) <= (y.bottom, y.value) {
-                        a.next()
-                    } else {
-                        b.next()
-                    }
-                }
-                (Some(_), None) => a.next(),
-                (None, Some(_)) => b.next(),
-                (None, None) => break,
-            };
-            let Some(run) = next else { break };
-            match merged.last_mut() {
-                Some(r)
-                    if r.bottom == run.bottom
-                        && r.value == run.value
-                        && u64::from(r.count) + u64::from(run.count) <= u64::from(u32::MAX) =>
-                {
-                    r.count += run.count
-                }
-                _ => merged.push(run),
-            }
-        }
-        merged.shrink_to_fit();
-        self.runs = merged;
+        self.runs = merge_runs(old, new);
     }
+}
+
+/// Two lists of runs ordered by (bottom cell, value) merged into one,
+/// adding the counts of equal pairs (up to `u32::MAX` a run).
+fn merge_runs(old: Vec<Run>, new: Vec<Run>) -> Vec<Run> {
+    let mut merged: Vec<Run> = Vec::with_capacity(old.len() + new.len());
+    let (mut a, mut b) = (old.into_iter().peekable(), new.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => {
+                if (x.bottom, x.value) <= (y.bottom, y.value) {
+                    a.next()
+                } else {
+                    b.next()
+                }
+            }
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => break,
+        };
+        let Some(run) = next else { break };
+        match merged.last_mut() {
+            Some(r)
+                if r.bottom == run.bottom
+                    && r.value == run.value
+                    && u64::from(r.count) + u64::from(run.count) <= u64::from(u32::MAX) =>
+            {
+                r.count += run.count
+            }
+            _ => merged.push(run),
+        }
+    }
+    merged.shrink_to_fit();
+    merged
 }
 
 /// Median per cell of the values in `runs`, and their number. Each cell

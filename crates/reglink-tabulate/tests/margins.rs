@@ -12,6 +12,7 @@
 //! not add up, match a direct count over the rows of each cell.
 
 use proptest::prelude::*;
+use reglink_link::partial::{Decoder, Encoder};
 use reglink_link::study::Study;
 use reglink_link::{Column, MISSING_BOOL, MISSING_CATEGORY, MISSING_NUMBER, PopulationFrame};
 use reglink_tabulate::{CellTable, Dimension, Tabulation, Values, tabulate};
@@ -260,6 +261,30 @@ proptest! {
         prop_assert_eq!(&split.persons, &whole.persons);
         prop_assert_eq!(&split.record_key_sum, &whole.record_key_sum);
         prop_assert_eq!(format!("{:?}", split.measures), format!("{:?}", whole.measures));
+
+        // The same parts tabulated apart (as on the workers of a cluster),
+        // written out, read back and merged: the same table again.
+        let mut merged = Tabulation::new(&study, 0);
+        for part in &parts {
+            let mut apart = Tabulation::new(&study, 0);
+            apart.add(&frame(&study, part));
+            let mut e = Encoder::new("a test");
+            apart.encode(&mut e);
+            let bytes = e.into_bytes();
+            let mut d = Decoder::new(&bytes);
+            d.header("a test").unwrap();
+            merged.merge(Tabulation::decode(&study, 0, &mut d).unwrap());
+            d.finish().unwrap();
+            // A cut-off partial is refused, never merged as if whole.
+            let mut d = Decoder::new(&bytes[..bytes.len() - 1]);
+            d.header("a test").unwrap();
+            prop_assert!(Tabulation::decode(&study, 0, &mut d).and_then(|_| d.finish()).is_err());
+        }
+        let merged = merged.finish();
+        prop_assert_eq!(&merged.persons, &whole.persons);
+        prop_assert_eq!(&merged.record_key_sum, &whole.record_key_sum);
+        prop_assert_eq!(format!("{:?}", merged.dimensions), format!("{:?}", whole.dimensions));
+        prop_assert_eq!(format!("{:?}", merged.measures), format!("{:?}", whole.measures));
 
         // Medians and households against a direct count over each cell's rows.
         let Values::Count(households) = &whole.measures[1].values else { unreachable!() };

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, UInt32Type};
+use arrow_array::types::{Int32Type, Int64Type, UInt32Type};
 use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, PrimitiveArray, RecordBatch};
 use reglink_extract::pseudonymised::pseudonym_value;
 
@@ -292,12 +292,20 @@ impl Chunk {
         let readers = Readers::new(layout, batch, &mut self.codes, &self.numbers);
         self.reserve(layout, batch.num_rows());
         let mut scratch = Scratch::default();
+        // In a part of a source, rows are named by their row in the source.
+        let rows_in_source = layout
+            .row
+            .and_then(|r| batch.column(r).as_primitive_opt::<Int64Type>());
+        let row_number = |i: usize| match rows_in_source {
+            Some(rows) if rows.is_valid(i) => rows.value(i).max(0) as u64 + 1,
+            _ => first_row + i as u64,
+        };
         for i in 0..batch.num_rows() {
             self.stats.rows_read += 1;
             match self.read_row(layout, &readers, i, &mut scratch) {
                 Ok(kept) => self.push_row(layout, &readers, i, &kept, &scratch),
                 Err(Skip::Outside) => self.stats.outside_period += 1,
-                Err(Skip::Reject(reason)) => self.stats.reject(reason, first_row + i as u64),
+                Err(Skip::Reject(reason)) => self.stats.reject(reason, row_number(i)),
             }
         }
     }

@@ -13,7 +13,7 @@
 mod chunk;
 pub(crate) mod col;
 pub(crate) mod households;
-mod plan;
+pub(crate) mod plan;
 pub(crate) mod spill;
 #[cfg(test)]
 mod tests;
@@ -152,18 +152,18 @@ impl LoadStats {
         }
     }
 
-    fn merge(&mut self, other: LoadStats) {
+    pub(crate) fn merge(&mut self, other: LoadStats) {
         self.rows_read += other.rows_read;
         self.outside_period += other.outside_period;
         self.rounded += other.rounded;
         for (reason, count) in other.rejected {
             let r = self.rejected.entry(reason).or_default();
             r.rows += count.rows;
-            for row in count.first_rows {
-                if r.first_rows.len() < FIRST_ROWS {
-                    r.first_rows.push(row);
-                }
-            }
+            // Parts of a source need not come in file order.
+            r.first_rows.extend(count.first_rows);
+            r.first_rows.sort_unstable();
+            r.first_rows.dedup();
+            r.first_rows.truncate(FIRST_ROWS);
         }
     }
 }

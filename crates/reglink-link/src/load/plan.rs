@@ -19,7 +19,7 @@ use crate::study::{Concept, Source, SourceKind, Study};
 
 /// Where a batch's columns are (indices into the projected batch), and the
 /// study period: what every row-group reader of a source shares.
-pub(super) struct Layout {
+pub(crate) struct Layout {
     pub kind: SourceKind,
     pub pseudonym: usize,
     pub record_key: usize,
@@ -34,7 +34,15 @@ pub(super) struct Layout {
     pub last_day: i32,
     /// The EB role codes of applicant, co-applicant and child.
     pub roles: [String; 3],
+    /// The column of [`ROW_COLUMN`], in a part of a source cut out by a
+    /// distributed engine: each row's 0-based row in the source's file.
+    pub row: Option<usize>,
 }
+
+/// The column a distributed engine adds to the part of a source it hands
+/// a worker: the row's 0-based index in the source's own file, so that
+/// rejected rows are named by their row in that file.
+pub const ROW_COLUMN: &str = "__reglink_row";
 
 impl Layout {
     /// The projected column of `concept`, if it is read.
@@ -58,7 +66,7 @@ impl Layout {
 }
 
 /// Everything needed to read a source's row groups.
-pub(super) struct Plan {
+pub(crate) struct Plan {
     pub layout: Layout,
     /// The root columns to read.
     pub mask: ProjectionMask,
@@ -73,15 +81,25 @@ pub(super) struct Plan {
 }
 
 /// Opens the source, checks its schema and decides what to read.
-pub(super) fn plan(study: &Study, source_id: usize) -> Result<Plan, LinkError> {
+pub(crate) fn plan(study: &Study, source_id: usize) -> Result<Plan, LinkError> {
     let source = &study.sources[source_id];
     let builder = parquet_reader(source)?;
     let schema = builder.schema().clone();
     let file = check_pseudonymised(source, &schema)?;
     let mapped = mapped_columns(source, &schema, &study.needed_concepts(source_id))?;
     let birth = file.birth_year.zip(file.sex);
+    let row = schema.index_of(ROW_COLUMN).ok();
+    if let Some(r) = row
+        && schema.field(r).data_type() != &DataType::Int64
+    {
+        return Err(not_pseudonymised(
+            source,
+            "has a `__reglink_row` column that is not a 64-bit integer",
+        ));
+    }
 
     let mut roots: Vec<usize> = vec![file.pseudonym, file.record_key];
+    roots.extend(row);
     if let Some((b, s)) = birth {
         roots.extend([b, s]);
     }
@@ -116,6 +134,7 @@ pub(super) fn plan(study: &Study, source_id: usize) -> Result<Plan, LinkError> {
             source.roles.co_applicant.clone(),
             source.roles.child.clone(),
         ],
+        row: row.map(projected),
     };
     Ok(Plan {
         layout,

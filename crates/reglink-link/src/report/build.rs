@@ -39,9 +39,9 @@ pub(crate) struct SourceSummary {
     /// Per code concept, the source's dictionary.
     pub dictionaries: Vec<(Concept, Vec<String>)>,
     /// Per code concept, kept rows per dictionary index.
-    code_rows: Vec<(Concept, Vec<u64>)>,
+    pub code_rows: Vec<(Concept, Vec<u64>)>,
     /// Kept rows per month (EB months, AF spell starts) or year (LISA).
-    by_period: BTreeMap<i32, u64>,
+    pub by_period: BTreeMap<i32, u64>,
 }
 
 impl SourceSummary {

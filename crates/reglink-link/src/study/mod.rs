@@ -31,7 +31,7 @@ pub type CodeListId = usize;
 pub type Month = i32;
 
 /// A checked study.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Study {
     /// The study file.
     pub path: PathBuf,
@@ -327,7 +327,7 @@ pub struct Roles {
 }
 
 /// One source extract.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Source {
     /// Its name in the study file.
     pub name: String,
@@ -373,7 +373,7 @@ pub enum VarType {
 }
 
 /// A variable: built in or defined in the study file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Variable {
     /// Its name.
     pub name: String,
@@ -513,7 +513,7 @@ pub const STATUSES: [&str; 4] = ["on_eb", "at_af", "neither", "not_observed"];
 pub const TRANSFER_GROUP: &str = "transfer";
 
 /// A population: the person-years tables count.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Population {
     /// Its name.
     pub name: String,
@@ -531,7 +531,7 @@ pub struct Population {
 }
 
 /// A table to compute.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Table {
     /// Its name (file stem of its cell table).
     pub name: String,

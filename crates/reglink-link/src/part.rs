@@ -1,0 +1,477 @@
+//! Linking on a distributed engine: each worker links a part of the
+//! persons, and the driver merges the parts' reports.
+//!
+//! The engine cuts every source by person (all of a person's rows in one
+//! part) and hands a worker one part: a folder with a Parquet file per
+//! source (`<source name>.parquet`, the source's own schema and metadata,
+//! plus [`ROW_COLUMN`], each row's 0-based row in the source's file) and,
+//! when the study derives household types, [`PART_HOUSEHOLDS`]: the EB rows
+//! of every household with a member in the part, whoever the member is, so
+//! that the part counts each household's adults and children over the
+//! whole register. [`link_part`] links the part like [`crate::link_each`]
+//! links a group of persons; its [`Part`] carries the counts of the
+//! linkage report, which [`Parts`] adds up on the driver (dictionaries of
+//! codes merged by code, since each part has its own).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use crate::derive::{self, Ctx};
+use crate::frame::PopulationFrame;
+use crate::link::{self, Counts};
+use crate::load::{self, LoadStats, SourceData};
+use crate::partial::{Decoder, Encoder, PartialError, expect_len};
+use crate::report::{self, RejectCount, SourceSummary};
+use crate::study::{Concept, SourceKind, Study};
+use crate::{Input, LinkError, Linkage};
+
+pub use crate::load::plan::ROW_COLUMN;
+
+/// The file of a part's folder holding the EB rows of the households of
+/// the part's persons.
+pub const PART_HOUSEHOLDS: &str = "households.parquet";
+
+/// What a part's encoding is called in its header.
+const WHAT: &str = "a linked part";
+
+/// The file of source `name` in a part's folder.
+pub fn part_file(name: &str) -> String {
+    format!("{name}.parquet")
+}
+
+/// The sources of `study` as a driver sees them before handing them to an
+/// engine: each file's fingerprint, key id and rows (from its footer), the
+/// keys checked to agree.
+pub fn sources_of(study: &Study) -> Result<(Vec<Input>, Vec<u64>), LinkError> {
+    let mut inputs = Vec::new();
+    let mut rows = Vec::new();
+    for (id, source) in study.sources.iter().enumerate() {
+        let plan = load::plan::plan(study, id)?;
+        rows.push(plan.rows);
+        let mut input = crate::input_of(source, &plan.key_id)?;
+        input.key_id = plan.key_id;
+        inputs.push((input, plan.pseudonym_study));
+    }
+    let keys: Vec<(&str, &str)> = inputs
+        .iter()
+        .map(|(i, s)| (i.key_id.as_str(), s.as_str()))
+        .collect();
+    load::check_same_key(study, &keys)?;
+    Ok((inputs.into_iter().map(|(i, _)| i).collect(), rows))
+}
+
+/// Whether the study derives household types, so that a part needs
+/// [`PART_HOUSEHOLDS`]; then the EB source's index and household column.
+pub fn households_needed(study: &Study) -> Option<(usize, &str)> {
+    let e = study.source_of_kind(SourceKind::Eb)?;
+    if !Ctx::needs_households(study) {
+        return None;
+    }
+    Some((e, study.sources[e].column(Concept::Household)?))
+}
+
+/// What linking one part of the persons adds to the linkage report.
+pub struct Part {
+    summaries: Vec<SourceSummary>,
+    counts: Counts,
+    /// Per source: key id and study of the part's file.
+    keys: Vec<(String, String)>,
+}
+
+/// Links the part of the persons in folder `dir` (see the module docs) and
+/// hands its person-years to `each` (once, or not at all when the part has
+/// no rows).
+pub fn link_part(
+    study: &Study,
+    dir: &Path,
+    each: &mut dyn FnMut(Vec<PopulationFrame>),
+) -> Result<Part, LinkError> {
+    let mut part_study = study.clone();
+    for s in &mut part_study.sources {
+        s.path = dir.join(part_file(&s.name));
+    }
+    let study = &part_study;
+    let mut loaded: Vec<SourceData> = Vec::with_capacity(study.sources.len());
+    for id in 0..study.sources.len() {
+        loaded.push(load::load_source(study, id)?);
+    }
+    let keys: Vec<(String, String)> = loaded
+        .iter()
+        .map(|d| (d.key_id.clone(), d.pseudonym_study.clone()))
+        .collect();
+    let households = match study.source_of_kind(SourceKind::Eb) {
+        Some(e) if Ctx::needs_households(study) => {
+            let mut hh_study = study.clone();
+            hh_study.sources[e].path = dir.join(PART_HOUSEHOLDS);
+            let rows = load::load_source(&hh_study, e)?;
+            if (rows.key_id.as_str(), rows.pseudonym_study.as_str())
+                != (keys[e].0.as_str(), keys[e].1.as_str())
+            {
+                return Err(LinkError::NotPseudonymised {
+                    source_name: study.sources[e].name.clone(),
+                    path: hh_study.sources[e].path.clone(),
+                    message: "holds households under another key or study than the part's rows"
+                        .to_string(),
+                });
+            }
+            Some(derive::household_table(&rows))
+        }
+        _ => None,
+    };
+    let summaries: Vec<SourceSummary> = study
+        .sources
+        .iter()
+        .zip(&loaded)
+        .map(|(s, d)| SourceSummary::of(s.kind, d))
+        .collect();
+    let mut offsets: [Option<Vec<usize>>; 3] = [None, None, None];
+    for (source, data) in study.sources.iter().zip(loaded.iter_mut()) {
+        offsets[link::slot(source.kind)] = Some(link::partition(data));
+    }
+    let mut by_slot: [Option<&SourceData>; 3] = [None; 3];
+    for (source, data) in study.sources.iter().zip(loaded.iter()) {
+        by_slot[link::slot(source.kind)] = Some(data);
+    }
+    let ctx = Ctx::with_households(study, &by_slot, households.as_ref());
+    let all = 0..link::BUCKET_COUNT as usize;
+    let (frames, counts) = link::link(study, &by_slot, &offsets, &ctx, (all, &|_| {}));
+    drop(ctx);
+    drop(households);
+    drop(loaded);
+    each(frames);
+    Ok(Part {
+        summaries,
+        counts,
+        keys,
+    })
+}
+
+// Debug leaves the counts out: they hold sums of pseudonyms.
+impl std::fmt::Debug for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Part")
+            .field("sources", &self.summaries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("sources", &self.summaries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Part {
+    /// Writes the part for [`Part::decode`].
+    pub fn encode(&self, e: &mut Encoder) {
+        e.len(self.keys.len());
+        for (key, study) in &self.keys {
+            e.str(key);
+            e.str(study);
+        }
+        for s in &self.summaries {
+            encode_summary(s, e);
+        }
+        encode_counts(&self.counts, e);
+    }
+
+    /// Reads a part of `study` as [`Part::encode`] wrote it.
+    pub fn decode(study: &Study, d: &mut Decoder<'_>) -> Result<Part, PartialError> {
+        let n = d.u64()? as usize;
+        if n != study.sources.len() {
+            return Err(PartialError(format!(
+                "it has {n} sources, the study {}: was it linked with another study file?",
+                study.sources.len()
+            )));
+        }
+        let mut keys = Vec::with_capacity(n);
+        for _ in 0..n {
+            keys.push((d.str()?, d.str()?));
+        }
+        let mut summaries = Vec::with_capacity(n);
+        for _ in 0..n {
+            summaries.push(decode_summary(d)?);
+        }
+        let counts = decode_counts(study, d)?;
+        Ok(Part {
+            summaries,
+            counts,
+            keys,
+        })
+    }
+
+    /// The header every encoded part starts with.
+    pub fn encoder() -> Encoder {
+        Encoder::new(WHAT)
+    }
+
+    /// Reads the header of an encoded part.
+    pub fn header(d: &mut Decoder<'_>) -> Result<(), PartialError> {
+        d.header(WHAT)
+    }
+}
+
+/// The parts of a distributed run, merged as they come.
+pub struct Parts {
+    summaries: Vec<SourceSummary>,
+    /// Per source and code concept: code -> index in the merged dictionary.
+    index: Vec<Vec<(Concept, HashMap<String, u32>)>>,
+    counts: Counts,
+    keys: Option<Vec<(String, String)>>,
+}
+
+impl Parts {
+    /// No part yet.
+    pub fn new(study: &Study) -> Parts {
+        Parts {
+            summaries: study
+                .sources
+                .iter()
+                .map(|_| SourceSummary::default())
+                .collect(),
+            index: study.sources.iter().map(|_| Vec::new()).collect(),
+            counts: link::empty_counts(study),
+            keys: None,
+        }
+    }
+
+    /// Adds one part.
+    pub fn add(&mut self, study: &Study, part: Part) -> Result<(), PartialError> {
+        match &self.keys {
+            None => self.keys = Some(part.keys.clone()),
+            Some(k) if *k != part.keys => {
+                return Err(PartialError(
+                    "its sources were pseudonymised under another key or study than another part's"
+                        .to_string(),
+                ));
+            }
+            Some(_) => {}
+        }
+        let Part {
+            summaries,
+            mut counts,
+            ..
+        } = part;
+        for (s, summary) in summaries.into_iter().enumerate() {
+            let remaps = merge_summary(&mut self.summaries[s], &mut self.index[s], summary);
+            // The municipality-years count the part's own dictionary indices.
+            if let Some((_, remap)) = remaps.iter().find(|(c, _)| *c == Concept::Municipality) {
+                let slot = link::slot(study.sources[s].kind);
+                let by = std::mem::take(&mut counts.by_muni_year[slot]);
+                counts.by_muni_year[slot] = by
+                    .into_iter()
+                    .map(|((m, y), v)| ((remap[m as usize], y), v))
+                    .collect();
+            }
+        }
+        self.counts.merge(counts);
+        Ok(())
+    }
+
+    /// The linkage of every part added, for `inputs` (the sources' own
+    /// files, in the study's order). Every row of every source must have
+    /// reached a part: `rows` are the sources' rows.
+    pub fn finish(
+        self,
+        study: &Study,
+        inputs: Vec<Input>,
+        rows: &[u64],
+    ) -> Result<Linkage, LinkError> {
+        for ((source, summary), &expected) in study.sources.iter().zip(&self.summaries).zip(rows) {
+            if summary.stats.rows_read != expected {
+                return Err(LinkError::Parts {
+                    message: format!(
+                        "the parts read {} rows of source {}, whose file has {expected}: rows were lost or read twice on the way",
+                        summary.stats.rows_read, source.name
+                    ),
+                });
+            }
+        }
+        if let Some(keys) = &self.keys {
+            for ((source, input), (key, _)) in study.sources.iter().zip(&inputs).zip(keys) {
+                if *key != input.key_id {
+                    return Err(LinkError::Parts {
+                        message: format!(
+                            "the parts of source {} were pseudonymised under key {key}, its file under key {}",
+                            source.name, input.key_id
+                        ),
+                    });
+                }
+            }
+        }
+        let report = report::build_report(study, &self.summaries, &inputs, &self.counts);
+        Ok(Linkage { report, inputs })
+    }
+}
+
+/// Adds summary `from` (with its own dictionaries) into `into`, whose
+/// dictionaries `index` looks codes up in; returns per code concept the
+/// index in `into` of each of `from`'s codes.
+fn merge_summary(
+    into: &mut SourceSummary,
+    index: &mut Vec<(Concept, HashMap<String, u32>)>,
+    from: SourceSummary,
+) -> Vec<(Concept, Vec<u32>)> {
+    into.stats.merge(from.stats);
+    into.rows += from.rows;
+    for (k, v) in from.by_period {
+        *into.by_period.entry(k).or_default() += v;
+    }
+    let mut remaps = Vec::new();
+    for ((concept, codes), (_, rows)) in from.dictionaries.into_iter().zip(from.code_rows) {
+        let at = match into.dictionaries.iter().position(|(c, _)| *c == concept) {
+            Some(at) => at,
+            None => {
+                into.dictionaries.push((concept, Vec::new()));
+                into.code_rows.push((concept, Vec::new()));
+                index.push((concept, HashMap::new()));
+                into.dictionaries.len() - 1
+            }
+        };
+        let dictionary = &mut into.dictionaries[at].1;
+        let code_rows = &mut into.code_rows[at].1;
+        let lookup = &mut index[at].1;
+        let remap: Vec<u32> = codes
+            .into_iter()
+            .map(|code| {
+                *lookup.entry(code).or_insert_with_key(|code| {
+                    dictionary.push(code.clone());
+                    code_rows.push(0);
+                    dictionary.len() as u32 - 1
+                })
+            })
+            .collect();
+        for (i, n) in rows.into_iter().enumerate() {
+            code_rows[remap[i] as usize] += n;
+        }
+        remaps.push((concept, remap));
+    }
+    remaps
+}
+
+fn encode_summary(s: &SourceSummary, e: &mut Encoder) {
+    e.u64(s.stats.rows_read);
+    e.u64(s.stats.outside_period);
+    e.u64(s.stats.rounded);
+    e.len(s.stats.rejected.len());
+    for (reason, count) in &s.stats.rejected {
+        e.str(reason);
+        e.u64(count.rows);
+        e.u64s(&count.first_rows);
+    }
+    e.u64(s.rows);
+    e.len(s.dictionaries.len());
+    for ((concept, codes), (_, rows)) in s.dictionaries.iter().zip(&s.code_rows) {
+        e.u8(concept_tag(*concept));
+        e.strs(codes);
+        e.u64s(rows);
+    }
+    e.i32s(&s.by_period.keys().copied().collect::<Vec<_>>());
+    e.u64s(&s.by_period.values().copied().collect::<Vec<_>>());
+}
+
+fn decode_summary(d: &mut Decoder<'_>) -> Result<SourceSummary, PartialError> {
+    let mut stats = LoadStats {
+        rows_read: d.u64()?,
+        outside_period: d.u64()?,
+        rounded: d.u64()?,
+        ..LoadStats::default()
+    };
+    let reasons = d.len(16)?;
+    for _ in 0..reasons {
+        let reason = d.str()?;
+        let rows = d.u64()?;
+        let first_rows = d.u64s()?;
+        stats
+            .rejected
+            .insert(reason, RejectCount { rows, first_rows });
+    }
+    let rows = d.u64()?;
+    let concepts = d.len(1)?;
+    let mut dictionaries = Vec::with_capacity(concepts);
+    let mut code_rows = Vec::with_capacity(concepts);
+    for _ in 0..concepts {
+        let tag = d.u8()?;
+        let concept = *Concept::ALL
+            .get(tag as usize)
+            .ok_or_else(|| PartialError(format!("it names concept {tag}, which does not exist")))?;
+        let codes = d.strs()?;
+        let n = codes.len();
+        dictionaries.push((concept, codes));
+        code_rows.push((concept, expect_len(d.u64s()?, n, "a dictionary")?));
+    }
+    let periods = d.i32s()?;
+    let counts = expect_len(d.u64s()?, periods.len(), "the rows by period")?;
+    let mut summary = SourceSummary::new(stats, dictionaries);
+    summary.rows = rows;
+    summary.code_rows = code_rows;
+    summary.by_period = periods.into_iter().zip(counts).collect::<BTreeMap<_, _>>();
+    Ok(summary)
+}
+
+fn concept_tag(c: Concept) -> u8 {
+    Concept::ALL
+        .iter()
+        .position(|&x| x == c)
+        .unwrap_or_else(|| unreachable!("every concept is in ALL")) as u8
+}
+
+fn encode_counts(c: &Counts, e: &mut Encoder) {
+    e.u64s(&c.persons);
+    e.u64s(&c.duplicates);
+    e.u64s(&c.without_birth);
+    e.u64s(&c.matched.concat());
+    e.u64(c.overlapping_spells);
+    for by in &c.by_muni_year {
+        let mut keys: Vec<&(u32, i32)> = by.keys().collect();
+        keys.sort_unstable();
+        e.u32s(&keys.iter().map(|k| k.0).collect::<Vec<_>>());
+        e.i32s(&keys.iter().map(|k| k.1).collect::<Vec<_>>());
+        e.u64s(&keys.iter().flat_map(|k| by[k]).collect::<Vec<_>>());
+    }
+    for years in &c.population_years {
+        e.u64s(years);
+    }
+    for sums in &c.population_members {
+        e.u128s(sums);
+    }
+    e.u64s(&c.without_age);
+}
+
+fn decode_counts(study: &Study, d: &mut Decoder<'_>) -> Result<Counts, PartialError> {
+    let three = |d: &mut Decoder<'_>| -> Result<[u64; 3], PartialError> {
+        let v = expect_len(d.u64s()?, 3, "the source counts")?;
+        Ok([v[0], v[1], v[2]])
+    };
+    let mut c = link::empty_counts(study);
+    c.persons = three(d)?;
+    c.duplicates = three(d)?;
+    c.without_birth = three(d)?;
+    let matched = expect_len(d.u64s()?, 9, "the matches")?;
+    for a in 0..3 {
+        c.matched[a].copy_from_slice(&matched[a * 3..a * 3 + 3]);
+    }
+    c.overlapping_spells = d.u64()?;
+    for by in &mut c.by_muni_year {
+        let m = d.u32s()?;
+        let y = expect_len(d.i32s()?, m.len(), "the municipality-years")?;
+        let v = expect_len(d.u64s()?, m.len() * 4, "the municipality-years")?;
+        for (i, key) in m.into_iter().zip(y).enumerate() {
+            by.insert(key, [v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]]);
+        }
+    }
+    for (p, years) in c.population_years.iter_mut().enumerate() {
+        *years = d.u64s_of(study.populations[p].years.len(), "a population's years")?;
+    }
+    for (p, sums) in c.population_members.iter_mut().enumerate() {
+        *sums = expect_len(
+            d.u128s()?,
+            study.populations[p].years.len(),
+            "a population's years",
+        )?;
+    }
+    c.without_age = d.u64s_of(study.populations.len(), "the populations")?;
+    Ok(c)
+}
