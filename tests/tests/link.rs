@@ -408,6 +408,126 @@ fn linking_a_group_of_persons_at_a_time_gives_byte_identical_output() {
 
 /// `reglink --quiet link study.toml --out OUT ARGS` in the example's folder
 /// on `threads` threads.
+#[test]
+fn linking_on_an_engine_a_part_at_a_time_gives_byte_identical_output() {
+    // A stand-in for spark-submit does what reglink's Spark job does with
+    // another cut of the persons (5 parts by the pseudonym's first byte),
+    // gives each part the EB rows of its households and runs `reglink
+    // link-part` on each, last part first: the merged cell tables and
+    // report are the local run's, rejected rows named by their rows in the
+    // source files.
+    let ex = example!();
+    let dir = tempfile::tempdir().unwrap();
+    let fake = env!("CARGO_BIN_EXE_fake-spark-submit");
+    link_with(ex, "2", &dir.path().join("whole"), &[]);
+    // The job's private folder in a folder of its own (other tests look
+    // beside the shared extracts for what they leave).
+    let scratch = dir.path().join("scratch");
+    fs::create_dir(&scratch).unwrap();
+    let engine = [
+        "--engine",
+        "spark",
+        "--spark-submit",
+        fake,
+        "--parts",
+        "5",
+        "--scratch",
+        scratch.to_str().unwrap(),
+    ];
+    link_with(ex, "2", &dir.path().join("parts"), &engine);
+    assert_same_link_output(&dir.path().join("whole"), &dir.path().join("parts"));
+    // The table by household type needs every part to see its households'
+    // members in other parts.
+    let study = fs::read_to_string(ex.join("study.toml")).unwrap();
+    assert!(study.contains("kind = \"household_type\""));
+    // Rejected rows are named by their rows in the source file, not in a
+    // part: EB rows without a municipality (every 97th) are rejected.
+    let (bad, bad_study) = study_variant("no-municipality.toml", |s| s.to_string());
+    let eb = ex.join("pseudonymised/eb.parquet");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&eb).unwrap()).unwrap();
+    let schema = builder.schema().clone();
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
+    let whole = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+    let kommun = schema.index_of("kommun").unwrap();
+    let holes =
+        arrow_array::BooleanArray::from_iter((0..whole.num_rows()).map(|i| Some(i % 97 == 96)));
+    let nulled = arrow_select::nullif::nullif(whole.column(kommun), &holes).unwrap();
+    let mut columns = whole.columns().to_vec();
+    columns[kommun] = nulled;
+    let holed = bad.path().join("eb.parquet");
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(fs::File::create(&holed).unwrap(), schema, None)
+            .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let text = fs::read_to_string(&bad_study)
+        .unwrap()
+        .replace(eb.to_str().unwrap(), holed.to_str().unwrap());
+    fs::write(&bad_study, text).unwrap();
+    let bad_study = bad_study.to_str().unwrap();
+    for (name, args) in [("whole", &[][..]), ("parts", &engine[..])] {
+        let out = bad.path().join(name);
+        let mut all = vec!["--quiet", "link", bad_study, "--out"];
+        all.push(out.to_str().unwrap());
+        all.extend(args);
+        reglink!(bad.path(), &all).success();
+    }
+    assert_same_link_output(&bad.path().join("whole"), &bad.path().join("parts"));
+    let report = json(&bad.path().join("whole/linkage-report.json"));
+    let rejected = &report["sources"]["eb"]["rejected"];
+    let rows: Vec<u64> = rejected
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|r| r["first_rows"].as_array().unwrap().iter())
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        (1..=20).map(|k| 97 * k).collect::<Vec<u64>>(),
+        "{rejected}"
+    );
+    // The job's private folder is gone.
+    assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0);
+
+    // A row lost on the way is noticed, and nothing is written.
+    let out = dir.path().join("lost");
+    let run = std::process::Command::new(reglink_tests::reglink_bin!())
+        .args(["--quiet", "link", "study.toml", "--out"])
+        .arg(&out)
+        .args(engine)
+        .current_dir(ex)
+        .env("FAKE_SPARK_DROP_ROW", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("rows were lost or read twice"), "{stderr}");
+    assert!(!out.exists());
+
+    // No spark-submit: says what to install.
+    let run = reglink!(
+        ex,
+        &[
+            "link",
+            "study.toml",
+            "--out",
+            dir.path().join("none").to_str().unwrap(),
+            "--engine",
+            "spark",
+            "--spark-submit",
+            dir.path().join("no-spark-submit").to_str().unwrap(),
+        ]
+    );
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("install Apache Spark"),
+        "{}",
+        run.stderr
+    );
+}
+
 fn link_with(ex: &Path, threads: &str, out: &Path, args: &[&str]) {
     let status = std::process::Command::new(reglink_tests::reglink_bin!())
         .args(["--quiet", "link", "study.toml", "--out"])

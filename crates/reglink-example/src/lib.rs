@@ -304,7 +304,13 @@ fn link_and_release(
     let study_path = out.join("study.toml");
     reglink_extract::write_atomic(&study_path, EXAMPLE_STUDY.as_bytes())?;
     observer.step(Step::Linking { study: &study_path })?;
-    let link = reglink_release::link(&study_path, &out.join("link"), Default::default(), observer)?;
+    let link = reglink_release::link(
+        &study_path,
+        &out.join("link"),
+        Default::default(),
+        None,
+        observer,
+    )?;
     observer.step(Step::Linked(&link))?;
 
     let policy_path = out.join("policy.toml");

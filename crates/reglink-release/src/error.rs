@@ -13,6 +13,12 @@ use reglink_tabulate::TabulateError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReleaseError {
+    /// The engine the study was linked on failed.
+    #[error("{message}")]
+    Engine {
+        /// What failed, and what the engine said.
+        message: String,
+    },
     /// The study file is wrong, or linking its sources failed.
     #[error(transparent)]
     Link(#[from] LinkError),

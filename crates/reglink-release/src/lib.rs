@@ -57,6 +57,7 @@
 //!         auditor: None,
 //!         ledger: None,
 //!         memory: &Default::default(),
+//!         engine: None,
 //!     },
 //!     &reglink_link::NoProgress,
 //! )?;
@@ -81,7 +82,10 @@ pub mod run;
 pub mod tauargus;
 
 pub use error::{FileError, ReleaseError};
-pub use link::{LinkOutcome, Tabulated, link, link_and_tabulate, study_inputs, tabulate};
+pub use link::{
+    Engine, LinkOutcome, Tabulated, link, link_and_tabulate, link_and_tabulate_on, link_part,
+    study_inputs, tabulate, tabulate_parts,
+};
 pub use policy::{load_policy, parse_r_ptable, policy_file};
 pub use run::{ReleaseDirs, RunOptions, RunOutcome, checker_dir, provenance, release, run};
 

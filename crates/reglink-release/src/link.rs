@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use reglink_extract::{OutputKind, StagedDir};
-use reglink_link::{Linkage, Linked, Progress, Study};
+use reglink_extract::{OutputKind, ScratchDir, StagedDir};
+use reglink_link::part::{Part, Parts};
+use reglink_link::partial::Decoder;
+use reglink_link::{LinkError, Linkage, Linked, Progress, Study};
 use reglink_tabulate::{CellTable, Tabulation};
 use serde_json::json;
 
@@ -113,12 +115,13 @@ pub fn link(
     study_path: &Path,
     out: &Path,
     memory: reglink_link::study::Memory,
+    engine: Option<&dyn Engine>,
     progress: &dyn Progress,
 ) -> Result<LinkOutcome, ReleaseError> {
     let mut study = Study::load(study_path)?;
     study.memory = memory;
     let staged = StagedDir::create(out, &OUTPUT, &study_inputs(&study))?;
-    let tabulated = link_and_tabulate(study, progress)?;
+    let tabulated = link_and_tabulate_on(study, engine, progress)?;
     write_link_output(&staged, out, study_path, &tabulated)?;
     staged.commit()?;
     Ok(LinkOutcome {
@@ -169,4 +172,101 @@ fn write_link_output(
     });
     reglink_extract::write_manifest(staged.path(), &OUTPUT, manifest)?;
     Ok(())
+}
+
+/// Links the part of the persons in folder `dir` (cut out of the study's
+/// sources by a distributed engine, see [`reglink_link::part`]), tabulates
+/// it and writes the partial result to `out` (mode 0600), for
+/// [`link_from_parts`] to merge.
+pub fn link_part(study_path: &Path, dir: &Path, out: &Path) -> Result<(), ReleaseError> {
+    let study = Study::load(study_path)?;
+    let mut tabulations: Vec<Tabulation<'_>> = (0..study.tables.len())
+        .map(|t| Tabulation::new(&study, t))
+        .collect();
+    let part = reglink_link::part::link_part(&study, dir, &mut |frames| {
+        for tabulation in &mut tabulations {
+            tabulation.add(&frames[tabulation.population()]);
+        }
+    })?;
+    let mut e = Part::encoder();
+    part.encode(&mut e);
+    for tabulation in tabulations {
+        tabulation.encode(&mut e);
+    }
+    // A partial is written into the task's private folder (mode 0600).
+    reglink_extract::write_atomic(out, &e.into_bytes())?;
+    Ok(())
+}
+
+/// Links a study somewhere else than in this process: on a cluster, a
+/// part of the persons per task, each part's result written by
+/// [`link_part`].
+pub trait Engine: std::fmt::Debug {
+    /// Links `study` in parts and returns the parts' result files, in a
+    /// private folder removed when it is dropped.
+    fn link_parts(&self, study: &Study) -> Result<(ScratchDir, Vec<PathBuf>), ReleaseError>;
+}
+
+/// [`link_and_tabulate`] on `engine`, or on this machine without one.
+pub fn link_and_tabulate_on(
+    study: Study,
+    engine: Option<&dyn Engine>,
+    progress: &dyn Progress,
+) -> Result<Tabulated, ReleaseError> {
+    let Some(engine) = engine else {
+        return link_and_tabulate(study, progress);
+    };
+    let (folder, parts) = engine.link_parts(&study)?;
+    let tabulated = tabulate_parts(study, &parts, progress)?;
+    drop(folder);
+    Ok(tabulated)
+}
+
+/// Merges the results `parts` of the parts of the persons (written by
+/// [`link_part`], one per part) into the cell tables and the linkage
+/// report: the same as linking the study on one machine.
+pub fn tabulate_parts(
+    study: Study,
+    parts: &[PathBuf],
+    progress: &dyn Progress,
+) -> Result<Tabulated, ReleaseError> {
+    let (inputs, rows) = reglink_link::part::sources_of(&study)?;
+    let mut merged = Parts::new(&study);
+    let mut tabulations: Vec<Tabulation<'_>> = (0..study.tables.len())
+        .map(|t| Tabulation::new(&study, t))
+        .collect();
+    progress.stage("merging the parts", Some(parts.len() as u64));
+    for (i, path) in parts.iter().enumerate() {
+        let bad = |error| LinkError::Partial {
+            path: path.clone(),
+            error,
+        };
+        let bytes = std::fs::read(path).map_err(|source| reglink_extract::ExtractError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut d = Decoder::new(&bytes);
+        Part::header(&mut d).map_err(bad)?;
+        let part = Part::decode(&study, &mut d).map_err(bad)?;
+        merged.add(&study, part).map_err(bad)?;
+        for (t, tabulation) in tabulations.iter_mut().enumerate() {
+            tabulation.merge(Tabulation::decode(&study, t, &mut d).map_err(bad)?);
+        }
+        d.finish().map_err(bad)?;
+        progress.set(i as u64 + 1);
+    }
+    progress.finish();
+    let linked = merged.finish(&study, inputs, &rows)?;
+    progress.stage("tabulating", Some(study.tables.len() as u64));
+    let mut tables = Vec::with_capacity(tabulations.len());
+    for (t, tabulation) in tabulations.into_iter().enumerate() {
+        tables.push(tabulation.finish());
+        progress.set(t as u64 + 1);
+    }
+    progress.finish();
+    Ok(Tabulated {
+        study,
+        linked,
+        tables,
+    })
 }

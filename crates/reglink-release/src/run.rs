@@ -10,7 +10,7 @@ use reglink_protect::{Policy, Release};
 use reglink_tabulate::CellTable;
 
 use crate::bundle::{self, Auditor, Input, Provenance};
-use crate::link::{Tabulated, link_and_tabulate, study_inputs};
+use crate::link::{Tabulated, link_and_tabulate_on, study_inputs};
 use crate::{Observer, ReleaseError, load_policy, policy_file};
 
 /// What `reglink run` writes: the release bundle, proved by its manifest.
@@ -60,6 +60,8 @@ pub struct RunOptions<'a> {
     /// How much of the sources linking holds in memory at once
     /// ([`reglink_link::study::Memory`]).
     pub memory: &'a reglink_link::study::Memory,
+    /// Where to link: on this machine when `None`.
+    pub engine: Option<&'a dyn crate::Engine>,
 }
 
 /// What [`run`] wrote.
@@ -108,7 +110,7 @@ pub fn run(options: &RunOptions<'_>, observer: &dyn Observer) -> Result<RunOutco
         inputs.push(("the policy".to_string(), file));
     }
     let dirs = ReleaseDirs::create(options.out, &inputs)?;
-    let tabulated = link_and_tabulate(study, observer)?;
+    let tabulated = link_and_tabulate_on(study, options.engine, observer)?;
     observer.linked(&tabulated.linked);
     let provenance = provenance(&tabulated)?;
     let inputs = serde_json::to_value(&provenance.inputs).expect("inputs serialise");

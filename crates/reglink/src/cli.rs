@@ -70,6 +70,10 @@ pub enum Command {
     /// by municipality and year) and `link.json` (the inputs' fingerprints and
     /// key id). Only aggregates are written. See docs/study-file.md.
     Link(LinkArgs),
+    /// Link one part of the persons cut out by a distributed engine (what
+    /// each task of `reglink link --engine spark` runs).
+    #[command(hide = true)]
+    LinkPart(LinkPartArgs),
     /// Link, tabulate, protect and release: the whole job for one study.
     ///
     /// Links the pseudonymised extracts as `reglink link` does, applies the
@@ -426,6 +430,52 @@ pub struct LinkArgs {
     /// the text (for scripts; warnings and errors still go to stderr).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Where to link, for `link` and `run`.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Where to link: on this machine, or on an Apache Spark cluster
+    /// (spark-submit must be installed; see docs/distributed.md). The cell
+    /// tables and the report are the same either way.
+    #[arg(long, value_enum, default_value_t = Engine::Local)]
+    pub engine: Engine,
+    /// The Spark master to submit to (with --engine spark), as spark-submit
+    /// takes it: `spark://HOST:7077`, `yarn`, `local[4]`.
+    #[arg(long, value_name = "URL", default_value = "local[2]")]
+    pub spark_master: String,
+    /// The spark-submit program (with --engine spark).
+    #[arg(long, value_name = "PATH", default_value = "spark-submit")]
+    pub spark_submit: PathBuf,
+    /// Parts the persons are cut into on Spark (with --engine spark): each
+    /// is linked by one task, in that task's memory.
+    #[arg(long, value_name = "N", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub parts: u32,
+}
+
+/// Where `reglink link` links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// This machine (in bounded memory when the sources are large).
+    Local,
+    /// An Apache Spark cluster, through spark-submit.
+    Spark,
+}
+
+/// `reglink link-part`: what a Spark task runs (not for people).
+#[derive(Debug, Args)]
+pub struct LinkPartArgs {
+    /// The study file (TOML).
+    pub study: PathBuf,
+    /// The part's folder: a Parquet file per source, cut by the engine.
+    #[arg(long)]
+    pub part: PathBuf,
+    /// Where to write the part's result (a new file).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -471,6 +521,8 @@ pub struct RunArgs {
     /// the text (for scripts; warnings and errors still go to stderr).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,6 @@
 //! `reglink link STUDY.toml --out DIR`: link the pseudonymised extracts and
 //! write the cell tables and the linkage report.
 
-use std::path::Path;
 use std::time::Instant;
 
 use reglink_release::LinkOutcome;
@@ -10,7 +9,7 @@ use crate::cli::LinkArgs;
 use crate::ui;
 
 pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
-    let outcome = link_study(&args.study, &args.out, args.memory(), quiet || args.json)?;
+    let outcome = link_study(args, quiet || args.json)?;
     if args.json {
         ui::warnings(
             quiet,
@@ -26,14 +25,16 @@ pub fn run(args: &LinkArgs, quiet: bool) -> anyhow::Result<()> {
 
 /// [`reglink_release::link`] with progress bars, and the time it took
 /// unless `quiet`.
-pub fn link_study(
-    study: &Path,
-    out: &Path,
-    memory: reglink_link::study::Memory,
-    quiet: bool,
-) -> anyhow::Result<LinkOutcome> {
+fn link_study(args: &LinkArgs, quiet: bool) -> anyhow::Result<LinkOutcome> {
     let started = Instant::now();
-    let outcome = reglink_release::link(study, out, memory, &ui::StageBars::new(quiet))?;
+    let engine = super::spark::engine(&args.engine, args.scratch.as_deref(), quiet);
+    let outcome = reglink_release::link(
+        &args.study,
+        &args.out,
+        args.memory(),
+        engine.as_ref().map(|e| e as &dyn reglink_release::Engine),
+        &ui::StageBars::new(quiet),
+    )?;
     if !quiet {
         eprintln!("linked and tabulated in {:.1?}", started.elapsed());
     }

@@ -6,6 +6,7 @@ mod key;
 mod link;
 mod pseudonymise;
 mod run;
+mod spark;
 mod synth;
 mod three_party;
 
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(cmd) => key::run(cmd),
         Command::Pseudonymise(args) => pseudonymise::run(&args, cli.quiet),
         Command::Link(args) => link::run(&args, cli.quiet),
+        Command::LinkPart(args) => spark::link_part(&args),
         Command::Run(args) => run::run(&args, cli.quiet),
         Command::Verify(args) => run::verify(&args),
         Command::Audit(args) => run::audit(&args),

@@ -23,6 +23,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
         ledger: args.ledger.clone(),
     };
     let memory = args.memory();
+    let engine = super::spark::engine(&args.engine, args.scratch.as_deref(), quiet);
     let options = RunOptions {
         study: &args.study,
         policy: &args.policy,
@@ -31,6 +32,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> anyhow::Result<()> {
         auditor: Some(&auditor),
         ledger: args.ledger.as_deref(),
         memory: &memory,
+        engine: engine.as_ref().map(|e| e as &dyn reglink_release::Engine),
     };
     let outcome = reglink_release::run(&options, &ui::StageBars::new(quiet))?;
     ui::warnings(quiet, &outcome.release.warnings, None);

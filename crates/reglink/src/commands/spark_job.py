@@ -1,0 +1,168 @@
+"""reglink's job for Apache Spark: link a study's pseudonymised extracts on a
+cluster, a part of the persons per task.
+
+`reglink link --engine spark` writes this file and a job description
+(JSON) into a private folder and runs `spark-submit job.py job.json`. The
+job:
+
+1. reads every source's Parquet file, tags each row with its row in the file
+   (`_metadata.row_index`) and with a part of the persons (a hash of the
+   pseudonym, so all of a person's rows in every source share a part);
+2. when the study derives household types, adds for every part the EB rows
+   of every household with a member in the part (a join on the household
+   column), so that each part counts a household's members over the whole
+   register;
+3. shuffles the rows by part, and in each task writes each part's rows back
+   into Parquet files with the sources' own schemas and metadata, in file
+   order, and runs `reglink link-part` on them: the part is linked and
+   tabulated by reglink itself, and only its partial result (counts, sums,
+   the values of medians per cell) comes back;
+4. collects the partial results into the folder the job names, where
+   `reglink link` merges them into the cell tables and the report.
+
+No key is involved: the extracts are already pseudonymised. The tasks'
+files live in private temporary folders and are removed when the part is
+done; no row, pseudonym or value is printed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+PART = "__reglink_part"
+SOURCE = "__reglink_source"
+
+
+def quoted(name):
+    return "`" + name.replace("`", "``") + "`"
+
+
+def prefixed(i, name):
+    return f"s{i}_{name}"
+
+
+def cast_to(column, field):
+    """`column` (as Spark hands it over) as the source file's type: Spark
+    reads fixed-size binary as binary, unsigned integers as wider signed
+    ones and dictionaries as their values."""
+    return column.cast(field.type)
+
+
+def part_runner(job, schemas):
+    reglink = job["reglink"]
+    study = job["study"]
+    row = job["row_column"]
+    names = [s["name"] for s in job["sources"]]
+    households = job.get("households")
+
+    def run(batches):
+        batches = list(batches)
+        if not batches:
+            return
+        table = pa.Table.from_batches(batches)
+        for part in sorted(pc.unique(table[PART]).to_pylist()):
+            rows_of_part = table.filter(pc.equal(table[PART], part))
+            files = [(i, i, names[i] + ".parquet") for i in range(len(names))]
+            if households:
+                files.append((len(names), households["source"], job["households_file"]))
+            with tempfile.TemporaryDirectory(prefix="reglink-part-") as folder:
+                for tag, source, file_name in files:
+                    schema = pa.ipc.read_schema(pa.py_buffer(schemas[source]))
+                    rows = rows_of_part.filter(pc.equal(rows_of_part[SOURCE], tag))
+                    columns = [cast_to(rows[prefixed(source, f.name)], f) for f in schema]
+                    columns.append(rows[row].cast(pa.int64()))
+                    out_schema = pa.schema(
+                        list(schema) + [pa.field(row, pa.int64())], metadata=schema.metadata
+                    )
+                    pq.write_table(
+                        pa.Table.from_arrays(columns, schema=out_schema),
+                        os.path.join(folder, file_name),
+                    )
+                result = os.path.join(folder, "result.bin")
+                done = subprocess.run(
+                    [reglink, "--quiet", "link-part", study, "--part", folder, "--out", result],
+                    capture_output=True,
+                    text=True,
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(
+                        f"reglink link-part failed on part {part}: {done.stderr.strip()}"
+                    )
+                with open(result, "rb") as f:
+                    partial = f.read()
+            yield pa.RecordBatch.from_arrays(
+                [pa.array([part], pa.int32()), pa.array([partial], pa.binary())],
+                names=["part", "partial"],
+            )
+
+    return run
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        job = json.load(f)
+    spark = SparkSession.builder.getOrCreate()
+    parts = job["parts"]
+    row = job["row_column"]
+    schemas = []
+    frames = []
+    for i, source in enumerate(job["sources"]):
+        schema = pq.read_schema(source["path"])
+        schemas.append(schema.serialize().to_pybytes())
+        df = spark.read.parquet(source["path"])
+        part = F.pmod(F.xxhash64(F.col(quoted(job["pseudonym_column"]))), F.lit(parts))
+        frames.append(
+            df.select(
+                part.cast("int").alias(PART),
+                F.lit(i).alias(SOURCE),
+                F.col("_metadata.row_index").alias(row),
+                *[F.col(quoted(name)).alias(prefixed(i, name)) for name in schema.names],
+            )
+        )
+    households = job.get("households")
+    if households:
+        i = households["source"]
+        column = quoted(prefixed(i, households["column"]))
+        members = frames[i].where(F.col(column).isNotNull())
+        needed = members.select(
+            F.col(column).alias("__reglink_household"), F.col(PART).alias("__reglink_to")
+        ).distinct()
+        routed = (
+            members.alias("m")
+            .join(needed.alias("n"), F.col("m." + column) == F.col("n.__reglink_household"))
+            .select(
+                F.col("n.__reglink_to").alias(PART),
+                F.lit(len(job["sources"])).alias(SOURCE),
+                *[F.col("m." + quoted(c)) for c in members.columns if c not in (PART, SOURCE)],
+            )
+        )
+        frames.append(routed)
+    rows = frames[0]
+    for frame in frames[1:]:
+        rows = rows.unionByName(frame, allowMissingColumns=True)
+    partials = (
+        rows.repartition(parts, PART)
+        .sortWithinPartitions(PART, SOURCE, row)
+        .mapInArrow(part_runner(job, schemas), "part int, partial binary")
+    )
+    written = 0
+    for r in partials.toLocalIterator():
+        path = os.path.join(job["partials"], f"part-{r.part:05d}.bin")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(r.partial)
+        written += 1
+    print(f"reglink: {written} parts linked", file=sys.stderr)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
