@@ -2,7 +2,7 @@
 """The same study linked on one machine and on a real Spark cluster: the
 cell tables and the linkage report must be byte-identical.
 
-Starts a Spark standalone master and two workers (one core, 1 GB each) on
+Starts a Spark standalone master and two workers (one core and --worker-memory each) on
 127.0.0.1, as separate processes, and for each seed: makes the example
 study's pseudonymised extracts (`reglink example`), links them with
 `reglink link` on this machine and with `reglink link --engine spark` on
@@ -77,9 +77,10 @@ def wait_for(url, what, seconds=60):
 class Cluster:
     """A standalone master and two workers on 127.0.0.1, each its own JVM."""
 
-    def __init__(self, env, logs):
+    def __init__(self, env, logs, memory):
         self.env = env
         self.logs = logs
+        self.memory = memory
         self.procs = []
 
     def start(self):
@@ -90,7 +91,7 @@ class Cluster:
         wait_for("http://127.0.0.1:8080/json/", lambda b: '"status" : "ALIVE"' in b)
         for i in (1, 2):
             self._spawn(f"worker{i}", [spark_class, "org.apache.spark.deploy.worker.Worker",
-                                       "--host", "127.0.0.1", "--cores", 1, "--memory", "1g",
+                                       "--host", "127.0.0.1", "--cores", 1, "--memory", self.memory,
                                        "--webui-port", 8080 + i, master])
         wait_for("http://127.0.0.1:8080/json/", lambda b: b.count('"state" : "ALIVE"') >= 2)
         print("cluster: a master and two workers on 127.0.0.1", flush=True)
@@ -134,6 +135,7 @@ def main():
     ap.add_argument("--seed", type=int, action="append", help="seeds (default 1 and 2)")
     ap.add_argument("--parts", type=int, default=8)
     ap.add_argument("--venv", type=Path, default=ROOT / "target" / "spark-venv")
+    ap.add_argument("--worker-memory", default="1g", help="each worker's memory (default 1g)")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     seeds = args.seed or [1, 2]
@@ -153,7 +155,7 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="reglink-spark-test-"))
     os.chmod(work, 0o700)
-    cluster = Cluster(env, work)
+    cluster = Cluster(env, work, args.worker_memory)
     failed = False
     rows = []
     try:
@@ -169,7 +171,9 @@ def main():
             local_s = time.perf_counter() - started
             started = time.perf_counter()
             run([reglink, "link", "--quiet", study, "--out", work / f"spark{seed}", "--engine", "spark",
-                 "--spark-master", master, "--parts", args.parts], env=env, stdout=subprocess.DEVNULL)
+                 "--spark-master", master, "--parts", args.parts,
+                 "--spark-conf", f"spark.executor.memory={args.worker_memory}"],
+                env=env, stdout=subprocess.DEVNULL)
             spark_s = time.perf_counter() - started
             problems = compare(work / f"local{seed}", work / f"spark{seed}")
             cells = len(list((work / f"local{seed}" / "cells").glob("*.parquet")))

@@ -454,6 +454,12 @@ pub struct EngineArgs {
     #[arg(long, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub parts: u32,
+    /// A Spark setting for the job (with --engine spark), passed to
+    /// spark-submit as `--conf KEY=VALUE`; repeat for more. reglink turns on
+    /// `spark.io.encryption.enabled` (the shuffle files hold pseudonymised
+    /// rows) unless this sets it.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub spark_conf: Vec<String>,
 }
 
 /// Where `reglink link` links.

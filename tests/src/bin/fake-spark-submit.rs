@@ -78,18 +78,17 @@ fn main() {
         let mut parts_of: HashMap<&str, BTreeSet<usize>> = HashMap::new();
         for (part, of) in rows[e].iter().enumerate() {
             for &i in of {
-                if values.is_valid(i as usize) {
-                    parts_of
-                        .entry(values.value(i as usize))
-                        .or_default()
-                        .insert(part);
+                // As reglink reads an id: without white space around it.
+                let id = values.value(i as usize).trim();
+                if values.is_valid(i as usize) && !id.is_empty() {
+                    parts_of.entry(id).or_default().insert(part);
                 }
             }
         }
         let mut members = vec![Vec::new(); parts];
         for i in 0..batch.num_rows() {
             if values.is_valid(i) {
-                for &part in parts_of.get(values.value(i)).into_iter().flatten() {
+                for &part in parts_of.get(values.value(i).trim()).into_iter().flatten() {
                     members[part].push(i as u32);
                 }
             }

@@ -32,6 +32,7 @@ pub fn engine(args: &EngineArgs, scratch: Option<&Path>, quiet: bool) -> Option<
             master: args.spark_master.clone(),
             submit: args.spark_submit.clone(),
             parts: args.parts,
+            conf: args.spark_conf.clone(),
             scratch: scratch.map(Path::to_path_buf),
             quiet,
         }),
@@ -44,6 +45,8 @@ pub struct Spark {
     master: String,
     submit: PathBuf,
     parts: u32,
+    /// `KEY=VALUE` settings for spark-submit's `--conf`.
+    conf: Vec<String>,
     /// Where to make the job's private folder (default: beside the first
     /// source's file).
     scratch: Option<PathBuf>,
@@ -62,10 +65,53 @@ impl reglink_release::Engine for Spark {
     }
 }
 
+/// The lines of a failed job's log that say what failed: Spark's own INFO
+/// lines say nothing of it (the whole log's end if nothing else does).
+fn what_failed(log: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in log
+        .lines()
+        .filter(|l| !l.contains(" INFO ") && (l.contains("Error") || l.contains("Exception")))
+    {
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    if lines.is_empty() {
+        lines = log.lines().collect();
+    }
+    lines[lines.len().saturating_sub(12)..].join("\n")
+}
+
 impl Spark {
+    /// The job's description: where everything is, by absolute path, as
+    /// every worker must reach it.
+    fn job(&self, study: &Study, partials: &Path) -> anyhow::Result<serde_json::Value> {
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let households = reglink_link::part::households_needed(study)
+            .map(|(source, column)| serde_json::json!({ "source": source, "column": column }));
+        Ok(serde_json::json!({
+            "study": absolute(&study.path),
+            "reglink": std::env::current_exe().context("cannot find the reglink program")?,
+            "parts": self.parts,
+            "partials": partials,
+            "pseudonym_column": reglink_extract::pseudonymised::PSEUDONYM,
+            "row_column": reglink_link::part::ROW_COLUMN,
+            "households_file": reglink_link::part::PART_HOUSEHOLDS,
+            "households": households,
+            "sources": study.sources.iter().map(|s| serde_json::json!({
+                "name": s.name,
+                "path": absolute(&s.path),
+            })).collect::<Vec<_>>(),
+        }))
+    }
+
     /// Runs the job on `study` and returns the parts' results.
     fn submit(&self, study: &Study) -> anyhow::Result<(ScratchDir, Vec<PathBuf>)> {
         let started = Instant::now();
+        if let Some(c) = self.conf.iter().find(|c| !c.contains('=')) {
+            bail!("--spark-conf {c}: expected KEY=VALUE");
+        }
         // Refuse what is not pseudonymised, or under two keys, before starting a job.
         reglink_link::part::sources_of(study)?;
         let parent = match &self.scratch {
@@ -87,23 +133,7 @@ impl Spark {
         std::fs::create_dir(&partials)
             .with_context(|| format!("{}: cannot make the folder of parts", partials.display()))?;
 
-        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let households = reglink_link::part::households_needed(study)
-            .map(|(source, column)| serde_json::json!({ "source": source, "column": column }));
-        let job = serde_json::json!({
-            "study": absolute(&study.path),
-            "reglink": std::env::current_exe().context("cannot find the reglink program")?,
-            "parts": self.parts,
-            "partials": partials,
-            "pseudonym_column": reglink_extract::pseudonymised::PSEUDONYM,
-            "row_column": reglink_link::part::ROW_COLUMN,
-            "households_file": reglink_link::part::PART_HOUSEHOLDS,
-            "households": households,
-            "sources": study.sources.iter().map(|s| serde_json::json!({
-                "name": s.name,
-                "path": absolute(&s.path),
-            })).collect::<Vec<_>>(),
-        });
+        let job = self.job(study, &partials)?;
         let write = |name: &str, bytes: &[u8]| {
             use std::io::Write;
             scratch
@@ -126,11 +156,24 @@ impl Spark {
                 self.master, self.parts
             );
         }
-        let status = Command::new(&self.submit)
+        let mut command = Command::new(&self.submit);
+        command
             .arg("--master")
             .arg(&self.master)
             .arg("--name")
-            .arg(format!("reglink link {}", study.name))
+            .arg(format!("reglink link {}", study.name));
+        // Spark's shuffle and spill files hold the pseudonymised rows.
+        if !self
+            .conf
+            .iter()
+            .any(|c| c.starts_with("spark.io.encryption.enabled="))
+        {
+            command.args(["--conf", "spark.io.encryption.enabled=true"]);
+        }
+        for c in &self.conf {
+            command.arg("--conf").arg(c);
+        }
+        let status = command
             .arg(&script)
             .arg(&job_file)
             .stdin(Stdio::null())
@@ -145,22 +188,9 @@ impl Spark {
             })?;
         if !status.success() {
             let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            // Spark's own INFO lines say nothing of what failed.
-            let mut tail: Vec<&str> = Vec::new();
-            for line in text.lines().filter(|l| {
-                !l.contains(" INFO ") && (l.contains("Error") || l.contains("Exception"))
-            }) {
-                if !tail.contains(&line) {
-                    tail.push(line);
-                }
-            }
-            if tail.is_empty() {
-                tail = text.lines().collect();
-            }
-            let tail = &tail[tail.len().saturating_sub(12)..];
             bail!(
                 "the Spark job failed ({status}); from its log:\n{}",
-                tail.join("\n")
+                what_failed(&text)
             );
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&partials)

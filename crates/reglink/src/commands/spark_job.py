@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 PART = "__reglink_part"
 SOURCE = "__reglink_source"
@@ -131,17 +132,28 @@ def main():
     if households:
         i = households["source"]
         column = quoted(prefixed(i, households["column"]))
-        members = frames[i].where(F.col(column).isNotNull())
+        key = F.col(column)
+        if isinstance(frames[i].schema[prefixed(i, households["column"])].dataType, T.StringType):
+            # reglink reads a text id without the white space around it
+            # (Unicode's, as Rust's str::trim), and an empty one as none.
+            key = F.regexp_replace(key, r"(?U)^\s+|\s+$", "")
+        members = frames[i].withColumn("__reglink_household", key).where(
+            F.col("__reglink_household").isNotNull() & (F.col("__reglink_household").cast("string") != "")
+        )
         needed = members.select(
-            F.col(column).alias("__reglink_household"), F.col(PART).alias("__reglink_to")
+            F.col("__reglink_household"), F.col(PART).alias("__reglink_to")
         ).distinct()
         routed = (
             members.alias("m")
-            .join(needed.alias("n"), F.col("m." + column) == F.col("n.__reglink_household"))
+            .join(needed.alias("n"), F.col("m.__reglink_household") == F.col("n.__reglink_household"))
             .select(
                 F.col("n.__reglink_to").alias(PART),
                 F.lit(len(job["sources"])).alias(SOURCE),
-                *[F.col("m." + quoted(c)) for c in members.columns if c not in (PART, SOURCE)],
+                *[
+                    F.col("m." + quoted(c))
+                    for c in members.columns
+                    if c not in (PART, SOURCE, "__reglink_household")
+                ],
             )
         )
         frames.append(routed)
