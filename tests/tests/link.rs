@@ -406,8 +406,6 @@ fn linking_a_group_of_persons_at_a_time_gives_byte_identical_output() {
     assert!(!out.exists());
 }
 
-/// `reglink --quiet link study.toml --out OUT ARGS` in the example's folder
-/// on `threads` threads.
 #[test]
 fn linking_on_an_engine_a_part_at_a_time_gives_byte_identical_output() {
     // A stand-in for spark-submit does what reglink's Spark job does with
@@ -491,20 +489,26 @@ fn linking_on_an_engine_a_part_at_a_time_gives_byte_identical_output() {
     // The job's private folder is gone.
     assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0);
 
-    // A row lost on the way is noticed, and nothing is written.
-    let out = dir.path().join("lost");
-    let run = std::process::Command::new(reglink_tests::reglink_bin!())
-        .args(["--quiet", "link", "study.toml", "--out"])
-        .arg(&out)
-        .args(engine)
-        .current_dir(ex)
-        .env("FAKE_SPARK_DROP_ROW", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success());
-    assert!(stderr.contains("rows were lost or read twice"), "{stderr}");
-    assert!(!out.exists());
+    // A row lost on the way is noticed, also when another is read twice in
+    // its place, and nothing is written.
+    for lose in ["row", "row-for-another"] {
+        let out = dir.path().join("lost");
+        let run = std::process::Command::new(reglink_tests::reglink_bin!())
+            .args(["--quiet", "link", "study.toml", "--out"])
+            .arg(&out)
+            .args(engine)
+            .current_dir(ex)
+            .env("FAKE_SPARK_LOSE", lose)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{lose}");
+        assert!(
+            stderr.contains("rows were lost or read twice"),
+            "{lose}: {stderr}"
+        );
+        assert!(!out.exists());
+    }
 
     // No spark-submit: says what to install.
     let run = reglink!(
@@ -528,6 +532,8 @@ fn linking_on_an_engine_a_part_at_a_time_gives_byte_identical_output() {
     );
 }
 
+/// `reglink --quiet link study.toml --out OUT ARGS` in the example's folder
+/// on `threads` threads.
 fn link_with(ex: &Path, threads: &str, out: &Path, args: &[&str]) {
     let status = std::process::Command::new(reglink_tests::reglink_bin!())
         .args(["--quiet", "link", "study.toml", "--out"])

@@ -60,6 +60,23 @@ pub fn sources_of(study: &Study) -> Result<(Vec<Input>, Vec<u64>), LinkError> {
     Ok((inputs.into_iter().map(|(i, _)| i).collect(), rows))
 }
 
+/// The fingerprints of the study file and its code lists: a part linked
+/// under another study file or other code lists than the driver's is
+/// refused, since its cells would not mean the same.
+pub fn study_fingerprint(study: &Study) -> Result<String, LinkError> {
+    let mut all = Vec::new();
+    let paths = std::iter::once((&study.name, &study.path))
+        .chain(study.codelists.iter().map(|c| (&c.name, &c.path)));
+    for (name, path) in paths {
+        let f = reglink_extract::fingerprint_file(path).map_err(|error| LinkError::Extract {
+            source_name: name.clone(),
+            error,
+        })?;
+        all.push(f.as_str().to_string());
+    }
+    Ok(all.join(" "))
+}
+
 /// Whether the study derives household types, so that a part needs
 /// [`PART_HOUSEHOLDS`]; then the EB source's index and household column.
 pub fn households_needed(study: &Study) -> Option<(usize, &str)> {
@@ -72,6 +89,8 @@ pub fn households_needed(study: &Study) -> Option<(usize, &str)> {
 
 /// What linking one part of the persons adds to the linkage report.
 pub struct Part {
+    /// [`study_fingerprint`] of the study the part was linked with.
+    study: String,
     summaries: Vec<SourceSummary>,
     counts: Counts,
     /// Per source: key id and study of the part's file.
@@ -79,8 +98,7 @@ pub struct Part {
 }
 
 /// Links the part of the persons in folder `dir` (see the module docs) and
-/// hands its person-years to `each` (once, or not at all when the part has
-/// no rows).
+/// hands its person-years to `each` (once).
 pub fn link_part(
     study: &Study,
     dir: &Path,
@@ -140,6 +158,7 @@ pub fn link_part(
     drop(loaded);
     each(frames);
     Ok(Part {
+        study: study_fingerprint(study)?,
         summaries,
         counts,
         keys,
@@ -166,6 +185,7 @@ impl std::fmt::Debug for Parts {
 impl Part {
     /// Writes the part for [`Part::decode`].
     pub fn encode(&self, e: &mut Encoder) {
+        e.str(&self.study);
         e.len(self.keys.len());
         for (key, study) in &self.keys {
             e.str(key);
@@ -179,6 +199,7 @@ impl Part {
 
     /// Reads a part of `study` as [`Part::encode`] wrote it.
     pub fn decode(study: &Study, d: &mut Decoder<'_>) -> Result<Part, PartialError> {
+        let fingerprint = d.str()?;
         let n = d.u64()? as usize;
         if n != study.sources.len() {
             return Err(PartialError(format!(
@@ -196,6 +217,7 @@ impl Part {
         }
         let counts = decode_counts(study, d)?;
         Ok(Part {
+            study: fingerprint,
             summaries,
             counts,
             keys,
@@ -215,6 +237,8 @@ impl Part {
 
 /// The parts of a distributed run, merged as they come.
 pub struct Parts {
+    /// [`study_fingerprint`] of the driver's study.
+    study: String,
     summaries: Vec<SourceSummary>,
     /// Per source and code concept: code -> index in the merged dictionary.
     index: Vec<Vec<(Concept, HashMap<String, u32>)>>,
@@ -224,8 +248,9 @@ pub struct Parts {
 
 impl Parts {
     /// No part yet.
-    pub fn new(study: &Study) -> Parts {
-        Parts {
+    pub fn new(study: &Study) -> Result<Parts, LinkError> {
+        Ok(Parts {
+            study: study_fingerprint(study)?,
             summaries: study
                 .sources
                 .iter()
@@ -234,11 +259,17 @@ impl Parts {
             index: study.sources.iter().map(|_| Vec::new()).collect(),
             counts: link::empty_counts(study),
             keys: None,
-        }
+        })
     }
 
     /// Adds one part.
     pub fn add(&mut self, study: &Study, part: Part) -> Result<(), PartialError> {
+        if part.study != self.study {
+            return Err(PartialError(
+                "it was linked with another study file or other code lists than this run's: a worker reads another copy"
+                    .to_string(),
+            ));
+        }
         match &self.keys {
             None => self.keys = Some(part.keys.clone()),
             Some(k) if *k != part.keys => {
@@ -257,14 +288,22 @@ impl Parts {
         for (s, summary) in summaries.into_iter().enumerate() {
             let remaps = merge_summary(&mut self.summaries[s], &mut self.index[s], summary);
             // The municipality-years count the part's own dictionary indices.
-            if let Some((_, remap)) = remaps.iter().find(|(c, _)| *c == Concept::Municipality) {
-                let slot = link::slot(study.sources[s].kind);
-                let by = std::mem::take(&mut counts.by_muni_year[slot]);
-                counts.by_muni_year[slot] = by
-                    .into_iter()
-                    .map(|((m, y), v)| ((remap[m as usize], y), v))
-                    .collect();
-            }
+            let slot = link::slot(study.sources[s].kind);
+            let remap = remaps
+                .iter()
+                .find(|(c, _)| *c == Concept::Municipality)
+                .map_or(&[][..], |(_, r)| r.as_slice());
+            let by = std::mem::take(&mut counts.by_muni_year[slot]);
+            counts.by_muni_year[slot] = by
+                .into_iter()
+                .map(|((m, y), v)| match remap.get(m as usize) {
+                    Some(&to) => Ok(((to, y), v)),
+                    None => Err(PartialError(format!(
+                        "it counts persons of source {} in a municipality it does not name",
+                        study.sources[s].name
+                    ))),
+                })
+                .collect::<Result<_, _>>()?;
         }
         self.counts.merge(counts);
         Ok(())
@@ -280,11 +319,23 @@ impl Parts {
         rows: &[u64],
     ) -> Result<Linkage, LinkError> {
         for ((source, summary), &expected) in study.sources.iter().zip(&self.summaries).zip(rows) {
-            if summary.stats.rows_read != expected {
+            // Rows 1..=n, each once: their number, sum and sum of squares.
+            let n = u128::from(expected);
+            let sums = (n * (n + 1) / 2, n * (n + 1) * (2 * n + 1) / 6);
+            if summary.stats.rows_read != expected || summary.stats.row_sums != sums {
                 return Err(LinkError::Parts {
                     message: format!(
-                        "the parts read {} rows of source {}, whose file has {expected}: rows were lost or read twice on the way",
+                        "the parts read {} rows of source {}, whose file has {expected}, or not each of them once: rows were lost or read twice on the way",
                         summary.stats.rows_read, source.name
+                    ),
+                });
+            }
+            let s = link::slot(source.kind);
+            if self.counts.duplicates[s] > summary.rows {
+                return Err(LinkError::Parts {
+                    message: format!(
+                        "the parts count more duplicates of source {} than rows kept",
+                        source.name
                     ),
                 });
             }
@@ -355,6 +406,8 @@ fn encode_summary(s: &SourceSummary, e: &mut Encoder) {
     e.u64(s.stats.rows_read);
     e.u64(s.stats.outside_period);
     e.u64(s.stats.rounded);
+    e.u128(s.stats.row_sums.0);
+    e.u128(s.stats.row_sums.1);
     e.len(s.stats.rejected.len());
     for (reason, count) in &s.stats.rejected {
         e.str(reason);
@@ -377,6 +430,7 @@ fn decode_summary(d: &mut Decoder<'_>) -> Result<SourceSummary, PartialError> {
         rows_read: d.u64()?,
         outside_period: d.u64()?,
         rounded: d.u64()?,
+        row_sums: (d.u128()?, d.u128()?),
         ..LoadStats::default()
     };
     let reasons = d.len(16)?;

@@ -231,7 +231,7 @@ pub fn tabulate_parts(
     progress: &dyn Progress,
 ) -> Result<Tabulated, ReleaseError> {
     let (inputs, rows) = reglink_link::part::sources_of(&study)?;
-    let mut merged = Parts::new(&study);
+    let mut merged = Parts::new(&study)?;
     let mut tabulations: Vec<Tabulation<'_>> = (0..study.tables.len())
         .map(|t| Tabulation::new(&study, t))
         .collect();

@@ -405,6 +405,16 @@ impl<'a> Tabulation<'a> {
                 }
             }
         }
+        // Households and medians are kept per bottom cell (a category, or
+        // `unknown`, in every dimension): any other cell is a corrupt part.
+        let bottom = |c: u32| {
+            (c as usize) < cells
+                && tab
+                    .dims
+                    .iter()
+                    .enumerate()
+                    .all(|(d, dim)| tab.shape.position(c as usize, d) < dim.categories.len())
+        };
         let has_households = d.bool()?;
         if has_households != tab.households.is_some() {
             return Err(PartialError(format!(
@@ -414,9 +424,9 @@ impl<'a> Tabulation<'a> {
         if has_households {
             let ids = d.u64s()?;
             let bottoms = expect_len(d.u32s()?, ids.len(), &what)?;
-            if bottoms.iter().any(|&b| b as usize >= cells) {
+            if !bottoms.iter().all(|&b| bottom(b)) {
                 return Err(PartialError(format!(
-                    "{what} names a cell it does not have"
+                    "{what} counts a household in a cell that is not a bottom cell"
                 )));
             }
             tab.households = Some(ids.into_iter().zip(bottoms).collect());
@@ -438,11 +448,7 @@ impl<'a> Tabulation<'a> {
             let ordered = read
                 .windows(2)
                 .all(|w| (w[0].bottom, w[0].value) <= (w[1].bottom, w[1].value));
-            if !ordered
-                || read
-                    .iter()
-                    .any(|r| r.bottom as usize >= cells || r.count == 0)
-            {
+            if !ordered || !read.iter().all(|r| bottom(r.bottom) && r.count > 0) {
                 return Err(PartialError(format!("{what} has a median out of order")));
             }
             runs.runs = read;

@@ -9,7 +9,8 @@
 //! its persons' households, runs `reglink link-part` on each part and
 //! writes the results where the job says.
 //!
-//! `FAKE_SPARK_DROP_ROW=1` loses one row of the first source on the way,
+//! `FAKE_SPARK_LOSE=row` loses one row of the first source on the way, and
+//! `FAKE_SPARK_LOSE=row-for-another` reads another one twice in its place,
 //! to test that reglink notices.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -58,12 +59,22 @@ fn main() {
         }
         rows.push(of);
     }
-    if std::env::var_os("FAKE_SPARK_DROP_ROW").is_some() {
-        rows[0]
-            .iter_mut()
-            .find(|r| !r.is_empty())
-            .expect("a row")
-            .pop();
+    match std::env::var("FAKE_SPARK_LOSE").as_deref() {
+        // One row of the first source lost.
+        Ok("row") => {
+            rows[0]
+                .iter_mut()
+                .find(|r| !r.is_empty())
+                .expect("a row")
+                .pop();
+        }
+        // One row of the first source lost and another read twice: as many
+        // rows as the file has.
+        Ok("row-for-another") => {
+            let part = rows[0].iter_mut().find(|r| r.len() >= 2).expect("two rows");
+            part[0] = part[1];
+        }
+        _ => {}
     }
     // Per part: the EB rows of every household with a member in it.
     let households: Option<(usize, Vec<Vec<u32>>)> = job["households"].as_object().map(|h| {

@@ -141,6 +141,10 @@ pub(crate) struct LoadStats {
     pub outside_period: u64,
     /// Numbers in kept rows whose fraction was rounded half to even to whole units.
     pub rounded: u64,
+    /// The sums of the (1-based) row numbers of the rows read and of their
+    /// squares: with `rows_read`, they tell rows read once each from rows
+    /// lost or read twice when parts of a source are read apart.
+    pub row_sums: (u128, u128),
 }
 
 impl LoadStats {
@@ -156,6 +160,8 @@ impl LoadStats {
         self.rows_read += other.rows_read;
         self.outside_period += other.outside_period;
         self.rounded += other.rounded;
+        self.row_sums.0 += other.row_sums.0;
+        self.row_sums.1 += other.row_sums.1;
         for (reason, count) in other.rejected {
             let r = self.rejected.entry(reason).or_default();
             r.rows += count.rows;
