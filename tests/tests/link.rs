@@ -434,58 +434,32 @@ fn linking_on_an_engine_a_part_at_a_time_gives_byte_identical_output() {
     ];
     link_with(ex, "2", &dir.path().join("parts"), &engine);
     assert_same_link_output(&dir.path().join("whole"), &dir.path().join("parts"));
+    // `reglink run` on the engine releases the very same bundle.
+    for (name, args) in [("release-whole", &[][..]), ("release-parts", &engine[..])] {
+        let out = dir.path().join(name);
+        let mut all = vec!["--quiet", "run", "study.toml", "--policy", "acro", "--out"];
+        all.push(out.to_str().unwrap());
+        all.extend(args);
+        reglink!(ex, &all).success();
+    }
+    let (whole, parts) = (
+        dir.path().join("release-whole"),
+        dir.path().join("release-parts"),
+    );
+    let files = reglink_tests::files_below(&whole);
+    assert!(files.len() > 30, "{files:?}");
+    assert_eq!(files, reglink_tests::files_below(&parts));
+    for f in &files {
+        assert!(
+            fs::read(whole.join(f)).unwrap() == fs::read(parts.join(f)).unwrap(),
+            "{} differs",
+            f.display()
+        );
+    }
     // The table by household type needs every part to see its households'
     // members in other parts.
     let study = fs::read_to_string(ex.join("study.toml")).unwrap();
     assert!(study.contains("kind = \"household_type\""));
-    // Rejected rows are named by their rows in the source file, not in a
-    // part: EB rows without a municipality (every 97th) are rejected.
-    let (bad, bad_study) = study_variant("no-municipality.toml", |s| s.to_string());
-    let eb = ex.join("pseudonymised/eb.parquet");
-    let builder = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&eb).unwrap()).unwrap();
-    let schema = builder.schema().clone();
-    let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
-    let whole = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
-    let kommun = schema.index_of("kommun").unwrap();
-    let holes =
-        arrow_array::BooleanArray::from_iter((0..whole.num_rows()).map(|i| Some(i % 97 == 96)));
-    let nulled = arrow_select::nullif::nullif(whole.column(kommun), &holes).unwrap();
-    let mut columns = whole.columns().to_vec();
-    columns[kommun] = nulled;
-    let holed = bad.path().join("eb.parquet");
-    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(fs::File::create(&holed).unwrap(), schema, None)
-            .unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-    let text = fs::read_to_string(&bad_study)
-        .unwrap()
-        .replace(eb.to_str().unwrap(), holed.to_str().unwrap());
-    fs::write(&bad_study, text).unwrap();
-    let bad_study = bad_study.to_str().unwrap();
-    for (name, args) in [("whole", &[][..]), ("parts", &engine[..])] {
-        let out = bad.path().join(name);
-        let mut all = vec!["--quiet", "link", bad_study, "--out"];
-        all.push(out.to_str().unwrap());
-        all.extend(args);
-        reglink!(bad.path(), &all).success();
-    }
-    assert_same_link_output(&bad.path().join("whole"), &bad.path().join("parts"));
-    let report = json(&bad.path().join("whole/linkage-report.json"));
-    let rejected = &report["sources"]["eb"]["rejected"];
-    let rows: Vec<u64> = rejected
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|r| r["first_rows"].as_array().unwrap().iter())
-        .map(|n| n.as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        rows,
-        (1..=20).map(|k| 97 * k).collect::<Vec<u64>>(),
-        "{rejected}"
-    );
     // The job's private folder is gone.
     assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0);
 
@@ -529,6 +503,63 @@ fn linking_on_an_engine_a_part_at_a_time_gives_byte_identical_output() {
         run.stderr.contains("install Apache Spark"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn linking_on_an_engine_names_rejected_rows_by_their_rows_in_the_source() {
+    let ex = example!();
+    let fake = env!("CARGO_BIN_EXE_fake-spark-submit");
+    let engine = ["--engine", "spark", "--spark-submit", fake, "--parts", "5"];
+    // Rejected rows are named by their rows in the source file, not in a
+    // part: EB rows without a municipality (every 97th) are rejected.
+    let (bad, bad_study) = study_variant("no-municipality.toml", |s| s.to_string());
+    let eb = ex.join("pseudonymised/eb.parquet");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&eb).unwrap()).unwrap();
+    let schema = builder.schema().clone();
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
+    let whole = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+    let kommun = schema.index_of("kommun").unwrap();
+    let holes =
+        arrow_array::BooleanArray::from_iter((0..whole.num_rows()).map(|i| Some(i % 97 == 96)));
+    let nulled = arrow_select::nullif::nullif(whole.column(kommun), &holes).unwrap();
+    let mut columns = whole.columns().to_vec();
+    columns[kommun] = nulled;
+    let holed = bad.path().join("eb.parquet");
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(fs::File::create(&holed).unwrap(), schema, None)
+            .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let text = fs::read_to_string(&bad_study)
+        .unwrap()
+        .replace(eb.to_str().unwrap(), holed.to_str().unwrap());
+    fs::write(&bad_study, text).unwrap();
+    let bad_study = bad_study.to_str().unwrap();
+    for (name, args) in [("whole", &[][..]), ("parts", &engine[..])] {
+        let out = bad.path().join(name);
+        let mut all = vec!["--quiet", "link", bad_study, "--out"];
+        all.push(out.to_str().unwrap());
+        all.extend(args);
+        // The job's folder beside the holed extract, not the shared ones.
+        all.extend(["--scratch", bad.path().to_str().unwrap()]);
+        reglink!(bad.path(), &all).success();
+    }
+    assert_same_link_output(&bad.path().join("whole"), &bad.path().join("parts"));
+    let report = json(&bad.path().join("whole/linkage-report.json"));
+    let rejected = &report["sources"]["eb"]["rejected"];
+    let rows: Vec<u64> = rejected
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|r| r["first_rows"].as_array().unwrap().iter())
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        (1..=20).map(|k| 97 * k).collect::<Vec<u64>>(),
+        "{rejected}"
     );
 }
 
