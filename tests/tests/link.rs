@@ -484,6 +484,29 @@ fn linking_on_an_engine_a_part_at_a_time_gives_byte_identical_output() {
         assert!(!out.exists());
     }
 
+    // Without the EB rows of their households' members in other parts, the
+    // parts count households short: the routing is what keeps them whole.
+    let torn = dir.path().join("torn");
+    let run = std::process::Command::new(reglink_tests::reglink_bin!())
+        .args(["--quiet", "link", "study.toml", "--out"])
+        .arg(&torn)
+        .args(engine)
+        .current_dir(ex)
+        .env("FAKE_SPARK_LOSE", "households")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let cells = listing(&dir.path().join("whole/cells"));
+    let differ = cells.iter().filter(|f| {
+        fs::read(dir.path().join("whole/cells").join(f)).unwrap()
+            != fs::read(torn.join("cells").join(f)).unwrap()
+    });
+    assert!(differ.count() > 0);
+
     // No spark-submit: says what to install.
     let run = reglink!(
         ex,
@@ -496,6 +519,8 @@ fn linking_on_an_engine_a_part_at_a_time_gives_byte_identical_output() {
             "spark",
             "--spark-submit",
             dir.path().join("no-spark-submit").to_str().unwrap(),
+            "--scratch",
+            scratch.to_str().unwrap(),
         ]
     );
     assert_ne!(run.code, Some(0));

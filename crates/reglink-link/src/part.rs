@@ -319,9 +319,10 @@ impl Parts {
         rows: &[u64],
     ) -> Result<Linkage, LinkError> {
         for ((source, summary), &expected) in study.sources.iter().zip(&self.summaries).zip(rows) {
-            // Rows 1..=n, each once: their number, sum and sum of squares.
+            // Rows 1..=n, each once: their number, sum and sum of hashes.
             let n = u128::from(expected);
-            let sums = (n * (n + 1) / 2, n * (n + 1) * (2 * n + 1) / 6);
+            let hashed = (1..=expected).fold(0u64, |h, r| h.wrapping_add(load::chunk::mix(r)));
+            let sums = (n * (n + 1) / 2, hashed);
             if summary.stats.rows_read != expected || summary.stats.row_sums != sums {
                 return Err(LinkError::Parts {
                     message: format!(
@@ -407,7 +408,7 @@ fn encode_summary(s: &SourceSummary, e: &mut Encoder) {
     e.u64(s.stats.outside_period);
     e.u64(s.stats.rounded);
     e.u128(s.stats.row_sums.0);
-    e.u128(s.stats.row_sums.1);
+    e.u64(s.stats.row_sums.1);
     e.len(s.stats.rejected.len());
     for (reason, count) in &s.stats.rejected {
         e.str(reason);
@@ -430,7 +431,7 @@ fn decode_summary(d: &mut Decoder<'_>) -> Result<SourceSummary, PartialError> {
         rows_read: d.u64()?,
         outside_period: d.u64()?,
         rounded: d.u64()?,
-        row_sums: (d.u128()?, d.u128()?),
+        row_sums: (d.u128()?, d.u64()?),
         ..LoadStats::default()
     };
     let reasons = d.len(16)?;
@@ -528,4 +529,119 @@ fn decode_counts(study: &Study, d: &mut Decoder<'_>) -> Result<Counts, PartialEr
     }
     c.without_age = d.u64s_of(study.populations.len(), "the populations")?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, StringArray};
+
+    use super::*;
+    use crate::testutil::{META, StudyDir, keyed, write_parquet};
+
+    /// EB rows (person, month, municipality, amount) of the whole source,
+    /// and the part of each person.
+    const ROWS: [(u64, &str, Option<&str>, &str); 6] = [
+        (1, "202301", Some("0180"), "100"),
+        (2, "202302", Some("0380"), "200"),
+        (1, "202303", Some("0180"), "300"),
+        (3, "202304", None, "400"),
+        (2, "202305", Some("0180"), "500"),
+        (3, "202306", Some("0380"), "600"),
+    ];
+
+    fn text(values: Vec<Option<&str>>) -> ArrayRef {
+        Arc::new(StringArray::from(values))
+    }
+
+    /// The EB rows at `rows` (0-based rows of the whole source), with their rows.
+    fn eb_file(path: &Path, rows: &[usize]) {
+        let ids: Vec<Option<u64>> = rows.iter().map(|&r| Some(ROWS[r].0)).collect();
+        let mut columns = keyed(&ids);
+        columns.push((
+            "period",
+            text(rows.iter().map(|&r| Some(ROWS[r].1)).collect()),
+        ));
+        columns.push(("kommun", text(rows.iter().map(|&r| ROWS[r].2).collect())));
+        columns.push((
+            "belopp",
+            text(rows.iter().map(|&r| Some(ROWS[r].3)).collect()),
+        ));
+        let numbers = Int64Array::from(rows.iter().map(|&r| r as i64).collect::<Vec<_>>());
+        columns.push((ROW_COLUMN, Arc::new(numbers) as ArrayRef));
+        write_parquet(path, columns, META, 2);
+    }
+
+    /// Person 1 and 3 in one part, person 2 in the other, each linked and
+    /// read back from its encoding.
+    fn parts(dir: &StudyDir, study: &Study) -> Vec<Part> {
+        eb_file(&dir.path("eb.parquet"), &[0, 1, 2, 3, 4, 5]);
+        [vec![0, 2, 3, 5], vec![1, 4]]
+            .iter()
+            .enumerate()
+            .map(|(i, rows)| {
+                let folder = dir.path(&format!("part{i}"));
+                std::fs::create_dir_all(&folder).unwrap();
+                eb_file(&folder.join(part_file("eb")), rows);
+                let part = link_part(study, &folder, &mut |_| {}).unwrap();
+                let mut e = Part::encoder();
+                part.encode(&mut e);
+                let bytes = e.into_bytes();
+                let mut d = Decoder::new(&bytes);
+                Part::header(&mut d).unwrap();
+                let part = Part::decode(study, &mut d).unwrap();
+                d.finish().unwrap();
+                part
+            })
+            .collect()
+    }
+
+    fn merged(study: &Study, parts: Vec<Part>) -> Result<Linkage, String> {
+        let (inputs, rows) = sources_of(study).map_err(|e| e.to_string())?;
+        let mut all = Parts::new(study).map_err(|e| e.to_string())?;
+        for part in parts {
+            all.add(study, part).map_err(|e| e.to_string())?;
+        }
+        all.finish(study, inputs, &rows).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn parts_add_up_to_the_report_of_the_whole_and_a_corrupt_part_is_refused() {
+        let dir = StudyDir::new(false);
+        let study = dir.study();
+        eb_file(&dir.path("eb.parquet"), &[0, 1, 2, 3, 4, 5]);
+        let whole = crate::link(&study, &crate::NoProgress).unwrap().report;
+        let linkage = merged(&study, parts(&dir, &study)).unwrap();
+        assert_eq!(
+            serde_json::to_string(&linkage.report).unwrap(),
+            serde_json::to_string(&whole).unwrap()
+        );
+        // Person 3's row without a municipality is named by its row in the source.
+        assert_eq!(
+            linkage.report.sources["eb"].rejected["municipality_missing"].first_rows,
+            [4]
+        );
+
+        // One part missing: its rows were lost.
+        let mut two = parts(&dir, &study);
+        two.pop();
+        let error = merged(&study, two).unwrap_err();
+        assert!(error.contains("rows were lost or read twice"), "{error}");
+        // Linked with another study file.
+        let mut two = parts(&dir, &study);
+        two[0].study = "blake3:0".to_string();
+        let error = merged(&study, two).unwrap_err();
+        assert!(error.contains("another study file"), "{error}");
+        // Persons in a municipality the part's dictionary does not have.
+        let mut two = parts(&dir, &study);
+        two[1].counts.by_muni_year[0].insert((7, 2023), [1, 0, 0, 0]);
+        let error = merged(&study, two).unwrap_err();
+        assert!(error.contains("does not name"), "{error}");
+        // More duplicates than rows.
+        let mut two = parts(&dir, &study);
+        two[1].counts.duplicates[0] = 100;
+        let error = merged(&study, two).unwrap_err();
+        assert!(error.contains("more duplicates"), "{error}");
+    }
 }

@@ -177,7 +177,7 @@ fn write_link_output(
 /// Links the part of the persons in folder `dir` (cut out of the study's
 /// sources by a distributed engine, see [`reglink_link::part`]), tabulates
 /// it and writes the partial result to `out` (mode 0600), for
-/// [`link_from_parts`] to merge.
+/// [`tabulate_parts`] to merge.
 pub fn link_part(study_path: &Path, dir: &Path, out: &Path) -> Result<(), ReleaseError> {
     let study = Study::load(study_path)?;
     let mut tabulations: Vec<Tabulation<'_>> = (0..study.tables.len())

@@ -11,7 +11,8 @@
 //!
 //! `FAKE_SPARK_LOSE=row` loses one row of the first source on the way, and
 //! `FAKE_SPARK_LOSE=row-for-another` reads another one twice in its place,
-//! to test that reglink notices.
+//! to test that reglink notices; `FAKE_SPARK_LOSE=households` gives each
+//! part only its own EB rows as households, to show the routing matters.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -97,6 +98,10 @@ fn main() {
             }
         }
         let mut members = vec![Vec::new(); parts];
+        if std::env::var("FAKE_SPARK_LOSE").as_deref() == Ok("households") {
+            // Each part only its own EB rows: households across parts torn.
+            return (e, rows[e].clone());
+        }
         for i in 0..batch.num_rows() {
             if values.is_valid(i) {
                 for &part in parts_of.get(values.value(i).trim()).into_iter().flatten() {

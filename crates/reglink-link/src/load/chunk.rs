@@ -301,9 +301,9 @@ impl Chunk {
         };
         for i in 0..batch.num_rows() {
             self.stats.rows_read += 1;
-            let number = u128::from(row_number(i));
-            self.stats.row_sums.0 += number;
-            self.stats.row_sums.1 += number * number;
+            let number = row_number(i);
+            self.stats.row_sums.0 += u128::from(number);
+            self.stats.row_sums.1 = self.stats.row_sums.1.wrapping_add(mix(number));
             match self.read_row(layout, &readers, i, &mut scratch) {
                 Ok(kept) => self.push_row(layout, &readers, i, &kept, &scratch),
                 Err(Skip::Outside) => self.stats.outside_period += 1,
@@ -461,16 +461,10 @@ fn household_key(col: &Col<'_>, i: usize, buf: &mut String) -> Result<u64, Bad> 
 /// linked on different workers must give a household the same key. Each
 /// 8-byte word is mixed in by a bijection (the splitmix64 finaliser), so two
 /// ids of one length differing in their last word never collide, and others
-/// collide with chance about 2^-64. Not a keyed hash: household ids are not
-/// secret, and the key never leaves the process.
+/// collide with chance about 2^-64 (2^-63 once the key is cut to 63 bits).
+/// Not a keyed hash: household ids are not secret, and the key never leaves
+/// the process.
 pub(crate) fn text_key(bytes: &[u8]) -> u64 {
-    fn mix(mut x: u64) -> u64 {
-        x ^= x >> 30;
-        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x ^= x >> 27;
-        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    }
     let mut h = (bytes.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     for chunk in bytes.chunks(8) {
         let mut word = [0u8; 8];
@@ -478,6 +472,16 @@ pub(crate) fn text_key(bytes: &[u8]) -> u64 {
         h = mix(h ^ u64::from_le_bytes(word));
     }
     mix(h)
+}
+
+/// The splitmix64 finaliser: a bijection of `u64` that spreads every input
+/// bit over the output.
+pub(crate) fn mix(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 #[cfg(test)]

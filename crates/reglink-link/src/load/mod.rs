@@ -10,7 +10,7 @@
 //! the mapped columns found and typed); `chunk.rs` reads one row group a row
 //! at a time; `col.rs` reads a value of any Arrow type a column may have.
 
-mod chunk;
+pub(crate) mod chunk;
 pub(crate) mod col;
 pub(crate) mod households;
 pub(crate) mod plan;
@@ -141,10 +141,11 @@ pub(crate) struct LoadStats {
     pub outside_period: u64,
     /// Numbers in kept rows whose fraction was rounded half to even to whole units.
     pub rounded: u64,
-    /// The sums of the (1-based) row numbers of the rows read and of their
-    /// squares: with `rows_read`, they tell rows read once each from rows
-    /// lost or read twice when parts of a source are read apart.
-    pub row_sums: (u128, u128),
+    /// The sum of the (1-based) row numbers of the rows read, and the
+    /// wrapping sum of a hash of each (`chunk::mix`): with `rows_read`, a
+    /// checksum that tells rows read once each from rows lost or read twice
+    /// when parts of a source are read apart.
+    pub row_sums: (u128, u64),
 }
 
 impl LoadStats {
@@ -161,7 +162,7 @@ impl LoadStats {
         self.outside_period += other.outside_period;
         self.rounded += other.rounded;
         self.row_sums.0 += other.row_sums.0;
-        self.row_sums.1 += other.row_sums.1;
+        self.row_sums.1 = self.row_sums.1.wrapping_add(other.row_sums.1);
         for (reason, count) in other.rejected {
             let r = self.rejected.entry(reason).or_default();
             r.rows += count.rows;

@@ -165,6 +165,16 @@ def main():
         elif isinstance(kind, (T.ByteType, T.ShortType, T.IntegerType, T.LongType)):
             # reglink keeps an integer id's lower 63 bits.
             key = key.cast("long").bitwiseAND(F.lit(0x7FFFFFFFFFFFFFFF))
+        elif isinstance(kind, T.DecimalType) and kind.scale == 0 and kind.precision == 20:
+            # An unsigned 64-bit id (Spark reads Parquet's UINT_64 so): reglink
+            # reads those above 2^63 - 1 as 2^63 - 1.
+            top = F.lit(0x7FFFFFFFFFFFFFFF)
+            key = F.when(key > top, top).otherwise(key.cast("long"))
+        else:
+            raise RuntimeError(
+                f"the household column {households['column']} has Spark type {kind}, "
+                "which this job cannot match as reglink reads it"
+            )
         members = frames[i].withColumn(HOUSEHOLD, key).where(F.col(HOUSEHOLD).isNotNull())
         # Per household and part with a member: the part, and a member's
         # pseudonym to shuffle the household's rows by.
