@@ -7,18 +7,20 @@ Starts a Spark standalone master and two workers (one core and --worker-memory e
 study's pseudonymised extracts (`reglink example`), links them with
 `reglink link` on this machine and with `reglink link --engine spark` on
 the cluster, and compares every file of the two outputs (cell tables,
-linkage report, manifest). With two seeds or more, the last one's household
-ids are padded with white space first (every third), which reglink reads
-through and the job must too. Prints both times side by side. Stops the
+linkage report, manifest). The second seed's household ids are padded with
+white space first (half the persons'), the third's written as 64-bit
+integers, half the persons' as v - 2^63 (reglink keys it by its lower 63
+bits, as v): a household's members then write its id two ways, reglink reads
+through both, and the job's routing must too. Prints both times side by side. Stops the
 cluster whatever happens. Exits 1 on any difference.
 
-    python3 tests/spark/cluster_test.py                 # municipality, seeds 1 and 2
+    python3 tests/spark/cluster_test.py                 # municipality, seeds 1, 2 and 3
     python3 tests/spark/cluster_test.py --preset tiny --seed 7
 
 Needs Java 17 (Debian: openjdk-17-jre-headless) and Python 3.9+; installs
 PySpark 3.5, pyarrow and pandas from PyPI into its own virtual environment
 (`--venv`, default target/spark-venv; about 1.5 minutes the first time).
-About a minute on two cores after the first time (municipality, two seeds).
+About a minute and a half on two cores after the first time (municipality, three seeds).
 """
 
 import argparse
@@ -123,19 +125,42 @@ import pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
 path = sys.argv[1]
 table = pq.read_table(path)
 ids = table["hushall_id"].combine_chunks()
-# Every third id padded with white space reglink reads through (a space, a
-# tab, a no-break space): the job must route by the id as reglink reads it.
-padded = [None if v is None else (f" {v}\t\u00a0" if i % 3 == 0 else v)
-          for i, v in enumerate(ids.to_pylist())]
+# The ids of half the persons (by their pseudonym) padded with white space
+# reglink reads through (a space, a tab, a no-break space), so that a
+# household's members write its id two ways: the job must route by the id
+# as reglink reads it.
+half = [p[0] % 2 == 0 for p in table["pseudonym"].to_pylist()]
+padded = [None if v is None else (f" {v}\t\u00a0" if h else v)
+          for v, h in zip(ids.to_pylist(), half)]
 table = table.set_column(table.schema.get_field_index("hushall_id"), table.schema.field("hushall_id"),
                          pa.array(padded, ids.type))
 pq.write_table(table.replace_schema_metadata(table.schema.metadata), path + ".tmp")
 """
 
 
-def pad_households(python, extract):
-    """Pads the EB extract's household ids (see PAD_HOUSEHOLDS), in place."""
-    run([python, "-c", PAD_HOUSEHOLDS, extract])
+WRAP_HOUSEHOLDS = """
+import sys
+import pyarrow as pa, pyarrow.parquet as pq
+path = sys.argv[1]
+table = pq.read_table(path)
+ids = table["hushall_id"].combine_chunks()
+# Household ids as 64-bit integers, half the persons' (by their pseudonym)
+# written as v - 2^63, whose lower 63 bits are v's: reglink keys them as v,
+# and the job must too.
+half = [p[0] % 2 == 0 for p in table["pseudonym"].to_pylist()]
+wrapped = [None if v is None else (int(v) - 2**63 if h else int(v))
+           for v, h in zip(ids.to_pylist(), half)]
+index = table.schema.get_field_index("hushall_id")
+table = table.set_column(index, pa.field("hushall_id", pa.int64()), pa.array(wrapped, pa.int64()))
+pq.write_table(table.replace_schema_metadata(table.schema.metadata), path + ".tmp")
+"""
+
+VARIANTS = {"padded": PAD_HOUSEHOLDS, "wrapped": WRAP_HOUSEHOLDS}
+
+
+def change_households(python, extract, variant):
+    """Rewrites the EB extract's household ids (see VARIANTS), in place."""
+    run([python, "-c", VARIANTS[variant], extract])
     os.replace(f"{extract}.tmp", extract)
 
 
@@ -162,7 +187,11 @@ def main():
     ap.add_argument("--worker-memory", default="1g", help="each worker's memory (default 1g)")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
-    seeds = args.seed or [1, 2]
+    seeds = args.seed or [1, 2, 3]
+    # Household ids as the example makes them (text), then padded with white
+    # space, then as integers some of which wrap: each way reglink reads them,
+    # the job must route them.
+    households = (["as made", "padded", "wrapped"] * len(seeds))[: len(seeds)]
 
     if not args.no_build:
         run(["cargo", "build", "--release", "-q", "-p", "reglink"], cwd=ROOT)
@@ -189,8 +218,9 @@ def main():
             run([reglink, "example", "--quiet", "--preset", args.preset, "--seed", seed, "--out", ex], env=env,
                 stdout=subprocess.DEVNULL)
             study = ex / "study.toml"
-            if seed == seeds[-1] and len(seeds) > 1:
-                pad_households(env_dir / "bin" / "python", ex / "pseudonymised" / "eb.parquet")
+            variant = households[seeds.index(seed)]
+            if variant != "as made":
+                change_households(env_dir / "bin" / "python", ex / "pseudonymised" / "eb.parquet", variant)
             started = time.perf_counter()
             run([reglink, "link", "--quiet", study, "--out", work / f"local{seed}"], env=env,
                 stdout=subprocess.DEVNULL)
@@ -209,10 +239,12 @@ def main():
         cluster.stop()
 
     print()
-    print(f"{'preset':<13} {'seed':>4} {'tables':>6} {'one machine':>12} {'Spark, 2 workers':>17}  result")
-    for seed, cells, local_s, spark_s, problems in rows:
+    print(f"{'preset':<13} {'seed':>4} {'household ids':<14} {'tables':>6} {'one machine':>12} "
+          f"{'Spark, 2 workers':>17}  result")
+    for (seed, cells, local_s, spark_s, problems), variant in zip(rows, households):
         verdict = "identical" if not problems else f"{len(problems)} files differ"
-        print(f"{args.preset:<13} {seed:>4} {cells:>6} {local_s:>10.1f} s {spark_s:>15.1f} s  {verdict}")
+        print(f"{args.preset:<13} {seed:>4} {variant:<14} {cells:>6} {local_s:>10.1f} s "
+              f"{spark_s:>15.1f} s  {verdict}")
         for p in problems:
             print(f"    {p}")
     if failed or len(rows) != len(seeds):
