@@ -192,7 +192,7 @@ fn input_of(source: &study::Source, key_id: &str) -> Result<Input, LinkError> {
 /// Moves each of `loaded` (the study's sources, in its order) into bucket
 /// order; returns where each source's buckets start and the sources, both
 /// by slot (EB, AF, LISA).
-fn partitioned<'a>(
+pub(crate) fn partitioned<'a>(
     study: &Study,
     loaded: &'a mut [SourceData],
 ) -> ([Option<Vec<usize>>; 3], [Option<&'a SourceData>; 3]) {

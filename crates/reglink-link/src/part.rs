@@ -39,25 +39,39 @@ pub fn part_file(name: &str) -> String {
     format!("{name}.parquet")
 }
 
-/// The sources of `study` as a driver sees them before handing them to an
-/// engine: each file's fingerprint, key id and rows (from its footer), the
-/// keys checked to agree.
-pub fn sources_of(study: &Study) -> Result<(Vec<Input>, Vec<u64>), LinkError> {
-    let mut inputs = Vec::new();
-    let mut rows = Vec::new();
-    for (id, source) in study.sources.iter().enumerate() {
-        let plan = load::plan::plan(study, id)?;
-        rows.push(plan.rows);
-        let mut input = crate::input_of(source, &plan.key_id)?;
-        input.key_id = plan.key_id;
-        inputs.push((input, plan.pseudonym_study));
-    }
-    let keys: Vec<(&str, &str)> = inputs
+/// Each source's plan (its schema checked, its key id and rows read from
+/// its footer), the keys checked to agree.
+fn checked_plans(study: &Study) -> Result<Vec<load::plan::Plan>, LinkError> {
+    let plans = (0..study.sources.len())
+        .map(|id| load::plan::plan(study, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<(&str, &str)> = plans
         .iter()
-        .map(|(i, s)| (i.key_id.as_str(), s.as_str()))
+        .map(|p| (p.key_id.as_str(), p.pseudonym_study.as_str()))
         .collect();
     load::check_same_key(study, &keys)?;
-    Ok((inputs.into_iter().map(|(i, _)| i).collect(), rows))
+    Ok(plans)
+}
+
+/// Checks, from the footers alone, that the study's sources are
+/// pseudonymised under one key: before an engine is given them.
+pub fn check_sources(study: &Study) -> Result<(), LinkError> {
+    checked_plans(study).map(|_| ())
+}
+
+/// The sources of `study` as the driver records them once the engine is
+/// done: each file's fingerprint and key id, and its rows (from its
+/// footer), the keys checked to agree.
+pub fn sources_of(study: &Study) -> Result<(Vec<Input>, Vec<u64>), LinkError> {
+    let plans = checked_plans(study)?;
+    let rows = plans.iter().map(|p| p.rows).collect();
+    let inputs = study
+        .sources
+        .iter()
+        .zip(&plans)
+        .map(|(source, plan)| crate::input_of(source, &plan.key_id))
+        .collect::<Result<_, _>>()?;
+    Ok((inputs, rows))
 }
 
 /// The fingerprints of the study file and its code lists: a part linked
@@ -142,14 +156,7 @@ pub fn link_part(
         .zip(&loaded)
         .map(|(s, d)| SourceSummary::of(s.kind, d))
         .collect();
-    let mut offsets: [Option<Vec<usize>>; 3] = [None, None, None];
-    for (source, data) in study.sources.iter().zip(loaded.iter_mut()) {
-        offsets[link::slot(source.kind)] = Some(link::partition(data));
-    }
-    let mut by_slot: [Option<&SourceData>; 3] = [None; 3];
-    for (source, data) in study.sources.iter().zip(loaded.iter()) {
-        by_slot[link::slot(source.kind)] = Some(data);
-    }
+    let (offsets, by_slot) = crate::partitioned(study, &mut loaded);
     let ctx = Ctx::with_households(study, &by_slot, households.as_ref());
     let all = 0..link::BUCKET_COUNT as usize;
     let (frames, counts) = link::link(study, &by_slot, &offsets, &ctx, (all, &|_| {}));

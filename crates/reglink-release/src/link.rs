@@ -92,18 +92,24 @@ pub fn link_and_tabulate(study: Study, progress: &dyn Progress) -> Result<Tabula
             tabulation.add(&frames[tabulation.population()]);
         }
     })?;
-    progress.stage("tabulating", Some(study.tables.len() as u64));
+    let tables = finish(tabulations, progress);
+    Ok(Tabulated {
+        study,
+        linked,
+        tables,
+    })
+}
+
+/// The cell tables of `tabulations`, in their order.
+fn finish(tabulations: Vec<Tabulation<'_>>, progress: &dyn Progress) -> Vec<CellTable> {
+    progress.stage("tabulating", Some(tabulations.len() as u64));
     let mut tables = Vec::with_capacity(tabulations.len());
     for (t, tabulation) in tabulations.into_iter().enumerate() {
         tables.push(tabulation.finish());
         progress.set(t as u64 + 1);
     }
     progress.finish();
-    Ok(Tabulated {
-        study,
-        linked,
-        tables,
-    })
+    tables
 }
 
 /// `reglink link`: loads the study at `study_path`, links and tabulates it
@@ -193,7 +199,13 @@ pub fn link_part(study_path: &Path, dir: &Path, out: &Path) -> Result<(), Releas
     for tabulation in tabulations {
         tabulation.encode(&mut e);
     }
-    // A partial is written into the task's private folder (mode 0600).
+    // A partial is written into the task's private folder (mode 0600), as a
+    // new file: never over one this run did not write.
+    if out.exists() {
+        return Err(ReleaseError::Engine {
+            message: format!("{}: a part's result goes to a new file", out.display()),
+        });
+    }
     reglink_extract::write_atomic(out, &e.into_bytes())?;
     Ok(())
 }
@@ -257,13 +269,7 @@ pub fn tabulate_parts(
     }
     progress.finish();
     let linked = merged.finish(&study, inputs, &rows)?;
-    progress.stage("tabulating", Some(study.tables.len() as u64));
-    let mut tables = Vec::with_capacity(tabulations.len());
-    for (t, tabulation) in tabulations.into_iter().enumerate() {
-        tables.push(tabulation.finish());
-        progress.set(t as u64 + 1);
-    }
-    progress.finish();
+    let tables = finish(tabulations, progress);
     Ok(Tabulated {
         study,
         linked,

@@ -301,9 +301,11 @@ impl Chunk {
         };
         for i in 0..batch.num_rows() {
             self.stats.rows_read += 1;
-            let number = row_number(i);
-            self.stats.row_sums.0 += u128::from(number);
-            self.stats.row_sums.1 = self.stats.row_sums.1.wrapping_add(mix(number));
+            if rows_in_source.is_some() {
+                let number = row_number(i);
+                self.stats.row_sums.0 += u128::from(number);
+                self.stats.row_sums.1 = self.stats.row_sums.1.wrapping_add(mix(number));
+            }
             match self.read_row(layout, &readers, i, &mut scratch) {
                 Ok(kept) => self.push_row(layout, &readers, i, &kept, &scratch),
                 Err(Skip::Outside) => self.stats.outside_period += 1,

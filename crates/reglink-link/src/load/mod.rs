@@ -141,10 +141,11 @@ pub(crate) struct LoadStats {
     pub outside_period: u64,
     /// Numbers in kept rows whose fraction was rounded half to even to whole units.
     pub rounded: u64,
-    /// The sum of the (1-based) row numbers of the rows read, and the
-    /// wrapping sum of a hash of each (`chunk::mix`): with `rows_read`, a
-    /// checksum that tells rows read once each from rows lost or read twice
-    /// when parts of a source are read apart.
+    /// In a part of a source (a file with [`plan::ROW_COLUMN`]), the sum
+    /// of the (1-based) row numbers of the rows read, and the wrapping sum
+    /// of a hash of each (`chunk::mix`): with `rows_read`, a checksum that
+    /// tells rows read once each from rows lost or read twice. Zero when a
+    /// source is read whole, where nothing needs it.
     pub row_sums: (u128, u64),
 }
 

@@ -113,7 +113,7 @@ impl Spark {
             bail!("--spark-conf {c}: expected KEY=VALUE");
         }
         // Refuse what is not pseudonymised, or under two keys, before starting a job.
-        reglink_link::part::sources_of(study)?;
+        reglink_link::part::check_sources(study)?;
         let parent = match &self.scratch {
             Some(dir) => dir.clone(),
             None => study
