@@ -543,16 +543,18 @@ fn clean_up(f: &mut Family, (homes, prices): (&Homes<'_>, &[f64]), pattern: &mut
     released
 }
 
-/// The most primary atoms whose flows [`reroute`] finds anew together.
-/// On the national 3-D table of `benches/` (T = 10), 8 left 250 secondary
-/// cells, 16 left 247, and 32 and 64 also 247 in two to ten times the
-/// time.
+/// The most primary atoms whose flows [`reroute`] finds anew together:
+/// the one whose region it is, then those sharing the most cells with it.
+/// On the national 3-D table of `benches/`, 8 left 126 secondary cells at
+/// T = 3 where 16 and 32 left 125; at T = 10 all three left 247, 32 in
+/// twice the time of 16.
 const MOST_REGION: usize = 16;
 
 /// The most primary atoms of a family for which the clean-up is followed
 /// by [`exchange`]. On the national 4-D table of `benches/` at T = 10
 /// (3,118 primary atoms) the exchanges took 150 s on top of 48 s and
-/// released no cell; at T = 3 (576) they released 4 in 10 s.
+/// released no cell; at T = 3 (576) they released 9 (1,029 to 1,020) and
+/// took the table from 9 s to about 45 s.
 const MOST_REROUTED: usize = MOST_PROGRAMS;
 
 /// Passes of [`exchange`] at most; the second and later look only at
@@ -610,18 +612,26 @@ fn reroute(
     let cost = |cells: &[u32]| cells.iter().map(|&x| prices[x as usize]).sum::<f64>();
     let (mut moves, mut released) = (0, 0);
     for &p in &atoms {
-        // The region: p and the primary atoms sharing a cell with it.
-        let mut region: Vec<u32> = vec![p];
+        // The region: p and the primary atoms sharing a cell with it, the
+        // most cells shared first.
+        let mut shared: HashMap<u32, usize> = HashMap::new();
         for &i in &by_atom[&p] {
             for x in &pattern.witnesses[i].support {
                 for &j in uses.get(x).into_iter().flatten() {
-                    region.push(pattern.witnesses[j].atom);
+                    let q = pattern.witnesses[j].atom;
+                    if q != p {
+                        *shared.entry(q).or_default() += 1;
+                    }
                 }
             }
         }
+        let mut near: Vec<(usize, u32)> = shared.into_iter().map(|(q, n)| (n, q)).collect();
+        near.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        let mut region: Vec<u32> = std::iter::once(p)
+            .chain(near.into_iter().map(|(_, q)| q))
+            .take(MOST_REGION)
+            .collect();
         region.sort_unstable();
-        region.dedup();
-        region.truncate(MOST_REGION);
         let mut group: Vec<usize> = region
             .iter()
             .flat_map(|a| by_atom[a].iter().copied())
