@@ -46,14 +46,14 @@
 //!    programs made redundant. Re-routing runs in parallel, a few flows at
 //!    a time, and stops at the first that finds no route; the order of
 //!    decisions is fixed, so the pattern does not depend on the thread count.
-//!    Then **exchanges**: for each primary atom, the region of primary atoms
-//!    whose flows share a cell with its own; the secondary atoms only the
-//!    region's flows go through are published, those flows are found again
-//!    given everything else suppressed, and the cells they add are cleaned
-//!    up; the result is kept when it hides fewer cells (or as many, more
+//!    Then **exchanges**: for each primary atom, its region (itself and up
+//!    to 15 primary atoms whose flows share the most cells with its own);
+//!    the secondary atoms only the region's flows go through are published,
+//!    the flows that went through them are found again given everything
+//!    else suppressed, and the cells they add are cleaned up; the result is kept when it hides fewer cells (or as many, more
 //!    cheaply). This trades two or more cells for one, which releasing one
-//!    cell at a time cannot. Passes repeat, each followed by the clean-up,
-//!    while they find an exchange (families with at most
+//!    cell at a time cannot. Passes (eight at most) repeat, each followed
+//!    by the clean-up, while they find an exchange (families with at most
 //!    [`MOST_PROGRAMS`] primary atoms).
 //! 3. **Checks.** An atom whose witnesses all stand is protected. The
 //!    others (those protected by a hypercube) are checked with the
@@ -554,7 +554,7 @@ const MOST_REGION: usize = 16;
 /// by [`exchange`]. On the national 4-D table of `benches/` at T = 10
 /// (3,118 primary atoms) the exchanges took 150 s on top of 48 s and
 /// released no cell; at T = 3 (576) they released 9 (1,029 to 1,020) and
-/// took the table from 9 s to about 45 s.
+/// took the table from 9 s to 41-50 s.
 const MOST_REROUTED: usize = MOST_PROGRAMS;
 
 /// Passes of [`exchange`] at most; the second and later look only at
@@ -584,11 +584,41 @@ fn exchange(f: &mut Family, ctx: (&Homes<'_>, &[f64]), pattern: &mut Pattern) ->
     released
 }
 
+/// The region of primary atom `p` for [`reroute`]: `p` and the primary
+/// atoms whose witnesses share the most cells with its own (counted per
+/// witness through each cell), [`MOST_REGION`] in all, sorted.
+fn region_of(
+    p: u32,
+    (by_atom, uses): (&HashMap<u32, Vec<usize>>, &Uses),
+    pattern: &Pattern,
+) -> Vec<u32> {
+    let mut shared: HashMap<u32, usize> = HashMap::new();
+    for &i in &by_atom[&p] {
+        for x in &pattern.witnesses[i].support {
+            for &j in uses.get(x).into_iter().flatten() {
+                let q = pattern.witnesses[j].atom;
+                if q != p {
+                    *shared.entry(q).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut near: Vec<(usize, u32)> = shared.into_iter().map(|(q, n)| (n, q)).collect();
+    near.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+    let mut region: Vec<u32> = std::iter::once(p)
+        .chain(near.into_iter().map(|(_, q)| q))
+        .take(MOST_REGION)
+        .collect();
+    region.sort_unstable();
+    region
+}
+
 /// One pass of [`exchange`]: finds the flows of small regions of primary
-/// atoms anew in the cleaned-up pattern. A region is a primary atom with the primary atoms
-/// whose flows share a cell with its own; its *own* cells are the
-/// secondary atoms that only its witnesses go through. They are published,
-/// the region's flows are found again (the largest first) given
+/// atoms anew in the cleaned-up pattern. A region is a primary atom with
+/// the primary atoms whose flows share the most cells with its own
+/// ([`MOST_REGION`] in all); its *own* cells are the secondary atoms that
+/// only its witnesses go through. They are published, the flows that went
+/// through them are found again (the largest first) given
 /// everything else suppressed, the cells that adds are cleaned up, and the
 /// new flows are kept when they hide fewer cells than the own cells
 /// released, or as many and cheaper: an exchange of several cells for
@@ -612,26 +642,7 @@ fn reroute(
     let cost = |cells: &[u32]| cells.iter().map(|&x| prices[x as usize]).sum::<f64>();
     let (mut moves, mut released) = (0, 0);
     for &p in &atoms {
-        // The region: p and the primary atoms sharing a cell with it, the
-        // most cells shared first.
-        let mut shared: HashMap<u32, usize> = HashMap::new();
-        for &i in &by_atom[&p] {
-            for x in &pattern.witnesses[i].support {
-                for &j in uses.get(x).into_iter().flatten() {
-                    let q = pattern.witnesses[j].atom;
-                    if q != p {
-                        *shared.entry(q).or_default() += 1;
-                    }
-                }
-            }
-        }
-        let mut near: Vec<(usize, u32)> = shared.into_iter().map(|(q, n)| (n, q)).collect();
-        near.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-        let mut region: Vec<u32> = std::iter::once(p)
-            .chain(near.into_iter().map(|(_, q)| q))
-            .take(MOST_REGION)
-            .collect();
-        region.sort_unstable();
+        let region = region_of(p, (&by_atom, &uses), pattern);
         let mut group: Vec<usize> = region
             .iter()
             .flat_map(|a| by_atom[a].iter().copied())
@@ -1135,6 +1146,15 @@ mod tests {
         let before = secondary(f);
         let released = exchange(f, (&homes, &prices), &mut found);
         assert_eq!(before - released, secondary(f), "seed {seed}: the count");
+        // Every flow still goes through suppressed cells only: the
+        // witnesses stand, so the checks after need not re-check them.
+        for w in &found.witnesses {
+            assert!(
+                w.support.iter().all(|&x| f.suppressed[x as usize]),
+                "seed {seed}: a flow of atom {} through a published cell",
+                w.atom
+            );
+        }
         (before, secondary(f), f.clone())
     }
 
