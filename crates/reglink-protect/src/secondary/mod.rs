@@ -784,6 +784,23 @@ pub fn suppress(f: &mut Family, homes: &Homes<'_>, progress: &dyn crate::Progres
     }
 }
 
+/// Each atom's first table and cell; a difference of nested populations
+/// lives at its outer population's cell.
+fn home_cells(f: &Family, homes: &Homes<'_>) -> Vec<Option<(u32, u32)>> {
+    let mut home: Vec<Option<(u32, u32)>> = vec![None; f.len()];
+    for (t, (_, atoms)) in homes.iter().enumerate() {
+        for (cell, &a) in atoms.iter().enumerate() {
+            home[a as usize].get_or_insert((t as u32, cell as u32));
+        }
+    }
+    for a in 0..f.len() {
+        if f.difference[a] {
+            home[a] = f.outer_of(a as u32).and_then(|o| home[o as usize]);
+        }
+    }
+    home
+}
+
 /// [`suppress`] with or without protection programs.
 fn suppress_with(
     f: &mut Family,
@@ -804,19 +821,7 @@ fn suppress_with(
         primary_differences,
         ..FamilyReport::default()
     };
-    // Each atom's first table and cell; a difference of nested populations
-    // lives at its outer population's cell.
-    let mut home: Vec<Option<(u32, u32)>> = vec![None; f.len()];
-    for (t, (_, atoms)) in homes.iter().enumerate() {
-        for (cell, &a) in atoms.iter().enumerate() {
-            home[a as usize].get_or_insert((t as u32, cell as u32));
-        }
-    }
-    for a in 0..f.len() {
-        if f.difference[a] {
-            home[a] = f.outer_of(a as u32).and_then(|o| home[o as usize]);
-        }
-    }
+    let home = home_cells(f, homes);
 
     // 1. The protection program per primary cell, each direction.
     let prices = prices(f);
@@ -970,11 +975,12 @@ mod tests {
         p
     }
 
-    /// Suppresses the table; returns the suppressed cells and the report.
-    fn run(t: &CellTable) -> (Vec<bool>, FamilyReport, model::Family, Vec<u32>) {
+    /// The model of one table under [`policy`], and the atom of each of
+    /// its cells.
+    fn model_of(t: &CellTable) -> (model::Model, Vec<u32>) {
         let policy = policy();
         let flags = primary(t, &policy);
-        let mut m = build(
+        let m = build(
             &[(t, &flags)],
             &policy,
             Scope {
@@ -983,6 +989,12 @@ mod tests {
             },
         );
         let atoms = m.tables[0].persons.clone().unwrap().1;
+        (m, atoms)
+    }
+
+    /// Suppresses the table; returns the suppressed cells and the report.
+    fn run(t: &CellTable) -> (Vec<bool>, FamilyReport, model::Family, Vec<u32>) {
+        let (mut m, atoms) = model_of(t);
         let f = &mut m.families[0];
         let report = suppress(f, &[(t, &atoms)], &crate::Unobserved);
         let cells = atoms.iter().map(|&a| f.suppressed[a as usize]).collect();
@@ -1110,22 +1122,10 @@ mod tests {
     /// cells before and after, and the family after.
     fn with_and_without_exchanges(seed: u64) -> (usize, usize, model::Family) {
         let t = random_table(seed, 9, 10);
-        let policy = policy();
-        let flags = primary(&t, &policy);
-        let mut m = build(
-            &[(&t, &flags)],
-            &policy,
-            Scope {
-                counts: true,
-                sums: true,
-            },
-        );
-        let atoms = m.tables[0].persons.clone().unwrap().1;
+        let (mut m, atoms) = model_of(&t);
         let f = &mut m.families[0];
         let homes = [(&t, atoms.as_slice())];
-        let home: Vec<Option<(u32, u32)>> = (0..f.len() as u32)
-            .map(|a| atoms.iter().position(|&x| x == a).map(|c| (0, c as u32)))
-            .collect();
+        let home = home_cells(f, &homes);
         let primary: Vec<u32> = (0..f.len() as u32).filter(|&a| f.is_primary(a)).collect();
         let prices = prices(f);
         let mut report = FamilyReport::default();
@@ -1239,17 +1239,7 @@ mod tests {
         // from the published TT and r1T; the inner cells are two to every
         // equation of theirs.
         let t = table(&[&[3, 40], &[20, 30]], false);
-        let policy = policy();
-        let flags = primary(&t, &policy);
-        let mut m = build(
-            &[(&t, &flags)],
-            &policy,
-            Scope {
-                counts: true,
-                sums: true,
-            },
-        );
-        let atoms = m.tables[0].persons.clone().unwrap().1;
+        let (mut m, atoms) = model_of(&t);
         let f = &mut m.families[0];
         // Cells: r0c0 r0c1 r0T | r1c0 r1c1 r1T | Tc0 Tc1 TT.
         for cell in [0, 1, 3, 4, 2] {
