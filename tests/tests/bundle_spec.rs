@@ -793,12 +793,17 @@ fn the_audit_agrees_with_a_plain_attacker() {
     release(&["--policy", "lenient"], &lenient);
     let mut cells = agree(&lenient) + agree(&ex.join("release"));
     // A forged bundle: in each table with small populations, one count of a
-    // margin with exactly two suppressed terms published at its greatest
-    // value, which is consistent with the rest and pins its partner at its
-    // least.
+    // margin equation with exactly two suppressed terms published at an end
+    // of its interval, which is consistent with the rest and pins its
+    // partner at the partner's least (two parts: the one at its greatest;
+    // the margin and a part: the one at its least). Chosen where that least
+    // is a small count, so the forged bundle exposes it.
     let forged = dir.path().join("forged");
     reglink_tests::copy_tree(&lenient, &forged);
     let plain = plain_attacker(&forged, 300);
+    let manifest: Value =
+        serde_json::from_str(&fs::read_to_string(forged.join("manifest.json")).unwrap()).unwrap();
+    let threshold = manifest["policy"]["threshold"].as_u64().unwrap() as f64;
     let tables: BTreeSet<&String> = plain.keys().map(|(t, _)| t).collect();
     for table in tables {
         let t = read_table(&forged, table);
@@ -819,23 +824,29 @@ fn the_audit_agrees_with_a_plain_attacker() {
                     }));
                     let hidden: Vec<usize> =
                         rows.into_iter().filter(|&r| persons[r].is_none()).collect();
-                    (hidden.len() == 2).then(|| hidden[1])
+                    if hidden.len() != 2 {
+                        return None;
+                    }
+                    let margin = hidden[0] == row;
+                    [(hidden[0], hidden[1]), (hidden[1], hidden[0])]
+                        .into_iter()
+                        .find_map(|(publish, partner)| {
+                            let &(_, least, most) = plain.get(&(table.clone(), publish + 2))?;
+                            let end = if margin { least } else { most };
+                            let &(_, pinned, _) = plain.get(&(table.clone(), partner + 2))?;
+                            let small = (1.0..threshold).contains(&pinned.round());
+                            (end.is_finite() && small).then_some((publish, end))
+                        })
                 })
             })
         });
-        let Some(row) = pinned else { continue };
-        let Some((_, _, most)) = plain.get(&(table.clone(), row + 2)) else {
-            continue;
-        };
-        if !most.is_finite() {
-            continue;
-        }
+        let Some((row, end)) = pinned else { continue };
         let csv = forged.join(format!("tables/{table}.csv"));
         let text = fs::read_to_string(&csv).unwrap();
         let mut lines: Vec<String> = text.lines().map(String::from).collect();
         let n = t.dims.len();
         let mut fields: Vec<String> = lines[row + 1].split(',').map(String::from).collect();
-        fields[2 * n] = format!("{}", most.round());
+        fields[2 * n] = format!("{}", end.round());
         fields[2 * n + 1] = "published".into();
         lines[row + 1] = fields.join(",");
         fs::write(&csv, lines.join("\n") + "\n").unwrap();
