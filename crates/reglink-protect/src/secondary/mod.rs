@@ -805,15 +805,17 @@ const REBUILD_ATTEMPTS: u64 = 8;
 /// Trials per cluster in [`rebuild`] for families of more than
 /// [`MOST_ATOMS_FOR_ATTEMPTS`] atoms, whose programs are larger. On the
 /// national 4-D table (16,848 atoms) at T = 10, 8 trials left 1,457
-/// secondary cells where 2 left 1,486, but took 350 s where 2 took 100 s.
+/// secondary cells where 2 left 1,486, but the rebuilds took 350 s where 2
+/// took 100 s (the whole table 400 s and 154 s).
 const REBUILD_ATTEMPTS_LARGE: u64 = 2;
 
 /// See [`REBUILD_ATTEMPTS_LARGE`].
 const MOST_ATOMS_FOR_ATTEMPTS: usize = 10_000;
 
 /// [`rebuild`] searches for at most this many times as many flows as
-/// steps 1 and 2 did before it (looked at between rounds of trials), so
-/// that it takes at most a few times their time. On the national 4-D
+/// steps 1 and 2 did before it (looked at between rounds of trials, so a
+/// round may go over). This bounds the work, not the time: a search
+/// through any atom costs more than one through suppressed atoms only. On the national 4-D
 /// table at T = 10 the rebuilds need about twice (1.5 left 1,499 cells
 /// where 2 left 1,487), on 3-D about once; the municipality 5-D table at
 /// T = 10 would take eight times (137 s in all, no cell released)
