@@ -586,14 +586,19 @@ fn refind(
         set_support(pattern, uses, i, support);
     }
     let mut candidates = added.clone();
-    candidates.sort_by(|&x, &y| {
+    costliest_first(&mut candidates, prices);
+    let gone = release_each(f, (homes, prices), (pattern, uses), &candidates);
+    added.retain(|x| !gone.contains(x));
+    (added, true)
+}
+
+/// Sorts atoms for release: the costliest first, ties by atom.
+fn costliest_first(atoms: &mut [u32], prices: &[f64]) {
+    atoms.sort_by(|&x, &y| {
         prices[y as usize]
             .total_cmp(&prices[x as usize])
             .then(x.cmp(&y))
     });
-    let gone = release_each(f, (homes, prices), (pattern, uses), &candidates);
-    added.retain(|x| !gone.contains(x));
-    (added, true)
 }
 
 /// Whether hiding `added` instead of `own` is better: fewer cells, or as
@@ -613,11 +618,7 @@ fn clean_up(f: &mut Family, (homes, prices): (&Homes<'_>, &[f64]), pattern: &mut
         .filter(|&a| f.suppressed[a as usize] && !f.is_primary(a))
         .filter(|a| pattern.pinned.binary_search(a).is_err())
         .collect();
-    candidates.sort_by(|&x, &y| {
-        prices[y as usize]
-            .total_cmp(&prices[x as usize])
-            .then(x.cmp(&y))
-    });
+    costliest_first(&mut candidates, prices);
     let mut released =
         release_each(f, (homes, prices), (&mut *pattern, &mut uses), &candidates).len();
     // Atoms that were needed when their turn came but that no witness goes
@@ -941,7 +942,6 @@ fn rebuild(f: &mut Family, (homes, prices): (&Homes<'_>, &[f64]), pattern: &mut 
             });
             (work, trial)
         };
-        let cost = |cells: &[u32]| cells.iter().map(|&x| prices[x as usize]).sum::<f64>();
         let mut best: Option<Trial> = None;
         // Trials in rounds of one per core at most (two): the budget is
         // looked at between rounds, so that one large cluster cannot
@@ -957,12 +957,8 @@ fn rebuild(f: &mut Family, (homes, prices): (&Homes<'_>, &[f64]), pattern: &mut 
                 spent += work;
                 let Some(next) = next else { continue };
                 best = match best {
-                    Some(b) => {
-                        let (n, o) = (&next.added, &b.added);
-                        let better = n.len() < o.len() || (n.len() == o.len() && cost(n) < cost(o));
-                        Some(if better { next } else { b })
-                    }
-                    None => Some(next),
+                    Some(b) if !improves(prices, &b.added, &next.added) => Some(b),
+                    _ => Some(next),
                 };
             }
         }
